@@ -1,0 +1,52 @@
+# Two commands do all setup on a fresh machine: `make bench` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+QUICK ?=
+WORKLOADS ?=
+SIZE := $(if $(QUICK),quick,full)
+RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS))
+
+.PHONY: bench test lint report bench-harness deps clean help
+
+help:
+	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip]   build, measure, write results/ and reports/"
+	@echo "make test                                    the whole test suite (unit + real end-to-end)"
+	@echo "make bench-harness                           the harness's own overhead and fidelity benchmarks"
+	@echo "make lint                                    ruff, gofmt/go vet, rustfmt/clippy"
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+# Fetch Go modules and Rust crates up front so a build failure is a build failure, not a network one.
+.cache/.deps: workloads/go/go.mod workloads/rust/Cargo.lock
+	cd workloads/go && go mod download
+	cd workloads/rust && cargo fetch --locked
+	mkdir -p .cache && touch $@
+
+deps: $(VENV)/.installed .cache/.deps
+
+bench: deps
+	$(PY) -m harness run $(RUN_ARGS)
+	$(PY) -m harness report results/latest.json
+
+report: $(VENV)/.installed
+	$(PY) -m harness report results/latest.json
+
+test: deps
+	$(PY) -m ruff check harness tests
+	$(PY) -m pytest -q
+
+bench-harness: deps
+	$(PY) -m pytest -q benchmarks --benchmark-only -p no:cacheprovider
+
+lint: deps
+	$(PY) -m ruff check harness tests benchmarks
+	$(PY) -m ruff format --check harness tests benchmarks
+	cd workloads/go && test -z "$$(gofmt -l .)" && go vet ./...
+	cd workloads/rust && cargo fmt --all --check && cargo clippy --release --workspace -- -D warnings
+
+clean:
+	rm -rf .cache results reports workloads/rust/target

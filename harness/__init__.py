@@ -1,0 +1,3 @@
+"""Go vs Rust benchmark harness."""
+
+__version__ = "0.1.0"

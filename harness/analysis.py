@@ -1,0 +1,209 @@
+"""Raw repetitions -> per-metric summaries and Go/Rust comparisons with confidence intervals.
+
+`repetition_metrics` is the single definition of every per-repetition metric: the CSV export and the
+report both read it, so a metric means the same thing everywhere. Only implementations whose status
+is "ok" get summaries; a failed or diverging one is reported as such, never as a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from harness import stats
+from harness.model import ImplementationResult, Repetition, Run, WorkloadResult
+
+CV_WARNING = 0.05
+ALPHA = 0.05
+# Headline metrics compared Go vs Rust, in report order; lower is better unless listed below.
+COMPARED_METRICS = ("wall_seconds", "work_seconds", "cpu_seconds", "peak_rss_bytes", "throughput")
+HIGHER_IS_BETTER = {"throughput"}
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    unit: str
+    value: float
+
+
+def repetition_metrics(rep: Repetition, throughput_kind: str) -> list[Metric]:
+    """Every metric of one successful batch repetition, with its unit."""
+    metrics = [
+        Metric("wall_seconds", "s", rep.wall_seconds),
+        Metric("user_seconds", "s", rep.user_seconds),
+        Metric("sys_seconds", "s", rep.sys_seconds),
+        Metric("cpu_seconds", "s", rep.user_seconds + rep.sys_seconds),
+        Metric("peak_rss_bytes", "bytes", float(rep.peak_rss_bytes)),
+    ]
+    if rep.work_seconds is not None:
+        metrics.append(Metric("work_seconds", "s", rep.work_seconds))
+        metrics.append(Metric("startup_seconds", "s", rep.wall_seconds - rep.work_seconds))
+        counter = rep.bytes if throughput_kind == "bytes" else rep.items
+        if counter and rep.work_seconds > 0:
+            metrics.append(Metric("throughput", f"{throughput_kind}/s", counter / rep.work_seconds))
+    if rep.gc_cycles is not None:
+        pauses = [c.pause_seconds for c in rep.gc_cycles]
+        gc_cpu = sum(c.cpu_seconds for c in rep.gc_cycles)
+        cpu = rep.user_seconds + rep.sys_seconds
+        metrics += [
+            Metric("gc_count", "count", float(len(pauses))),
+            Metric("gc_pause_total_seconds", "s", sum(pauses)),
+            Metric("gc_pause_max_seconds", "s", max(pauses, default=0.0)),
+            Metric("gc_cpu_seconds", "s", gc_cpu),
+        ]
+        if cpu > 0:
+            metrics.append(Metric("gc_cpu_share", "ratio", gc_cpu / cpu))
+    metrics += [Metric(f"extra_{k}", "", v) for k, v in sorted(rep.extra.items())]
+    return metrics
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    name: str
+    unit: str
+    values: tuple[float, ...]
+    median: float
+    ci_low: float | None
+    ci_high: float | None
+    cv: float | None
+    minimum: float
+    maximum: float
+    outliers: int
+
+    @property
+    def noisy(self) -> bool:
+        return self.cv is not None and self.cv > CV_WARNING
+
+
+@dataclass(frozen=True)
+class ImplementationSummary:
+    key: str
+    lang: str
+    variant: str
+    library: str
+    status: str
+    error: str | None
+    has_gc: bool
+    metrics: dict[str, MetricSummary]
+    gc_pauses_seconds: tuple[float, ...]  # every pause of every repetition
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Go default vs Rust default for one metric: ratio = median(Go) / median(Rust)."""
+
+    metric: str
+    unit: str
+    ratio: float
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    significant: bool
+    better: str | None  # "go" | "rust" | None when not significant
+
+
+@dataclass(frozen=True)
+class WorkloadAnalysis:
+    result: WorkloadResult
+    implementations: tuple[ImplementationSummary, ...]
+    comparisons: tuple[Comparison, ...]
+
+    def summary_for(self, key: str) -> ImplementationSummary | None:
+        return next((s for s in self.implementations if s.key == key), None)
+
+
+def summarise_metric(name: str, unit: str, values: Sequence[float]) -> MetricSummary:
+    ci = stats.median_ci(values)
+    return MetricSummary(
+        name=name,
+        unit=unit,
+        values=tuple(values),
+        median=stats.median(values),
+        ci_low=ci.low if ci else None,
+        ci_high=ci.high if ci else None,
+        cv=stats.coefficient_of_variation(values),
+        minimum=min(values),
+        maximum=max(values),
+        outliers=len(stats.outlier_indices(values)),
+    )
+
+
+def metric_values(
+    result: ImplementationResult, throughput_kind: str
+) -> dict[str, tuple[str, list[float]]]:
+    """metric name -> (unit, values over the successful repetitions, in order)."""
+    table: dict[str, tuple[str, list[float]]] = {}
+    for rep in result.repetitions:
+        if not rep.ok:
+            continue
+        for metric in repetition_metrics(rep, throughput_kind):
+            table.setdefault(metric.name, (metric.unit, []))[1].append(metric.value)
+    return table
+
+
+def summarise_implementation(
+    result: ImplementationResult, throughput_kind: str
+) -> ImplementationSummary:
+    metrics = {}
+    if result.status == "ok":
+        metrics = {
+            name: summarise_metric(name, unit, values)
+            for name, (unit, values) in metric_values(result, throughput_kind).items()
+        }
+    pauses = tuple(
+        cycle.pause_seconds for rep in result.repetitions if rep.ok for cycle in rep.gc_cycles or ()
+    )
+    return ImplementationSummary(
+        key=result.key,
+        lang=result.lang,
+        variant=result.variant,
+        library=result.library,
+        status=result.status,
+        error=result.error,
+        has_gc=result.lang == "go",
+        metrics=metrics,
+        gc_pauses_seconds=pauses,
+    )
+
+
+def compare(metric: str, go: MetricSummary, rust: MetricSummary) -> Comparison:
+    ratio = stats.ratio_of_medians(go.values, rust.values) if rust.median else float("nan")
+    ci = stats.ratio_of_medians_ci(go.values, rust.values) if rust.median else None
+    p_value = stats.mann_whitney_p(go.values, rust.values)
+    excludes_one = ci is not None and (ci.low > 1 or ci.high < 1)
+    significant = excludes_one and p_value is not None and p_value < ALPHA
+    better = None
+    if significant:
+        go_higher = ratio > 1
+        better = "go" if go_higher == (metric in HIGHER_IS_BETTER) else "rust"
+    return Comparison(
+        metric=metric,
+        unit=go.unit,
+        ratio=ratio,
+        ci_low=ci.low if ci else None,
+        ci_high=ci.high if ci else None,
+        p_value=p_value,
+        significant=significant,
+        better=better,
+    )
+
+
+def analyse_workload(result: WorkloadResult) -> WorkloadAnalysis:
+    summaries = tuple(
+        summarise_implementation(r, result.throughput) for r in result.implementations
+    )
+    comparisons: list[Comparison] = []
+    go = next((s for s in summaries if s.key == "go/default"), None)
+    rust = next((s for s in summaries if s.key == "rust/default"), None)
+    if result.status == "ok" and go and rust:
+        for metric in COMPARED_METRICS:
+            if metric in go.metrics and metric in rust.metrics:
+                comparisons.append(compare(metric, go.metrics[metric], rust.metrics[metric]))
+    return WorkloadAnalysis(
+        result=result, implementations=summaries, comparisons=tuple(comparisons)
+    )
+
+
+def analyse_run(run: Run) -> tuple[WorkloadAnalysis, ...]:
+    return tuple(analyse_workload(w) for w in run.workloads)

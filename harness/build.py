@@ -1,0 +1,209 @@
+"""Build each implementation with the public toolchains, time it, size it, and cache the binary.
+
+The cache key is a hash of the implementation's sources, the module/workspace files (go.mod, go.sum,
+Cargo.toml, Cargo.lock), the toolchain version and the build command, so an unchanged program is
+never rebuilt and a changed one always is. A cached record keeps the build time of the build that
+produced it and says `cached=True`.
+
+Build times here come from a shared module cache / target folder, so dependencies another workload
+already compiled are not compiled again: they are "warm dependency" builds, not clean builds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import tomllib
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from harness import toolchains
+from harness.errors import HarnessError
+from harness.model import BuildRecord, Implementation, Workload
+from harness.store import from_plain, write_atomic
+
+GO_ENV = {"CGO_ENABLED": "0"}  # static binaries, the Go deployment norm; recorded in the flags
+GO_BUILD_FLAGS = ("-trimpath",)
+CARGO_BUILD_FLAGS = ("--release", "--locked")
+SHARED_FILES = {
+    "go": ("go.mod", "go.sum"),
+    "rust": ("Cargo.toml", "Cargo.lock"),
+}
+# Folders of code shared between implementations (e.g. a checksum helper): part of every hash.
+SHARED_DIRS = {"go": ("internal",), "rust": ("shared",)}
+IGNORED_PARTS = {"target", "__pycache__", ".git"}
+
+
+def language_root(workloads_dir: Path, lang: str) -> Path:
+    return workloads_dir / lang
+
+
+def source_dir(workloads_dir: Path, impl: Implementation) -> Path:
+    root = language_root(workloads_dir, impl.lang)
+    return root / impl.path if impl.lang == "go" else root / "crates" / impl.path
+
+
+def _hash_tree(digest, root: Path, base: Path) -> None:
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if IGNORED_PARTS.intersection(path.relative_to(base).parts):
+            continue
+        digest.update(str(path.relative_to(base)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+
+
+def source_hash(
+    workloads_dir: Path, impl: Implementation, toolchain: str, command: tuple[str, ...]
+) -> str:
+    root = language_root(workloads_dir, impl.lang)
+    digest = hashlib.sha256()
+    digest.update(f"{toolchain}\0{' '.join(command)}\0{sorted(GO_ENV.items())}\0".encode())
+    for name in SHARED_FILES[impl.lang]:
+        path = root / name
+        if path.exists():
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    for name in SHARED_DIRS[impl.lang]:
+        if (root / name).is_dir():
+            _hash_tree(digest, root / name, root)
+    _hash_tree(digest, source_dir(workloads_dir, impl), root)
+    return digest.hexdigest()
+
+
+def rust_profile_flags(workspace_toml: Path) -> str:
+    """The release profile as declared in the workspace, so results say what was compiled how."""
+    try:
+        profile = tomllib.loads(workspace_toml.read_text())["profile"]["release"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "cargo build --release (profile.release not declared: Cargo defaults)"
+    settings = " ".join(f"{k}={v}" for k, v in profile.items())
+    return (
+        f"cargo build {' '.join(CARGO_BUILD_FLAGS)}; profile.release: {settings}; RUSTFLAGS unset"
+    )
+
+
+def build_command(impl: Implementation, output: Path) -> tuple[str, ...]:
+    if impl.lang == "go":
+        return ("go", "build", *GO_BUILD_FLAGS, "-o", os.fspath(output), f"./{impl.path}")
+    return ("cargo", "build", *CARGO_BUILD_FLAGS, "-p", impl.path)
+
+
+def _stripped_size(binary: Path) -> int | None:
+    if shutil.which("strip") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "stripped"
+        done = subprocess.run(
+            ["strip", "--strip-all", "-o", os.fspath(out), os.fspath(binary)],
+            capture_output=True,
+            check=False,
+        )
+        return out.stat().st_size if done.returncode == 0 else None
+
+
+def _dependency_count(impl: Implementation, root: Path) -> int | None:
+    """Third-party modules (Go) or crates (Rust) linked into the binary, excluding the workload."""
+    if impl.lang == "go":
+        argv = ["go", "list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", f"./{impl.path}"]
+    else:
+        argv = ["cargo", "tree", "--offline", "-p", impl.path, "-e", "normal", "--prefix", "none"]
+    done = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return None
+    if impl.lang == "go":
+        modules = {line for line in done.stdout.splitlines() if line}
+        modules.discard(_go_module_path(root))
+        return len(modules)
+    crates = {
+        line.split(" (")[0].split(" v")[0] for line in done.stdout.splitlines() if line.strip()
+    }
+    crates.discard(impl.path)
+    return len(crates)
+
+
+def _go_module_path(root: Path) -> str:
+    for line in (root / "go.mod").read_text().splitlines():
+        if line.startswith("module "):
+            return line.split()[1]
+    return ""
+
+
+class Builder:
+    """Builds implementations into `cache_dir/bin`, reusing a binary whose source hash matches."""
+
+    def __init__(self, workloads_dir: Path, cache_dir: Path):
+        self.workloads_dir = workloads_dir.resolve()
+        self.bin_dir = cache_dir.resolve() / "bin"  # absolute: the toolchains run in other folders
+        self.log_dir = cache_dir.resolve() / "logs"
+
+    def build(self, workload: Workload, impl: Implementation) -> BuildRecord:
+        toolchain = toolchains.require(impl.lang)
+        root = language_root(self.workloads_dir, impl.lang)
+        stem = f"{impl.lang}-{impl.path}"
+        placeholder = self.bin_dir / stem
+        command = build_command(impl, placeholder)
+        digest = source_hash(self.workloads_dir, impl, toolchain.version, command)
+        binary = self.bin_dir / f"{stem}-{digest[:16]}"
+        record_path = binary.with_suffix(".json")
+        flags = (
+            f"go build {' '.join(GO_BUILD_FLAGS)}; "
+            + " ".join(f"{k}={v}" for k, v in GO_ENV.items())
+            + "; GOAMD64 default (v1)"
+            if impl.lang == "go"
+            else rust_profile_flags(root / "Cargo.toml")
+        )
+        if binary.exists() and record_path.exists():
+            cached = from_plain(BuildRecord, json.loads(record_path.read_text()))
+            return replace(cached, workload=workload.name, variant=impl.variant, cached=True)
+
+        self.bin_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{workload.name}-{impl.lang}-{impl.variant}.log"
+        command = build_command(impl, binary)
+        base = BuildRecord(
+            workload=workload.name,
+            lang=impl.lang,
+            variant=impl.variant,
+            ok=False,
+            toolchain=toolchain.version,
+            command=command,
+            flags=flags,
+            source_hash=digest,
+            log_path=os.fspath(log_path),
+        )
+        if not source_dir(self.workloads_dir, impl).is_dir():
+            return replace(
+                base, error=f"source folder {source_dir(self.workloads_dir, impl)} not found"
+            )
+        env = {**os.environ, **(GO_ENV if impl.lang == "go" else {})}
+        start = time.perf_counter()
+        with log_path.open("wb") as log:
+            try:
+                done = subprocess.run(
+                    command, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env, check=False
+                )
+            except OSError as exc:
+                raise HarnessError(f"cannot run {command[0]}: {exc.strerror}") from exc
+        build_seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            return replace(
+                base,
+                build_seconds=build_seconds,
+                error=f"build failed (exit {done.returncode}); log: {log_path}",
+            )
+        if impl.lang == "rust":
+            shutil.copy2(root / "target" / "release" / impl.path, binary)
+        record = replace(
+            base,
+            ok=True,
+            binary_path=os.fspath(binary.resolve()),
+            build_seconds=build_seconds,
+            binary_bytes=binary.stat().st_size,
+            stripped_bytes=_stripped_size(binary),
+            dependency_count=_dependency_count(impl, root),
+        )
+        write_atomic(record_path, json.dumps(asdict(record), indent=1).encode())
+        return record

@@ -1,0 +1,270 @@
+"""Command line: each subcommand parses its arguments and calls one pipeline function."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from harness import config, formatting, machine, measure, report
+from harness.analysis import analyse_run
+from harness.build import Builder
+from harness.errors import HarnessError
+from harness.export import EXPORTERS
+from harness.model import Run, RunConfig
+from harness.runner import harness_cpus_for, run_suite
+from harness.store import load_run, resolve_results_path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULTS = {  # size -> (repetitions, warm-ups, timeout seconds)
+    "full": (10, 1, 300.0),
+    "quick": (3, 1, 60.0),
+}
+
+console = Console(stderr=True, highlight=False)
+# Under make or CI stdout is not a terminal: give tables room instead of rich's 80-column default.
+stdout_console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
+
+
+def _progress(message: str) -> None:
+    console.print("· " + message, markup=False)
+
+
+def _paths(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    return Path(args.workloads_dir), Path(args.results_dir), Path(args.cache_dir)
+
+
+def _workload_names(value: str | None) -> list[str]:
+    return [n.strip() for n in value.split(",") if n.strip()] if value else []
+
+
+def _cpus(value: str) -> tuple[int, ...] | None:
+    """'none', 'auto' (the last available CPU) or a comma list like '1' or '0,1'."""
+    available = measure.available_cpus()
+    if value == "none":
+        return None
+    if value == "auto":
+        return (available[-1],)
+    try:
+        cpus = tuple(int(c) for c in value.split(","))
+    except ValueError as exc:
+        raise HarnessError(
+            f"--pin: expected 'auto', 'none' or CPU numbers like '1', got {value!r}"
+        ) from exc
+    missing = set(cpus) - set(available)
+    if missing:
+        raise HarnessError(
+            f"--pin: CPU(s) {sorted(missing)} not available; this process may use {available}"
+        )
+    return cpus
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    workloads = config.load_workloads(Path(args.workloads_dir))
+    table = Table(title="Workloads")
+    for column in ("name", "category", "kind", "implementations", "description"):
+        table.add_column(column)
+    for w in workloads.values():
+        impls = ", ".join(f"{i.key} ({i.library})" for i in w.implementations)
+        table.add_row(w.name, w.category, w.kind, impls, w.description)
+    stdout_console.print(table)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    workloads_dir, _, cache_dir = _paths(args)
+    selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
+    builder = Builder(workloads_dir, cache_dir)
+    failed = 0
+    for workload in selected:
+        for impl in workload.implementations:
+            record = builder.build(workload, impl)
+            state = (
+                "cached"
+                if record.cached
+                else (
+                    f"built in {formatting.seconds(record.build_seconds)}"
+                    if record.ok
+                    else record.error
+                )
+            )
+            _progress(f"{workload.name} {impl.key}: {state}")
+            failed += not record.ok
+    return 1 if failed else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    workloads_dir, results_dir, cache_dir = _paths(args)
+    selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
+    repetitions, warmups, timeout = DEFAULTS[args.size]
+    if args.repetitions is not None and args.repetitions < 1:
+        raise HarnessError("--repetitions must be at least 1")
+    run_config = RunConfig(
+        size=args.size,
+        repetitions=args.repetitions or repetitions,
+        warmups=warmups if args.warmups is None else args.warmups,
+        timeout_seconds=args.timeout or timeout,
+        cpu_affinity=_cpus(args.pin),
+        sample_interval_seconds=args.sample_interval,
+        workloads=tuple(w.name for w in selected),
+    )
+    harness_cpus = harness_cpus_for(run_config.cpu_affinity)
+    if harness_cpus:
+        measure.pin_current_process(harness_cpus)
+    run, path = run_suite(
+        selected,
+        run_config,
+        machine.describe(ROOT, harness_cpus),
+        Builder(workloads_dir, cache_dir),
+        measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
+        results_dir,
+        cache_dir,
+        _progress,
+    )
+    print_summary(run)
+    console.print(f"results: {path}", markup=False)
+    return 0 if all(w.status == "ok" for w in run.workloads) else 1
+
+
+def print_summary(run: Run) -> None:
+    table = Table(title=f"Go vs Rust — {run.run_id} ({run.config.size})")
+    for column in (
+        "workload",
+        "impl",
+        "median wall",
+        "CV",
+        "peak RSS",
+        "throughput",
+        "GC pauses",
+        "status",
+    ):
+        table.add_column(column)
+    for analysis in analyse_run(run):
+        for s in analysis.implementations:
+            m = s.metrics
+            wall = m.get("wall_seconds")
+            gc = (
+                "no GC"
+                if not s.has_gc
+                else (
+                    f"{m['gc_count'].median:.0f}, max {formatting.seconds(max(s.gc_pauses_seconds, default=0))}"
+                    if "gc_count" in m
+                    else "–"
+                )
+            )
+            table.add_row(
+                analysis.result.name,
+                s.key,
+                formatting.seconds(wall.median) if wall else "–",
+                formatting.percent(wall.cv) if wall else "–",
+                formatting.size(m["peak_rss_bytes"].median) if "peak_rss_bytes" in m else "–",
+                formatting.rate(m["throughput"].median, m["throughput"].unit)
+                if "throughput" in m
+                else "–",
+                gc,
+                s.status
+                if s.status != "ok" or analysis.result.status == "ok"
+                else analysis.result.status,
+            )
+    stdout_console.print(table)
+    for analysis in analyse_run(run):
+        for c in analysis.comparisons:
+            if c.metric == "wall_seconds":
+                stdout_console.print(
+                    f"{analysis.result.name}: wall Go/Rust "
+                    f"{formatting.ratio_with_ci(c.ratio, c.ci_low, c.ci_high)} — "
+                    f"{formatting.verdict(c)}",
+                    markup=False,
+                    highlight=False,
+                )
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    _, results_dir, _ = _paths(args)
+    run = load_run(resolve_results_path(args.results, results_dir))
+    path = report.write_report(run, Path(args.reports_dir), debug=args.debug)
+    print(f"report: {path.resolve()}")
+    print(f"latest: {(Path(args.reports_dir) / 'latest.html').resolve()}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    _, results_dir, _ = _paths(args)
+    run = load_run(resolve_results_path(args.results, results_dir))
+    sys.stdout.write(EXPORTERS[args.format](run))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="harness", description="Go vs Rust benchmark harness.")
+    p.add_argument("--workloads-dir", default=os.fspath(ROOT / "workloads"), help=argparse.SUPPRESS)
+    p.add_argument(
+        "--results-dir", default="results", help="where results JSON files go (results/)"
+    )
+    p.add_argument(
+        "--cache-dir", default=".cache", help="binaries, inputs and build logs (.cache/)"
+    )
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list the workloads with category, kind and implementations")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("build", help="build implementations (cached by source hash)")
+    s.add_argument("--workloads", help="comma-separated names (default: all)")
+    s.set_defaults(func=cmd_build)
+
+    s = sub.add_parser("run", help="build, measure and save results/<run-id>.json")
+    s.add_argument("--workloads", help="comma-separated names (default: all)")
+    s.add_argument("--size", choices=("full", "quick"), default="full")
+    s.add_argument("--repetitions", type=int, help="measured repetitions (full 10, quick 3)")
+    s.add_argument("--warmups", type=int, help="discarded warm-up runs per implementation (1)")
+    s.add_argument("--timeout", type=float, help="seconds before a run's process group is killed")
+    s.add_argument(
+        "--pin",
+        default="auto",
+        help="CPUs for the measured process: auto (last CPU), none, or e.g. '1' (default auto)",
+    )
+    s.add_argument(
+        "--sample-interval",
+        type=float,
+        default=0.1,
+        help="psutil sampling interval in seconds for time series (0 disables)",
+    )
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("report", help="render reports/<run-id>.html from a results file")
+    s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")
+    s.add_argument("--reports-dir", default="reports")
+    s.add_argument("--debug", action="store_true", help="also write the report context as JSON")
+    s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("export", help="print a results file as csv or markdown")
+    s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")
+    s.add_argument("--format", choices=sorted(EXPORTERS), default="csv")
+    s.set_defaults(func=cmd_export)
+    return p
+
+
+def _terminate(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)  # so children are killed and results saved
+    try:
+        return args.func(args)
+    except HarnessError as exc:
+        print(f"harness: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        measure.kill_all_children()
+        print("harness: interrupted; results measured so far are saved", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

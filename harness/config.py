@@ -1,0 +1,189 @@
+"""Load and validate workload manifests (`workloads/<name>.toml`) into model objects.
+
+Every error names the manifest file and the offending field, so a typo is a one-line fix.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.model import (
+    DEFAULT_VARIANT,
+    LANGS,
+    Implementation,
+    InputSpec,
+    ParamValue,
+    Workload,
+)
+
+SIZES = ("full", "quick")
+CATEGORIES = ("parsing", "compression", "crypto", "allocation", "server")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+RESERVED_PLACEHOLDERS = {"input", "port"}
+
+
+def _field(data: dict, key: str, kind: type | tuple[type, ...], where: str, default=None):
+    if key not in data:
+        if default is not None:
+            return default
+        raise HarnessError(f"{where}: missing field '{key}'")
+    value = data[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+        raise HarnessError(f"{where}: field '{key}' must be {expected}, got {value!r}")
+    return value
+
+
+def _choice(data: dict, key: str, choices: Sequence[str], where: str, default=None) -> str:
+    value = _field(data, key, str, where, default)
+    if value not in choices:
+        raise HarnessError(
+            f"{where}: field '{key}' must be one of {', '.join(choices)}; got {value!r}"
+        )
+    return value
+
+
+def _placeholders(args: Iterable[str], where: str) -> set[str]:
+    names: set[str] = set()
+    for arg in args:
+        try:
+            parsed = list(string.Formatter().parse(arg))
+        except ValueError as exc:
+            raise HarnessError(
+                f"{where}: field 'args' has a malformed placeholder in {arg!r}"
+            ) from exc
+        names.update(name for _, name, _, _ in parsed if name)
+    return names
+
+
+def parse_manifest(data: dict, path: Path) -> Workload:
+    """Validate one manifest's parsed TOML; `path` is only used to name it in errors."""
+    where = str(path)
+    name = _field(data, "name", str, where)
+    if not NAME_PATTERN.match(name):
+        raise HarnessError(f"{where}: field 'name' must match [a-z0-9-]+, got {name!r}")
+    category = _choice(data, "category", CATEGORIES, where)
+    kind = _choice(data, "kind", ("batch", "server"), where)
+    description = _field(data, "description", str, where)
+    throughput = _choice(data, "throughput", ("bytes", "items"), where, default="bytes")
+    args = _field(data, "args", list, where)
+    if not all(isinstance(a, str) for a in args):
+        raise HarnessError(f"{where}: field 'args' must be a list of strings")
+
+    input_spec = None
+    if "input" in data:
+        table = _field(data, "input", dict, where)
+        generator = _field(table, "generator", str, f"{where} [input]")
+        if not re.match(r"^[a-z_][a-z0-9_]*$", generator):
+            raise HarnessError(
+                f"{where} [input]: field 'generator' must be a module name, got {generator!r}"
+            )
+        input_spec = InputSpec(
+            generator=generator, seed=_field(table, "seed", int, f"{where} [input]", 1)
+        )
+
+    params_table = _field(data, "params", dict, where)
+    params: dict[str, dict[str, ParamValue]] = {}
+    for size in SIZES:
+        table = _field(params_table, size, dict, f"{where} [params]")
+        for key, value in table.items():
+            if not isinstance(value, int | float | str) or isinstance(value, bool):
+                raise HarnessError(
+                    f"{where} [params.{size}]: field '{key}' must be a number or string"
+                )
+        params[size] = dict(table)
+    if set(params["full"]) != set(params["quick"]):
+        raise HarnessError(
+            f"{where}: [params.full] and [params.quick] must name the same parameters"
+        )
+    unknown = _placeholders(args, where) - set(params["full"]) - RESERVED_PLACEHOLDERS
+    if unknown:
+        raise HarnessError(f"{where}: field 'args' uses undefined placeholder(s) {sorted(unknown)}")
+    if "{input}" in "".join(args) and input_spec is None:
+        raise HarnessError(f"{where}: field 'args' uses {{input}} but there is no [input] table")
+
+    impl_tables = _field(data, "implementations", list, where)
+    implementations = []
+    for index, table in enumerate(impl_tables):
+        at = f"{where} [[implementations]] #{index + 1}"
+        if not isinstance(table, dict):
+            raise HarnessError(f"{at}: must be a table")
+        variant = _field(table, "variant", str, at, DEFAULT_VARIANT)
+        if not NAME_PATTERN.match(variant):
+            raise HarnessError(f"{at}: field 'variant' must match [a-z0-9-]+, got {variant!r}")
+        path_value = _field(table, "path", str, at)
+        if not NAME_PATTERN.match(path_value):
+            raise HarnessError(
+                f"{at}: field 'path' must be a folder name [a-z0-9-]+, got {path_value!r}"
+            )
+        implementations.append(
+            Implementation(
+                lang=_choice(table, "lang", LANGS, at),
+                variant=variant,
+                path=path_value,
+                library=_field(table, "library", str, at),
+            )
+        )
+    keys = [impl.key for impl in implementations]
+    duplicates = sorted({k for k in keys if keys.count(k) > 1})
+    if duplicates:
+        raise HarnessError(f"{where}: duplicate implementations {duplicates}")
+    for lang in LANGS:
+        if f"{lang}/{DEFAULT_VARIANT}" not in keys:
+            raise HarnessError(f"{where}: needs one {lang} implementation with variant 'default'")
+
+    server = None
+    if kind == "server":
+        server = dict(_field(data, "server", dict, where))
+
+    return Workload(
+        name=name,
+        category=category,
+        kind=kind,
+        description=description,
+        throughput=throughput,
+        args=tuple(args),
+        input=input_spec,
+        params=params,
+        implementations=tuple(implementations),
+        manifest_path=where,
+        server=server,
+    )
+
+
+def load_manifest(path: Path) -> Workload:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot read manifest ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise HarnessError(f"{path}: not valid TOML ({exc})") from exc
+    workload = parse_manifest(data, path)
+    if workload.name != path.stem:
+        raise HarnessError(f"{path}: field 'name' is {workload.name!r} but the file is {path.name}")
+    return workload
+
+
+def load_workloads(workloads_dir: Path) -> dict[str, Workload]:
+    """All manifests in `workloads_dir`, keyed by name, in name order."""
+    if not workloads_dir.is_dir():
+        raise HarnessError(f"{workloads_dir}: workloads folder not found")
+    manifests = sorted(workloads_dir.glob("*.toml"))
+    return {w.name: w for w in map(load_manifest, manifests)}
+
+
+def select(workloads: dict[str, Workload], names: Sequence[str] | None) -> list[Workload]:
+    """The workloads named (all when `names` is empty); an unknown name lists the known ones."""
+    if not names:
+        return list(workloads.values())
+    unknown = [n for n in names if n not in workloads]
+    if unknown:
+        raise HarnessError(
+            f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(workloads) or '(none)'}"
+        )
+    return [workloads[n] for n in dict.fromkeys(names)]

@@ -1,0 +1,104 @@
+"""Exporters: one function from a Run to text each, registered in one table.
+
+Only measurements of implementations whose status is "ok" are exported as numbers; a workload whose
+Go and Rust outputs diverged exports none (the Markdown names the failure instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from harness import formatting
+from harness.analysis import analyse_run, repetition_metrics
+from harness.model import Run
+
+TIDY_COLUMNS = [
+    "workload",
+    "category",
+    "kind",
+    "lang",
+    "variant",
+    "phase",
+    "rep",
+    "metric",
+    "unit",
+    "value",
+]
+
+
+def tidy_frame(run: Run) -> pd.DataFrame:
+    """One row per metric per repetition: the long format pandas, R and spreadsheets expect."""
+    rows = []
+    for workload in run.workloads:
+        if workload.status == "checksum_mismatch":
+            continue
+        for impl in workload.implementations:
+            if impl.status != "ok":
+                continue
+            for rep in impl.repetitions:
+                if not rep.ok:
+                    continue
+                for metric in repetition_metrics(rep, workload.throughput):
+                    rows.append(
+                        (
+                            workload.name,
+                            workload.category,
+                            workload.kind,
+                            impl.lang,
+                            impl.variant,
+                            "",
+                            rep.rep,
+                            metric.name,
+                            metric.unit,
+                            metric.value,
+                        )
+                    )
+    return pd.DataFrame(rows, columns=TIDY_COLUMNS)
+
+
+def export_csv(run: Run) -> str:
+    return tidy_frame(run).to_csv(index=False, float_format="%.9g", lineterminator="\n")
+
+
+def export_markdown(run: Run) -> str:
+    lines = [
+        f"## Go vs Rust: run {run.run_id} ({run.config.size}, {run.status})",
+        "",
+        "| workload | category | Go median wall | Rust median wall | Go/Rust wall (95% CI) | "
+        "Go peak RSS | Rust peak RSS | verdict |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for analysis in analyse_run(run):
+        w = analysis.result
+        go, rust = analysis.summary_for("go/default"), analysis.summary_for("rust/default")
+        wall = next((c for c in analysis.comparisons if c.metric == "wall_seconds"), None)
+        if w.status != "ok" or not go or not rust or wall is None:
+            lines.append(
+                f"| {w.name} | {w.category} | | | | | | **{w.status.upper()}**: "
+                f"{formatting.md_escape(w.error or '')} |"
+            )
+            continue
+        lines.append(
+            f"| {w.name} | {w.category} | {formatting.seconds(go.metrics['wall_seconds'].median)} | "
+            f"{formatting.seconds(rust.metrics['wall_seconds'].median)} | "
+            f"{formatting.ratio_with_ci(wall.ratio, wall.ci_low, wall.ci_high)} | "
+            f"{formatting.size(go.metrics['peak_rss_bytes'].median)} | "
+            f"{formatting.size(rust.metrics['peak_rss_bytes'].median)} | "
+            f"{formatting.verdict(wall)} |"
+        )
+    lines += [
+        "",
+        f"Machine: {formatting.md_escape(run.machine.cpu_model)}, "
+        f"{run.machine.cpu_count} CPUs; {run.machine.go_version}; {run.machine.rustc_version}; "
+        f"{run.config.repetitions} repetitions, pinned to CPUs {run.config.cpu_affinity}.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+EXPORTERS: dict[str, Callable[[Run], str]] = {
+    "csv": export_csv,
+    "markdown": export_markdown,
+}

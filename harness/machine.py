@@ -1,0 +1,57 @@
+"""Describe the machine and source tree a run measured, so results are never compared blind."""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from harness import toolchains
+from harness.model import Machine
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _git(repo: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", os.fspath(repo), *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip()
+
+
+def describe(repo: Path, harness_cpus: tuple[int, ...] | None) -> Machine:
+    commit = _git(repo, "rev-parse", "HEAD")
+    status = _git(repo, "status", "--porcelain", "--untracked-files=no") if commit else None
+    return Machine(
+        hostname=socket.gethostname(),
+        cpu_model=cpu_model(),
+        cpu_count=os.cpu_count() or 0,
+        memory_bytes=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+        kernel=platform.release(),
+        os=platform.platform(),
+        python=sys.version.split()[0],
+        go_version=toolchains.tool_version("go"),
+        rustc_version=toolchains.tool_version("rustc"),
+        cargo_version=toolchains.tool_version("cargo"),
+        git_commit=commit,
+        git_dirty=bool(status) if status is not None else None,
+        harness_cpus=harness_cpus,
+    )

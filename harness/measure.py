@@ -1,0 +1,304 @@
+"""Run one process under measurement: the only module that uses psutil.
+
+Exact figures come from the kernel: wait4 returns the child's rusage (user and sys CPU, and
+`ru_maxrss`, the true peak RSS). Linux carries ru_maxrss across fork and exec, so a program forked
+from this Python process would report at least the harness's own peak (measured here: /bin/true
+showed 321 MB under a harness holding 300 MB); programs are therefore started through a tiny C
+launcher (native/spawn.c) that forks them, reaps them with wait4 and writes their rusage. psutil only feeds time series, sampled by a background thread,
+because sampling misses short peaks. Every child runs in its own process group, pinned (when asked)
+by setting the spawning thread's affinity before the fork so that the child's runtime sees its CPU
+set from the first instruction (Go sizes GOMAXPROCS from it), and is always reaped: on timeout,
+exception or Ctrl-C the whole group is killed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+import psutil
+
+from harness.errors import HarnessError
+from harness.model import ProcessOutcome, ResourceSample
+
+STDERR_TAIL_CHARS = 2000
+
+_live_groups: set[int] = set()
+_live_lock = threading.Lock()
+
+
+def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def kill_all_children() -> None:
+    """Kill every process group this harness started and has not reaped yet."""
+    with _live_lock:
+        groups = list(_live_groups)
+    for pgid in groups:
+        kill_group(pgid)
+
+
+atexit.register(kill_all_children)
+
+
+@contextmanager
+def _track(pgid: int):
+    with _live_lock:
+        _live_groups.add(pgid)
+    try:
+        yield
+    finally:
+        with _live_lock:
+            _live_groups.discard(pgid)
+
+
+@contextmanager
+def _thread_affinity(cpus: tuple[int, ...] | None):
+    """Temporarily pin the calling thread; a child forked meanwhile inherits the CPU set."""
+    if cpus is None:
+        yield
+        return
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, previous)
+
+
+def spawn(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    cpus: tuple[int, ...] | None,
+    stdout: IO[bytes] | int,
+    stderr: IO[bytes] | int,
+) -> subprocess.Popen:
+    """Start argv (never through a shell) in a new process group, pinned to `cpus`."""
+    with _thread_affinity(cpus):
+        return subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            env={**os.environ, **env},
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+class Sampler(threading.Thread):
+    """Samples a process's RSS and CPU times every `interval` seconds until stopped or gone."""
+
+    def __init__(
+        self, pid: int, interval_seconds: float, t0: float, child_of_launcher: bool = False
+    ):
+        super().__init__(name=f"sampler-{pid}", daemon=True)
+        self._pid = pid
+        self._child_of_launcher = child_of_launcher
+        self._interval = interval_seconds
+        self._t0 = t0
+        self._stop_event = threading.Event()
+        self.samples: list[ResourceSample] = []
+
+    def run(self) -> None:
+        try:
+            process = psutil.Process(self._pid)
+            if self._child_of_launcher:  # sample the program, not the launcher that forked it
+                while not (children := process.children()):
+                    if self._stop_event.wait(0.001):
+                        return
+                process = children[0]
+            while True:
+                with process.oneshot():
+                    memory = process.memory_info()
+                    cpu = process.cpu_times()
+                if memory.rss > 0:
+                    self.samples.append(
+                        ResourceSample(
+                            t_seconds=time.perf_counter() - self._t0,
+                            rss_bytes=memory.rss,
+                            user_seconds=cpu.user,
+                            sys_seconds=cpu.system,
+                        )
+                    )
+                if self._stop_event.wait(self._interval):
+                    return
+        except psutil.Error:
+            return  # the process has exited (or become a zombie): the series ends here
+
+    def stop(self) -> tuple[ResourceSample, ...]:
+        self._stop_event.set()
+        self.join()
+        return tuple(self.samples)
+
+
+class Executor(Protocol):
+    """Runs one process and reports what happened; faked in tests."""
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cpus: tuple[int, ...] | None,
+        timeout_seconds: float,
+        sample_interval_seconds: float,
+    ) -> ProcessOutcome: ...
+
+
+LAUNCHER_SOURCE = Path(__file__).parent / "native" / "spawn.c"
+
+
+def ensure_launcher(cache_dir: Path) -> Path:
+    """Compile the small launcher (see native/spawn.c for why it exists) once per source version."""
+    source = LAUNCHER_SOURCE.read_bytes()
+    binary = cache_dir.resolve() / "bin" / f"gorust-spawn-{hashlib.sha256(source).hexdigest()[:12]}"
+    if binary.exists():
+        return binary
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise HarnessError(
+            "no C compiler (cc/gcc) found: install gcc (apt-get install gcc); "
+            "the harness compiles a tiny launcher to measure exact peak memory"
+        )
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    tmp = binary.with_name(binary.name + f".{os.getpid()}.tmp")
+    done = subprocess.run(
+        [compiler, "-O2", "-o", os.fspath(tmp), os.fspath(LAUNCHER_SOURCE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise HarnessError(f"{LAUNCHER_SOURCE}: cc failed: {done.stderr.strip().splitlines()[-1:]}")
+    os.replace(tmp, binary)
+    return binary
+
+
+@dataclass(frozen=True)
+class LauncherReport:
+    pid: int
+    wait_status: int
+    wall_seconds: float
+    user_seconds: float
+    sys_seconds: float
+    peak_rss_bytes: int
+
+
+def parse_launcher_report(text: str) -> LauncherReport | None:
+    fields = dict(item.split("=", 1) for item in text.split() if "=" in item)
+    try:
+        return LauncherReport(
+            pid=int(fields["pid"]),
+            wait_status=int(fields["status"]),
+            wall_seconds=int(fields["wall_ns"]) / 1e9,
+            user_seconds=int(fields["utime_us"]) / 1e6,
+            sys_seconds=int(fields["stime_us"]) / 1e6,
+            peak_rss_bytes=int(fields["maxrss_kib"]) * 1024,  # KiB on Linux
+        )
+    except (KeyError, ValueError):
+        return None
+
+
+class SubprocessExecutor:
+    """The real executor: spawn through the launcher, sample, reap, read the exact rusage."""
+
+    def __init__(self, launcher: Path):
+        self.launcher = launcher
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str],
+        cpus: tuple[int, ...] | None,
+        timeout_seconds: float,
+        sample_interval_seconds: float,
+    ) -> ProcessOutcome:
+        with tempfile.TemporaryDirectory(prefix="gorust-") as tmp:
+            report_path = Path(tmp) / "rusage"
+            out_path, err_path = Path(tmp) / "stdout", Path(tmp) / "stderr"
+            timed_out = threading.Event()
+            with out_path.open("wb") as out, err_path.open("wb") as err:
+                start = time.perf_counter()
+                proc = spawn(
+                    [os.fspath(self.launcher), os.fspath(report_path), *argv], env, cpus, out, err
+                )
+            with _track(proc.pid):
+                sampler = None
+                if sample_interval_seconds > 0:
+                    sampler = Sampler(
+                        proc.pid, sample_interval_seconds, start, child_of_launcher=True
+                    )
+                    sampler.start()
+
+                def on_timeout() -> None:
+                    timed_out.set()
+                    kill_group(proc.pid)
+
+                timer = threading.Timer(timeout_seconds, on_timeout)
+                timer.start()
+                try:
+                    _, launcher_status, _ = os.wait4(proc.pid, 0)
+                    outer_wall = time.perf_counter() - start
+                except BaseException:
+                    kill_group(proc.pid)
+                    os.waitpid(proc.pid, 0)
+                    raise
+                finally:
+                    timer.cancel()
+                    samples = sampler.stop() if sampler else ()
+                    kill_group(proc.pid)  # grandchildren the program left behind
+            proc.returncode = os.waitstatus_to_exitcode(launcher_status)  # reaped: Popen must not
+            report = (
+                parse_launcher_report(report_path.read_text()) if report_path.exists() else None
+            )
+            stdout = out_path.read_bytes().decode("utf-8", errors="replace")
+            stderr = err_path.read_bytes().decode("utf-8", errors="replace")
+        if report is None:  # killed before the program was reaped, or it could not be started
+            return ProcessOutcome(
+                exit_code=proc.returncode if not timed_out.is_set() else -signal.SIGKILL,
+                wall_seconds=outer_wall,
+                user_seconds=0.0,
+                sys_seconds=0.0,
+                peak_rss_bytes=0,
+                stdout=stdout,
+                stderr=stderr,
+                timed_out=timed_out.is_set(),
+                samples=samples,
+            )
+        return ProcessOutcome(
+            exit_code=os.waitstatus_to_exitcode(report.wait_status),
+            wall_seconds=report.wall_seconds,
+            user_seconds=report.user_seconds,
+            sys_seconds=report.sys_seconds,
+            peak_rss_bytes=report.peak_rss_bytes,
+            stdout=stdout,
+            stderr=stderr,
+            timed_out=timed_out.is_set(),
+            samples=samples,
+        )
+
+
+def available_cpus() -> tuple[int, ...]:
+    return tuple(sorted(os.sched_getaffinity(0)))
+
+
+def pin_current_process(cpus: tuple[int, ...]) -> None:
+    """Move the harness (this thread and threads started later) onto `cpus`."""
+    os.sched_setaffinity(0, cpus)

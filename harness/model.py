@@ -1,0 +1,251 @@
+"""The typed values that flow between pipeline stages.
+
+The results file is these dataclasses serialised (see store.py), so the data model *is* the storage
+format. Everything is frozen: a stage returns new values instead of mutating what it was given.
+Units live in field names (`_seconds`, `_bytes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Lang = Literal["go", "rust"]
+LANGS: tuple[Lang, ...] = ("go", "rust")
+DEFAULT_VARIANT = "default"
+
+ParamValue = int | float | str
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """One buildable program of a workload: a language and a variant of it."""
+
+    lang: Lang
+    variant: str
+    path: str  # workloads/go/<path> or workloads/rust/crates/<path>
+    library: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.lang}/{self.variant}"
+
+    @property
+    def is_default(self) -> bool:
+        return self.variant == DEFAULT_VARIANT
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    generator: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    category: str
+    kind: Literal["batch", "server"]
+    description: str
+    throughput: Literal["bytes", "items"]
+    args: tuple[str, ...]
+    input: InputSpec | None
+    params: dict[str, dict[str, ParamValue]]  # size ("full" | "quick") -> parameters
+    implementations: tuple[Implementation, ...]
+    manifest_path: str
+    server: dict[str, object] | None = None
+
+    def implementation(self, key: str) -> Implementation:
+        for impl in self.implementations:
+            if impl.key == key:
+                return impl
+        raise KeyError(key)
+
+    def default_for(self, lang: Lang) -> Implementation:
+        return self.implementation(f"{lang}/{DEFAULT_VARIANT}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    size: Literal["full", "quick"]
+    repetitions: int
+    warmups: int
+    timeout_seconds: float
+    cpu_affinity: tuple[int, ...] | None  # CPUs the measured process is pinned to; None = unpinned
+    sample_interval_seconds: float
+    workloads: tuple[str, ...]
+
+
+# --- build ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    workload: str
+    lang: Lang
+    variant: str
+    ok: bool
+    toolchain: str  # e.g. "go version go1.26.8 linux/amd64"
+    command: tuple[str, ...]
+    flags: str  # what a reader needs to know: "-trimpath", "release profile: opt-level=3 ..."
+    source_hash: str
+    binary_path: str | None = None
+    build_seconds: float | None = None
+    cached: bool = False  # True when the binary came from the cache (build_seconds is the original)
+    binary_bytes: int | None = None
+    stripped_bytes: int | None = None
+    dependency_count: int | None = None
+    log_path: str | None = None
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.lang}/{self.variant}"
+
+
+# --- measurement ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GcCycle:
+    """One Go GC cycle as printed by GODEBUG=gctrace=1."""
+
+    number: int
+    at_seconds: float  # since program start
+    pause_seconds: float  # STW sweep termination + STW mark termination (wall clock)
+    concurrent_mark_seconds: float
+    cpu_seconds: float  # all GC CPU of the cycle (assist + background + idle + the STW phases)
+    heap_start_bytes: int  # heap size when the cycle started
+    heap_end_bytes: int  # heap size when it ended
+    heap_live_bytes: int  # heap marked live
+    forced: bool
+
+
+@dataclass(frozen=True)
+class ResourceSample:
+    """One psutil sample of the measured process, for time series (peaks come from wait4)."""
+
+    t_seconds: float
+    rss_bytes: int
+    user_seconds: float
+    sys_seconds: float
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    """What the executor observed of one process run: the raw facts, nothing derived."""
+
+    exit_code: int  # negative: killed by that signal
+    wall_seconds: float
+    user_seconds: float
+    sys_seconds: float
+    peak_rss_bytes: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    samples: tuple[ResourceSample, ...] = ()
+
+
+@dataclass(frozen=True)
+class Repetition:
+    """One measured run of one implementation. Raw facts only; statistics are derived later."""
+
+    rep: int
+    ok: bool
+    wall_seconds: float
+    user_seconds: float
+    sys_seconds: float
+    peak_rss_bytes: int
+    exit_code: int
+    work_seconds: float | None = None
+    items: int | None = None
+    bytes: int | None = None
+    checksum: str | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+    gc_cycles: tuple[GcCycle, ...] | None = None  # None: the runtime has no GC (Rust)
+    samples: tuple[ResourceSample, ...] = ()
+    stderr_tail: str = ""
+    error: str | None = None
+
+
+Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]
+
+
+@dataclass(frozen=True)
+class ImplementationResult:
+    lang: Lang
+    variant: str
+    library: str
+    status: Status
+    build: BuildRecord
+    repetitions: tuple[Repetition, ...] = ()
+    warmups_run: int = 0
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.lang}/{self.variant}"
+
+    @property
+    def is_default(self) -> bool:
+        return self.variant == DEFAULT_VARIANT
+
+
+@dataclass(frozen=True)
+class InputRecord:
+    generator: str
+    seed: int
+    params: dict[str, ParamValue]
+    path: str
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class WorkloadResult:
+    name: str
+    category: str
+    kind: str
+    description: str
+    throughput: str
+    status: Status
+    implementations: tuple[ImplementationResult, ...]
+    input: InputRecord | None = None
+    params: dict[str, ParamValue] = field(default_factory=dict)
+    reference_checksum: str | None = None
+    error: str | None = None
+
+    def result_for(self, key: str) -> ImplementationResult | None:
+        return next((r for r in self.implementations if r.key == key), None)
+
+
+@dataclass(frozen=True)
+class Machine:
+    hostname: str
+    cpu_model: str
+    cpu_count: int
+    memory_bytes: int
+    kernel: str
+    os: str
+    python: str
+    go_version: str | None
+    rustc_version: str | None
+    cargo_version: str | None
+    git_commit: str | None
+    git_dirty: bool | None
+    harness_cpus: tuple[int, ...] | None  # where the harness itself was pinned, if anywhere
+
+
+@dataclass(frozen=True)
+class Run:
+    schema_version: int
+    run_id: str
+    started_at: str
+    finished_at: str | None
+    status: Literal["running", "complete", "interrupted"]
+    machine: Machine
+    config: RunConfig
+    workloads: tuple[WorkloadResult, ...] = ()

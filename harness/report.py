@@ -1,0 +1,285 @@
+"""Build the report's context (already formatted strings) and render one self-contained HTML file.
+
+All computation happens here, in Python; the jinja2 template only loops and branches. Autoescape is
+on, so every string from a manifest, a config or a process's output is escaped; the only markup that
+bypasses escaping is the SVG that charts.py produced from numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from harness import charts, formatting
+from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
+from harness.model import ImplementationResult, Run
+from harness.store import write_atomic
+
+TEMPLATES = Path(__file__).parent / "templates"
+TABLE_METRICS = (
+    ("wall_seconds", "wall"),
+    ("work_seconds", "work (internal)"),
+    ("startup_seconds", "start-up + I/O"),
+    ("cpu_seconds", "CPU user+sys"),
+    ("peak_rss_bytes", "peak RSS"),
+    ("throughput", "throughput"),
+)
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    alt: str
+    svg: Markup
+
+
+def _cell(summary: ImplementationSummary, metric: str) -> str:
+    m = summary.metrics.get(metric)
+    if m is None:
+        return "–"
+    text = formatting.metric_value(m.median, m.unit)
+    if m.ci_low is not None and m.ci_high is not None and m.ci_low != m.ci_high:
+        text += (
+            f" [{formatting.metric_value(m.ci_low, m.unit)} – "
+            f"{formatting.metric_value(m.ci_high, m.unit)}]"
+        )
+    return text
+
+
+def _gc_cells(summary: ImplementationSummary) -> dict[str, str]:
+    if not summary.has_gc:
+        return {"count": "no GC", "total": "no GC", "max": "no GC", "share": "no GC"}
+    m = summary.metrics
+    return {
+        "count": formatting.metric_value(m["gc_count"].median, "count") if "gc_count" in m else "–",
+        "total": formatting.seconds(m["gc_pause_total_seconds"].median)
+        if "gc_pause_total_seconds" in m
+        else "–",
+        "max": formatting.seconds(max(summary.gc_pauses_seconds, default=0.0)) if m else "–",
+        "share": formatting.percent(m["gc_cpu_share"].median) if "gc_cpu_share" in m else "–",
+    }
+
+
+def _median_repetition(result: ImplementationResult):
+    ok = sorted((r for r in result.repetitions if r.ok), key=lambda r: r.wall_seconds)
+    return ok[len(ok) // 2] if ok else None
+
+
+def _charts(analysis: WorkloadAnalysis) -> list[Chart]:
+    w = analysis.result
+    ok = [s for s in analysis.implementations if s.status == "ok" and "wall_seconds" in s.metrics]
+    if not ok:
+        return []
+    walls = {s.key: s.metrics["wall_seconds"].values for s in ok}
+    result = [
+        Chart(
+            title=f"{w.name}: wall time per repetition",
+            alt=(
+                f"Box and strip plot of wall time in milliseconds for each of {len(ok)} implementations "
+                f"of {w.name}; the table above lists the medians."
+            ),
+            svg=Markup(
+                charts.distribution(
+                    f"{w.name}: wall time per repetition", "wall time (ms)", walls, scale=1e3
+                )
+            ),
+        )
+    ]
+    series = {}
+    for impl in w.implementations:
+        rep = _median_repetition(impl) if impl.status == "ok" else None
+        if rep and rep.samples:
+            series[impl.key] = (
+                [s.t_seconds for s in rep.samples],
+                [s.rss_bytes for s in rep.samples],
+            )
+    if series:
+        result.append(
+            Chart(
+                title=f"{w.name}: RSS over time (median repetition)",
+                alt=(
+                    f"Line chart of resident memory in MiB against time for the median-wall repetition of "
+                    f"each implementation of {w.name}, sampled by psutil; peaks come from wait4 instead."
+                ),
+                svg=Markup(
+                    charts.time_series(
+                        f"{w.name}: RSS over time (median repetition)",
+                        "RSS (MiB)",
+                        series,
+                        y_scale=1 / (1 << 20),
+                    )
+                ),
+            )
+        )
+    return result
+
+
+def _summary_sentences(analyses: list[WorkloadAnalysis]) -> list[str]:
+    sentences = []
+    for a in analyses:
+        w = a.result
+        if w.status != "ok":
+            sentences.append(
+                f"{w.name} ({w.category}): {w.status.replace('_', ' ')} — no comparison."
+            )
+            continue
+        parts = []
+        for c in a.comparisons:
+            if c.metric in ("wall_seconds", "peak_rss_bytes"):
+                parts.append(
+                    f"{'wall time' if c.metric == 'wall_seconds' else 'peak memory'}: "
+                    f"{formatting.verdict(c)} "
+                    f"(Go/Rust {formatting.ratio_with_ci(c.ratio, c.ci_low, c.ci_high)})"
+                )
+        sentences.append(f"{w.name} ({w.category}): " + "; ".join(parts) + ".")
+    return sentences
+
+
+def _workload_context(a: WorkloadAnalysis) -> dict:
+    w = a.result
+    rows = []
+    warnings = []
+    for s, impl in zip(a.implementations, w.implementations, strict=True):
+        wall = s.metrics.get("wall_seconds")
+        if wall and wall.noisy:
+            warnings.append(
+                f"{s.key}: wall-time CV {formatting.percent(wall.cv)} exceeds "
+                f"{formatting.percent(CV_WARNING)}; treat its differences with care."
+            )
+        rows.append(
+            {
+                "key": s.key,
+                "library": s.library,
+                "status": s.status,
+                "ok": s.status == "ok",
+                "error": s.error or "",
+                "n": str(len(wall.values)) if wall else "0",
+                "cells": [_cell(s, metric) for metric, _ in TABLE_METRICS],
+                "cv": formatting.percent(wall.cv) if wall else "–",
+                "noisy": bool(wall and wall.noisy),
+                "gc": _gc_cells(s),
+                "build": {
+                    "toolchain": impl.build.toolchain,
+                    "flags": impl.build.flags,
+                    "seconds": formatting.seconds(impl.build.build_seconds),
+                    "cached": impl.build.cached,
+                    "size": formatting.size(impl.build.binary_bytes),
+                    "stripped": formatting.size(impl.build.stripped_bytes),
+                    "deps": "–"
+                    if impl.build.dependency_count is None
+                    else str(impl.build.dependency_count),
+                },
+            }
+        )
+    comparisons = [
+        {
+            "metric": c.metric,
+            "ratio": formatting.ratio_with_ci(c.ratio, c.ci_low, c.ci_high),
+            "p": "–" if c.p_value is None else f"{c.p_value:.3g}",
+            "verdict": formatting.verdict(c),
+        }
+        for c in a.comparisons
+    ]
+    return {
+        "name": w.name,
+        "category": w.category,
+        "description": w.description,
+        "status": w.status,
+        "ok": w.status == "ok",
+        "error": w.error or "",
+        "input": (
+            f"{w.input.generator} seed {w.input.seed}, {formatting.size(w.input.size_bytes)}, "
+            f"sha256 {w.input.sha256[:16]}…"
+        )
+        if w.input
+        else "none (parameters only)",
+        "params": ", ".join(f"{k}={v}" for k, v in w.params.items()),
+        "checksum": w.reference_checksum or "–",
+        "metric_headers": [label for _, label in TABLE_METRICS],
+        "rows": rows,
+        "comparisons": comparisons,
+        "warnings": warnings,
+        "charts": _charts(a),
+    }
+
+
+def build_context(run: Run) -> dict:
+    analyses = list(analyse_run(run))
+    m = run.machine
+    c = run.config
+    return {
+        "title": f"Go vs Rust — run {run.run_id}",
+        "run_id": run.run_id,
+        "status": run.status,
+        "started": run.started_at,
+        "finished": run.finished_at or "not finished",
+        "size": c.size,
+        "summary": _summary_sentences(analyses),
+        "failures": [
+            f"{a.result.name}: {a.result.status.replace('_', ' ')} — {a.result.error}"
+            for a in analyses
+            if a.result.status != "ok"
+        ],
+        "workloads": [_workload_context(a) for a in analyses],
+        "environment": [
+            ("CPU", f"{m.cpu_model} ({m.cpu_count} logical CPUs)"),
+            ("Memory", formatting.size(m.memory_bytes)),
+            ("Kernel / OS", f"{m.kernel} / {m.os}"),
+            ("Go", m.go_version or "not found"),
+            ("Rust", f"{m.rustc_version or 'not found'}; {m.cargo_version or ''}"),
+            ("Python", m.python),
+            (
+                "Source",
+                f"{m.git_commit or 'not a git checkout'}"
+                f"{' (uncommitted changes)' if m.git_dirty else ''}",
+            ),
+            (
+                "Measured process pinned to CPUs",
+                ", ".join(map(str, c.cpu_affinity)) if c.cpu_affinity else "not pinned",
+            ),
+            (
+                "Harness pinned to CPUs",
+                ", ".join(map(str, m.harness_cpus)) if m.harness_cpus else "not pinned",
+            ),
+            (
+                "Repetitions",
+                f"{c.warmups} warm-up (discarded) + {c.repetitions} measured, "
+                f"implementations interleaved",
+            ),
+            ("Per-run timeout", formatting.seconds(c.timeout_seconds)),
+            (
+                "Sampling",
+                f"psutil every {formatting.seconds(c.sample_interval_seconds)} for time series; "
+                "CPU and peak RSS from wait4 rusage",
+            ),
+        ],
+    }
+
+
+def render(context: dict) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def write_report(run: Run, reports_dir: Path, debug: bool = False) -> Path:
+    """reports/<run-id>.html and reports/latest.html; with debug, the context as JSON beside it."""
+    context = build_context(run)
+    html = render(context).encode()
+    path = reports_dir / f"{run.run_id}.html"
+    write_atomic(path, html)
+    write_atomic(reports_dir / "latest.html", html)
+    if debug:
+        write_atomic(
+            path.with_suffix(".context.json"), json.dumps(context, indent=1, default=str).encode()
+        )
+    return path

@@ -1,0 +1,107 @@
+"""Small pure statistical functions over sequences of raw samples; scipy does the work.
+
+Each function names its method so a reader can check it:
+- location: median; spread: median absolute deviation (scaled to sigma) and the coefficient of
+  variation (sample standard deviation / mean);
+- confidence intervals: percentile bootstrap (scipy.stats.bootstrap), fixed seed for reproducible
+  reports; percentile rather than BCa because BCa's jackknife degenerates on tied medians;
+- difference between two samples: Mann-Whitney U, two-sided (as benchstat and asv do);
+- outliers: modified z-score on the MAD (Iglewicz and Hoaglin), |z| > 3.5.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 20260101
+MODIFIED_Z_THRESHOLD = 3.5
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+
+def median(values: Sequence[float]) -> float:
+    return float(np.median(values))
+
+
+def mad(values: Sequence[float]) -> float:
+    """Median absolute deviation, scaled by 1.4826 to estimate sigma for normal data."""
+    return float(sps.median_abs_deviation(values, scale="normal"))
+
+
+def coefficient_of_variation(values: Sequence[float]) -> float | None:
+    """Sample standard deviation over the mean; None when undefined (n < 2 or mean 0)."""
+    if len(values) < 2 or float(np.mean(values)) == 0:
+        return None
+    return float(np.std(values, ddof=1) / np.mean(values))
+
+
+def _bootstrap(data: tuple[np.ndarray, ...], statistic) -> Interval | None:
+    if any(len(d) < 2 for d in data):
+        return None
+    if all(np.all(d == d[0]) for d in data):
+        value = float(statistic(*data, axis=-1))
+        return Interval(value, value)
+    result = sps.bootstrap(
+        data,
+        statistic,
+        confidence_level=CONFIDENCE,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        method="percentile",
+        vectorized=True,
+        paired=False,
+        rng=np.random.default_rng(BOOTSTRAP_SEED),
+    )
+    return Interval(float(result.confidence_interval.low), float(result.confidence_interval.high))
+
+
+def median_ci(values: Sequence[float]) -> Interval | None:
+    """95 % percentile-bootstrap interval of the median; None with fewer than 2 values."""
+    return _bootstrap((np.asarray(values, dtype=float),), lambda x, axis: np.median(x, axis=axis))
+
+
+def ratio_of_medians(numerator: Sequence[float], denominator: Sequence[float]) -> float:
+    return median(numerator) / median(denominator)
+
+
+def ratio_of_medians_ci(
+    numerator: Sequence[float], denominator: Sequence[float]
+) -> Interval | None:
+    """95 % bootstrap interval of median(numerator) / median(denominator), samples resampled
+    independently (the runs are not paired)."""
+
+    def statistic(x, y, axis):
+        return np.median(x, axis=axis) / np.median(y, axis=axis)
+
+    return _bootstrap(
+        (np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)), statistic
+    )
+
+
+def mann_whitney_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided Mann-Whitney U p-value; None when either side has fewer than 2 values."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    return float(sps.mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def outlier_indices(values: Sequence[float]) -> tuple[int, ...]:
+    """Indices whose modified z-score 0.6745 (x - median) / MAD exceeds 3.5 in magnitude."""
+    raw_mad = float(sps.median_abs_deviation(values))
+    if len(values) < 3 or raw_mad == 0:
+        return ()
+    center = median(values)
+    return tuple(
+        i
+        for i, x in enumerate(values)
+        if abs(0.6745 * (x - center) / raw_mad) > MODIFIED_Z_THRESHOLD
+    )

@@ -1,0 +1,200 @@
+"""Versioned JSON results: one file per run, written atomically after every workload.
+
+The file is the `Run` dataclass as JSON plus `schema_version`. Readers migrate older versions
+forward and refuse newer ones. History of the format:
+
+- 1: first version.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import tempfile
+import types
+import typing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin, get_type_hints
+
+from harness.errors import HarnessError
+from harness.model import Run
+
+SCHEMA_VERSION = 1
+MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {}  # from version N to N+1
+LATEST_NAME = "latest.json"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same folder and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; results are meant to be shared
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable by time; the random suffix keeps two runs in the same second apart."""
+    now = now or datetime.now(UTC)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+def run_to_json(run: Run) -> str:
+    return json.dumps(dataclasses.asdict(run), indent=1, allow_nan=False) + "\n"
+
+
+def save_run(run: Run, results_dir: Path) -> Path:
+    """Write results/<run-id>.json and refresh results/latest.json (a copy)."""
+    data = run_to_json(run).encode()
+    path = results_dir / f"{run.run_id}.json"
+    write_atomic(path, data)
+    write_atomic(results_dir / LATEST_NAME, data)
+    return path
+
+
+def resolve_results_path(spec: str, results_dir: Path) -> Path:
+    """'latest', a run id, or a path to a results file."""
+    if spec == "latest":
+        return results_dir / LATEST_NAME
+    candidate = results_dir / f"{spec}.json"
+    if not Path(spec).exists() and candidate.exists():
+        return candidate
+    return Path(spec)
+
+
+def load_run(path: Path) -> Run:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise HarnessError(f"{path}: results file not found") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HarnessError(f"{path}: not a readable results file ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("schema_version"), int):
+        raise HarnessError(f"{path}: not a results file (no integer 'schema_version')")
+    version = data["schema_version"]
+    if version > SCHEMA_VERSION:
+        raise HarnessError(
+            f"{path}: schema_version {version} is newer than this harness understands "
+            f"({SCHEMA_VERSION}); upgrade the harness"
+        )
+    while version < SCHEMA_VERSION:
+        if version not in MIGRATIONS:
+            raise HarnessError(
+                f"{path}: schema_version {version} has no migration to {SCHEMA_VERSION}"
+            )
+        data = MIGRATIONS[version](data)
+        version = data["schema_version"]
+    try:
+        return from_plain(Run, data)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise HarnessError(f"{path}: malformed results ({exc})") from exc
+
+
+# --- plain JSON values <-> dataclasses, driven by the type hints ---------------------------------
+
+
+def from_plain(kind: Any, value: Any) -> Any:
+    """Rebuild a typed value from what json.loads returned; raises TypeError on a mismatch."""
+    origin = get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        if not isinstance(value, dict):
+            raise TypeError(f"{kind.__name__}: expected an object, got {type(value).__name__}")
+        hints = get_type_hints(kind)
+        names = {f.name for f in dataclasses.fields(kind) if f.init}
+        return kind(**{k: from_plain(hints[k], v) for k, v in value.items() if k in names})
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(kind)
+        if value is None and type(None) in options:
+            return None
+        errors = []
+        for option in (o for o in options if o is not type(None)):
+            try:
+                return from_plain(option, value)
+            except (TypeError, ValueError) as exc:
+                errors.append(str(exc))
+        raise TypeError("; ".join(errors))
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise TypeError(f"expected an array, got {type(value).__name__}")
+        item = get_args(kind)[0]
+        return tuple(from_plain(item, v) for v in value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected an object, got {type(value).__name__}")
+        value_kind = get_args(kind)[1]
+        return {k: from_plain(value_kind, v) for k, v in value.items()}
+    if origin is Literal:
+        if value not in get_args(kind):
+            raise ValueError(f"{value!r} is not one of {get_args(kind)}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TypeError(f"expected a number, got {value!r}")
+        return float(value)
+    if kind in (int, str, bool):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise TypeError(f"expected {kind.__name__}, got {value!r}")
+        return value
+    if kind is object:
+        return value
+    raise TypeError(f"unsupported type {kind!r}")
+
+
+def json_schema_for(kind: Any, definitions: dict[str, Any]) -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) fragment for a type; dataclasses go to `$defs`."""
+    origin = get_origin(kind)
+    if dataclasses.is_dataclass(kind):
+        name = kind.__name__
+        if name not in definitions:
+            definitions[name] = {}  # placeholder against recursion
+            hints = get_type_hints(kind)
+            fields = [f for f in dataclasses.fields(kind) if f.init]
+            definitions[name] = {
+                "type": "object",
+                "properties": {f.name: json_schema_for(hints[f.name], definitions) for f in fields},
+                "required": [f.name for f in fields],
+            }
+        return {"$ref": f"#/$defs/{name}"}
+    if origin in (typing.Union, types.UnionType):
+        return {"anyOf": [json_schema_for(option, definitions) for option in get_args(kind)]}
+    if origin is tuple:
+        return {"type": "array", "items": json_schema_for(get_args(kind)[0], definitions)}
+    if origin is dict:
+        return {
+            "type": "object",
+            "additionalProperties": json_schema_for(get_args(kind)[1], definitions),
+        }
+    if origin is Literal:
+        return {"enum": list(get_args(kind))}
+    simple = {float: "number", int: "integer", str: "string", bool: "boolean", type(None): "null"}
+    if kind in simple:
+        return {"type": simple[kind]}
+    if kind is object:
+        return {}
+    raise TypeError(f"unsupported type {kind!r}")
+
+
+def results_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a results file, derived from the model so the two cannot drift."""
+    definitions: dict[str, Any] = {}
+    root = json_schema_for(Run, definitions)
+    run_def = definitions["Run"]
+    run_def["properties"]["schema_version"] = {"const": SCHEMA_VERSION}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Go vs Rust harness results, schema_version {SCHEMA_VERSION}",
+        **root,
+        "$defs": definitions,
+    }
