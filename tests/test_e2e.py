@@ -1,0 +1,103 @@
+"""End to end: build the real Go and Rust binaries, run a quick bench, check every output holds
+measured values. Slow (first build compiles the crates); marked e2e."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = ("json", "gzip")
+pytestmark = pytest.mark.e2e
+
+
+def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=1800, check=False)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    """One real quick run shared by the tests below; the build cache is the repo's own."""
+    out = tmp_path_factory.mktemp("e2e")
+    common = ("--results-dir", str(out / "results"), "--cache-dir", str(ROOT / ".cache"))
+    done = harness(*common, "run", "--size", "quick", "--workloads", ",".join(WORKLOADS),
+                   "--repetitions", "3", cwd=out)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = harness(*common, "report", "latest", "--reports-dir", str(out / "reports"), cwd=out)
+    assert report.returncode == 0, report.stderr
+    csv_text = harness(*common, "export", "--format", "csv", "latest", cwd=out)
+    assert csv_text.returncode == 0, csv_text.stderr
+    return out, done, csv_text.stdout
+
+
+def test_results_file_holds_every_raw_repetition(quick_run):
+    out, _, _ = quick_run
+    data = json.loads((out / "results" / "latest.json").read_text())
+    schema = json.loads((ROOT / "harness" / "schema" / "results-v1.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    assert data["status"] == "complete"
+    assert data["machine"]["go_version"].startswith("go version")
+    assert data["machine"]["rustc_version"].startswith("rustc")
+    assert [w["name"] for w in data["workloads"]] == list(WORKLOADS)
+    for workload in data["workloads"]:
+        assert workload["status"] == "ok", workload["error"]
+        assert workload["input"]["size_bytes"] > 0
+        assert len(workload["reference_checksum"]) >= 16
+        for impl in workload["implementations"]:
+            assert impl["status"] == "ok", impl["error"]
+            assert impl["build"]["ok"] and impl["build"]["binary_bytes"] > 100_000
+            reps = impl["repetitions"]
+            assert len(reps) == 3
+            for rep in reps:
+                assert rep["ok"] and rep["checksum"] == workload["reference_checksum"]
+                assert 0 < rep["work_seconds"] <= rep["wall_seconds"]
+                assert rep["user_seconds"] + rep["sys_seconds"] > 0
+                assert 1 << 20 < rep["peak_rss_bytes"] < 2 << 30
+                if impl["lang"] == "go":
+                    assert isinstance(rep["gc_cycles"], list)
+                else:
+                    assert rep["gc_cycles"] is None
+
+
+def test_csv_export_is_tidy_and_measured(quick_run):
+    _, _, csv_text = quick_run
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
+    assert list(rows[0]) == ["workload", "category", "kind", "lang", "variant", "phase", "rep",
+                             "metric", "unit", "value"]
+    metrics = {(r["workload"], r["lang"], r["metric"]) for r in rows if r["variant"] == "default"}
+    for workload in WORKLOADS:
+        for metric in ("wall_seconds", "user_seconds", "sys_seconds", "peak_rss_bytes"):
+            assert (workload, "go", metric) in metrics and (workload, "rust", metric) in metrics
+        for metric in ("gc_count", "gc_pause_total_seconds", "gc_pause_max_seconds"):
+            assert (workload, "go", metric) in metrics
+            assert (workload, "rust", metric) not in metrics
+    walls = [float(r["value"]) for r in rows if r["metric"] == "wall_seconds"]
+    assert walls and all(v > 0 for v in walls)
+
+
+def test_report_is_one_self_contained_file_with_measured_values(quick_run):
+    out, _, _ = quick_run
+    html = (out / "reports" / "latest.html").read_text()
+    assert html.count("<svg") >= 2 * len(WORKLOADS)
+    assert "<script" not in html and "<link" not in html
+    for workload in WORKLOADS:
+        assert f'id="workload-{workload}"' in html
+    assert "no GC" in html
+    data = json.loads((out / "results" / "latest.json").read_text())
+    first_rust = next(i for i in data["workloads"][0]["implementations"] if i["lang"] == "rust")
+    assert first_rust["build"]["toolchain"] in html
+
+
+def test_summary_table_printed(quick_run):
+    _, done, _ = quick_run
+    for workload in WORKLOADS:
+        assert workload in done.stdout
+    assert "Go/Rust" in done.stdout
