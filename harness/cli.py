@@ -11,14 +11,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness import config, formatting, machine, measure, report
+from harness import compare, config, formatting, history, machine, measure, report
 from harness.analysis import analyse_run
 from harness.build import Builder
 from harness.errors import HarnessError
 from harness.export import EXPORTERS
 from harness.model import Run, RunConfig
 from harness.runner import harness_cpus_for, run_suite
-from harness.store import load_run, resolve_results_path
+from harness.store import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {  # size -> (repetitions, warm-ups, timeout seconds)
@@ -186,7 +186,7 @@ def print_summary(run: Run) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
-    run = load_run(resolve_results_path(args.results, results_dir))
+    run = load_run(history.resolve(args.results, results_dir))
     path = report.write_report(run, Path(args.reports_dir), debug=args.debug)
     print(f"report: {path.resolve()}")
     print(f"latest: {(Path(args.reports_dir) / 'latest.html').resolve()}")
@@ -195,8 +195,86 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
-    run = load_run(resolve_results_path(args.results, results_dir))
+    run = load_run(history.resolve(args.results, results_dir))
     sys.stdout.write(EXPORTERS[args.format](run))
+    return 0
+
+
+def _thresholds(values: list[str]) -> dict[str, float]:
+    thresholds = {}
+    for value in values:
+        metric, _, percent = value.partition("=")
+        try:
+            thresholds[metric] = float(percent.rstrip("%")) / 100
+        except ValueError as exc:
+            raise HarnessError(
+                f"--threshold: expected METRIC=PERCENT like wall_seconds=3, got {value!r}"
+            ) from exc
+    return thresholds
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Exit 0: no regression; 1: at least one significant regression beyond its threshold."""
+    _, results_dir, _ = _paths(args)
+    base = load_run(history.resolve(args.base, results_dir))
+    head = load_run(history.resolve(args.head, results_dir))
+    result = compare.compare_runs(
+        base,
+        head,
+        thresholds=_thresholds(args.threshold),
+        default_threshold=args.default_threshold / 100,
+        allow_mixed=args.allow_mixed,
+    )
+    if args.format == "markdown":
+        sys.stdout.write(compare.to_markdown(result))
+    elif args.format == "json":
+        sys.stdout.write(compare.to_json(result))
+    else:
+        table = Table(title=f"{result.base_run_id} → {result.head_run_id}")
+        for header in compare.HEADERS:
+            table.add_column(header)
+        for row in compare.rows(result):
+            table.add_row(*row, style="red" if row[-1] == "regressed" else None)
+        stdout_console.print(table)
+        for note in result.notes:
+            stdout_console.print(f"note: {note}", markup=False)
+        stdout_console.print(
+            f"{len(result.regressions)} regression(s) beyond threshold", markup=False
+        )
+    return 1 if result.regressions else 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    _, results_dir, _ = _paths(args)
+    entries = history.refresh(results_dir)
+    if args.json:
+        sys.stdout.write(history.entries_as_json(entries))
+        return 0
+    table = Table(title=f"Runs in {results_dir}")
+    for column in (
+        "run id",
+        "status",
+        "commit",
+        "branch",
+        "size",
+        "machine",
+        "toolchains",
+        "workloads",
+    ):
+        table.add_column(column)
+    for e in entries:
+        commit = (e.git_commit or "–")[:10] + (" (dirty)" if e.git_dirty else "")
+        table.add_row(
+            e.run_id,
+            e.status,
+            commit,
+            e.git_branch or "–",
+            e.size,
+            e.machine_id,
+            e.toolchains,
+            e.workloads,
+        )
+    stdout_console.print(table)
     return 0
 
 
@@ -243,7 +321,35 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--debug", action="store_true", help="also write the report context as JSON")
     s.set_defaults(func=cmd_report)
 
-    s = sub.add_parser("export", help="print a results file as csv or markdown")
+    s = sub.add_parser("compare", help="compare two runs; exit 1 on a significant regression")
+    s.add_argument("base", help="results file, run id, commit, or 'latest'")
+    s.add_argument("head", help="results file, run id, commit, or 'latest'")
+    s.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    s.add_argument(
+        "--default-threshold",
+        type=float,
+        default=5.0,
+        help="noise threshold in percent below which no change fails (default 5)",
+    )
+    s.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="METRIC=PERCENT",
+        help="per-metric threshold, e.g. peak_rss_bytes=10 (repeatable)",
+    )
+    s.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="compare runs from different machines/toolchains/sizes (labelled MIXED)",
+    )
+    s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser("history", help="list the runs in the results folder")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_history)
+
+    s = sub.add_parser("export", help="print a results file as csv, markdown, benchstat or bmf")
     s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")
     s.add_argument("--format", choices=sorted(EXPORTERS), default="csv")
     s.set_defaults(func=cmd_export)
@@ -261,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
-        return 2
+        return 2  # also `compare`'s documented "error" status
     except KeyboardInterrupt:
         measure.kill_all_children()
         print("harness: interrupted; results measured so far are saved", file=sys.stderr)

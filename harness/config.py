@@ -57,7 +57,7 @@ def _placeholders(args: Iterable[str], where: str) -> set[str]:
             raise HarnessError(
                 f"{where}: field 'args' has a malformed placeholder in {arg!r}"
             ) from exc
-        names.update(name for _, name, _, _ in parsed if name)
+        names.update(name for _, name, _, _ in parsed if name is not None)  # "{}" is ""
     return names
 
 

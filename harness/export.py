@@ -6,6 +6,7 @@ Go and Rust outputs diverged exports none (the Markdown names the failure instea
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pandas as pd
@@ -98,7 +99,65 @@ def export_markdown(run: Run) -> str:
     return "\n".join(lines)
 
 
+def _benchmark_name(workload: str, lang: str, variant: str) -> str:
+    """Go benchmark names cannot hold spaces; sub-benchmark keys let benchstat group by them."""
+    return f"Benchmark{workload.title().replace('-', '')}/lang={lang}/variant={variant}"
+
+
+def export_benchstat(run: Run) -> str:
+    """Go's benchmark text format, one line per repetition, so `benchstat` can compare runs."""
+    m = run.machine
+    lines = [
+        "goos: linux",
+        "goarch: amd64",
+        "pkg: gorust/workloads",
+        f"cpu: {m.cpu_model}",
+        f"go: {m.go_version}",
+        f"rustc: {m.rustc_version}",
+    ]
+    frame = tidy_frame(run)
+    units = {
+        "wall_seconds": ("sec/op", 1.0),
+        "cpu_seconds": ("cpu-sec/op", 1.0),
+        "peak_rss_bytes": ("peak-RSS-B", 1.0),
+        "gc_pause_total_seconds": ("gc-pause-sec/op", 1.0),
+    }
+    frame = frame[frame["metric"].isin(list(units))]
+    for (workload, lang, variant, _rep), group in frame.groupby(
+        ["workload", "lang", "variant", "rep"], sort=False
+    ):
+        values = "\t".join(f"{row.value:.9g} {units[row.metric][0]}" for row in group.itertuples())
+        lines.append(f"{_benchmark_name(workload, lang, variant)}\t1\t{values}")
+    return "\n".join(lines) + "\n"
+
+
+def export_bmf(run: Run) -> str:
+    """Bencher Metric Format: per benchmark and measure, the median with its 95 % CI as bounds."""
+    measures = {
+        "wall_seconds": ("latency", 1e9),
+        "throughput": ("throughput", 1.0),
+        "peak_rss_bytes": ("peak-rss-bytes", 1.0),
+        "cpu_seconds": ("cpu-nanoseconds", 1e9),
+    }
+    document: dict[str, dict[str, dict[str, float]]] = {}
+    for analysis in analyse_run(run):
+        if analysis.result.status == "checksum_mismatch":
+            continue
+        for summary in analysis.implementations:
+            for metric, (slug, scale) in measures.items():
+                m = summary.metrics.get(metric)
+                if m is None:
+                    continue
+                entry = {"value": m.median * scale}
+                if m.ci_low is not None and m.ci_high is not None:
+                    entry |= {"lower_value": m.ci_low * scale, "upper_value": m.ci_high * scale}
+                document.setdefault(f"{analysis.result.name}/{summary.key}", {})[slug] = entry
+    return json.dumps(document, indent=1, sort_keys=True) + "\n"
+
+
 EXPORTERS: dict[str, Callable[[Run], str]] = {
     "csv": export_csv,
     "markdown": export_markdown,
+    "benchstat": export_benchstat,
+    "bmf": export_bmf,
 }

@@ -52,6 +52,7 @@ def describe(repo: Path, harness_cpus: tuple[int, ...] | None) -> Machine:
         rustc_version=toolchains.tool_version("rustc"),
         cargo_version=toolchains.tool_version("cargo"),
         git_commit=commit,
+        git_branch=_git(repo, "rev-parse", "--abbrev-ref", "HEAD") if commit else None,
         git_dirty=bool(status) if status is not None else None,
         harness_cpus=harness_cpus,
     )

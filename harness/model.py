@@ -235,6 +235,7 @@ class Machine:
     rustc_version: str | None
     cargo_version: str | None
     git_commit: str | None
+    git_branch: str | None
     git_dirty: bool | None
     harness_cpus: tuple[int, ...] | None  # where the harness itself was pinned, if anywhere
 

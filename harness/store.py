@@ -64,16 +64,6 @@ def save_run(run: Run, results_dir: Path) -> Path:
     return path
 
 
-def resolve_results_path(spec: str, results_dir: Path) -> Path:
-    """'latest', a run id, or a path to a results file."""
-    if spec == "latest":
-        return results_dir / LATEST_NAME
-    candidate = results_dir / f"{spec}.json"
-    if not Path(spec).exists() and candidate.exists():
-        return candidate
-    return Path(spec)
-
-
 def load_run(path: Path) -> Run:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

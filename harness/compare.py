@@ -1,0 +1,209 @@
+"""Compare two runs metric by metric and decide, with evidence, what regressed.
+
+For each workload, implementation and gated metric: the change of the median (head / base - 1), a
+95 % bootstrap CI of that change, and a two-sided Mann-Whitney U p-value (as benchstat and asv do).
+A change is a regression only when it is significant (p < 0.05 and the CI excludes zero) *and*
+larger than the noise threshold (default 5 %, overridable per metric), so tiny but real shifts do not
+fail builds. Runs from different machines, toolchains or sizes are refused unless asked for, and
+then every change is labelled as mixed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from harness import stats
+from harness.analysis import HIGHER_IS_BETTER, metric_values
+from harness.errors import HarnessError
+from harness.model import Run
+
+ALPHA = 0.05
+DEFAULT_THRESHOLD = 0.05
+GATED_METRICS = ("wall_seconds", "cpu_seconds", "peak_rss_bytes")
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    workload: str
+    lang: str
+    variant: str
+    metric: str
+    unit: str
+    base_median: float
+    head_median: float
+    change: float  # head / base - 1
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    threshold: float
+    verdict: str  # "improved" | "regressed" | "no significant change"
+
+
+@dataclass(frozen=True)
+class RunComparison:
+    base_run_id: str
+    head_run_id: str
+    changes: tuple[MetricChange, ...]
+    notes: tuple[str, ...]  # incomparabilities accepted with --allow-mixed, skipped workloads
+
+    @property
+    def regressions(self) -> tuple[MetricChange, ...]:
+        return tuple(c for c in self.changes if c.verdict == "regressed")
+
+
+def incomparabilities(base: Run, head: Run) -> list[str]:
+    """What differs between the two runs' conditions, in words; empty when they are comparable."""
+    checks = [
+        ("machine", lambda r: (r.machine.cpu_model, r.machine.cpu_count, r.machine.memory_bytes)),
+        ("Go toolchain", lambda r: r.machine.go_version),
+        ("Rust toolchain", lambda r: r.machine.rustc_version),
+        ("input size", lambda r: r.config.size),
+        ("CPU pinning", lambda r: r.config.cpu_affinity),
+    ]
+    return [
+        f"{name} differs: {get(base)!r} vs {get(head)!r}"
+        for name, get in checks
+        if get(base) != get(head)
+    ]
+
+
+def verdict_for(
+    metric: str,
+    change: float,
+    ci_low: float | None,
+    ci_high: float | None,
+    p_value: float | None,
+    threshold: float,
+) -> str:
+    excludes_zero = ci_low is not None and ci_high is not None and (ci_low > 0 or ci_high < 0)
+    if not (excludes_zero and p_value is not None and p_value < ALPHA and abs(change) > threshold):
+        return "no significant change"
+    worse = change < 0 if metric in HIGHER_IS_BETTER else change > 0
+    return "regressed" if worse else "improved"
+
+
+def compare_runs(
+    base: Run,
+    head: Run,
+    thresholds: Mapping[str, float] | None = None,
+    default_threshold: float = DEFAULT_THRESHOLD,
+    metrics: tuple[str, ...] = GATED_METRICS,
+    allow_mixed: bool = False,
+) -> RunComparison:
+    differences = incomparabilities(base, head)
+    if differences and not allow_mixed:
+        raise HarnessError(
+            f"runs {base.run_id} and {head.run_id} are not comparable ("
+            + "; ".join(differences)
+            + "); pass --allow-mixed to compare anyway"
+        )
+    notes = [f"MIXED: {d}" for d in differences]
+    thresholds = thresholds or {}
+    base_workloads = {w.name: w for w in base.workloads}
+    changes = []
+    for head_w in head.workloads:
+        base_w = base_workloads.get(head_w.name)
+        if base_w is None:
+            notes.append(f"{head_w.name}: not in the base run")
+            continue
+        if "checksum_mismatch" in (base_w.status, head_w.status):  # outputs diverged: no figures
+            notes.append(
+                f"{head_w.name}: not compared (base {base_w.status}, head {head_w.status})"
+            )
+            continue
+        for head_impl in head_w.implementations:
+            base_impl = base_w.result_for(head_impl.key)
+            if base_impl is None or base_impl.status != "ok" or head_impl.status != "ok":
+                notes.append(
+                    f"{head_w.name} {head_impl.key}: not compared (base "
+                    f"{base_impl.status if base_impl else 'absent'}, head {head_impl.status})"
+                )
+                continue
+            base_values = metric_values(base_impl, base_w.throughput)
+            head_values = metric_values(head_impl, head_w.throughput)
+            for metric in metrics:
+                if metric not in base_values or metric not in head_values:
+                    continue
+                unit, before = base_values[metric]
+                _, after = head_values[metric]
+                base_median = stats.median(before)
+                if base_median == 0:
+                    continue
+                change = stats.median(after) / base_median - 1
+                ci = stats.ratio_of_medians_ci(after, before)
+                ci_low, ci_high = (ci.low - 1, ci.high - 1) if ci else (None, None)
+                p_value = stats.mann_whitney_p(after, before)
+                threshold = thresholds.get(metric, default_threshold)
+                changes.append(
+                    MetricChange(
+                        workload=head_w.name,
+                        lang=head_impl.lang,
+                        variant=head_impl.variant,
+                        metric=metric,
+                        unit=unit,
+                        base_median=base_median,
+                        head_median=stats.median(after),
+                        change=change,
+                        ci_low=ci_low,
+                        ci_high=ci_high,
+                        p_value=p_value,
+                        threshold=threshold,
+                        verdict=verdict_for(metric, change, ci_low, ci_high, p_value, threshold),
+                    )
+                )
+    for base_w in base.workloads:
+        if base_w.name not in {w.name for w in head.workloads}:
+            notes.append(f"{base_w.name}: not in the head run")
+    return RunComparison(
+        base_run_id=base.run_id, head_run_id=head.run_id, changes=tuple(changes), notes=tuple(notes)
+    )
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:+.1f} %"
+
+
+def _row(c: MetricChange) -> list[str]:
+    return [
+        c.workload,
+        f"{c.lang}/{c.variant}",
+        c.metric,
+        _pct(c.change),
+        f"[{_pct(c.ci_low)}, {_pct(c.ci_high)}]",
+        "–" if c.p_value is None else f"{c.p_value:.3g}",
+        f"{c.threshold * 100:.0f} %",
+        c.verdict,
+    ]
+
+
+HEADERS = ["workload", "impl", "metric", "change", "95 % CI", "p", "threshold", "verdict"]
+
+
+def to_markdown(result: RunComparison) -> str:
+    icon = {"regressed": "🔴 regressed", "improved": "🟢 improved"}
+    lines = [
+        f"### Benchmark comparison: {result.base_run_id} → {result.head_run_id}",
+        "",
+        f"**{len(result.regressions)} regression(s)** beyond the noise threshold.",
+        "",
+        "| " + " | ".join(HEADERS) + " |",
+        "|" + "---|" * len(HEADERS),
+    ]
+    for c in result.changes:
+        row = _row(c)
+        row[-1] = icon.get(c.verdict, c.verdict)
+        lines.append("| " + " | ".join(row) + " |")
+    lines += [""] + [f"- {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(result: RunComparison) -> str:
+    data = asdict(result)
+    data["regression_count"] = len(result.regressions)
+    return json.dumps(data, indent=1) + "\n"
+
+
+def rows(result: RunComparison) -> list[list[str]]:
+    return [_row(c) for c in result.changes]

@@ -1,0 +1,178 @@
+"""An SQLite index over the results files, so runs can be found by commit, branch and machine.
+
+The JSON files stay the source of truth: the index is rebuilt from them whenever a file is new,
+changed (mtime or size) or gone, and can be deleted at any time. Writes happen in one transaction,
+so a writer killed mid-way leaves the previous index intact; a concurrent writer holding the lock
+is waited for (busy timeout), then reported as a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from contextlib import closing
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.store import LATEST_NAME, load_run
+
+INDEX_NAME = "history.sqlite"
+LOCK_TIMEOUT_SECONDS = 10.0
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    started_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    git_commit TEXT,
+    git_branch TEXT,
+    git_dirty INTEGER,
+    machine_id TEXT NOT NULL,
+    toolchains TEXT NOT NULL,
+    config_id TEXT NOT NULL,
+    size TEXT NOT NULL,
+    workloads TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_commit ON runs (git_commit);
+"""
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    run_id: str
+    file: str
+    started_at: str
+    status: str
+    git_commit: str | None
+    git_branch: str | None
+    git_dirty: bool | None
+    machine_id: str
+    toolchains: str
+    config_id: str
+    size: str
+    workloads: str
+
+    @property
+    def comparability_key(self) -> tuple[str, str, str]:
+        """Runs sharing this key were measured under the same conditions."""
+        return (self.machine_id, self.toolchains, self.config_id)
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _connect(results_dir: Path) -> sqlite3.Connection:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(results_dir / INDEX_NAME, timeout=LOCK_TIMEOUT_SECONDS)
+    connection.row_factory = sqlite3.Row
+    return connection
+
+
+def refresh(results_dir: Path) -> list[RunEntry]:
+    """Bring the index in line with the results files and return every run, oldest first."""
+    files = {p.name: p for p in results_dir.glob("*.json") if p.name != LATEST_NAME}
+    try:
+        with closing(_connect(results_dir)) as db, db:
+            db.executescript(SCHEMA)
+            db.execute("BEGIN IMMEDIATE")  # one writer at a time; others wait up to the timeout
+            indexed = {
+                row["file"]: row
+                for row in db.execute("SELECT file, mtime_ns, size_bytes FROM runs")
+            }
+            for name in set(indexed) - set(files):
+                db.execute("DELETE FROM runs WHERE file = ?", (name,))
+            for name, path in files.items():
+                stat = path.stat()
+                row = indexed.get(name)
+                if (
+                    row
+                    and row["mtime_ns"] == stat.st_mtime_ns
+                    and row["size_bytes"] == stat.st_size
+                ):
+                    continue
+                try:
+                    run = load_run(path)
+                except HarnessError:
+                    continue  # not a results file we can read; `harness history` reports nothing for it
+                m = run.machine
+                db.execute(
+                    "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        run.run_id,
+                        name,
+                        stat.st_mtime_ns,
+                        stat.st_size,
+                        run.started_at,
+                        run.status,
+                        m.git_commit,
+                        m.git_branch,
+                        None if m.git_dirty is None else int(m.git_dirty),
+                        _digest([m.cpu_model, m.cpu_count, m.memory_bytes, m.hostname]),
+                        f"{m.go_version} | {m.rustc_version}",
+                        _digest([run.config.size, run.config.repetitions, run.config.cpu_affinity]),
+                        run.config.size,
+                        ",".join(w.name for w in run.workloads),
+                    ),
+                )
+            rows = db.execute("SELECT * FROM runs ORDER BY started_at, run_id").fetchall()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise HarnessError(
+                f"{results_dir / INDEX_NAME}: history index is locked by another run "
+                f"(waited {LOCK_TIMEOUT_SECONDS:g} s); try again when it finishes"
+            ) from exc
+        raise HarnessError(f"{results_dir / INDEX_NAME}: {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise HarnessError(
+            f"{results_dir / INDEX_NAME}: corrupt history index ({exc}); "
+            "delete it and it will be rebuilt from the results files"
+        ) from exc
+    return [
+        RunEntry(
+            run_id=r["run_id"],
+            file=r["file"],
+            started_at=r["started_at"],
+            status=r["status"],
+            git_commit=r["git_commit"],
+            git_branch=r["git_branch"],
+            git_dirty=None if r["git_dirty"] is None else bool(r["git_dirty"]),
+            machine_id=r["machine_id"],
+            toolchains=r["toolchains"],
+            config_id=r["config_id"],
+            size=r["size"],
+            workloads=r["workloads"],
+        )
+        for r in rows
+    ]
+
+
+def resolve(spec: str, results_dir: Path) -> Path:
+    """A results file path, 'latest', a run id, or a git commit (prefix) from the history: the
+    newest complete run of that commit."""
+    if spec == "latest":
+        path = results_dir / LATEST_NAME
+        if not path.exists():
+            raise HarnessError(f"{path}: no latest results; run `harness run` first")
+        return path
+    if Path(spec).is_file():
+        return Path(spec)
+    if (results_dir / f"{spec}.json").is_file():
+        return results_dir / f"{spec}.json"
+    if len(spec) >= 4 and all(c in "0123456789abcdef" for c in spec.lower()):
+        matches = [
+            e
+            for e in refresh(results_dir)
+            if e.git_commit and e.git_commit.startswith(spec.lower()) and e.status == "complete"
+        ]
+        if matches:
+            return results_dir / matches[-1].file
+    raise HarnessError(f"{spec}: not a results file, run id or commit found in {results_dir}")
+
+
+def entries_as_json(entries: list[RunEntry]) -> str:
+    return json.dumps([asdict(e) for e in entries], indent=1) + "\n"

@@ -1,0 +1,73 @@
+"""Every batch workload: the real Go and Rust implementations (and variants) agree on the quick
+input, and the verification catches a deliberately corrupted output. Builds real binaries (e2e)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from harness import config, measure
+from harness.build import Builder
+from harness.inputs import prepare_input
+from harness.model import RunConfig
+from harness.runner import run_batch_workload
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache"
+BATCH = [w for w in config.load_workloads(ROOT / "workloads").values() if w.kind == "batch"]
+pytestmark = pytest.mark.e2e
+
+
+def quick_config(workload) -> RunConfig:
+    return RunConfig(size="quick", repetitions=1, warmups=0, timeout_seconds=120,
+                     cpu_affinity=None, sample_interval_seconds=0, workloads=(workload.name,))
+
+
+class CorruptingExecutor:
+    """The real executor, except that one implementation's checksum is altered."""
+
+    def __init__(self, inner, binary_to_corrupt: str):
+        self.inner = inner
+        self.binary = binary_to_corrupt
+
+    def run(self, argv, **kwargs):
+        outcome = self.inner.run(argv, **kwargs)
+        if argv[0] != self.binary:
+            return outcome
+        lines = outcome.stdout.rstrip("\n").split("\n")
+        result = json.loads(lines[-1])
+        result["checksum"] = ("0" if result["checksum"][0] != "0" else "1") + result["checksum"][1:]
+        return replace(outcome, stdout="\n".join([*lines[:-1], json.dumps(result)]) + "\n")
+
+
+@pytest.fixture(scope="module")
+def executor():
+    return measure.SubprocessExecutor(measure.ensure_launcher(CACHE))
+
+
+@pytest.mark.parametrize("workload", BATCH, ids=[w.name for w in BATCH])
+def test_pair_outputs_agree_and_corruption_is_caught(workload, executor):
+    builder = Builder(ROOT / "workloads", CACHE)
+    builds = {impl.key: builder.build(workload, impl) for impl in workload.implementations}
+    for key, record in builds.items():
+        assert record.ok, f"{workload.name} {key}: {record.error}"
+    input_record = prepare_input(workload, "quick", CACHE / "inputs")
+
+    result = run_batch_workload(workload, builds, input_record, quick_config(workload), executor)
+    assert result.status == "ok", result.error
+    for impl in result.implementations:
+        assert impl.status == "ok", f"{impl.key}: {impl.error}"
+        (rep,) = impl.repetitions
+        assert rep.checksum == result.reference_checksum
+    items = {impl.repetitions[0].items for impl in result.implementations}
+    assert len(items) == 1, f"implementations disagree on the work done: {items}"
+
+    rust_binary = builds["rust/default"].binary_path
+    corrupted = run_batch_workload(workload, builds, input_record, quick_config(workload),
+                                   CorruptingExecutor(executor, rust_binary))
+    assert corrupted.status == "checksum_mismatch"
+    assert corrupted.result_for("rust/default").status == "checksum_mismatch"
+    assert "checksum mismatch" in corrupted.error
