@@ -1,7 +1,7 @@
 """Build each implementation with the public toolchains, time it, size it, and cache the binary.
 
-The cache key is a hash of the implementation's sources, the module/workspace files (go.mod, go.sum,
-Cargo.toml, Cargo.lock), the toolchain version and the build command, so an unchanged program is
+The cache key is a hash of the language's source tree (workloads/go or workloads/rust, which includes
+go.mod, go.sum, Cargo.toml and Cargo.lock), the toolchain version and the build command, so an unchanged program is
 never rebuilt and a changed one always is. A cached record keeps the build time of the build that
 produced it and says `cached=True`.
 
@@ -30,12 +30,6 @@ from harness.store import from_plain, write_atomic
 GO_ENV = {"CGO_ENABLED": "0"}  # static binaries, the Go deployment norm; recorded in the flags
 GO_BUILD_FLAGS = ("-trimpath",)
 CARGO_BUILD_FLAGS = ("--release", "--locked")
-SHARED_FILES = {
-    "go": ("go.mod", "go.sum"),
-    "rust": ("Cargo.toml", "Cargo.lock"),
-}
-# Folders of code shared between implementations (e.g. a checksum helper): part of every hash.
-SHARED_DIRS = {"go": ("internal",), "rust": ("shared",)}
 IGNORED_PARTS = {"target", "__pycache__", ".git"}
 
 
@@ -62,14 +56,10 @@ def source_hash(
     root = language_root(workloads_dir, impl.lang)
     digest = hashlib.sha256()
     digest.update(f"{toolchain}\0{' '.join(command)}\0{sorted(GO_ENV.items())}\0".encode())
-    for name in SHARED_FILES[impl.lang]:
-        path = root / name
-        if path.exists():
-            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    for name in SHARED_DIRS[impl.lang]:
-        if (root / name).is_dir():
-            _hash_tree(digest, root / name, root)
-    _hash_tree(digest, source_dir(workloads_dir, impl), root)
+    # The whole language tree, not just the implementation's folder: variants share code with their
+    # defaults (a Go model package, a Rust path dependency or a shared main.rs), and a missed
+    # dependency would silently measure a stale binary. Unrelated edits cost a rebuild, never a lie.
+    _hash_tree(digest, root, root)
     return digest.hexdigest()
 
 
