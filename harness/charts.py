@@ -64,6 +64,7 @@ def time_series(
             [v * y_scale for v in values],
             label=label,
             color=_colour(label),
+            linestyle="-" if label.endswith("/default") else "--",  # variants dashed
             marker="." if len(times) < 30 else None,
             linewidth=1.2,
         )

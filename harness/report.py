@@ -30,6 +30,9 @@ TABLE_METRICS = (
 )
 
 
+MIN_SAMPLES_FOR_SERIES = 3  # fewer samples (short quick runs) make a misleading line
+
+
 @dataclass(frozen=True)
 class Chart:
     title: str
@@ -37,17 +40,15 @@ class Chart:
     svg: Markup
 
 
-def _cell(summary: ImplementationSummary, metric: str) -> str:
+def _cell(summary: ImplementationSummary, metric: str) -> dict[str, str]:
+    """The median, and its CI on a line of its own so wide tables stay readable."""
     m = summary.metrics.get(metric)
     if m is None:
-        return "–"
-    text = formatting.metric_value(m.median, m.unit)
+        return {"median": "–", "ci": ""}
+    ci = ""
     if m.ci_low is not None and m.ci_high is not None and m.ci_low != m.ci_high:
-        text += (
-            f" [{formatting.metric_value(m.ci_low, m.unit)} – "
-            f"{formatting.metric_value(m.ci_high, m.unit)}]"
-        )
-    return text
+        ci = f"{formatting.metric_value(m.ci_low, m.unit)} – {formatting.metric_value(m.ci_high, m.unit)}"
+    return {"median": formatting.metric_value(m.median, m.unit), "ci": ci}
 
 
 def _gc_cells(summary: ImplementationSummary) -> dict[str, str]:
@@ -92,7 +93,7 @@ def _charts(analysis: WorkloadAnalysis) -> list[Chart]:
     series = {}
     for impl in w.implementations:
         rep = _median_repetition(impl) if impl.status == "ok" else None
-        if rep and rep.samples:
+        if rep and len(rep.samples) >= MIN_SAMPLES_FOR_SERIES:
             series[impl.key] = (
                 [s.t_seconds for s in rep.samples],
                 [s.rss_bytes for s in rep.samples],

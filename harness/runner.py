@@ -67,13 +67,18 @@ def argv_for(
         ) from exc
 
 
+def _reject_non_finite(name: str) -> float:
+    # json.loads accepts NaN/Infinity, but the results file is strict JSON (save_run would fail)
+    raise ValueError(f"result line contains {name}, which is not a JSON number")
+
+
 def parse_result_line(stdout: str) -> dict:
     """The binary's one-line JSON result (the last non-empty line of stdout)."""
     lines = [line for line in stdout.splitlines() if line.strip()]
     if not lines:
         raise ValueError("printed nothing on stdout (expected one JSON result line)")
     try:
-        result = json.loads(lines[-1])
+        result = json.loads(lines[-1], parse_constant=_reject_non_finite)
     except json.JSONDecodeError as exc:
         raise ValueError(f"last stdout line is not JSON: {lines[-1][:120]!r}") from exc
     if not isinstance(result, dict):
@@ -101,7 +106,10 @@ def _failure(outcome: ProcessOutcome, timeout_seconds: float) -> str | None:
     if outcome.timed_out:
         return f"timed out after {timeout_seconds:g} s (process group killed)"
     if outcome.exit_code < 0:
-        return f"killed by {signal.Signals(-outcome.exit_code).name}"
+        try:
+            return f"killed by {signal.Signals(-outcome.exit_code).name}"
+        except ValueError:  # e.g. a real-time signal, which has no name in the enum
+            return f"killed by signal {-outcome.exit_code}"
     if outcome.exit_code != 0:
         return f"exit status {outcome.exit_code}"
     return None
