@@ -26,8 +26,12 @@ CPUS = (measure.available_cpus()[-1],)
 
 def run(launcher, argv, interval):
     outcome = measure.SubprocessExecutor(launcher).run(
-        [str(a) for a in argv], env={}, cpus=CPUS, timeout_seconds=120,
-        sample_interval_seconds=interval)
+        [str(a) for a in argv],
+        env={},
+        cpus=CPUS,
+        timeout_seconds=120,
+        sample_interval_seconds=interval,
+    )
     assert outcome.exit_code == 0
     return outcome
 
@@ -44,37 +48,49 @@ def test_sampler_overhead(benchmark, launcher, probe):
     cpu_off = [o.user_seconds + o.sys_seconds for o in off]
     cpu_on = [o.user_seconds + o.sys_seconds for o in on]
     overhead = stats.median(cpu_on) / stats.median(cpu_off) - 1
-    wall_overhead = stats.median([o.wall_seconds for o in on]) / stats.median(
-        [o.wall_seconds for o in off]) - 1
+    wall_overhead = (
+        stats.median([o.wall_seconds for o in on]) / stats.median([o.wall_seconds for o in off]) - 1
+    )
     benchmark.extra_info.update(
         child_cpu_seconds_unsampled_median=stats.median(cpu_off),
         child_cpu_seconds_sampled_median=stats.median(cpu_on),
-        cpu_overhead_fraction=overhead, wall_overhead_fraction=wall_overhead,
+        cpu_overhead_fraction=overhead,
+        wall_overhead_fraction=wall_overhead,
         samples_per_run_median=stats.median([len(o.samples) for o in on]),
         mann_whitney_p=sps.mannwhitneyu(cpu_on, cpu_off).pvalue,
     )
-    print(f"\nsampler overhead: child CPU {stats.median(cpu_off):.4f} s unsampled, "
-          f"{stats.median(cpu_on):.4f} s sampled ({overhead:+.2%}); wall {wall_overhead:+.2%}; "
-          f"{stats.median([len(o.samples) for o in on]):.0f} samples/run")
+    print(
+        f"\nsampler overhead: child CPU {stats.median(cpu_off):.4f} s unsampled, "
+        f"{stats.median(cpu_on):.4f} s sampled ({overhead:+.2%}); wall {wall_overhead:+.2%}; "
+        f"{stats.median([len(o.samples) for o in on]):.0f} samples/run"
+    )
     assert abs(overhead) <= 0.01, f"sampler overhead {overhead:+.2%} exceeds 1 %"
 
 
 def gnu_time(argv):
     """Wall (from perf_counter around GNU time, which adds its own exec) and GNU time's figures."""
     start = time.perf_counter()
-    done = subprocess.run(["taskset", "-c", ",".join(map(str, CPUS)), "/usr/bin/time", "-v",
-                           *map(str, argv)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["taskset", "-c", ",".join(map(str, CPUS)), "/usr/bin/time", "-v", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     outer = time.perf_counter() - start
     text = done.stderr
-    clock = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", text)
+    clock = re.search(
+        r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", text
+    )
     hours, minutes, secs = clock.groups()
     wall = int(hours or 0) * 3600 + int(minutes) * 60 + float(secs)
     rss_kib = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
     return wall, rss_kib * 1024, outer
 
 
-@pytest.mark.skipif(not os.path.exists("/usr/bin/time") or not shutil.which("taskset"),
-                    reason="GNU time (Debian package 'time') and taskset needed")
+@pytest.mark.skipif(
+    not os.path.exists("/usr/bin/time") or not shutil.which("taskset"),
+    reason="GNU time (Debian package 'time') and taskset needed",
+)
 def test_fidelity_against_gnu_time(benchmark, launcher, probe):
     ours, theirs = [], []
 
@@ -90,11 +106,18 @@ def test_fidelity_against_gnu_time(benchmark, launcher, probe):
     gnu_rss = stats.median([t[1] for t in theirs])
     wall_diff = our_wall / gnu_wall - 1
     rss_diff = our_rss / gnu_rss - 1
-    benchmark.extra_info.update(our_wall_seconds_median=our_wall, gnu_time_wall_seconds_median=gnu_wall,
-                                our_peak_rss_bytes_median=our_rss, gnu_time_peak_rss_bytes_median=gnu_rss,
-                                wall_difference_fraction=wall_diff, rss_difference_fraction=rss_diff)
-    print(f"\nfidelity vs GNU time -v: wall {our_wall:.4f} s vs {gnu_wall:.4f} s ({wall_diff:+.2%}); "
-          f"peak RSS {our_rss / 2**20:.1f} MiB vs {gnu_rss / 2**20:.1f} MiB ({rss_diff:+.2%}); "
-          f"GNU time's resolution is 10 ms")
+    benchmark.extra_info.update(
+        our_wall_seconds_median=our_wall,
+        gnu_time_wall_seconds_median=gnu_wall,
+        our_peak_rss_bytes_median=our_rss,
+        gnu_time_peak_rss_bytes_median=gnu_rss,
+        wall_difference_fraction=wall_diff,
+        rss_difference_fraction=rss_diff,
+    )
+    print(
+        f"\nfidelity vs GNU time -v: wall {our_wall:.4f} s vs {gnu_wall:.4f} s ({wall_diff:+.2%}); "
+        f"peak RSS {our_rss / 2**20:.1f} MiB vs {gnu_rss / 2**20:.1f} MiB ({rss_diff:+.2%}); "
+        f"GNU time's resolution is 10 ms"
+    )
     assert abs(wall_diff) <= 0.03, f"wall differs from GNU time by {wall_diff:+.2%}"
     assert abs(rss_diff) <= 0.02, f"peak RSS differs from GNU time by {rss_diff:+.2%}"

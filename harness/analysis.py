@@ -143,16 +143,24 @@ def metric_values(
 
 
 def summarise_implementation(
-    result: ImplementationResult, throughput_kind: str
+    result: ImplementationResult, throughput_kind: str, measured: bool = True
 ) -> ImplementationSummary:
+    """`measured=False` (a workload whose default outputs diverged) keeps every figure out."""
     metrics = {}
-    if result.status == "ok":
+    if result.status == "ok" and measured:
         metrics = {
             name: summarise_metric(name, unit, values)
             for name, (unit, values) in metric_values(result, throughput_kind).items()
         }
-    pauses = tuple(
-        cycle.pause_seconds for rep in result.repetitions if rep.ok for cycle in rep.gc_cycles or ()
+    pauses = (
+        tuple(
+            cycle.pause_seconds
+            for rep in result.repetitions
+            if rep.ok
+            for cycle in rep.gc_cycles or ()
+        )
+        if measured
+        else ()
     )
     return ImplementationSummary(
         key=result.key,
@@ -190,8 +198,9 @@ def compare(metric: str, go: MetricSummary, rust: MetricSummary) -> Comparison:
 
 
 def analyse_workload(result: WorkloadResult) -> WorkloadAnalysis:
+    measured = result.status != "checksum_mismatch"  # no number for a pair that disagrees
     summaries = tuple(
-        summarise_implementation(r, result.throughput) for r in result.implementations
+        summarise_implementation(r, result.throughput, measured) for r in result.implementations
     )
     comparisons: list[Comparison] = []
     go = next((s for s in summaries if s.key == "go/default"), None)

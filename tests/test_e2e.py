@@ -19,8 +19,14 @@ pytestmark = pytest.mark.e2e
 
 
 def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=1800, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +34,17 @@ def quick_run(tmp_path_factory):
     """One real quick run shared by the tests below; the build cache is the repo's own."""
     out = tmp_path_factory.mktemp("e2e")
     common = ("--results-dir", str(out / "results"), "--cache-dir", str(ROOT / ".cache"))
-    done = harness(*common, "run", "--size", "quick", "--workloads", ",".join(WORKLOADS),
-                   "--repetitions", "3", cwd=out)
+    done = harness(
+        *common,
+        "run",
+        "--size",
+        "quick",
+        "--workloads",
+        ",".join(WORKLOADS),
+        "--repetitions",
+        "3",
+        cwd=out,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = harness(*common, "report", "latest", "--reports-dir", str(out / "reports"), cwd=out)
     assert report.returncode == 0, report.stderr
@@ -70,8 +85,18 @@ def test_results_file_holds_every_raw_repetition(quick_run):
 def test_csv_export_is_tidy_and_measured(quick_run):
     _, _, csv_text = quick_run
     rows = list(csv.DictReader(io.StringIO(csv_text)))
-    assert list(rows[0]) == ["workload", "category", "kind", "lang", "variant", "phase", "rep",
-                             "metric", "unit", "value"]
+    assert list(rows[0]) == [
+        "workload",
+        "category",
+        "kind",
+        "lang",
+        "variant",
+        "phase",
+        "rep",
+        "metric",
+        "unit",
+        "value",
+    ]
     metrics = {(r["workload"], r["lang"], r["metric"]) for r in rows if r["variant"] == "default"}
     for workload in WORKLOADS:
         for metric in ("wall_seconds", "user_seconds", "sys_seconds", "peak_rss_bytes"):

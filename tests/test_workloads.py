@@ -22,8 +22,15 @@ pytestmark = pytest.mark.e2e
 
 
 def quick_config(workload) -> RunConfig:
-    return RunConfig(size="quick", repetitions=1, warmups=0, timeout_seconds=120,
-                     cpu_affinity=None, sample_interval_seconds=0, workloads=(workload.name,))
+    return RunConfig(
+        size="quick",
+        repetitions=1,
+        warmups=0,
+        timeout_seconds=120,
+        cpu_affinity=None,
+        sample_interval_seconds=0,
+        workloads=(workload.name,),
+    )
 
 
 class CorruptingExecutor:
@@ -66,8 +73,13 @@ def test_pair_outputs_agree_and_corruption_is_caught(workload, executor):
     assert len(items) == 1, f"implementations disagree on the work done: {items}"
 
     rust_binary = builds["rust/default"].binary_path
-    corrupted = run_batch_workload(workload, builds, input_record, quick_config(workload),
-                                   CorruptingExecutor(executor, rust_binary))
+    corrupted = run_batch_workload(
+        workload,
+        builds,
+        input_record,
+        quick_config(workload),
+        CorruptingExecutor(executor, rust_binary),
+    )
     assert corrupted.status == "checksum_mismatch"
     assert corrupted.result_for("rust/default").status == "checksum_mismatch"
     assert "checksum mismatch" in corrupted.error

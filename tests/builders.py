@@ -1,0 +1,258 @@
+"""Small hand-built model values shared by the unit tests (no I/O, no randomness)."""
+
+from __future__ import annotations
+
+import json
+
+from harness.model import (
+    BuildRecord,
+    GcCycle,
+    Implementation,
+    ImplementationResult,
+    InputRecord,
+    InputSpec,
+    Machine,
+    ProcessOutcome,
+    Repetition,
+    ResourceSample,
+    Run,
+    RunConfig,
+    Workload,
+    WorkloadResult,
+)
+
+MIB = 1 << 20
+
+
+def machine() -> Machine:
+    return Machine(
+        hostname="bench-host",
+        cpu_model="Test CPU @ 3.0GHz",
+        cpu_count=2,
+        memory_bytes=8 << 30,
+        kernel="6.8.0",
+        os="Linux",
+        python="3.11.9",
+        go_version="go version go1.26.0 linux/amd64",
+        rustc_version="rustc 1.90.0",
+        cargo_version="cargo 1.90.0",
+        git_commit=None,
+        git_branch=None,
+        git_dirty=None,
+        harness_cpus=(1,),
+    )
+
+
+def run_config(**overrides) -> RunConfig:
+    values = {
+        "size": "quick",
+        "repetitions": 3,
+        "warmups": 1,
+        "timeout_seconds": 10.0,
+        "cpu_affinity": (0,),
+        "sample_interval_seconds": 0.05,
+        "workloads": (),
+    }
+    values.update(overrides)
+    return RunConfig(**values)
+
+
+def build_record(lang="go", variant="default", workload="demo", ok=True, error=None) -> BuildRecord:
+    return BuildRecord(
+        workload=workload,
+        lang=lang,
+        variant=variant,
+        ok=ok,
+        toolchain="go version go1.26.0" if lang == "go" else "rustc 1.90.0",
+        command=("go", "build") if lang == "go" else ("cargo", "build"),
+        flags="-trimpath" if lang == "go" else "release",
+        source_hash="ab" * 32,
+        binary_path=f"/bin/{lang}-{variant}" if ok else None,
+        build_seconds=1.25,
+        binary_bytes=2 * MIB,
+        error=error,
+    )
+
+
+def gc_cycle(number=1, pause=0.001, cpu=0.002, forced=False) -> GcCycle:
+    return GcCycle(
+        number=number,
+        at_seconds=0.01 * number,
+        pause_seconds=pause,
+        concurrent_mark_seconds=0.005,
+        cpu_seconds=cpu,
+        heap_start_bytes=4 * MIB,
+        heap_end_bytes=6 * MIB,
+        heap_live_bytes=3 * MIB,
+        forced=forced,
+    )
+
+
+def repetition(
+    rep=0,
+    wall=1.0,
+    user=0.8,
+    sys=0.2,
+    rss=50 * MIB,
+    work=0.9,
+    items=1000,
+    nbytes=1_000_000,
+    checksum="00000000deadbeef",
+    gc=None,
+    ok=True,
+    error=None,
+    extra=None,
+    samples=(),
+) -> Repetition:
+    return Repetition(
+        rep=rep,
+        ok=ok,
+        wall_seconds=wall,
+        user_seconds=user,
+        sys_seconds=sys,
+        peak_rss_bytes=rss,
+        exit_code=0 if ok else 1,
+        work_seconds=work if ok else None,
+        items=items if ok else None,
+        bytes=nbytes if ok else None,
+        checksum=checksum if ok else None,
+        extra=dict(extra or {}),
+        gc_cycles=gc,
+        samples=tuple(samples),
+        error=error,
+    )
+
+
+def impl_result(
+    lang, variant="default", reps=(), status="ok", error=None, library=None
+) -> ImplementationResult:
+    return ImplementationResult(
+        lang=lang,
+        variant=variant,
+        library=library or f"{lang} stdlib",
+        status=status,
+        build=build_record(lang, variant),
+        repetitions=tuple(reps),
+        warmups_run=1,
+        error=error,
+    )
+
+
+def workload_result(
+    name="demo",
+    impls=(),
+    status="ok",
+    error=None,
+    description="A demo workload",
+    throughput="bytes",
+    category="parsing",
+    reference_checksum="00000000deadbeef",
+) -> WorkloadResult:
+    return WorkloadResult(
+        name=name,
+        category=category,
+        kind="batch",
+        description=description,
+        throughput=throughput,
+        status=status,
+        implementations=tuple(impls),
+        input=InputRecord(
+            generator="json_docs",
+            seed=1,
+            params={"documents": 400},
+            path="/tmp/input.bin",
+            size_bytes=1_000_000,
+            sha256="cd" * 32,
+        ),
+        params={"documents": 400},
+        reference_checksum=reference_checksum,
+        error=error,
+    )
+
+
+def run(workloads=(), status="complete", run_id="20260101T000000Z-abcd") -> Run:
+    return Run(
+        schema_version=1,
+        run_id=run_id,
+        started_at="2026-01-01T00:00:00+00:00",
+        finished_at="2026-01-01T00:01:00+00:00" if status == "complete" else None,
+        status=status,
+        machine=machine(),
+        config=run_config(),
+        workloads=tuple(workloads),
+    )
+
+
+def small_run() -> Run:
+    """One workload, Go (with GC cycles and RSS samples) and Rust (no GC), two reps each."""
+    go_reps = [
+        repetition(
+            rep=i,
+            wall=1.0 + 0.1 * i,
+            gc=(gc_cycle(1, pause=0.001, cpu=0.01), gc_cycle(2, pause=0.003, cpu=0.02)),
+            samples=(ResourceSample(0.05, 10 * MIB, 0.04, 0.01),),
+            extra={"ratio": 0.5},
+        )
+        for i in range(2)
+    ]
+    rust_reps = [repetition(rep=i, wall=0.5 + 0.1 * i, rss=20 * MIB) for i in range(2)]
+    return run(
+        [
+            workload_result(
+                impls=[impl_result("go", reps=go_reps), impl_result("rust", reps=rust_reps)]
+            )
+        ]
+    )
+
+
+def workload(
+    name="demo",
+    args=("{input}", "{depth}"),
+    impls=(("go", "default"), ("rust", "default")),
+    with_input=True,
+) -> Workload:
+    return Workload(
+        name=name,
+        category="parsing",
+        kind="batch",
+        description="demo",
+        throughput="bytes",
+        args=tuple(args),
+        input=InputSpec(generator="json_docs", seed=1) if with_input else None,
+        params={"full": {"depth": 18}, "quick": {"depth": 12}},
+        implementations=tuple(
+            Implementation(lang=lang, variant=variant, path=f"{name}-{variant}", library="lib")
+            for lang, variant in impls
+        ),
+        manifest_path=f"workloads/{name}.toml",
+    )
+
+
+def result_line(checksum="00000000deadbeef", items=10, nbytes=100, work=0.5, extra=None) -> str:
+    data = {"checksum": checksum, "items": items, "bytes": nbytes, "work_seconds": work}
+    if extra is not None:
+        data["extra"] = extra
+    return json.dumps(data)
+
+
+def outcome(
+    exit_code=0,
+    stdout=None,
+    stderr="",
+    wall=1.0,
+    user=0.7,
+    sys=0.1,
+    rss=30 * MIB,
+    timed_out=False,
+    checksum="00000000deadbeef",
+) -> ProcessOutcome:
+    return ProcessOutcome(
+        exit_code=exit_code,
+        wall_seconds=wall,
+        user_seconds=user,
+        sys_seconds=sys,
+        peak_rss_bytes=rss,
+        stdout=result_line(checksum) + "\n" if stdout is None else stdout,
+        stderr=stderr,
+        timed_out=timed_out,
+    )

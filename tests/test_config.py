@@ -1,0 +1,203 @@
+from pathlib import Path
+
+import pytest
+
+from harness.config import load_manifest, load_workloads, select
+from harness.errors import HarnessError
+from harness.model import Implementation, InputSpec, Workload
+
+WORKLOADS_DIR = Path(__file__).resolve().parent.parent / "workloads"
+
+VALID = """\
+name = "json"
+category = "parsing"
+kind = "batch"
+description = "Typed decode + re-encode"
+throughput = "bytes"
+args = ["{input}", "--docs={documents}"]
+
+[input]
+generator = "json_docs"
+seed = 7
+
+[params.full]
+documents = 20000
+[params.quick]
+documents = 400
+
+[[implementations]]
+lang = "go"
+variant = "default"
+path = "json"
+library = "encoding/json"
+
+[[implementations]]
+lang = "rust"
+path = "json"
+library = "serde_json"
+
+[[implementations]]
+lang = "go"
+variant = "sonic"
+path = "json-sonic"
+library = "bytedance/sonic"
+"""
+
+
+def write(tmp_path, text, name="json"):
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def error_for(tmp_path, text, name="json") -> str:
+    path = write(tmp_path, text, name)
+    with pytest.raises(HarnessError) as info:
+        load_manifest(path)
+    message = str(info.value)
+    assert str(path) in message  # every error names the file
+    return message
+
+
+def test_valid_manifest_loads(tmp_path):
+    path = write(tmp_path, VALID)
+    workload = load_manifest(path)
+    assert isinstance(workload, Workload)
+    assert workload.name == "json"
+    assert workload.category == "parsing"
+    assert workload.kind == "batch"
+    assert workload.throughput == "bytes"
+    assert workload.args == ("{input}", "--docs={documents}")
+    assert workload.input == InputSpec(generator="json_docs", seed=7)
+    assert workload.params == {"full": {"documents": 20000}, "quick": {"documents": 400}}
+    assert workload.implementations == (
+        Implementation("go", "default", "json", "encoding/json"),
+        Implementation("rust", "default", "json", "serde_json"),  # variant defaults to "default"
+        Implementation("go", "sonic", "json-sonic", "bytedance/sonic"),
+    )
+    assert workload.default_for("rust").library == "serde_json"
+    assert workload.manifest_path == str(path)
+    assert workload.server is None
+
+
+def test_missing_field(tmp_path):
+    message = error_for(tmp_path, VALID.replace('description = "Typed decode + re-encode"\n', ""))
+    assert "'description'" in message
+    assert "missing" in message
+
+
+def test_missing_field_in_implementation(tmp_path):
+    message = error_for(tmp_path, VALID.replace('library = "serde_json"\n', ""))
+    assert "[[implementations]] #2" in message
+    assert "'library'" in message
+
+
+def test_wrong_type(tmp_path):
+    message = error_for(
+        tmp_path, VALID.replace('args = ["{input}", "--docs={documents}"]', 'args = "{input}"')
+    )
+    assert "'args'" in message
+    assert "list" in message
+
+
+def test_wrong_type_bool_is_not_int(tmp_path):
+    message = error_for(tmp_path, VALID.replace("seed = 7", "seed = true"))
+    assert "[input]" in message
+    assert "'seed'" in message
+
+
+def test_bad_category(tmp_path):
+    message = error_for(tmp_path, VALID.replace('category = "parsing"', 'category = "fun"'))
+    assert "'category'" in message
+    assert "'fun'" in message
+
+
+def test_duplicate_implementation(tmp_path):
+    duplicate = (
+        VALID + '\n[[implementations]]\nlang = "go"\nvariant = "sonic"\npath = "x"\nlibrary = "y"\n'
+    )
+    message = error_for(tmp_path, duplicate)
+    assert "duplicate" in message
+    assert "go/sonic" in message
+
+
+def test_missing_rust_default(tmp_path):
+    text = VALID.replace(
+        'lang = "rust"\npath = "json"', 'lang = "rust"\nvariant = "fast"\npath = "json"'
+    )
+    message = error_for(tmp_path, text)
+    assert "rust" in message
+    assert "'default'" in message
+
+
+def test_unknown_placeholder(tmp_path):
+    message = error_for(tmp_path, VALID.replace("--docs={documents}", "--docs={docs}"))
+    assert "'args'" in message
+    assert "docs" in message
+
+
+def test_empty_placeholder_is_rejected(tmp_path):
+    # "{}" would otherwise pass validation and fail with a traceback when the args are filled
+    message = error_for(tmp_path, VALID.replace("--docs={documents}", "--docs={}"))
+    assert "'args'" in message
+
+
+def test_input_placeholder_without_input_table(tmp_path):
+    text = VALID.replace('[input]\ngenerator = "json_docs"\nseed = 7\n', "")
+    message = error_for(tmp_path, text)
+    assert "'args'" in message
+    assert "{input}" in message
+    assert "[input]" in message
+
+
+def test_name_must_match_file_stem(tmp_path):
+    message = error_for(tmp_path, VALID, name="other")
+    assert "'name'" in message
+    assert "'json'" in message
+    assert "other.toml" in message
+
+
+def test_invalid_toml(tmp_path):
+    message = error_for(tmp_path, VALID + "\nthis is = = not toml\n")
+    assert "not valid TOML" in message
+
+
+def test_params_sizes_must_match(tmp_path):
+    message = error_for(tmp_path, VALID.replace("documents = 400", "docs = 400"))
+    assert "[params.full]" in message
+    assert "[params.quick]" in message
+
+
+def test_load_workloads_keyed_by_name(tmp_path):
+    write(tmp_path, VALID)
+    write(tmp_path, VALID.replace('name = "json"', 'name = "alpha"'), name="alpha")
+    workloads = load_workloads(tmp_path)
+    assert list(workloads) == ["alpha", "json"]
+
+
+def test_load_workloads_missing_folder(tmp_path):
+    with pytest.raises(HarnessError, match="workloads folder not found"):
+        load_workloads(tmp_path / "nope")
+
+
+def test_select(tmp_path):
+    write(tmp_path, VALID)
+    write(tmp_path, VALID.replace('name = "json"', 'name = "alpha"'), name="alpha")
+    workloads = load_workloads(tmp_path)
+    assert [w.name for w in select(workloads, None)] == ["alpha", "json"]
+    assert [w.name for w in select(workloads, ["json", "json"])] == ["json"]
+    with pytest.raises(HarnessError) as info:
+        select(workloads, ["jsno"])
+    message = str(info.value)
+    assert "jsno" in message
+    assert "known: alpha, json" in message
+
+
+def test_real_manifests_load():
+    if not WORKLOADS_DIR.is_dir() or not list(WORKLOADS_DIR.glob("*.toml")):
+        pytest.skip("no workload manifests yet")
+    workloads = load_workloads(WORKLOADS_DIR)
+    assert set(workloads) == {p.stem for p in WORKLOADS_DIR.glob("*.toml")}
+    for workload in workloads.values():
+        assert workload.default_for("go").lang == "go"
+        assert workload.default_for("rust").lang == "rust"

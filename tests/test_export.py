@@ -1,0 +1,159 @@
+import csv
+import io
+import json
+from dataclasses import replace
+
+import pytest
+from builders import impl_result, repetition, run, small_run, workload_result
+
+from harness.export import EXPORTERS, export_benchstat, export_bmf, export_csv, export_markdown
+
+HEADER = "workload,category,kind,lang,variant,phase,rep,metric,unit,value"
+MIB = 1 << 20
+
+
+def rows(text):
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def value(table, lang, rep, metric):
+    (row,) = [r for r in table if (r["lang"], r["rep"], r["metric"]) == (lang, str(rep), metric)]
+    return row
+
+
+def mismatch_workload():
+    go = impl_result("go", reps=[repetition(wall=7.77)])
+    rust = impl_result(
+        "rust", reps=[repetition(checksum="ff")], status="checksum_mismatch", error="differs"
+    )
+    return workload_result(
+        name="bad", impls=[go, rust], status="checksum_mismatch", error="differs"
+    )
+
+
+def test_csv_header_exact():
+    assert export_csv(small_run()).splitlines()[0] == HEADER
+    assert export_csv(run([])) == HEADER + "\n"  # no workloads: the header alone
+
+
+def test_csv_values_hand_computed():
+    table = rows(export_csv(small_run()))
+    # Go: 5 basic + work, startup, throughput + 5 gc + 1 extra = 14 per rep; Rust: 8 per rep
+    assert len(table) == 2 * 14 + 2 * 8
+    first = value(table, "go", 1, "wall_seconds")
+    assert first == {
+        "workload": "demo",
+        "category": "parsing",
+        "kind": "batch",
+        "lang": "go",
+        "variant": "default",
+        "phase": "",
+        "rep": "1",
+        "metric": "wall_seconds",
+        "unit": "s",
+        "value": "1.1",
+    }
+    assert value(table, "go", 0, "wall_seconds")["value"] == "1"
+    assert value(table, "go", 0, "user_seconds")["value"] == "0.8"
+    assert value(table, "go", 0, "sys_seconds")["value"] == "0.2"
+    assert value(table, "go", 0, "peak_rss_bytes")["value"] == str(50 * MIB)  # 52428800
+    assert value(table, "go", 0, "peak_rss_bytes")["unit"] == "bytes"
+    assert value(table, "rust", 1, "peak_rss_bytes")["value"] == str(20 * MIB)
+    # two cycles per Go rep with pauses 1 ms and 3 ms
+    assert value(table, "go", 0, "gc_count")["value"] == "2"
+    assert float(value(table, "go", 0, "gc_pause_total_seconds")["value"]) == pytest.approx(0.004)
+    assert value(table, "go", 0, "gc_pause_max_seconds")["value"] == "0.003"
+    assert float(value(table, "go", 1, "throughput")["value"]) == pytest.approx(
+        1_000_000 / 0.9, rel=1e-8
+    )
+    assert value(table, "go", 0, "extra_ratio")["value"] == "0.5"
+
+
+def test_csv_rust_has_no_gc_rows():
+    table = rows(export_csv(small_run()))
+    assert [r for r in table if r["lang"] == "rust" and r["metric"].startswith("gc_")] == []
+    assert [r for r in table if r["lang"] == "go" and r["metric"] == "gc_count"] != []
+
+
+def test_csv_skips_mismatch_workloads_and_failed_implementations():
+    base = small_run()
+    demo = base.workloads[0]
+    failed_variant = impl_result(
+        "rust",
+        "fast",
+        reps=[repetition(rep=0, wall=3.0), repetition(rep=1, ok=False)],
+        status="failed",
+    )
+    demo = replace(demo, implementations=(*demo.implementations, failed_variant))
+    table = rows(export_csv(replace(base, workloads=(demo, mismatch_workload()))))
+    assert {r["workload"] for r in table} == {"demo"}
+    assert {(r["lang"], r["variant"]) for r in table} == {("go", "default"), ("rust", "default")}
+    assert len(table) == 2 * 14 + 2 * 8
+
+
+def test_markdown_escapes_user_text():
+    failing = workload_result(
+        name="evil",
+        impls=[impl_result("go"), impl_result("rust")],
+        status="failed",
+        error="go/default: exit status 1: bad | input <script>alert(1)</script>",
+    )
+    base = small_run()
+    text = export_markdown(
+        replace(
+            base,
+            workloads=(*base.workloads, failing),
+            machine=replace(base.machine, cpu_model="CPU | <b>"),
+        )
+    )
+    assert "<script>" not in text
+    assert "<b>" not in text
+    assert "bad \\| input &lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "CPU \\| &lt;b&gt;" in text
+    (row,) = [line for line in text.splitlines() if line.startswith("| evil |")]
+    # a table row keeps its 9 unescaped separators: 8 columns
+    assert row.replace("\\|", "").count("|") == 9
+    assert "**FAILED**" in row
+
+
+def test_markdown_ok_row_has_medians():
+    text = export_markdown(small_run())
+    (row,) = [line for line in text.splitlines() if line.startswith("| demo |")]
+    # Go walls 1.0, 1.1 -> median 1.05 s; Rust 0.5, 0.6 -> 550 ms; RSS 50 MiB vs 20 MiB
+    assert "| 1.05 s | 550 ms |" in row
+    assert "| 50 MiB | 20 MiB |" in row
+    assert "1.91×" in row  # 1.05 / 0.55
+
+
+def test_markdown_mismatch_row_has_no_numbers():
+    text = export_markdown(run([mismatch_workload()]))
+    (row,) = [line for line in text.splitlines() if line.startswith("| bad |")]
+    assert "**CHECKSUM_MISMATCH**: differs" in row
+    assert "7.77" not in text
+
+
+def test_benchstat_lines():
+    text = export_benchstat(small_run())
+    lines = [line for line in text.splitlines() if line.startswith("Benchmark")]
+    assert (
+        lines[0]
+        == "BenchmarkDemo/lang=go/variant=default\t1\t1 sec/op\t1 cpu-sec/op\t52428800 peak-RSS-B\t0.004 gc-pause-sec/op"
+    )
+    assert (
+        lines[3]
+        == "BenchmarkDemo/lang=rust/variant=default\t1\t0.6 sec/op\t1 cpu-sec/op\t20971520 peak-RSS-B"
+    )
+    assert len(lines) == 4
+
+
+def test_bmf_medians():
+    document = json.loads(export_bmf(small_run()))
+    assert set(document) == {"demo/go/default", "demo/rust/default"}
+    assert document["demo/go/default"]["latency"]["value"] == pytest.approx(1.05e9)
+    assert document["demo/rust/default"]["peak-rss-bytes"]["value"] == 20 * MIB
+    assert json.loads(export_bmf(run([mismatch_workload()]))) == {}
+
+
+def test_registry():
+    assert EXPORTERS["csv"] is export_csv
+    assert EXPORTERS["markdown"] is export_markdown

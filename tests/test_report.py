@@ -1,0 +1,111 @@
+import json
+import re
+from dataclasses import replace
+
+import pytest
+from builders import impl_result, repetition, run, small_run, workload_result
+
+from harness.report import build_context, render, write_report
+
+EVIL = "Parses <script>alert(1)</script> & friends"
+
+
+def report_run():
+    base = small_run()
+    demo = base.workloads[0]
+    failed_variant = impl_result(
+        "rust",
+        "fast",
+        reps=[repetition(rep=0, wall=3.0), repetition(rep=1, ok=False, error="exit status 101")],
+        status="failed",
+        error="repetition 2 failed: exit status 101: index out of bounds",
+        library="fastlib 1.0",
+    )
+    demo = replace(demo, description=EVIL, implementations=(*demo.implementations, failed_variant))
+    go = impl_result("go", reps=[repetition(rep=i, wall=7.77) for i in range(2)])
+    rust = impl_result(
+        "rust",
+        reps=[repetition(rep=i, wall=3.33, checksum="ff") for i in range(2)],
+        status="checksum_mismatch",
+        error="checksum mismatch: rust/default printed ff, go/default printed 00000000deadbeef",
+    )
+    bad = workload_result(
+        name="bad",
+        category="compression",
+        impls=[go, rust],
+        status="checksum_mismatch",
+        error=rust.error,
+    )
+    return replace(base, workloads=(demo, bad))
+
+
+@pytest.fixture(scope="module")
+def html():
+    return render(build_context(report_run()))
+
+
+def test_medians_formatted(html):
+    # Go walls 1.0, 1.1 s -> 1.05 s; Rust 0.5, 0.6 s -> 550 ms; peak RSS 50 MiB and 20 MiB
+    for text in ("1.05 s", "550 ms", "50 MiB", "20 MiB"):
+        assert text in html
+
+
+def test_rust_has_no_gc_and_go_has_gc_figures(html):
+    assert "no GC" in html
+    context = build_context(report_run())
+    rows = {r["key"]: r for r in context["workloads"][0]["rows"]}
+    assert rows["rust/default"]["gc"]["count"] == "no GC"
+    assert rows["go/default"]["gc"]["count"] == "2"
+    assert rows["go/default"]["gc"]["total"] == "4 ms"  # 1 ms + 3 ms per repetition
+    assert rows["go/default"]["gc"]["max"] == "3 ms"
+
+
+def test_failures_are_shown(html):
+    assert "repetition 2 failed: exit status 101: index out of bounds" in html
+    assert "CHECKSUM_MISMATCH" in html
+    assert "checksum mismatch: rust/default printed ff" in html
+
+
+def test_mismatched_pair_shows_no_numbers(html):
+    assert "7.77" not in html
+    assert "3.33" not in html
+    context = build_context(report_run())
+    bad = context["workloads"][1]
+    assert bad["comparisons"] == []
+    assert bad["charts"] == []
+
+
+def test_chart_is_inline_svg(html):
+    assert "<svg" in html
+    assert html.count("<figure") == 1  # only the ok workload gets a chart
+
+
+def test_user_text_is_escaped(html):
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; friends" in html
+    assert re.search(r"<\s*script", html, re.IGNORECASE) is None
+
+
+def test_self_contained(html):
+    assert re.search(r"<link\b", html, re.IGNORECASE) is None
+    assert re.search(r"<(script|img|iframe)[^>]*\bsrc\s*=", html, re.IGNORECASE) is None
+    assert re.search(r"\b(src|href)\s*=\s*[\"']?\s*(https?:)?//", html, re.IGNORECASE) is None
+    assert re.search(r"url\(\s*[\"']?\s*(https?:)?//", html, re.IGNORECASE) is None
+    assert "@import" not in html
+    # any absolute URL left is an XML namespace or RDF identifier, never something fetched
+    for match in re.finditer(r"(\S+)=\"https?://", html):
+        assert match.group(1).startswith(("xmlns", "rdf:")), match.group(0)
+
+
+def test_write_report(tmp_path):
+    run_value = report_run()
+    path = write_report(run_value, tmp_path, debug=True)
+    assert path == tmp_path / f"{run_value.run_id}.html"
+    assert (tmp_path / "latest.html").read_bytes() == path.read_bytes()
+    context = json.loads(path.with_suffix(".context.json").read_text())
+    assert context["run_id"] == run_value.run_id
+
+
+def test_empty_run_renders():
+    text = render(build_context(run([], status="interrupted")))
+    assert "interrupted" in text
+    assert "not finished" in text

@@ -1,0 +1,444 @@
+import json
+import signal
+from dataclasses import replace
+
+import pytest
+from builders import (
+    build_record,
+    machine,
+    outcome,
+    result_line,
+    run_config,
+    workload,
+    workload_result,
+)
+
+from harness.errors import HarnessError
+from harness.model import InputRecord
+from harness.runner import (
+    argv_for,
+    parse_result_line,
+    run_batch_workload,
+    run_suite,
+    to_repetition,
+)
+from harness.store import load_run
+
+GC_LINE = (
+    "gc 1 @0.006s 6%: 0.17+12+0.033 ms clock, 0.34+0/2.5/4.5+0.066 ms cpu, 3->6->6 MB, "
+    "4 MB goal, 0 MB stacks, 0 MB globals, 2 P"
+)
+INPUT = InputRecord(
+    generator="json_docs",
+    seed=1,
+    params={"depth": 12},
+    path="/cache/inputs/json_docs-quick.bin",
+    size_bytes=123,
+    sha256="ef" * 32,
+)
+
+
+class FakeExecutor:
+    """Implements measure.Executor: scripted outcomes per binary, every call recorded."""
+
+    def __init__(self, script=None):
+        # binary path -> list of outcomes, consumed in call order; absent or empty -> ok outcome
+        self.script = {k: list(v) for k, v in (script or {}).items()}
+        self.calls = []
+
+    def run(self, argv, *, env, cpus, timeout_seconds, sample_interval_seconds):
+        self.calls.append(
+            {
+                "argv": list(argv),
+                "env": dict(env),
+                "cpus": cpus,
+                "timeout": timeout_seconds,
+                "interval": sample_interval_seconds,
+            }
+        )
+        queue = self.script.get(argv[0])
+        return queue.pop(0) if queue else outcome()
+
+    def binaries(self):
+        return [call["argv"][0] for call in self.calls]
+
+
+class FakeBuilder:
+    def __init__(self, failing=()):
+        self.failing = set(failing)
+        self.built = []
+
+    def build(self, wl, impl):
+        self.built.append((wl.name, impl.key))
+        if impl.key in self.failing:
+            return build_record(
+                impl.lang, impl.variant, wl.name, ok=False, error="build failed (exit 1)"
+            )
+        return build_record(impl.lang, impl.variant, wl.name)
+
+
+def builds_for(wl, failing=()):
+    return {i.key: FakeBuilder(failing).build(wl, i) for i in wl.implementations}
+
+
+GO, RUST, RUST_FAST = "/bin/go-default", "/bin/rust-default", "/bin/rust-fast"
+
+
+# --- parse_result_line ----------------------------------------------------------------------------
+
+
+def test_parse_result_line_takes_last_nonempty_line():
+    stdout = "progress: 50%\n" + result_line(extra={"ratio": 3}) + "\n\n"
+    assert parse_result_line(stdout) == {
+        "checksum": "00000000deadbeef",
+        "items": 10,
+        "bytes": 100,
+        "work_seconds": 0.5,
+        "extra": {"ratio": 3},
+    }
+
+
+def test_parse_result_line_accepts_integer_seconds():
+    assert parse_result_line(result_line(work=1))["work_seconds"] == 1
+
+
+@pytest.mark.parametrize(
+    ("stdout", "message"),
+    [
+        ("", "printed nothing"),
+        ("\n  \n", "printed nothing"),
+        (result_line() + "\ntrailing words", "not JSON"),
+        ("[1, 2]", "not a JSON object"),
+        ('{"items": 1, "bytes": 2, "work_seconds": 0.1}', "'checksum'"),
+        ('{"checksum": "ab", "items": "1", "bytes": 2, "work_seconds": 0.1}', "'items'"),
+        ('{"checksum": "ab", "items": true, "bytes": 2, "work_seconds": 0.1}', "'items'"),
+        ('{"checksum": "ab", "items": 1, "bytes": 2.5, "work_seconds": 0.1}', "'bytes'"),
+        ('{"checksum": "ab", "items": 1, "bytes": 2, "work_seconds": "fast"}', "'work_seconds'"),
+        (result_line(extra={"size": "big"}), "'extra'"),
+        (result_line(extra=[1]), "'extra'"),
+        ('{"checksum": "ab", "items": 1, "bytes": 2, "work_seconds": NaN}', "NaN"),
+        (result_line(extra={"ratio": float("inf")}), "Infinity"),
+    ],
+)
+def test_parse_result_line_rejects(stdout, message):
+    with pytest.raises(ValueError, match=message):
+        parse_result_line(stdout)
+
+
+# --- to_repetition --------------------------------------------------------------------------------
+
+
+def test_to_repetition_success_go_parses_gctrace():
+    out = replace(
+        outcome(wall=2.0, user=1.5, sys=0.25, rss=1 << 24),
+        stdout=result_line(checksum="abc", items=7, nbytes=70, work=1.75, extra={"n": 2}),
+        stderr=GC_LINE + "\n",
+    )
+    rep = to_repetition(3, "go", out, 10.0)
+    assert rep.ok and rep.error is None
+    assert (rep.rep, rep.exit_code) == (3, 0)
+    assert (rep.wall_seconds, rep.user_seconds, rep.sys_seconds) == (2.0, 1.5, 0.25)
+    assert rep.peak_rss_bytes == 1 << 24
+    assert (rep.checksum, rep.items, rep.bytes, rep.work_seconds) == ("abc", 7, 70, 1.75)
+    assert rep.extra == {"n": 2.0}
+    assert rep.gc_cycles is not None and len(rep.gc_cycles) == 1
+    assert rep.gc_cycles[0].pause_seconds == pytest.approx(0.203e-3)
+    assert rep.stderr_tail == ""  # gc lines are kept out of the tail
+
+
+def test_to_repetition_rust_has_no_gc_even_with_gc_like_stderr():
+    rep = to_repetition(0, "rust", replace(outcome(), stderr=GC_LINE), 10.0)
+    assert rep.ok
+    assert rep.gc_cycles is None
+
+
+def test_to_repetition_go_without_gc_has_empty_cycles():
+    rep = to_repetition(0, "go", outcome(), 10.0)
+    assert rep.gc_cycles == ()
+
+
+def test_to_repetition_nonzero_exit():
+    out = outcome(exit_code=2, stdout="", stderr=f"{GC_LINE}\nreading input\nerror: bad input\n")
+    rep = to_repetition(0, "go", out, 10.0)
+    assert not rep.ok
+    assert rep.exit_code == 2
+    assert rep.error == "exit status 2: error: bad input"
+    assert rep.stderr_tail == "reading input\nerror: bad input"
+    assert rep.wall_seconds == 1.0  # raw figures are kept
+    assert rep.checksum is None
+
+
+def test_to_repetition_nonzero_exit_even_with_valid_json():
+    rep = to_repetition(0, "rust", outcome(exit_code=1), 10.0)
+    assert not rep.ok
+    assert rep.error == "exit status 1"
+
+
+def test_to_repetition_killed_by_signal():
+    rep = to_repetition(0, "rust", outcome(exit_code=-signal.SIGSEGV, stdout=""), 10.0)
+    assert not rep.ok
+    assert rep.error == "killed by SIGSEGV"
+
+
+def test_to_repetition_killed_by_realtime_signal():
+    rep = to_repetition(0, "rust", outcome(exit_code=-35, stdout=""), 10.0)
+    assert not rep.ok
+    assert "35" in rep.error
+
+
+def test_to_repetition_timeout():
+    out = outcome(exit_code=-signal.SIGKILL, stdout="", stderr="still working\n", timed_out=True)
+    rep = to_repetition(0, "go", out, 2.5)
+    assert not rep.ok
+    assert rep.error == "timed out after 2.5 s (process group killed): still working"
+
+
+def test_to_repetition_missing_json():
+    rep = to_repetition(0, "rust", outcome(stdout="hello\n"), 10.0)
+    assert not rep.ok
+    assert rep.exit_code == 0
+    assert "not JSON" in rep.error
+
+
+def test_to_repetition_unrecognised_gctrace_is_an_error():
+    out = replace(outcome(), stderr="gc 5 @0.1s 3%: this format changed\n")
+    rep = to_repetition(0, "go", out, 10.0)
+    assert not rep.ok
+    assert "unrecognised gctrace line" in rep.error
+    assert "gc 5 @0.1s" in rep.error
+
+
+# --- argv -----------------------------------------------------------------------------------------
+
+
+def test_argv_for_fills_placeholders():
+    wl = workload(args=("--in={input}", "{depth}", "literal"))
+    assert argv_for(wl, "/bin/x", {"depth": 12}, INPUT) == [
+        "/bin/x",
+        "--in=/cache/inputs/json_docs-quick.bin",
+        "12",
+        "literal",
+    ]
+
+
+def test_argv_for_missing_value_names_manifest():
+    wl = workload(args=("{input}",))
+    with pytest.raises(HarnessError, match=r"workloads/demo.toml: field 'args'"):
+        argv_for(wl, "/bin/x", {}, None)
+
+
+# --- run_batch_workload ---------------------------------------------------------------------------
+
+
+def run_workload(wl, executor, config=None, failing_builds=(), progress=None):
+    config = config or run_config()
+    messages = [] if progress is None else progress
+    return run_batch_workload(
+        wl, builds_for(wl, failing_builds), INPUT, config, executor, messages.append
+    )
+
+
+def test_interleaves_and_discards_warmups():
+    wl = workload()
+    warm = outcome(wall=99.0)
+    executor = FakeExecutor({GO: [warm, warm], RUST: [warm, warm]})
+    result = run_workload(wl, executor, run_config(warmups=2, repetitions=3))
+
+    assert executor.binaries() == [GO, RUST] * 5
+    assert result.status == "ok" and result.error is None
+    for impl in result.implementations:
+        assert impl.status == "ok"
+        assert [r.rep for r in impl.repetitions] == [0, 1, 2]
+        assert all(r.wall_seconds == 1.0 for r in impl.repetitions)  # no 99 s warm-up stored
+        assert impl.warmups_run == 2
+    assert result.reference_checksum == "00000000deadbeef"
+    assert result.params == {"depth": 12}
+    assert result.input == INPUT
+
+
+def test_env_cpus_and_argv_passed_to_executor():
+    wl = workload()
+    config = run_config(
+        warmups=0,
+        repetitions=1,
+        cpu_affinity=(1,),
+        timeout_seconds=7.0,
+        sample_interval_seconds=0.02,
+    )
+    executor = FakeExecutor()
+    run_workload(wl, executor, config)
+    go_call, rust_call = executor.calls
+    assert go_call["env"] == {"GODEBUG": "gctrace=1"}
+    assert "GODEBUG" not in rust_call["env"]
+    assert go_call["argv"] == [GO, INPUT.path, "12"]
+    assert rust_call["argv"] == [RUST, INPUT.path, "12"]
+    for call in executor.calls:
+        assert call["cpus"] == (1,)
+        assert call["timeout"] == 7.0
+        assert call["interval"] == 0.02
+
+
+def test_failed_repetition_stops_that_implementation_only():
+    wl = workload()
+    executor = FakeExecutor(
+        {GO: [outcome(), outcome(wall=1.5), outcome(exit_code=1, stdout="", stderr="boom\n")]}
+    )
+    result = run_workload(wl, executor, run_config(warmups=1, repetitions=4))
+
+    assert executor.binaries().count(GO) == 3  # warm-up, rep 1, rep 2 (failed); no more
+    assert executor.binaries().count(RUST) == 5
+    go = result.result_for("go/default")
+    assert go.status == "failed"
+    assert go.error == "repetition 2 failed: exit status 1: boom"
+    assert [(r.rep, r.ok) for r in go.repetitions] == [(0, True), (1, False)]
+    assert go.repetitions[0].wall_seconds == 1.5
+    assert result.result_for("rust/default").status == "ok"
+    assert result.status == "failed"
+    assert result.error == "go/default: repetition 2 failed: exit status 1: boom"
+
+
+def test_failed_warmup_stores_nothing():
+    wl = workload()
+    executor = FakeExecutor({RUST: [outcome(exit_code=-signal.SIGKILL, stdout="")]})
+    result = run_workload(wl, executor, run_config(warmups=1, repetitions=2))
+    rust = result.result_for("rust/default")
+    assert rust.status == "failed"
+    assert rust.repetitions == ()
+    assert rust.error == "warm-up failed: killed by SIGKILL"
+    assert executor.binaries().count(RUST) == 1
+    assert result.status == "failed"
+
+
+def test_default_checksum_mismatch_fails_the_workload():
+    wl = workload()
+    executor = FakeExecutor({RUST: [outcome(checksum="ffff")] * 3})
+    messages = []
+    result = run_workload(wl, executor, run_config(warmups=0, repetitions=3), progress=messages)
+    assert result.status == "checksum_mismatch"
+    assert result.reference_checksum == "00000000deadbeef"
+    rust = result.result_for("rust/default")
+    assert rust.status == "checksum_mismatch"
+    assert "ffff" in rust.error and "00000000deadbeef" in rust.error
+    assert result.error == rust.error
+    assert result.result_for("go/default").status == "ok"
+    assert any("checksum mismatch" in m for m in messages)
+
+
+def test_checksum_changing_between_repetitions_is_a_mismatch():
+    wl = workload()
+    executor = FakeExecutor({RUST: [outcome(), outcome(checksum="1234")]})
+    result = run_workload(wl, executor, run_config(warmups=0, repetitions=2))
+    assert result.result_for("rust/default").status == "checksum_mismatch"
+    assert result.status == "checksum_mismatch"
+
+
+def test_variant_checksum_mismatch_only_marks_the_variant():
+    wl = workload(impls=(("go", "default"), ("rust", "default"), ("rust", "fast")))
+    executor = FakeExecutor({RUST_FAST: [outcome(checksum="badc0de")] * 2})
+    result = run_workload(wl, executor, run_config(warmups=0, repetitions=2))
+    assert result.status == "ok"
+    assert result.error is None
+    assert result.result_for("rust/fast").status == "checksum_mismatch"
+    assert "badc0de" in result.result_for("rust/fast").error
+    assert result.result_for("go/default").status == "ok"
+    assert result.result_for("rust/default").status == "ok"
+
+
+def test_build_failure_of_variant_others_still_run():
+    wl = workload(impls=(("go", "default"), ("rust", "default"), ("rust", "fast")))
+    executor = FakeExecutor()
+    result = run_workload(
+        wl, executor, run_config(warmups=1, repetitions=2), failing_builds={"rust/fast"}
+    )
+    assert executor.binaries() == [GO, RUST] * 3
+    fast = result.result_for("rust/fast")
+    assert fast.status == "build_failed"
+    assert fast.error == "build failed (exit 1)"
+    assert fast.repetitions == ()
+    assert result.status == "ok"
+
+
+def test_build_failure_of_default_fails_workload():
+    wl = workload()
+    executor = FakeExecutor()
+    result = run_workload(
+        wl, executor, run_config(warmups=0, repetitions=2), failing_builds={"go/default"}
+    )
+    assert executor.binaries() == [RUST, RUST]
+    assert result.result_for("go/default").status == "build_failed"
+    assert result.result_for("rust/default").status == "ok"
+    assert len(result.result_for("rust/default").repetitions) == 2
+    assert result.status == "failed"
+    assert "go/default" in result.error
+
+
+# --- run_suite ------------------------------------------------------------------------------------
+
+
+def test_run_suite_complete(tmp_path):
+    workloads = [
+        workload("one", args=("{depth}",), with_input=False),
+        workload("two", args=("{depth}",), with_input=False),
+    ]
+    builder = FakeBuilder()
+    executor = FakeExecutor()
+    run, path = run_suite(
+        workloads,
+        run_config(warmups=0, repetitions=1),
+        machine(),
+        builder,
+        executor,
+        tmp_path / "results",
+        tmp_path / "cache",
+    )
+    assert run.status == "complete"
+    assert run.finished_at is not None
+    assert [w.name for w in run.workloads] == ["one", "two"]
+    assert [w.status for w in run.workloads] == ["ok", "ok"]
+    assert executor.calls[0]["argv"] == ["/bin/go-default", "12"]
+    assert builder.built == [
+        ("one", "go/default"),
+        ("one", "rust/default"),
+        ("two", "go/default"),
+        ("two", "rust/default"),
+    ]
+    assert load_run(path) == run
+    assert load_run(tmp_path / "results" / "latest.json") == run
+
+
+def test_run_suite_saves_after_each_workload_and_on_interrupt(tmp_path):
+    results_dir = tmp_path / "results"
+    workloads = [
+        workload("one", with_input=False, args=()),
+        workload("two", with_input=False, args=()),
+    ]
+    seen_on_disk = []
+
+    def fake_run(wl, builds, input_record, config, executor, progress):
+        seen_on_disk.append(json.loads((results_dir / "latest.json").read_text()))
+        if wl.name == "two":
+            raise KeyboardInterrupt
+        return workload_result(name=wl.name)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_suite(
+            workloads,
+            run_config(),
+            machine(),
+            FakeBuilder(),
+            FakeExecutor(),
+            results_dir,
+            tmp_path / "cache",
+            run_workload=fake_run,
+        )
+    # before the first workload: an empty running run; before the second: the first one saved
+    assert [(d["status"], len(d["workloads"])) for d in seen_on_disk] == [
+        ("running", 0),
+        ("running", 1),
+    ]
+    saved = load_run(results_dir / "latest.json")
+    assert saved.status == "interrupted"
+    assert saved.finished_at is not None
+    assert [w.name for w in saved.workloads] == ["one"]
+    assert saved.workloads[0] == workload_result(name="one")
+    assert load_run(results_dir / f"{saved.run_id}.json") == saved

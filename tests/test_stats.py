@@ -1,0 +1,131 @@
+import math
+
+import pytest
+
+from harness import stats
+from harness.stats import Interval
+
+
+def test_median_odd_and_even():
+    assert stats.median([3.0, 1.0, 2.0]) == 2.0
+    assert stats.median([4.0, 1.0, 3.0, 2.0]) == 2.5
+
+
+def test_mad_is_scaled_to_sigma():
+    # median 3; absolute deviations 2, 1, 0, 1, 97 -> median 1; scaled by 1 / Phi^-1(0.75)
+    assert stats.mad([1.0, 2.0, 3.0, 4.0, 100.0]) == pytest.approx(1.482602218505602, rel=1e-12)
+
+
+def test_mad_of_constant_is_zero():
+    assert stats.mad([5.0, 5.0, 5.0]) == 0.0
+
+
+def test_coefficient_of_variation_uses_sample_sd():
+    values = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]
+    # mean 5; squared deviations 9+1+1+1+0+0+4+16 = 32; sample variance 32/7
+    expected = math.sqrt(32 / 7) / 5
+    assert stats.coefficient_of_variation(values) == pytest.approx(expected, rel=1e-12)
+    # ddof=0 would give sqrt(32/8)/5 = 0.4: make sure that is not what we get
+    assert stats.coefficient_of_variation(values) != pytest.approx(0.4)
+
+
+def test_coefficient_of_variation_undefined_cases():
+    assert stats.coefficient_of_variation([1.0]) is None
+    assert stats.coefficient_of_variation([]) is None
+    assert stats.coefficient_of_variation([-1.0, 1.0]) is None  # mean 0
+
+
+def test_median_ci_contains_median():
+    values = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0]
+    ci = stats.median_ci(values)
+    assert ci is not None
+    assert ci.low <= 5.5 <= ci.high
+    assert ci.low < ci.high
+    # a bootstrap median of these values can never leave the data's range
+    assert ci.low >= 1.0 and ci.high <= 10.0
+
+
+def test_median_ci_is_reproducible():
+    values = [1.3, 0.2, 5.1, 2.2, 3.9, 4.4]
+    assert stats.median_ci(values) == stats.median_ci(values)
+
+
+def test_median_ci_none_for_fewer_than_two():
+    assert stats.median_ci([1.0]) is None
+    assert stats.median_ci([]) is None
+
+
+def test_median_ci_constant_input_zero_width():
+    assert stats.median_ci([2.5, 2.5, 2.5, 2.5]) == Interval(2.5, 2.5)
+
+
+def test_ratio_of_medians_exact():
+    b = [1.0, 1.1, 0.9, 1.05, 0.95]
+    a = [2 * x for x in b]
+    assert stats.ratio_of_medians(a, b) == 2.0
+
+
+def test_ratio_of_medians_ci_around_ratio():
+    b = [1.0, 1.1, 0.9, 1.05, 0.95]
+    a = [2 * x for x in b]
+    ci = stats.ratio_of_medians_ci(a, b)
+    assert ci is not None
+    assert ci.low < 2.0 < ci.high
+    # resampled medians of a lie in [1.8, 2.2] and of b in [0.9, 1.1]
+    assert ci.low >= 1.8 / 1.1
+    assert ci.high <= 2.2 / 0.9
+
+
+def test_ratio_of_medians_ci_degenerate_and_small():
+    assert stats.ratio_of_medians_ci([4.0, 4.0, 4.0], [2.0, 2.0]) == Interval(2.0, 2.0)
+    assert stats.ratio_of_medians_ci([4.0], [2.0, 2.0]) is None
+    assert stats.ratio_of_medians_ci([4.0, 4.0], [2.0]) is None
+
+
+def _normal_approx_p(u, n1, n2):
+    """Two-sided Mann-Whitney p, normal approximation with continuity correction, no ties."""
+    mean = n1 * n2 / 2
+    sd = math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)
+    z = (abs(u - mean) - 0.5) / sd
+    return math.erfc(z / math.sqrt(2))
+
+
+def test_mann_whitney_separated_samples():
+    a = [float(x) for x in range(1, 11)]
+    b = [float(x) for x in range(11, 21)]
+    p = stats.mann_whitney_p(a, b)
+    assert p is not None
+    assert p < 0.001
+    assert p == pytest.approx(_normal_approx_p(0, 10, 10), rel=1e-6)  # 1.83e-4
+
+
+def test_mann_whitney_overlapping_samples():
+    a = [float(x) for x in range(1, 20, 2)]  # odd
+    b = [float(x) for x in range(2, 21, 2)]  # even: U = 0+1+...+9 = 45
+    p = stats.mann_whitney_p(a, b)
+    assert p == pytest.approx(_normal_approx_p(45, 10, 10), rel=1e-6)  # 0.734
+    assert p > 0.5
+    assert stats.mann_whitney_p(a, a) == pytest.approx(1.0)
+
+
+def test_mann_whitney_too_small():
+    assert stats.mann_whitney_p([1.0], [2.0, 3.0]) is None
+    assert stats.mann_whitney_p([1.0, 2.0], []) is None
+
+
+def test_outlier_indices_one_obvious_outlier():
+    # median 12, deviations 2,1,0,1,88 -> MAD 1; z(100) = 0.6745 * 88 = 59.4
+    assert stats.outlier_indices([10.0, 11.0, 12.0, 13.0, 100.0]) == (4,)
+
+
+def test_outlier_threshold_3_5():
+    # sorted: 4.9 8 9 9 10 10 10 11 11 12 15.3 -> median 10
+    # |deviations| sorted: 0 0 0 1 1 1 1 2 2 5.1 5.3 -> MAD 1
+    # z(15.3) = 0.6745 * 5.3 = 3.575 > 3.5 (outlier); z(4.9) = 0.6745 * 5.1 = 3.440 (not)
+    values = [8.0, 9.0, 15.3, 9.0, 10.0, 10.0, 4.9, 10.0, 11.0, 11.0, 12.0]
+    assert stats.outlier_indices(values) == (2,)
+
+
+def test_outlier_indices_degenerate():
+    assert stats.outlier_indices([1.0, 100.0]) == ()  # fewer than 3
+    assert stats.outlier_indices([5.0, 5.0, 5.0, 5.0, 50.0]) == ()  # MAD 0

@@ -1,0 +1,135 @@
+import json
+import os
+from pathlib import Path
+
+import jsonschema
+import pytest
+from builders import small_run
+
+from harness import store
+from harness.errors import HarnessError
+from harness.store import load_run, results_json_schema, run_to_json, save_run, write_atomic
+
+SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v1.schema.json"
+
+
+def test_round_trip_equals_original(tmp_path):
+    run = small_run()
+    # the builder covers the awkward cases: nested tuples, dicts, None fields, a float extra
+    go = run.workloads[0].implementations[0]
+    assert go.repetitions[0].gc_cycles and go.repetitions[0].samples and go.repetitions[0].extra
+    assert run.finished_at is not None and run.machine.git_commit is None
+    rust = run.workloads[0].implementations[1]
+    assert rust.repetitions[0].gc_cycles is None
+
+    path = save_run(run, tmp_path)
+    assert path == tmp_path / f"{run.run_id}.json"
+    loaded = load_run(path)
+    assert loaded == run
+    assert isinstance(loaded.workloads[0].implementations[0].repetitions[0].gc_cycles, tuple)
+    assert loaded.config.cpu_affinity == (0,)
+    assert load_run(tmp_path / "latest.json") == run
+
+
+def test_integer_json_numbers_become_floats(tmp_path):
+    run = small_run()
+    data = json.loads(run_to_json(run))
+    data["workloads"][0]["implementations"][0]["repetitions"][0]["wall_seconds"] = 2
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data))
+    rep = load_run(path).workloads[0].implementations[0].repetitions[0]
+    assert rep.wall_seconds == 2.0
+    assert type(rep.wall_seconds) is float
+
+
+def test_save_leaves_no_temporary_files(tmp_path):
+    run = small_run()
+    save_run(run, tmp_path)
+    save_run(run, tmp_path)  # overwrite too
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{run.run_id}.json", "latest.json"]
+    )
+
+
+def test_write_atomic_failure_keeps_old_file_and_cleans_up(tmp_path, monkeypatch):
+    target = tmp_path / "out.json"
+    write_atomic(target, b"old")
+
+    def broken_replace(src, dst):
+        raise OSError("disk on fire")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk on fire"):
+        write_atomic(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
+
+
+def test_load_missing_file(tmp_path):
+    path = tmp_path / "nope.json"
+    with pytest.raises(HarnessError, match="not found") as info:
+        load_run(path)
+    assert str(path) in str(info.value)
+
+
+def test_load_not_json(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text("{not json")
+    with pytest.raises(HarnessError, match="not a readable results file"):
+        load_run(path)
+
+
+def test_load_without_schema_version(tmp_path):
+    path = tmp_path / "r.json"
+    data = json.loads(run_to_json(small_run()))
+    del data["schema_version"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(HarnessError, match="schema_version"):
+        load_run(path)
+    path.write_text("[1, 2]")
+    with pytest.raises(HarnessError, match="schema_version"):
+        load_run(path)
+
+
+def test_load_refuses_newer_schema(tmp_path):
+    path = tmp_path / "r.json"
+    data = json.loads(run_to_json(small_run()))
+    data["schema_version"] = store.SCHEMA_VERSION + 1
+    path.write_text(json.dumps(data))
+    with pytest.raises(HarnessError, match="newer than this harness") as info:
+        load_run(path)
+    assert str(path) in str(info.value)
+
+
+def test_load_malformed_field(tmp_path):
+    path = tmp_path / "r.json"
+    data = json.loads(run_to_json(small_run()))
+    data["status"] = "exploded"
+    path.write_text(json.dumps(data))
+    with pytest.raises(HarnessError, match="malformed results"):
+        load_run(path)
+
+
+def test_schema_validates_saved_run(tmp_path):
+    path = save_run(small_run(), tmp_path)
+    data = json.loads(path.read_text())
+    validator = jsonschema.Draft202012Validator(results_json_schema())
+    validator.validate(data)
+
+    data["workloads"][0]["implementations"][0]["repetitions"][0]["peak_rss_bytes"] = "big"
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate(data)
+
+
+def test_schema_rejects_other_version():
+    data = json.loads(run_to_json(small_run()))
+    data["schema_version"] = store.SCHEMA_VERSION + 1
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, results_json_schema())
+
+
+def test_committed_schema_file_is_current():
+    if not SCHEMA_FILE.exists():
+        pytest.skip(f"{SCHEMA_FILE} not written yet")
+    expected = json.dumps(results_json_schema(), indent=2, sort_keys=True) + "\n"
+    assert SCHEMA_FILE.read_text() == expected
