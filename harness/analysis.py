@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness import stats
-from harness.model import ImplementationResult, Repetition, Run, WorkloadResult
+from harness.model import ImplementationResult, Repetition, Run, ServerPhase, WorkloadResult
 
 CV_WARNING = 0.05
 ALPHA = 0.05
@@ -55,6 +55,40 @@ def repetition_metrics(rep: Repetition, throughput_kind: str) -> list[Metric]:
         if cpu > 0:
             metrics.append(Metric("gc_cpu_share", "ratio", gc_cpu / cpu))
     metrics += [Metric(f"extra_{k}", "", v) for k, v in sorted(rep.extra.items())]
+    return metrics
+
+
+def phase_metrics(phase: ServerPhase) -> list[Metric]:
+    """Every metric of one server phase, with its unit (the tidy CSV's rows for servers)."""
+    metrics = [
+        Metric("achieved_rps", "requests/s", phase.achieved_rps),
+        Metric("requests", "count", float(phase.requests)),
+        Metric("errors", "count", float(phase.errors)),
+        Metric("duration_seconds", "s", phase.duration_seconds),
+        Metric("server_user_seconds", "s", phase.server_user_seconds),
+        Metric("server_sys_seconds", "s", phase.server_sys_seconds),
+        Metric("server_cpu_seconds", "s", phase.server_user_seconds + phase.server_sys_seconds),
+        Metric("server_peak_rss_bytes", "bytes", float(phase.server_peak_rss_bytes)),
+        Metric("loadgen_cpu_seconds", "s", phase.loadgen_user_seconds + phase.loadgen_sys_seconds),
+    ]
+    if phase.offered_rps is not None:
+        metrics.insert(0, Metric("offered_rps", "requests/s", phase.offered_rps))
+    if phase.latency is not None:
+        lat = phase.latency
+        metrics += [
+            Metric("latency_p50_seconds", "s", lat.p50_seconds),
+            Metric("latency_p90_seconds", "s", lat.p90_seconds),
+            Metric("latency_p99_seconds", "s", lat.p99_seconds),
+            Metric("latency_p999_seconds", "s", lat.p999_seconds),
+            Metric("latency_max_seconds", "s", lat.max_seconds),
+        ]
+    if phase.gc_cycles is not None:
+        pauses = [c.pause_seconds for c in phase.gc_cycles]
+        metrics += [
+            Metric("gc_count", "count", float(len(pauses))),
+            Metric("gc_pause_total_seconds", "s", sum(pauses)),
+            Metric("gc_pause_max_seconds", "s", max(pauses, default=0.0)),
+        ]
     return metrics
 
 

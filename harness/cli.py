@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness import compare, config, formatting, history, machine, measure, report
+from harness import compare, config, formatting, history, loadgen, machine, measure, report, server
 from harness.analysis import analyse_run
 from harness.build import Builder
 from harness.errors import HarnessError
@@ -64,6 +64,12 @@ def _cpus(value: str) -> tuple[int, ...] | None:
     return cpus
 
 
+def _work_dir(cache_dir: Path) -> Path:
+    folder = cache_dir.resolve() / "server-runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     workloads = config.load_workloads(Path(args.workloads_dir))
     table = Table(title="Workloads")
@@ -104,16 +110,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     repetitions, warmups, timeout = DEFAULTS[args.size]
     if args.repetitions is not None and args.repetitions < 1:
         raise HarnessError("--repetitions must be at least 1")
+    measured_cpus = _cpus(args.pin)
+    harness_cpus = harness_cpus_for(measured_cpus)
+    run_server = None
+    server_settings = None
+    if any(w.kind == "server" for w in selected):
+        oha = loadgen.find_oha(ROOT / "tools")
+        server_settings = server.default_settings(
+            args.size, f"oha {loadgen.OHA_VERSION}", measured_cpus, harness_cpus
+        )
+        run_server = server.ServerRunner(oha, server_settings, _work_dir(cache_dir))
     run_config = RunConfig(
         size=args.size,
         repetitions=args.repetitions or repetitions,
         warmups=warmups if args.warmups is None else args.warmups,
         timeout_seconds=args.timeout or timeout,
-        cpu_affinity=_cpus(args.pin),
+        cpu_affinity=measured_cpus,
         sample_interval_seconds=args.sample_interval,
         workloads=tuple(w.name for w in selected),
+        server=server_settings,
     )
-    harness_cpus = harness_cpus_for(run_config.cpu_affinity)
     if harness_cpus:
         measure.pin_current_process(harness_cpus)
     run, path = run_suite(
@@ -125,6 +141,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         results_dir,
         cache_dir,
         _progress,
+        run_server=run_server,
     )
     print_summary(run)
     console.print(f"results: {path}", markup=False)

@@ -11,7 +11,8 @@ then every change is labelled as mixed.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from harness import stats
@@ -53,19 +54,27 @@ class RunComparison:
         return tuple(c for c in self.changes if c.verdict == "regressed")
 
 
+def conditions(run: Run) -> dict[str, object]:
+    """The measurement conditions two runs must share to be compared. The history index keys runs
+    by the same values, so a trend never mixes what `compare` would refuse, nor splits what it
+    accepts (the hostname is left out: CI runners get a new one per job)."""
+    m = run.machine
+    return {
+        "machine": (m.cpu_model, m.cpu_count, m.memory_bytes),
+        "Go toolchain": m.go_version,
+        "Rust toolchain": m.rustc_version,
+        "input size": run.config.size,
+        "CPU pinning": run.config.cpu_affinity,
+    }
+
+
 def incomparabilities(base: Run, head: Run) -> list[str]:
     """What differs between the two runs' conditions, in words; empty when they are comparable."""
-    checks = [
-        ("machine", lambda r: (r.machine.cpu_model, r.machine.cpu_count, r.machine.memory_bytes)),
-        ("Go toolchain", lambda r: r.machine.go_version),
-        ("Rust toolchain", lambda r: r.machine.rustc_version),
-        ("input size", lambda r: r.config.size),
-        ("CPU pinning", lambda r: r.config.cpu_affinity),
-    ]
+    before, after = conditions(base), conditions(head)
     return [
-        f"{name} differs: {get(base)!r} vs {get(head)!r}"
-        for name, get in checks
-        if get(base) != get(head)
+        f"{name} differs: {before[name]!r} vs {after[name]!r}"
+        for name in before
+        if before[name] != after[name]
     ]
 
 
@@ -77,11 +86,60 @@ def verdict_for(
     p_value: float | None,
     threshold: float,
 ) -> str:
+    """Regressed/improved only when significant (p < ALPHA, CI excludes 0) and beyond `threshold`,
+    so a real but tiny shift does not fail a build."""
     excludes_zero = ci_low is not None and ci_high is not None and (ci_low > 0 or ci_high < 0)
     if not (excludes_zero and p_value is not None and p_value < ALPHA and abs(change) > threshold):
         return "no significant change"
     worse = change < 0 if metric in HIGHER_IS_BETTER else change > 0
     return "regressed" if worse else "improved"
+
+
+@dataclass(frozen=True)
+class Shift:
+    """How one metric moved from a base sample to a head sample, and what the gate makes of it."""
+
+    base_median: float
+    head_median: float
+    change: float  # head / base - 1
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    verdict: str
+
+
+def shift(
+    metric: str, before: Sequence[float], after: Sequence[float], threshold: float
+) -> Shift | None:
+    """The change of the median with its bootstrap CI, the Mann-Whitney p-value and the verdict;
+    None when the base median is 0 (no relative change exists). Shared by compare and trend."""
+    base_median = stats.median(before)
+    if base_median == 0:
+        return None
+    head_median = stats.median(after)
+    change = head_median / base_median - 1
+    ci = stats.ratio_of_medians_ci(after, before)
+    ci_low, ci_high = (ci.low - 1, ci.high - 1) if ci else (None, None)
+    p_value = stats.mann_whitney_p(after, before)
+    if p_value is not None and math.isnan(p_value):
+        p_value = None  # keeps the JSON output strict
+    return Shift(
+        base_median=base_median,
+        head_median=head_median,
+        change=change,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        p_value=p_value,
+        verdict=verdict_for(metric, change, ci_low, ci_high, p_value, threshold),
+    )
+
+
+def smallest_p(n_base: int, n_head: int) -> float:
+    """The smallest two-sided exact Mann-Whitney p-value two samples of these sizes can give
+    (complete separation: 2 / C(n_base + n_head, n_base)); 1 when a side has under 2 values."""
+    if min(n_base, n_head) < 2:
+        return 1.0
+    return min(1.0, 2 / math.comb(n_base + n_head, n_base))
 
 
 def compare_runs(
@@ -103,6 +161,7 @@ def compare_runs(
     thresholds = thresholds or {}
     base_workloads = {w.name: w for w in base.workloads}
     changes = []
+    underpowered: set[tuple[int, int]] = set()
     for head_w in head.workloads:
         base_w = base_workloads.get(head_w.name)
         if base_w is None:
@@ -113,6 +172,11 @@ def compare_runs(
                 f"{head_w.name}: not compared (base {base_w.status}, head {head_w.status})"
             )
             continue
+        if base_w.input and head_w.input and base_w.input.sha256 != head_w.input.sha256:
+            notes.append(  # e.g. the generator changed: the programs did different work
+                f"{head_w.name}: input differs (base {base_w.input.size_bytes} bytes, "
+                f"head {head_w.input.size_bytes} bytes, different SHA-256)"
+            )
         for head_impl in head_w.implementations:
             base_impl = base_w.result_for(head_impl.key)
             if base_impl is None or base_impl.status != "ok" or head_impl.status != "ok":
@@ -123,19 +187,20 @@ def compare_runs(
                 continue
             base_values = metric_values(base_impl, base_w.throughput)
             head_values = metric_values(head_impl, head_w.throughput)
+            counts = (
+                sum(r.ok for r in base_impl.repetitions),
+                sum(r.ok for r in head_impl.repetitions),
+            )
+            if smallest_p(*counts) >= ALPHA:
+                underpowered.add(counts)
             for metric in metrics:
                 if metric not in base_values or metric not in head_values:
                     continue
                 unit, before = base_values[metric]
-                _, after = head_values[metric]
-                base_median = stats.median(before)
-                if base_median == 0:
-                    continue
-                change = stats.median(after) / base_median - 1
-                ci = stats.ratio_of_medians_ci(after, before)
-                ci_low, ci_high = (ci.low - 1, ci.high - 1) if ci else (None, None)
-                p_value = stats.mann_whitney_p(after, before)
                 threshold = thresholds.get(metric, default_threshold)
+                moved = shift(metric, before, head_values[metric][1], threshold)
+                if moved is None:
+                    continue
                 changes.append(
                     MetricChange(
                         workload=head_w.name,
@@ -143,16 +208,22 @@ def compare_runs(
                         variant=head_impl.variant,
                         metric=metric,
                         unit=unit,
-                        base_median=base_median,
-                        head_median=stats.median(after),
-                        change=change,
-                        ci_low=ci_low,
-                        ci_high=ci_high,
-                        p_value=p_value,
+                        base_median=moved.base_median,
+                        head_median=moved.head_median,
+                        change=moved.change,
+                        ci_low=moved.ci_low,
+                        ci_high=moved.ci_high,
+                        p_value=moved.p_value,
                         threshold=threshold,
-                        verdict=verdict_for(metric, change, ci_low, ci_high, p_value, threshold),
+                        verdict=moved.verdict,
                     )
                 )
+    notes += [
+        f"only {n_base} vs {n_head} repetitions: Mann-Whitney's smallest possible p is "
+        f"{smallest_p(n_base, n_head):.2g} >= {ALPHA}, so no change can be called significant "
+        "(use at least 4 a side, 10 for a useful gate)"
+        for n_base, n_head in sorted(underpowered)
+    ]
     for base_w in base.workloads:
         if base_w.name not in {w.name for w in head.workloads}:
             notes.append(f"{base_w.name}: not in the head run")

@@ -18,6 +18,8 @@ from harness.model import (
     Implementation,
     InputSpec,
     ParamValue,
+    RequestStream,
+    ServerSpec,
     Workload,
 )
 
@@ -59,6 +61,52 @@ def _placeholders(args: Iterable[str], where: str) -> set[str]:
             ) from exc
         names.update(name for _, name, _, _ in parsed if name is not None)  # "{}" is ""
     return names
+
+
+def _parse_server(table: dict, params: dict[str, dict[str, ParamValue]], where: str) -> ServerSpec:
+    at = f"{where} [server]"
+    health = _field(table, "health", str, at)
+    streams = []
+    for index, item in enumerate(_field(table, "requests", list, at)):
+        sat = f"{where} [[server.requests]] #{index + 1}"
+        if not isinstance(item, dict):
+            raise HarnessError(f"{sat}: must be a table")
+        share = _field(item, "share", (int, float), sat)
+        if not 0 < share <= 1:
+            raise HarnessError(f"{sat}: field 'share' must be in (0, 1], got {share!r}")
+        stream = RequestStream(
+            name=_field(item, "name", str, sat),
+            method=_choice(item, "method", ("GET", "POST", "PUT", "DELETE"), sat),
+            path=_field(item, "path", str, sat),
+            share=float(share),
+            expect_status=_field(item, "expect_status", int, sat),
+            content_type=item.get("content_type"),
+            body=item.get("body"),
+            body_from=item.get("body_from"),
+            rand_regex=bool(item.get("rand_regex", False)),
+        )
+        for text in (stream.path, stream.body_from or ""):
+            unknown = _placeholders([text], sat) - set(params["full"])
+            if unknown:
+                raise HarnessError(f"{sat}: uses undefined placeholder(s) {sorted(unknown)}")
+        streams.append(stream)
+    if not streams:
+        raise HarnessError(f"{at}: needs at least one [[server.requests]]")
+    total = sum(s.share for s in streams)
+    if abs(total - 1) > 1e-6:
+        raise HarnessError(
+            f"{at}: the shares of [[server.requests]] must add up to 1, got {total:g}"
+        )
+    checks = _field(table, "checks", list, at, default=[])
+    if not all(isinstance(c, str) and c.startswith("/") for c in checks):
+        raise HarnessError(f"{at}: field 'checks' must be a list of paths starting with '/'")
+    for check in checks:
+        unknown = _placeholders([check], at) - set(params["full"])
+        if unknown:
+            raise HarnessError(
+                f"{at}: field 'checks' uses undefined placeholder(s) {sorted(unknown)}"
+            )
+    return ServerSpec(health=health, requests=tuple(streams), checks=tuple(checks))
 
 
 def parse_manifest(data: dict, path: Path) -> Workload:
@@ -137,9 +185,11 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         if f"{lang}/{DEFAULT_VARIANT}" not in keys:
             raise HarnessError(f"{where}: needs one {lang} implementation with variant 'default'")
 
-    server = None
-    if kind == "server":
-        server = dict(_field(data, "server", dict, where))
+    server = (
+        _parse_server(_field(data, "server", dict, where), params, where)
+        if kind == "server"
+        else None
+    )
 
     return Workload(
         name=name,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from harness import formatting
-from harness.analysis import analyse_run, repetition_metrics
+from harness.analysis import analyse_run, phase_metrics, repetition_metrics
 from harness.model import Run
 
 TIDY_COLUMNS = [
@@ -38,6 +38,24 @@ def tidy_frame(run: Run) -> pd.DataFrame:
         for impl in workload.implementations:
             if impl.status != "ok":
                 continue
+            for phase in impl.phases:
+                if not phase.ok or phase.phase == "warmup":
+                    continue
+                for metric in phase_metrics(phase):
+                    rows.append(
+                        (
+                            workload.name,
+                            workload.category,
+                            workload.kind,
+                            impl.lang,
+                            impl.variant,
+                            phase.phase,
+                            0,
+                            metric.name,
+                            metric.unit,
+                            metric.value,
+                        )
+                    )
             for rep in impl.repetitions:
                 if not rep.ok:
                     continue

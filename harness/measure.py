@@ -295,6 +295,80 @@ class SubprocessExecutor:
         )
 
 
+def read_peak_rss_bytes(pid: int) -> int | None:
+    """VmHWM from /proc: the true peak RSS of a live process (a fresh mm starts at exec, so unlike
+    ru_maxrss it does not carry the parent's peak)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+class ServerProcess:
+    """A long-running program under load: started pinned in its own group, always stopped."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        cpus: tuple[int, ...] | None,
+        stdout_path: Path,
+        stderr_path: Path,
+    ):
+        with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+            self.started = time.perf_counter()
+            self.proc = spawn(argv, env, cpus, out, err)
+        with _live_lock:
+            _live_groups.add(self.proc.pid)
+        self.stderr_path = stderr_path
+        self._ps = psutil.Process(self.proc.pid)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def exit_code(self) -> int | None:
+        return self.proc.poll()
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """(user, sys) so far; psutil's clock-tick resolution (10 ms) is fine over whole phases."""
+        times = self._ps.cpu_times()
+        return times.user, times.system
+
+    def rss_bytes(self) -> int:
+        return self._ps.memory_info().rss
+
+    def peak_rss_bytes(self) -> int:
+        return read_peak_rss_bytes(self.pid) or 0
+
+    def sampler(self, interval_seconds: float) -> Sampler:
+        """A time-series sampler whose t=0 is the server's start, like its GC timestamps."""
+        return Sampler(self.pid, interval_seconds, self.started)
+
+    def stop(self, grace_seconds: float) -> int | None:
+        """SIGTERM the group, then SIGKILL after the grace period; reaps and returns the status."""
+        kill_group(self.pid, signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=grace_seconds)
+        except subprocess.TimeoutExpired:
+            kill_group(self.pid)
+            code = self.proc.wait()
+        kill_group(self.pid)  # anything the server itself started
+        with _live_lock:
+            _live_groups.discard(self.pid)
+        return code
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.proc.returncode is None or self.pid in _live_groups:
+            self.stop(grace_seconds=2.0)
+
+
 def available_cpus() -> tuple[int, ...]:
     return tuple(sorted(os.sched_getaffinity(0)))
 

@@ -45,6 +45,28 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
+class RequestStream:
+    """One open-loop request stream of a server workload (one load-generator process)."""
+
+    name: str
+    method: str
+    path: str  # may hold {param} placeholders; a regex when rand_regex
+    share: float  # fraction of the phase's offered rate
+    expect_status: int
+    content_type: str | None = None
+    body: str | None = None  # literal body
+    body_from: str | None = None  # body = the server's own answer to GET of this path
+    rand_regex: bool = False
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    health: str
+    requests: tuple[RequestStream, ...]
+    checks: tuple[str, ...] = ()  # extra GET paths whose answers must be byte-identical
+
+
+@dataclass(frozen=True)
 class Workload:
     name: str
     category: str
@@ -56,7 +78,7 @@ class Workload:
     params: dict[str, dict[str, ParamValue]]  # size ("full" | "quick") -> parameters
     implementations: tuple[Implementation, ...]
     manifest_path: str
-    server: dict[str, object] | None = None
+    server: ServerSpec | None = None
 
     def implementation(self, key: str) -> Implementation:
         for impl in self.implementations:
@@ -69,6 +91,25 @@ class Workload:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    """How servers are loaded: recorded with the results so phases can be reproduced."""
+
+    loadgen: str  # e.g. "oha 1.16.0"
+    server_cpus: tuple[int, ...] | None
+    loadgen_cpus: tuple[int, ...] | None
+    parallelism: int  # GOMAXPROCS and TOKIO_WORKER_THREADS alike
+    connections: int
+    warmup_seconds: float
+    probe_seconds: float
+    min_phase_seconds: float
+    max_phase_seconds: float
+    target_requests_per_phase: int
+    rate_fractions: tuple[float, ...]  # of the slower implementation's saturation throughput
+    ready_timeout_seconds: float
+    stop_grace_seconds: float
+
+
+@dataclass(frozen=True)
 class RunConfig:
     size: Literal["full", "quick"]
     repetitions: int
@@ -77,6 +118,7 @@ class RunConfig:
     cpu_affinity: tuple[int, ...] | None  # CPUs the measured process is pinned to; None = unpinned
     sample_interval_seconds: float
     workloads: tuple[str, ...]
+    server: ServerSettings | None = None
 
 
 # --- build ---------------------------------------------------------------------------------------
@@ -171,6 +213,56 @@ class Repetition:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class LatencySummary:
+    """Percentiles of one phase's request latencies, read from its HDR histogram."""
+
+    count: int
+    p50_seconds: float
+    p90_seconds: float
+    p99_seconds: float
+    p999_seconds: float
+    max_seconds: float
+
+
+@dataclass(frozen=True)
+class LatencyWindow:
+    """Latency over time: one point per window of the phase (for the latency-over-time chart)."""
+
+    t_seconds: float  # window start, seconds since the server started
+    count: int
+    p50_seconds: float
+    p99_seconds: float
+    max_seconds: float
+
+
+@dataclass(frozen=True)
+class ServerPhase:
+    """One fixed-rate (or saturation-probe) phase against one server implementation."""
+
+    phase: str  # "saturation", "warmup" or "rate=2000"
+    ok: bool
+    offered_rps: float | None  # None: closed-loop saturation probe
+    achieved_rps: float
+    duration_seconds: float
+    started_at_seconds: float  # since the server started (aligns with GC timestamps)
+    requests: int
+    errors: int
+    status_counts: dict[str, int]
+    latency: LatencySummary | None
+    latency_histogram: str  # the raw HDR histogram, compressed and base64-encoded (re-analysable)
+    latency_windows: tuple[LatencyWindow, ...]
+    server_user_seconds: float
+    server_sys_seconds: float
+    server_peak_rss_bytes: int  # VmHWM at the end of the phase: the true peak so far
+    server_samples: tuple[ResourceSample, ...]
+    gc_cycles: tuple[GcCycle, ...] | None  # cycles that started within the phase; None for Rust
+    loadgen_user_seconds: float
+    loadgen_sys_seconds: float
+    flags: tuple[str, ...] = ()  # e.g. "achieved < 99 % of offered", "errors"
+    error: str | None = None
+
+
 Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]
 
 
@@ -184,6 +276,11 @@ class ImplementationResult:
     repetitions: tuple[Repetition, ...] = ()
     warmups_run: int = 0
     error: str | None = None
+    phases: tuple[ServerPhase, ...] = ()  # server workloads only
+    idle_rss_bytes: int | None = None  # server RSS once ready, before any load
+    parallelism: dict[str, str] = field(
+        default_factory=dict
+    )  # e.g. GOMAXPROCS, TOKIO_WORKER_THREADS
 
     @property
     def key(self) -> str:
@@ -217,6 +314,7 @@ class WorkloadResult:
     params: dict[str, ParamValue] = field(default_factory=dict)
     reference_checksum: str | None = None
     error: str | None = None
+    offered_rates_rps: tuple[float, ...] = ()  # server workloads: the same rates for every language
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)

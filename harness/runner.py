@@ -301,7 +301,7 @@ def run_suite(
     results_dir: Path,
     cache_dir: Path,
     progress: Progress = lambda _: None,
-    run_workload: Callable[..., WorkloadResult] | None = None,
+    run_server: Callable[..., WorkloadResult] | None = None,
 ) -> tuple[Run, Path]:
     """Measure every workload in turn, saving the results file after each one."""
     run = Run(
@@ -318,11 +318,17 @@ def run_suite(
         for workload in workloads:
             builds = build_all(workload, builder, progress)
             input_record = prepare_input(workload, config.size, cache_dir / "inputs")
-            runner = run_workload or run_batch_workload
-            progress(
-                f"run {workload.name} ({config.size}: {config.warmups} warm-up, "
-                f"{config.repetitions} repetitions, interleaved)"
-            )
+            if workload.kind == "server":
+                if run_server is None:
+                    raise HarnessError(f"{workload.name}: server workloads need a load generator")
+                runner = run_server
+                progress(f"run {workload.name} ({config.size}: saturation probe, then fixed rates)")
+            else:
+                runner = run_batch_workload
+                progress(
+                    f"run {workload.name} ({config.size}: {config.warmups} warm-up, "
+                    f"{config.repetitions} repetitions, interleaved)"
+                )
             result = runner(workload, builds, input_record, config, executor, progress)
             run = replace(run, workloads=(*run.workloads, result))
             save_run(run, results_dir)

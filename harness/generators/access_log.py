@@ -14,7 +14,7 @@ the per-path table holds):
 - methods: mostly GET, then POST, HEAD and a few PUT/DELETE/OPTIONS;
 - paths: a fixed population (pages, blog posts, products, API resources, hashed static assets,
   downloads, scanner probes) with Zipf-like popularity; ~1 in 5 requests carries a query string;
-- status: ~85 % 200, then 304/301/302, ~5 % 404 (scanner probes always 404), ~1.5 % 5xx, a few
+- status: ~86 % 200, then 304/301/302, ~5 % 404 (scanner probes always 404), ~1.7 % 5xx, a few
   206/400/401/403;
 - sizes: heavy tailed (log-normal page sizes, Pareto-tailed downloads), ``-`` for 304 and HEAD;
 - referers: ``-``, internal pages and search engines; user agents: browsers, bots and CLI tools.
@@ -22,6 +22,9 @@ the per-path table holds):
 About 1 line in 1000 is malformed the way real logs are: TLS handshakes sent to the plain port
 (request is an escaped binary blob), ``"-"`` requests from timed-out connections, lines truncated by
 a crash or log rotation, empty lines, and a non-numeric status. Parsers must count them as malformed.
+
+To generate millions of lines in seconds, the part of a line after the timestamp comes from a pool
+of up to 131,072 independent draws; client and timestamp are drawn for every line.
 
 Parameter: ``lines`` (number of lines, malformed ones included).
 """
