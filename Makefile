@@ -7,7 +7,7 @@ WORKLOADS ?=
 SIZE := $(if $(QUICK),quick,full)
 RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS))
 
-.PHONY: bench test lint report bench-harness deps clean help
+.PHONY: bench test lint report bench-harness deps tools clean help
 
 help:
 	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip]   build, measure, write results/ and reports/"
@@ -26,7 +26,14 @@ $(VENV)/.installed: pyproject.toml
 	cd workloads/rust && cargo fetch --locked
 	mkdir -p .cache && touch $@
 
-deps: $(VENV)/.installed .cache/.deps
+# The open-loop load generator for server workloads, pinned, in a project-local folder.
+OHA_VERSION := 1.16.0
+tools/bin/oha:
+	cargo install oha --version $(OHA_VERSION) --locked --root tools --quiet
+
+tools: tools/bin/oha
+
+deps: $(VENV)/.installed .cache/.deps tools/bin/oha
 
 bench: deps
 	$(PY) -m harness run $(RUN_ARGS)

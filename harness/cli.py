@@ -149,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def print_summary(run: Run) -> None:
-    table = Table(title=f"Go vs Rust — {run.run_id} ({run.config.size})")
+    batch = Table(title=f"Go vs Rust — {run.run_id} ({run.config.size})")
     for column in (
         "workload",
         "impl",
@@ -160,8 +160,61 @@ def print_summary(run: Run) -> None:
         "GC pauses",
         "status",
     ):
-        table.add_column(column)
-    for analysis in analyse_run(run):
+        batch.add_column(column)
+    servers = Table(title="Servers: latency at fixed offered rates (open loop, HDR histogram)")
+    for column in (
+        "workload",
+        "impl",
+        "phase",
+        "achieved req/s",
+        "p50",
+        "p99",
+        "p99.9",
+        "max",
+        "GC max pause",
+        "flags",
+    ):
+        servers.add_column(column)
+    analyses = analyse_run(run)
+    for analysis in analyses:
+        workload = analysis.result
+        if workload.kind == "server":
+            for impl in workload.implementations:
+                if impl.status != "ok":
+                    servers.add_row(
+                        workload.name, impl.key, "", "", "", "", "", "", "", impl.status
+                    )
+                for phase in impl.phases:
+                    lat = phase.latency
+                    gc = (
+                        "no GC"
+                        if phase.gc_cycles is None
+                        else formatting.seconds(
+                            max((c.pause_seconds for c in phase.gc_cycles), default=0.0)
+                        )
+                    )
+                    servers.add_row(
+                        workload.name,
+                        impl.key,
+                        phase.phase,
+                        f"{phase.achieved_rps:.0f}",
+                        *(
+                            formatting.seconds(v) if lat else "–"
+                            for v in (
+                                (
+                                    lat.p50_seconds,
+                                    lat.p99_seconds,
+                                    lat.p999_seconds,
+                                    lat.max_seconds,
+                                )
+                                if lat
+                                else (0, 0, 0, 0)
+                            )
+                        ),
+                        gc,
+                        "; ".join(phase.flags) if phase.ok else f"FAILED: {phase.error}",
+                    )
+            continue
         for s in analysis.implementations:
             m = s.metrics
             wall = m.get("wall_seconds")
@@ -174,8 +227,8 @@ def print_summary(run: Run) -> None:
                     else "–"
                 )
             )
-            table.add_row(
-                analysis.result.name,
+            batch.add_row(
+                workload.name,
                 s.key,
                 formatting.seconds(wall.median) if wall else "–",
                 formatting.percent(wall.cv) if wall else "–",
@@ -184,21 +237,26 @@ def print_summary(run: Run) -> None:
                 if "throughput" in m
                 else "–",
                 gc,
-                s.status
-                if s.status != "ok" or analysis.result.status == "ok"
-                else analysis.result.status,
+                s.status if s.status != "ok" or workload.status == "ok" else workload.status,
             )
-    stdout_console.print(table)
-    for analysis in analyse_run(run):
+    if batch.row_count:
+        stdout_console.print(batch)
+    if servers.row_count:
+        stdout_console.print(servers)
+    for analysis in analyses:
         for c in analysis.comparisons:
             if c.metric == "wall_seconds":
                 stdout_console.print(
-                    f"{analysis.result.name}: wall Go/Rust "
-                    f"{formatting.ratio_with_ci(c.ratio, c.ci_low, c.ci_high)} — "
-                    f"{formatting.verdict(c)}",
+                    f"{analysis.result.name}: wall Go/Rust {formatting.ratio_with_ci(c.ratio, c.ci_low, c.ci_high)}"
+                    f" — {formatting.verdict(c)}",
                     markup=False,
-                    highlight=False,
                 )
+        if analysis.result.status != "ok":
+            stdout_console.print(
+                f"{analysis.result.name}: {analysis.result.status.upper()}: "
+                f"{analysis.result.error}",
+                markup=False,
+            )
 
 
 def cmd_report(args: argparse.Namespace) -> int:

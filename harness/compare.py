@@ -150,6 +150,8 @@ def compare_runs(
     metrics: tuple[str, ...] = GATED_METRICS,
     allow_mixed: bool = False,
 ) -> RunComparison:
+    """Every gated metric of every implementation present and "ok" in both runs; what could not be
+    compared (absent, failed, diverging outputs, too few repetitions) becomes a note."""
     differences = incomparabilities(base, head)
     if differences and not allow_mixed:
         raise HarnessError(

@@ -15,15 +15,19 @@ from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness import compare
 from harness.errors import HarnessError
 from harness.store import LATEST_NAME, load_run
 
 INDEX_NAME = "history.sqlite"
 LOCK_TIMEOUT_SECONDS = 10.0
+# Bumped whenever a column or a derived key changes: an index of another version is dropped and
+# rebuilt from the files (otherwise rows of unchanged files would keep stale keys).
+INDEX_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    file TEXT NOT NULL,
+    file TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
     mtime_ns INTEGER NOT NULL,
     size_bytes INTEGER NOT NULL,
     started_at TEXT NOT NULL,
@@ -58,7 +62,8 @@ class RunEntry:
 
     @property
     def comparability_key(self) -> tuple[str, str, str]:
-        """Runs sharing this key were measured under the same conditions."""
+        """Runs sharing this key were measured under the same conditions (compare.conditions):
+        `harness compare` accepts any two of them without --allow-mixed."""
         return (self.machine_id, self.toolchains, self.config_id)
 
 
@@ -78,8 +83,13 @@ def refresh(results_dir: Path) -> list[RunEntry]:
     files = {p.name: p for p in results_dir.glob("*.json") if p.name != LATEST_NAME}
     try:
         with closing(_connect(results_dir)) as db, db:
-            db.executescript(SCHEMA)
             db.execute("BEGIN IMMEDIATE")  # one writer at a time; others wait up to the timeout
+            if db.execute("PRAGMA user_version").fetchone()[0] != INDEX_VERSION:
+                db.execute("DROP TABLE IF EXISTS runs")
+                db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
             indexed = {
                 row["file"]: row
                 for row in db.execute("SELECT file, mtime_ns, size_bytes FROM runs")
@@ -98,13 +108,16 @@ def refresh(results_dir: Path) -> list[RunEntry]:
                 try:
                     run = load_run(path)
                 except HarnessError:
-                    continue  # not a results file we can read; `harness history` reports nothing for it
+                    # not a results file we can read (any more): it must not keep an old row
+                    db.execute("DELETE FROM runs WHERE file = ?", (name,))
+                    continue
+                conditions = compare.conditions(run)
                 m = run.machine
                 db.execute(
                     "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
-                        run.run_id,
                         name,
+                        run.run_id,
                         stat.st_mtime_ns,
                         stat.st_size,
                         run.started_at,
@@ -112,9 +125,9 @@ def refresh(results_dir: Path) -> list[RunEntry]:
                         m.git_commit,
                         m.git_branch,
                         None if m.git_dirty is None else int(m.git_dirty),
-                        _digest([m.cpu_model, m.cpu_count, m.memory_bytes, m.hostname]),
+                        _digest(conditions["machine"]),
                         f"{m.go_version} | {m.rustc_version}",
-                        _digest([run.config.size, run.config.repetitions, run.config.cpu_affinity]),
+                        _digest([conditions["input size"], conditions["CPU pinning"]]),
                         run.config.size,
                         ",".join(w.name for w in run.workloads),
                     ),

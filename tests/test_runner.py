@@ -408,9 +408,10 @@ def test_run_suite_complete(tmp_path):
 
 def test_run_suite_saves_after_each_workload_and_on_interrupt(tmp_path):
     results_dir = tmp_path / "results"
+    # server-kind workloads so that the injected runner (run_server) measures them
     workloads = [
-        workload("one", with_input=False, args=()),
-        workload("two", with_input=False, args=()),
+        replace(workload("one", with_input=False, args=()), kind="server"),
+        replace(workload("two", with_input=False, args=()), kind="server"),
     ]
     seen_on_disk = []
 
@@ -429,7 +430,7 @@ def test_run_suite_saves_after_each_workload_and_on_interrupt(tmp_path):
             FakeExecutor(),
             results_dir,
             tmp_path / "cache",
-            run_workload=fake_run,
+            run_server=fake_run,
         )
     # before the first workload: an empty running run; before the second: the first one saved
     assert [(d["status"], len(d["workloads"])) for d in seen_on_disk] == [
