@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import matplotlib
+import numpy as np
+from markupsafe import Markup
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -17,6 +20,17 @@ import matplotlib.pyplot as plt
 plt.rcParams.update(
     {"svg.fonttype": "none", "font.size": 9, "figure.dpi": 100, "svg.hashsalt": "gorust"}
 )  # stable ids: same data, same SVG
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A rendered chart as the report embeds it: SVG markup plus its title and alt text."""
+
+    title: str
+    alt: str
+    svg: Markup
+
+
 COLOURS = {"go": "#00add8", "rust": "#b7410e"}
 
 
@@ -74,4 +88,121 @@ def time_series(
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
     axes.legend(loc="best")
+    return _to_svg(figure)
+
+
+def latency_vs_rate(
+    title: str, series: Mapping[str, Sequence[tuple[float, float, float, float]]]
+) -> str:
+    """p50 / p99 / p99.9 latency (ms, log scale) against offered rate, one colour per implementation.
+    `series` maps label -> [(offered_rps, p50_s, p99_s, p999_s), ...]."""
+    figure, axes = plt.subplots(figsize=(7, 3.6))
+    styles = (("p50", "-", "o"), ("p99", "--", "s"), ("p99.9", ":", "^"))
+    for label, points in series.items():
+        points = sorted(points)
+        rates = [p[0] for p in points]
+        for index, (name, linestyle, marker) in enumerate(styles, start=1):
+            axes.plot(
+                rates,
+                [p[index] * 1e3 for p in points],
+                linestyle=linestyle,
+                marker=marker,
+                color=_colour(label),
+                label=f"{label} {name}",
+                markersize=4,
+                linewidth=1.2,
+            )
+    axes.set_yscale("log")
+    axes.set_title(title)
+    axes.set_xlabel("offered rate (requests/s)")
+    axes.set_ylabel("latency (ms, log scale)")
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(loc="upper left", fontsize=7, ncol=2)
+    return _to_svg(figure)
+
+
+def achieved_vs_offered(title: str, series: Mapping[str, Sequence[tuple[float, float]]]) -> str:
+    """Achieved against offered rate, with the y = x line a server that keeps up sits on."""
+    figure, axes = plt.subplots(figsize=(5, 3.6))
+    top = max((max(p) for points in series.values() for p in points), default=1.0)
+    axes.plot([0, top], [0, top], color="#999999", linewidth=0.8, label="achieved = offered")
+    for label, points in series.items():
+        points = sorted(points)
+        axes.plot(
+            [p[0] for p in points],
+            [p[1] for p in points],
+            marker="o",
+            color=_colour(label),
+            label=label,
+            linewidth=1.2,
+        )
+    axes.set_title(title)
+    axes.set_xlabel("offered rate (requests/s)")
+    axes.set_ylabel("achieved rate (requests/s)")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="upper left", fontsize=8)
+    return _to_svg(figure)
+
+
+def latency_over_time(
+    title: str,
+    panels: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float], Sequence[float]]],
+) -> str:
+    """One panel per implementation: p99 and max latency per window against time, with a vertical
+    mark at every GC cycle (Go). panels: label -> (window_t, p99_s, max_s, gc_times)."""
+    figure, axes_list = plt.subplots(len(panels), 1, figsize=(7, 2.2 * len(panels)), squeeze=False)
+    for axes, (label, (times, p99, worst, gc_times)) in zip(
+        axes_list[:, 0], panels.items(), strict=True
+    ):
+        axes.plot(
+            times,
+            [v * 1e3 for v in worst],
+            color=_colour(label),
+            alpha=0.45,
+            linewidth=0.9,
+            label="max per window",
+        )
+        axes.plot(
+            times,
+            [v * 1e3 for v in p99],
+            color=_colour(label),
+            linewidth=1.4,
+            label="p99 per window",
+        )
+        for index, t in enumerate(gc_times):
+            axes.axvline(
+                t,
+                color="#444444",
+                linewidth=0.6,
+                linestyle=":",
+                label="GC cycle" if index == 0 else None,
+            )
+        axes.set_yscale("log")
+        axes.set_title(f"{label}: {title}", fontsize=9)
+        axes.set_ylabel("latency (ms)")
+        axes.grid(alpha=0.3, which="both")
+        axes.legend(loc="upper right", fontsize=7)
+    axes_list[-1, 0].set_xlabel("time since the server started (s)")
+    figure.tight_layout()
+    return _to_svg(figure)
+
+
+def pause_histogram(title: str, series: Mapping[str, Sequence[float]]) -> str:
+    """Distribution of individual GC pauses (µs, log-spaced bins), one line per source."""
+    values = [v for pauses in series.values() for v in pauses if v > 0]
+    figure, axes = plt.subplots(figsize=(7, 3))
+    if values:
+        bins = np.logspace(np.log10(min(values) * 1e6), np.log10(max(values) * 1e6) + 0.01, 30)
+        for label, pauses in series.items():
+            data = [p * 1e6 for p in pauses if p > 0]
+            if data:
+                axes.hist(
+                    data, bins=bins, histtype="step", linewidth=1.3, label=f"{label} ({len(data)})"
+                )
+        axes.set_xscale("log")
+        axes.legend(loc="upper right", fontsize=7)
+    axes.set_title(title)
+    axes.set_xlabel("pause (µs, log scale)")
+    axes.set_ylabel("GC cycles")
+    axes.grid(alpha=0.3)
     return _to_svg(figure)

@@ -99,7 +99,8 @@ class StreamResult:
     status_counts: dict[str, int]
     error_counts: dict[str, int]
     unexpected_status: int
-    total_seconds: float
+    responses: int  # every response the database recorded, whatever its status
+    span_seconds: float  # first intended send to last response: the window the responses came in
 
 
 def read_stream(name: str, expect_status: int, summary_path: Path, db_path: Path) -> StreamResult:
@@ -110,13 +111,18 @@ def read_stream(name: str, expect_status: int, summary_path: Path, db_path: Path
         raise ValueError(f"oha wrote no readable JSON summary ({exc})") from exc
     status_counts = {str(k): int(v) for k, v in summary.get("statusCodeDistribution", {}).items()}
     error_counts = {str(k): int(v) for k, v in summary.get("errorDistribution", {}).items()}
-    rows: list[tuple[float, float]] = []
+    rows: list[tuple[float, float, int]] = []
+    span = 0.0
     if db_path.exists():
         with closing(sqlite3.connect(db_path)) as db:
             rows = db.execute(
                 "SELECT COALESCE(start_latency_correction, start), end - COALESCE(start_latency_correction, start), "
                 "status FROM oha ORDER BY 1"
             ).fetchall()
+            first, last = db.execute(
+                "SELECT MIN(COALESCE(start_latency_correction, start)), MAX(end) FROM oha"
+            ).fetchone()
+            span = (last - first) if first is not None and last is not None else 0.0
     expected = [(start, latency) for start, latency, status in rows if status == expect_status]
     unexpected = sum(v for k, v in status_counts.items() if k != str(expect_status))
     starts = np.array([r[0] for r in expected], dtype=float)
@@ -128,7 +134,8 @@ def read_stream(name: str, expect_status: int, summary_path: Path, db_path: Path
         status_counts=status_counts,
         error_counts=error_counts,
         unexpected_status=unexpected,
-        total_seconds=float(summary.get("summary", {}).get("total", 0.0)),
+        responses=len(rows),
+        span_seconds=span,
     )
 
 

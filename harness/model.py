@@ -142,6 +142,12 @@ class BuildRecord:
     dependency_count: int | None = None
     log_path: str | None = None
     error: str | None = None
+    # Build and operations profile (harness/buildprofile.py), measured once per source hash.
+    clean_build_seconds: float | None = None  # empty GOCACHE / CARGO_TARGET_DIR, deps fetched
+    incremental_build_seconds: float | None = None  # after a comment appended to the main file
+    source_lines: int | None = None  # non-blank, non-comment lines of the repo's own source
+    source_files: tuple[str, ...] = ()  # what source_lines counts, relative to workloads/<lang>
+    profile_error: str | None = None  # why the profile is missing when the build itself worked
 
     @property
     def key(self) -> str:

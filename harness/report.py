@@ -8,15 +8,16 @@ bypasses escaping is the SVG that charts.py produced from numbers.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
-from harness import charts, formatting
+from harness import charts, formatting, sections
 from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
+from harness.charts import Chart
 from harness.model import ImplementationResult, Run
+from harness.server_report import server_context
 from harness.store import write_atomic
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -31,13 +32,6 @@ TABLE_METRICS = (
 
 
 MIN_SAMPLES_FOR_SERIES = 3  # fewer samples (short quick runs) make a misleading line
-
-
-@dataclass(frozen=True)
-class Chart:
-    title: str
-    alt: str
-    svg: Markup
 
 
 def _cell(summary: ImplementationSummary, metric: str) -> dict[str, str]:
@@ -119,27 +113,6 @@ def _charts(analysis: WorkloadAnalysis) -> list[Chart]:
     return result
 
 
-def _summary_sentences(analyses: list[WorkloadAnalysis]) -> list[str]:
-    sentences = []
-    for a in analyses:
-        w = a.result
-        if w.status != "ok":
-            sentences.append(
-                f"{w.name} ({w.category}): {w.status.replace('_', ' ')} — no comparison."
-            )
-            continue
-        parts = []
-        for c in a.comparisons:
-            if c.metric in ("wall_seconds", "peak_rss_bytes"):
-                parts.append(
-                    f"{'wall time' if c.metric == 'wall_seconds' else 'peak memory'}: "
-                    f"{formatting.verdict(c)} "
-                    f"(Go/Rust {formatting.ratio_with_ci(c.ratio, c.ci_low, c.ci_high)})"
-                )
-        sentences.append(f"{w.name} ({w.category}): " + "; ".join(parts) + ".")
-    return sentences
-
-
 def _workload_context(a: WorkloadAnalysis) -> dict:
     w = a.result
     rows = []
@@ -186,6 +159,7 @@ def _workload_context(a: WorkloadAnalysis) -> dict:
         for c in a.comparisons
     ]
     return {
+        "kind": "batch",
         "name": w.name,
         "category": w.category,
         "description": w.description,
@@ -219,13 +193,18 @@ def build_context(run: Run) -> dict:
         "started": run.started_at,
         "finished": run.finished_at or "not finished",
         "size": c.size,
-        "summary": _summary_sentences(analyses),
+        "summary": sections.summary(analyses),
+        "gc": sections.gc_and_memory(run, analyses),
+        "methodology": sections.methodology(run, analyses),
         "failures": [
             f"{a.result.name}: {a.result.status.replace('_', ' ')} — {a.result.error}"
             for a in analyses
             if a.result.status != "ok"
         ],
-        "workloads": [_workload_context(a) for a in analyses],
+        "workloads": [
+            server_context(a.result, c) if a.result.kind == "server" else _workload_context(a)
+            for a in analyses
+        ],
         "environment": [
             ("CPU", f"{m.cpu_model} ({m.cpu_count} logical CPUs)"),
             ("Memory", formatting.size(m.memory_bytes)),

@@ -310,11 +310,9 @@ class ServerRunner:
             for k, v in r.status_counts.items():
                 status_counts[k] = status_counts.get(k, 0) + v
         errors = sum(sum(r.error_counts.values()) + r.unexpected_status for r in results)
-        # Each generator's own run time excludes its start-up and the -w drain, which the harness's
-        # clock around the processes would wrongly count against the server.
-        achieved = sum(
-            sum(r.status_counts.values()) / r.total_seconds for r in results if r.total_seconds > 0
-        )
+        # Responses over the window from the first intended send to the last response: neither the
+        # generator's start-up nor the harness's process handling is counted against the server.
+        achieved = sum(r.responses / r.span_seconds for r in results if r.span_seconds > 0)
         flags = []
         if rate is not None and achieved < ACHIEVED_MIN_FRACTION * rate:
             flags.append(f"achieved {achieved:.0f} req/s < 99 % of offered {rate:.0f}")

@@ -77,7 +77,10 @@ def test_mismatched_pair_shows_no_numbers(html):
 
 def test_chart_is_inline_svg(html):
     assert "<svg" in html
-    assert html.count("<figure") == 1  # only the ok workload gets a chart
+    section = html[html.index('id="workload-demo"') :]
+    section = section[: section.index("</section>")]
+    assert section.count("<figure") == 1  # only the ok workload gets a chart
+    assert html.count("<figure") == 2  # ... plus the GC pause distribution of the Go runs
 
 
 def test_user_text_is_escaped(html):

@@ -1,0 +1,260 @@
+"""Cross-workload report sections: the summary by category, GC and memory, methodology.
+
+Every sentence is generated from measured values; where the evidence does not support a claim the
+sentence says so ("no significant difference", "single phase, no confidence interval").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from markupsafe import Markup
+
+from harness import charts, formatting
+from harness.analysis import CV_WARNING, WorkloadAnalysis
+from harness.charts import Chart
+from harness.model import ImplementationResult, Run, ServerPhase
+
+CATEGORY_ORDER = ("parsing", "compression", "crypto", "allocation", "server")
+CATEGORY_NAMES = {"server": "servers"}
+SPIKE_FACTOR = 3.0  # a latency window is a spike when its max exceeds 3x the median window max
+
+
+def _measured_phases(impl: ImplementationResult | None) -> list[ServerPhase]:
+    if impl is None or impl.status != "ok":
+        return []
+    return [p for p in impl.phases if p.phase.startswith("rate=") and p.ok and p.latency]
+
+
+def _batch_sentence(a: WorkloadAnalysis) -> str:
+    parts = []
+    for c in a.comparisons:
+        if c.metric in ("wall_seconds", "cpu_seconds", "peak_rss_bytes"):
+            label = {
+                "wall_seconds": "wall time",
+                "cpu_seconds": "CPU time",
+                "peak_rss_bytes": "peak memory",
+            }
+            parts.append(
+                f"{label[c.metric]}: {formatting.verdict(c)} "
+                f"(Go/Rust {formatting.ratio_with_ci(c.ratio, c.ci_low, c.ci_high)})"
+            )
+    return (
+        f"{a.result.name}: " + "; ".join(parts) + "."
+        if parts
+        else f"{a.result.name}: nothing comparable."
+    )
+
+
+def _server_sentence(a: WorkloadAnalysis) -> str:
+    w = a.result
+    go, rust = w.result_for("go/default"), w.result_for("rust/default")
+    probes = {}
+    for impl in (go, rust):
+        probe = (
+            next((p for p in impl.phases if p.phase == "saturation" and p.ok), None)
+            if impl
+            else None
+        )
+        probes[impl.lang if impl else ""] = probe
+    parts = []
+    if probes.get("go") and probes.get("rust"):
+        g, r = probes["go"].achieved_rps, probes["rust"].achieved_rps
+        leader = "Rust" if r > g else "Go"
+        parts.append(
+            f"saturation Go {g:,.0f} vs Rust {r:,.0f} req/s ({leader} {max(g, r) / min(g, r):.2f}× higher; "
+            "one closed-loop probe each)"
+        )
+    go_phases = {p.offered_rps: p for p in _measured_phases(go)}
+    common = [p for p in _measured_phases(rust) if p.offered_rps in go_phases]
+    if common:
+        r = max(common, key=lambda p: p.offered_rps or 0)
+        g = go_phases[r.offered_rps]
+        assert g.latency and r.latency
+        parts.append(
+            f"at {r.offered_rps:,.0f} req/s p99 Go {formatting.seconds(g.latency.p99_seconds)} vs Rust "
+            f"{formatting.seconds(r.latency.p99_seconds)}, p99.9 {formatting.seconds(g.latency.p999_seconds)}"
+            f" vs {formatting.seconds(r.latency.p999_seconds)} (single phase, no CI)"
+        )
+    return f"{w.name}: " + "; ".join(parts) + "." if parts else f"{w.name}: no comparable phases."
+
+
+def summary(analyses: Sequence[WorkloadAnalysis]) -> list[dict]:
+    """Sentences grouped by category, in the essay's order."""
+    groups: dict[str, list[str]] = {}
+    for a in analyses:
+        w = a.result
+        if w.status != "ok":
+            sentence = f"{w.name}: {w.status.replace('_', ' ')} — no comparison ({w.error})."
+        elif w.kind == "server":
+            sentence = _server_sentence(a)
+        else:
+            sentence = _batch_sentence(a)
+        groups.setdefault(w.category, []).append(sentence)
+    order = [c for c in CATEGORY_ORDER if c in groups] + sorted(set(groups) - set(CATEGORY_ORDER))
+    return [{"category": CATEGORY_NAMES.get(c, c), "sentences": groups[c]} for c in order]
+
+
+def _spike_alignment(phase: ServerPhase) -> str:
+    """How many latency spikes of a phase start in a window that also saw a GC cycle begin."""
+    windows = phase.latency_windows
+    if len(windows) < 4 or phase.gc_cycles is None:
+        return "–"
+    maxima = np.array([w.max_seconds for w in windows])
+    threshold = SPIKE_FACTOR * float(np.median(maxima))
+    width = windows[1].t_seconds - windows[0].t_seconds if len(windows) > 1 else 0.25
+    gc_windows = {int((c.at_seconds - windows[0].t_seconds) // width) for c in phase.gc_cycles}
+    spikes = [i for i, w in enumerate(windows) if w.max_seconds > threshold]
+    if not spikes:
+        return f"no spikes (> {SPIKE_FACTOR:g}× median window max); GC in {len(gc_windows)} windows"
+    aligned = sum(1 for i in spikes if i in gc_windows or i - 1 in gc_windows)
+    return (
+        f"{aligned} of {len(spikes)} spikes within a window of a GC start "
+        f"(GC started in {len(gc_windows & set(range(len(windows))))} of {len(windows)} windows)"
+    )
+
+
+def gc_and_memory(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
+    rows = []
+    pauses: dict[str, list[float]] = {}
+    for a in analyses:
+        w = a.result
+        for summary_ in a.implementations:
+            impl = w.result_for(summary_.key)
+            if impl is None or impl.status != "ok" or w.status == "checksum_mismatch":
+                continue
+            if w.kind == "server":
+                for phase in _measured_phases(impl):
+                    pause_list = (
+                        [c.pause_seconds for c in phase.gc_cycles]
+                        if phase.gc_cycles is not None
+                        else None
+                    )
+                    if pause_list is not None:
+                        pauses.setdefault(f"{w.name} (server)", []).extend(pause_list)
+                    rows.append(
+                        {
+                            "workload": f"{w.name} {phase.phase}",
+                            "key": impl.key,
+                            "gc": "no GC" if pause_list is None else str(len(pause_list)),
+                            "max_pause": "no GC"
+                            if pause_list is None
+                            else formatting.seconds(max(pause_list, default=0)),
+                            "gc_cpu": "no GC"
+                            if phase.gc_cycles is None
+                            else formatting.percent(
+                                sum(c.cpu_seconds for c in phase.gc_cycles)
+                                / max(1e-9, phase.server_user_seconds + phase.server_sys_seconds)
+                            ),
+                            "peak_rss": formatting.size(phase.server_peak_rss_bytes),
+                            "spikes": _spike_alignment(phase) if pause_list is not None else "–",
+                        }
+                    )
+                continue
+            m = summary_.metrics
+            if summary_.has_gc and summary_.gc_pauses_seconds:
+                pauses.setdefault(w.name, []).extend(summary_.gc_pauses_seconds)
+            rows.append(
+                {
+                    "workload": w.name,
+                    "key": summary_.key,
+                    "gc": "no GC"
+                    if not summary_.has_gc
+                    else formatting.metric_value(m["gc_count"].median, "count")
+                    if "gc_count" in m
+                    else "–",
+                    "max_pause": "no GC"
+                    if not summary_.has_gc
+                    else formatting.seconds(max(summary_.gc_pauses_seconds, default=0.0)),
+                    "gc_cpu": "no GC"
+                    if not summary_.has_gc
+                    else (
+                        formatting.percent(m["gc_cpu_share"].median) if "gc_cpu_share" in m else "–"
+                    ),
+                    "peak_rss": formatting.size(m["peak_rss_bytes"].median)
+                    if "peak_rss_bytes" in m
+                    else "–",
+                    "spikes": "–",
+                }
+            )
+    all_pauses = [p for values in pauses.values() for p in values]
+    chart = None
+    if all_pauses:
+        chart = Chart(
+            title="Go GC pause distribution",
+            alt=(
+                f"Histogram of {len(all_pauses)} individual Go stop-the-world pauses in microseconds (log scale), "
+                "one line per workload; the table lists counts and maxima."
+            ),
+            svg=Markup(
+                charts.pause_histogram(
+                    "Go GC pauses (STW sweep termination + mark termination)", pauses
+                )
+            ),
+        )
+    reading = []
+    if all_pauses:
+        p99 = float(np.percentile(all_pauses, 99))
+        reading.append(
+            f"Across {len(all_pauses)} Go GC cycles the median pause was "
+            f"{formatting.seconds(float(np.median(all_pauses)))}, the 99th percentile "
+            f"{formatting.seconds(p99)} and the largest {formatting.seconds(max(all_pauses))}."
+        )
+    pinned = run.config.cpu_affinity
+    reading.append(
+        "Go's collector runs concurrently with the program; pinned to "
+        + (
+            f"{len(pinned)} CPU(s) ({', '.join(map(str, pinned))})"
+            if pinned
+            else "no particular CPUs"
+        )
+        + ", its background marking competes with the program for the same core(s), which shows up as GC CPU "
+        "share and, in servers, as tail latency. Rust frees memory deterministically at scope end: its cost is "
+        "inside the measured CPU time and its footprint is the peak RSS above, with no pauses to schedule around."
+    )
+    return {"rows": rows, "chart": chart, "reading": reading}
+
+
+def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
+    noisy = []
+    for a in analyses:
+        for s in a.implementations:
+            for name, m in s.metrics.items():
+                if m.noisy and name in (
+                    "wall_seconds",
+                    "cpu_seconds",
+                    "peak_rss_bytes",
+                    "throughput",
+                ):
+                    noisy.append(f"{a.result.name} {s.key} {name}: CV {formatting.percent(m.cv)}")
+    flags = []
+    for a in analyses:
+        for impl in a.result.implementations:
+            for phase in impl.phases:
+                if phase.flags and phase.phase.startswith("rate="):
+                    flags.append(
+                        f"{a.result.name} {impl.key} {phase.phase}: {'; '.join(phase.flags)}"
+                    )
+    build_flags = sorted(
+        {
+            f"{i.lang}: {i.build.flags}"
+            for a in analyses
+            for i in a.result.implementations
+            if i.build.ok
+        }
+    )
+    return {
+        "noisy": noisy,
+        "cv_threshold": formatting.percent(CV_WARNING),
+        "server_flags": flags,
+        "build_flags": build_flags,
+        "not_measured": [
+            "team skills, hiring and onboarding, and how long each implementation took to write;",
+            "ecosystem maturity, library quality and long-term maintenance;",
+            "safety beyond memory safety (logic errors, concurrency bugs that both languages allow);",
+            "behaviour on other machines: these are one VM's numbers (2 vCPUs, no frequency control, no "
+            "hardware counters); rerun on the hardware you deploy to;",
+            "multi-core scaling: programs are pinned to one CPU and servers run with one worker thread.",
+        ],
+    }
