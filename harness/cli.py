@@ -11,7 +11,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness import compare, config, formatting, history, loadgen, machine, measure, report, server
+from harness import (
+    capacity,
+    compare,
+    config,
+    decision,
+    formatting,
+    history,
+    loadgen,
+    machine,
+    measure,
+    report,
+    server,
+)
 from harness.analysis import analyse_run
 from harness.build import Builder
 from harness.errors import HarnessError
@@ -262,7 +274,15 @@ def print_summary(run: Run) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
     run = load_run(history.resolve(args.results, results_dir))
-    path = report.write_report(run, Path(args.reports_dir), debug=args.debug)
+    path = report.write_report(
+        run,
+        Path(args.reports_dir),
+        debug=args.debug,
+        capacity_config=capacity.load_capacity_config(
+            Path(args.capacity) if args.capacity else None
+        ),
+        team=decision.load_team_config(Path(args.team) if args.team else None),
+    )
     print(f"report: {path.resolve()}")
     print(f"latest: {(Path(args.reports_dir) / 'latest.html').resolve()}")
     return 0
@@ -394,6 +414,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")
     s.add_argument("--reports-dir", default="reports")
     s.add_argument("--debug", action="store_true", help="also write the report context as JSON")
+    s.add_argument("--team", help="decision-matrix scores (default: config/team.toml if present)")
+    s.add_argument(
+        "--capacity", help="capacity/cost assumptions (default: built-in, as config/capacity.toml)"
+    )
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("compare", help="compare two runs; exit 1 on a significant regression")

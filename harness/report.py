@@ -15,7 +15,9 @@ from markupsafe import Markup
 
 from harness import charts, formatting, sections
 from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
+from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.charts import Chart
+from harness.decision import TeamConfig, collect_evidence, decide
 from harness.model import ImplementationResult, Run
 from harness.server_report import server_context
 from harness.store import write_atomic
@@ -182,8 +184,14 @@ def _workload_context(a: WorkloadAnalysis) -> dict:
     }
 
 
-def build_context(run: Run) -> dict:
+def build_context(
+    run: Run, capacity_config: CapacityConfig | None = None, team: TeamConfig | None = None
+) -> dict:
+    """Everything the template shows, formatted. Without a capacity config the documented defaults
+    apply; without team scores the decision section explains how to give them."""
     analyses = list(analyse_run(run))
+    projection = project_capacity(run, capacity_config or load_capacity_config(None))
+    decision = decide(team, collect_evidence(analyses, projection))
     m = run.machine
     c = run.config
     return {
@@ -195,6 +203,8 @@ def build_context(run: Run) -> dict:
         "size": c.size,
         "summary": sections.summary(analyses),
         "gc": sections.gc_and_memory(run, analyses),
+        "capacity": sections.capacity_section(projection),
+        "decision": sections.decision_section(decision),
         "methodology": sections.methodology(run, analyses),
         "failures": [
             f"{a.result.name}: {a.result.status.replace('_', ' ')} — {a.result.error}"
@@ -251,9 +261,15 @@ def render(context: dict) -> str:
     return env.get_template("report.html.j2").render(**context)
 
 
-def write_report(run: Run, reports_dir: Path, debug: bool = False) -> Path:
+def write_report(
+    run: Run,
+    reports_dir: Path,
+    debug: bool = False,
+    capacity_config: CapacityConfig | None = None,
+    team: TeamConfig | None = None,
+) -> Path:
     """reports/<run-id>.html and reports/latest.html; with debug, the context as JSON beside it."""
-    context = build_context(run)
+    context = build_context(run, capacity_config, team)
     html = render(context).encode()
     path = reports_dir / f"{run.run_id}.html"
     write_atomic(path, html)

@@ -13,7 +13,9 @@ from markupsafe import Markup
 
 from harness import charts, formatting
 from harness.analysis import CV_WARNING, WorkloadAnalysis
+from harness.capacity import CapacityProjection, describe_load
 from harness.charts import Chart
+from harness.decision import CATEGORIES, Decision
 from harness.model import ImplementationResult, Run, ServerPhase
 
 CATEGORY_ORDER = ("parsing", "compression", "crypto", "allocation", "server")
@@ -257,4 +259,81 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             "hardware counters); rerun on the hardware you deploy to;",
             "multi-core scaling: programs are pinned to one CPU and servers run with one worker thread.",
         ],
+    }
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "not measured"
+    return f"{value:,.2f}" if value < 100 else f"{value:,.0f}"
+
+
+def capacity_section(projection: CapacityProjection) -> dict:
+    rows = []
+    for w in projection.workloads:
+        for lang in (w.go, w.rust):
+            rows.append(
+                {
+                    "workload": w.workload,
+                    "key": lang.key,
+                    "measured": lang.measured,
+                    "basis": lang.basis,
+                    "target": describe_load(w.target_load, w.unit),
+                    "per_core": "not measured"
+                    if lang.work_per_core_second is None
+                    else describe_load(lang.work_per_core_second, w.unit) + " per core",
+                    "cores": "–"
+                    if lang.cores is None
+                    else f"{lang.cores} ({lang.cores_unrounded:.2f})",
+                    "instances": "–" if lang.instances is None else str(lang.instances),
+                    "memory": formatting.size(lang.memory_bytes),
+                    "cpu_cost": _money(lang.cpu_cost_per_month),
+                    "memory_cost": _money(lang.memory_cost_per_month),
+                    "total": _money(lang.total_cost_per_month),
+                    "ratio": "",
+                }
+            )
+        if w.go_rust_cost_ratio is not None:
+            rows[-1]["ratio"] = f"Go/Rust monthly cost {w.go_rust_cost_ratio:.2f}×"
+    return {
+        "rows": rows,
+        "assumptions": list(projection.assumptions),
+        "source": projection.config.source,
+    }
+
+
+def decision_section(decision: Decision) -> dict:
+    titles = {c.name: c.title for c in CATEGORIES}
+    evidence = [
+        {
+            "title": titles.get(name, name),
+            "measured": e.measured,
+            "summary": e.summary,
+            "lines": list(e.lines),
+        }
+        for name, e in decision.evidence.categories.items()
+    ]
+    return {
+        "scored": decision.scored,
+        "source": decision.source or "",
+        "message": decision.message or "",
+        "lean": decision.lean or "",
+        "net": f"{decision.net:+d}",
+        "pulls": f"Rust pull {decision.rust_pull}, Go pull {decision.go_pull}",
+        "dominant": ", ".join(decision.dominant) or "none",
+        "categories": [
+            {
+                "title": c.title,
+                "score": str(c.score),
+                "weight": str(c.weight),
+                "favours": c.high_favours,
+                "contribution": f"{c.contribution:+d}",
+                "pull": c.pull,
+                "evidence": c.evidence.summary,
+                "measured": c.evidence.measured,
+            }
+            for c in decision.categories
+        ],
+        "reasons": list(decision.reasons),
+        "evidence": evidence,
     }
