@@ -7,7 +7,7 @@ WORKLOADS ?=
 SIZE := $(if $(QUICK),quick,full)
 RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS))
 
-.PHONY: bench test lint report bench-harness deps tools clean help
+.PHONY: bench test lint report bench-harness deps tools browser clean help
 
 help:
 	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip]   build, measure, write results/ and reports/"
@@ -42,7 +42,11 @@ bench: deps
 report: $(VENV)/.installed
 	$(PY) -m harness report results/latest.json
 
-test: deps
+# Debian's Chromium renders the report in the browser test (playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: deps browser
 	$(PY) -m ruff check harness tests
 	$(PY) -m pytest -q
 
