@@ -6,7 +6,9 @@ never rebuilt and a changed one always is. A cached record keeps the build time 
 produced it and says `cached=True`.
 
 Build times here come from a shared module cache / target folder, so dependencies another workload
-already compiled are not compiled again: they are "warm dependency" builds, not clean builds.
+already compiled are not compiled again: they are "warm dependency" builds, not clean builds. With
+`profile=True` the builder also measures the clean and incremental build times and source lines
+(harness/buildprofile.py) and keeps them in the cached record, so they are measured once per hash.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +25,7 @@ import tomllib
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from harness import toolchains
+from harness import buildprofile, toolchains
 from harness.errors import HarnessError
 from harness.model import BuildRecord, Implementation, Workload
 from harness.store import from_plain, write_atomic
@@ -95,39 +98,78 @@ def _stripped_size(binary: Path) -> int | None:
 
 
 def _dependency_count(impl: Implementation, root: Path) -> int | None:
-    """Third-party modules (Go) or crates (Rust) linked into the binary, excluding the workload."""
+    """Third-party packages linked into the binary: Go modules, Rust crates (name + version).
+
+    Go: modules other than the main one that own a package in `go list -deps`, evaluated with the
+    build's own environment (CGO_ENABLED=0 changes which files and packages are compiled in).
+    Rust: `cargo tree -e normal,no-proc-macro`: build-script and proc-macro crates run at build time
+    but are not linked, and path dependencies (the workspace's own crates) are not third-party.
+    """
     if impl.lang == "go":
-        argv = ["go", "list", "-deps", "-f", "{{with .Module}}{{.Path}}{{end}}", f"./{impl.path}"]
+        argv = [
+            "go",
+            "list",
+            "-deps",
+            "-f",
+            "{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{end}}",
+            f"./{impl.path}",
+        ]
+        env = {**os.environ, **GO_ENV}
     else:
-        argv = ["cargo", "tree", "--offline", "-p", impl.path, "-e", "normal", "--prefix", "none"]
-    done = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=False)
+        argv = [
+            "cargo",
+            "tree",
+            "--offline",
+            "--locked",
+            "-p",
+            impl.path,
+            "-e",
+            "normal,no-proc-macro",
+            "--prefix",
+            "none",
+        ]
+        env = dict(os.environ)
+    done = subprocess.run(argv, cwd=root, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return None
     if impl.lang == "go":
-        modules = {line for line in done.stdout.splitlines() if line}
-        modules.discard(_go_module_path(root))
-        return len(modules)
-    crates = {
-        line.split(" (")[0].split(" v")[0] for line in done.stdout.splitlines() if line.strip()
-    }
-    crates.discard(impl.path)
-    return len(crates)
+        return len({line.strip() for line in done.stdout.splitlines() if line.strip()})
+    return len(third_party_crates(done.stdout))
 
 
-def _go_module_path(root: Path) -> str:
-    for line in (root / "go.mod").read_text().splitlines():
-        if line.startswith("module "):
-            return line.split()[1]
-    return ""
+# `name vVERSION` then optional parenthesised notes: a path "(/abs/dir)" for a path dependency,
+# "(proc-macro)", "(*)" for an already listed subtree, a git URL or "(registry `…`)" for a source.
+_CARGO_TREE_LINE = re.compile(r"^(?P<name>[A-Za-z0-9_-]+) v(?P<version>\S+)(?P<notes>.*)$")
+_LOCAL_SOURCE = re.compile(r"\((?:/|[A-Za-z]:[\\/])")
+
+
+def third_party_crates(tree_output: str) -> set[tuple[str, str]]:
+    """(name, version) of every non-path package in `cargo tree --prefix none` output.
+
+    Two versions of one crate are two packages compiled and audited, so they count twice.
+    """
+    crates = set()
+    for line in tree_output.splitlines():
+        match = _CARGO_TREE_LINE.match(line.strip())
+        if match and not _LOCAL_SOURCE.search(match["notes"]):
+            crates.add((match["name"], match["version"]))
+    return crates
 
 
 class Builder:
-    """Builds implementations into `cache_dir/bin`, reusing a binary whose source hash matches."""
+    """Builds implementations into `cache_dir/bin`, reusing a binary whose source hash matches.
 
-    def __init__(self, workloads_dir: Path, cache_dir: Path):
+    `profile=True` adds the build profile (clean and incremental build time, source lines) to each
+    record; it costs a clean build per implementation, so it is measured once per source hash and
+    stored in the cached record (a cached record without it gets it on the next profiled build).
+    """
+
+    def __init__(self, workloads_dir: Path, cache_dir: Path, profile: bool = False):
         self.workloads_dir = workloads_dir.resolve()
         self.bin_dir = cache_dir.resolve() / "bin"  # absolute: the toolchains run in other folders
         self.log_dir = cache_dir.resolve() / "logs"
+        self.scratch_dir = cache_dir.resolve() / "build-profile"
+        self.profile = profile
 
     def build(self, workload: Workload, impl: Implementation) -> BuildRecord:
         toolchain = toolchains.require(impl.lang)
@@ -147,6 +189,9 @@ class Builder:
         )
         if binary.exists() and record_path.exists():
             cached = from_plain(BuildRecord, json.loads(record_path.read_text()))
+            if self.profile and cached.ok and cached.clean_build_seconds is None:
+                cached = self._with_profile(workload, impl, cached)
+                write_atomic(record_path, json.dumps(asdict(cached), indent=1).encode())
             return replace(cached, workload=workload.name, variant=impl.variant, cached=True)
 
         self.bin_dir.mkdir(parents=True, exist_ok=True)
@@ -195,5 +240,34 @@ class Builder:
             stripped_bytes=_stripped_size(binary),
             dependency_count=_dependency_count(impl, root),
         )
+        if self.profile:
+            record = self._with_profile(workload, impl, record)
         write_atomic(record_path, json.dumps(asdict(record), indent=1).encode())
         return record
+
+    def _with_profile(
+        self, workload: Workload, impl: Implementation, record: BuildRecord
+    ) -> BuildRecord:
+        """The record plus its build profile, or plus the reason it could not be measured."""
+        log_path = self.log_dir / f"{workload.name}-{impl.lang}-{impl.variant}.profile.log"
+        try:
+            profile = buildprofile.measure(
+                impl.lang,
+                language_root(self.workloads_dir, impl.lang),
+                impl.path,
+                lambda output: build_command(impl, output),
+                {**os.environ, **(GO_ENV if impl.lang == "go" else {})},
+                self.scratch_dir,
+                log_path,
+                IGNORED_PARTS,
+            )
+        except (HarnessError, OSError) as exc:
+            return replace(record, profile_error=str(exc))
+        return replace(
+            record,
+            clean_build_seconds=profile.clean_build_seconds,
+            incremental_build_seconds=profile.incremental_build_seconds,
+            source_lines=profile.source_lines,
+            source_files=profile.source_files,
+            profile_error=None,
+        )

@@ -1,0 +1,155 @@
+"""build.py: cargo tree parsing on canned text; (e2e) dependency counts of real workloads and the
+build profile cached in the build record."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness import buildprofile, config
+from harness.build import Builder, _dependency_count, third_party_crates
+from harness.model import BuildRecord, Implementation
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = ROOT / "workloads"
+
+# `cargo tree -p json-simd-json -e normal --prefix none`, trimmed, plus a git source and a second
+# version of one crate, as cargo prints them.
+CARGO_TREE = """\
+json-simd-json v0.1.0 (/work/main/workloads/rust/crates/json-simd-json)
+json v0.1.0 (/work/main/workloads/rust/crates/json)
+serde v1.0.229
+serde_derive v1.0.229 (proc-macro)
+proc-macro2 v1.0.107
+proc-macro2 v1.0.107 (*)
+serde_json v1.0.154
+itoa v1.0.19
+simd-json v0.17.3
+hashbrown v0.16.1
+hashbrown v0.14.5
+value-trait v0.12.3 (https://github.com/simd-lite/value-trait#0a1b2c3d)
+itoa v1.0.19
+json v0.1.0 (/work/main/workloads/rust/crates/json) (*)
+
+[build-dependencies]
+"""
+
+
+def test_third_party_crates_skip_path_packages_and_keep_versions_apart():
+    assert third_party_crates(CARGO_TREE) == {
+        ("serde", "1.0.229"),
+        ("serde_derive", "1.0.229"),  # filtered by `-e no-proc-macro` in the real command
+        ("proc-macro2", "1.0.107"),
+        ("serde_json", "1.0.154"),
+        ("itoa", "1.0.19"),
+        ("simd-json", "0.17.3"),
+        ("hashbrown", "0.16.1"),
+        ("hashbrown", "0.14.5"),
+        ("value-trait", "0.12.3"),
+    }
+
+
+def test_third_party_crates_of_a_lone_crate_is_empty():
+    assert third_party_crates("binarytrees v0.1.0 (/w/crates/binarytrees)\n") == set()
+    assert third_party_crates("") == set()
+
+
+def _impl(lang: str, path: str) -> Implementation:
+    return Implementation(lang=lang, variant="x", path=path, library="")
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("go") is None, reason="needs go")
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("binarytrees", 0),
+        ("json", 0),  # json/model is the workload's own package, not a dependency
+        ("gzip-klauspost", 1),
+        # sonic, sonic/loader, gopkg, base64x, cpuid/v2, golang-asm, x/arch
+        ("json-sonic", 7),
+    ],
+)
+def test_go_dependency_count(path, expected):
+    assert _dependency_count(_impl("go", path), WORKLOADS / "go") == expected
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("binarytrees", 0),
+        ("binarytrees-bumpalo", 1),
+        ("gzip-zlib-rs", 2),  # flate2, zlib-rs
+        # serde, serde_core, serde_json, itoa, memchr, zmij: serde_derive and its syn/quote/
+        # proc-macro2/unicode-ident run at build time and are not linked.
+        ("json", 6),
+    ],
+)
+def test_rust_dependency_count(path, expected):
+    assert _dependency_count(_impl("rust", path), WORKLOADS / "rust") == expected
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("cargo") is None, reason="needs cargo")
+def test_rust_path_dependency_is_not_third_party():
+    with_lib = _dependency_count(_impl("rust", "json-simd-json"), WORKLOADS / "rust")
+    lib = _dependency_count(_impl("rust", "json"), WORKLOADS / "rust")
+    assert with_lib is not None and lib is not None
+    # json-simd-json links the json library's crates plus simd-json's; the json crate is not one.
+    assert with_lib > lib
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("go") is None, reason="needs go")
+def test_profile_is_measured_once_and_kept_in_the_cached_record(tmp_path, monkeypatch):
+    workload = config.load_workloads(WORKLOADS)["binarytrees"]
+    impl = next(i for i in workload.implementations if i.lang == "go")
+
+    plain = Builder(WORKLOADS, tmp_path).build(workload, impl)
+    assert plain.ok and plain.clean_build_seconds is None and plain.source_lines is None
+
+    profiled = Builder(WORKLOADS, tmp_path, profile=True).build(workload, impl)
+    assert profiled.cached  # the binary was reused; only the profile was added
+    assert profiled.profile_error is None
+    assert profiled.clean_build_seconds is not None and profiled.clean_build_seconds > 0
+    assert profiled.incremental_build_seconds is not None
+    assert profiled.source_files == ("binarytrees/main.go",)
+    assert profiled.source_lines is not None and profiled.source_lines > 0
+    stored = json.loads(Path(profiled.binary_path).with_suffix(".json").read_text())
+    assert stored["clean_build_seconds"] == profiled.clean_build_seconds
+
+    def must_not_run(*_args, **_kwargs):
+        raise AssertionError("the cached profile was measured again")
+
+    monkeypatch.setattr(buildprofile, "measure", must_not_run)
+    again = Builder(WORKLOADS, tmp_path, profile=True).build(workload, impl)
+    assert again.cached and again.clean_build_seconds == profiled.clean_build_seconds
+    assert list((tmp_path / "build-profile").iterdir()) == []
+
+
+def test_profile_failure_is_recorded_not_raised(tmp_path, monkeypatch):
+    workload = config.load_workloads(WORKLOADS)["binarytrees"]
+    impl = next(i for i in workload.implementations if i.lang == "go")
+    builder = Builder(WORKLOADS, tmp_path, profile=True)
+
+    def failing(*_args, **_kwargs):
+        raise buildprofile.ProfileError("no crates offline")
+
+    monkeypatch.setattr(buildprofile, "measure", failing)
+    record = BuildRecord(
+        workload="binarytrees",
+        lang="go",
+        variant="default",
+        ok=True,
+        toolchain="go",
+        command=("go",),
+        flags="",
+        source_hash="0",
+    )
+    result = builder._with_profile(workload, impl, record)
+    assert result.profile_error == "no crates offline" and result.clean_build_seconds is None
