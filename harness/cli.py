@@ -82,6 +82,11 @@ def _work_dir(cache_dir: Path) -> Path:
     return folder
 
 
+def _build_profile(args: argparse.Namespace) -> bool:
+    """Clean + incremental build timing: on by default for full runs (cached per source hash)."""
+    return args.size == "full" if args.build_profile is None else args.build_profile
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     workloads = config.load_workloads(Path(args.workloads_dir))
     table = Table(title="Workloads")
@@ -148,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         selected,
         run_config,
         machine.describe(ROOT, harness_cpus),
-        Builder(workloads_dir, cache_dir),
+        Builder(workloads_dir, cache_dir, profile=_build_profile(args)),
         measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
         results_dir,
         cache_dir,
@@ -401,6 +406,12 @@ def parser() -> argparse.ArgumentParser:
         "--pin",
         default="auto",
         help="CPUs for the measured process: auto (last CPU), none, or e.g. '1' (default auto)",
+    )
+    s.add_argument(
+        "--build-profile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also time clean and incremental builds in scratch copies (default: on for full size)",
     )
     s.add_argument(
         "--sample-interval",

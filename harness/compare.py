@@ -22,6 +22,9 @@ from harness.model import Run
 
 ALPHA = 0.05
 DEFAULT_THRESHOLD = 0.05
+# A change of this much in the share of wall time spent off the CPU gets a note: one run waited
+# more (for a CPU shared with something else, or for I/O), so its wall time says less about code.
+OFF_CPU_SHIFT_NOTE = 0.05
 GATED_METRICS = ("wall_seconds", "cpu_seconds", "peak_rss_bytes")
 
 
@@ -134,6 +137,19 @@ def shift(
     )
 
 
+def off_cpu_share(values: Mapping[str, tuple[str, list[float]]]) -> float | None:
+    """Median over repetitions of (wall - CPU) / wall: near 0 for a single-threaded program that
+    had its CPU to itself; None without both metrics."""
+    if "wall_seconds" not in values or "cpu_seconds" not in values:
+        return None
+    shares = [
+        (wall - cpu) / wall
+        for wall, cpu in zip(values["wall_seconds"][1], values["cpu_seconds"][1], strict=True)
+        if wall > 0
+    ]
+    return stats.median(shares) if shares else None
+
+
 def smallest_p(n_base: int, n_head: int) -> float:
     """The smallest two-sided exact Mann-Whitney p-value two samples of these sizes can give
     (complete separation: 2 / C(n_base + n_head, n_base)); 1 when a side has under 2 values."""
@@ -195,6 +211,13 @@ def compare_runs(
             )
             if smallest_p(*counts) >= ALPHA:
                 underpowered.add(counts)
+            waited = (off_cpu_share(base_values), off_cpu_share(head_values))
+            if None not in waited and abs(waited[1] - waited[0]) > OFF_CPU_SHIFT_NOTE:
+                notes.append(
+                    f"{head_w.name} {head_impl.key}: wall time spent off the CPU went from "
+                    f"{waited[0]:.0%} to {waited[1]:.0%} (a busier machine or more I/O in one "
+                    "run): read its wall_seconds change with care"
+                )
             for metric in metrics:
                 if metric not in base_values or metric not in head_values:
                     continue

@@ -202,6 +202,7 @@ def build_context(
         "finished": run.finished_at or "not finished",
         "size": c.size,
         "summary": sections.summary(analyses),
+        "build_ops": sections.build_and_operations(run),
         "gc": sections.gc_and_memory(run, analyses),
         "capacity": sections.capacity_section(projection),
         "decision": sections.decision_section(decision),

@@ -337,3 +337,59 @@ def decision_section(decision: Decision) -> dict:
         "reasons": list(decision.reasons),
         "evidence": evidence,
     }
+
+
+def build_and_operations(run: Run) -> dict:
+    """The compile-feedback loop and deployment footprint of every implementation."""
+    rows = []
+    per_lang: dict[str, dict[str, list[float]]] = {}
+    for w in run.workloads:
+        for impl in w.implementations:
+            b = impl.build
+            rows.append(
+                {
+                    "workload": w.name,
+                    "key": impl.key,
+                    "ok": b.ok,
+                    "error": b.error or "",
+                    "clean": formatting.seconds(b.clean_build_seconds),
+                    "incremental": formatting.seconds(b.incremental_build_seconds),
+                    "size": formatting.size(b.binary_bytes),
+                    "stripped": formatting.size(b.stripped_bytes),
+                    "deps": "–" if b.dependency_count is None else str(b.dependency_count),
+                    "loc": "–" if b.source_lines is None else str(b.source_lines),
+                    "idle": formatting.size(impl.idle_rss_bytes)
+                    if w.kind == "server"
+                    else "n/a (batch)",
+                    "note": b.profile_error or "",
+                }
+            )
+            if impl.is_default and b.ok:
+                bucket = per_lang.setdefault(impl.lang, {})
+                for name, value in (
+                    ("clean", b.clean_build_seconds),
+                    ("incremental", b.incremental_build_seconds),
+                    ("stripped", b.stripped_bytes),
+                    ("loc", b.source_lines),
+                ):
+                    if value is not None:
+                        bucket.setdefault(name, []).append(float(value))
+    reading = []
+    go, rust = per_lang.get("go", {}), per_lang.get("rust", {})
+    for name, label, fmt in (
+        ("clean", "clean build", formatting.seconds),
+        ("incremental", "incremental rebuild", formatting.seconds),
+        ("stripped", "stripped binary", formatting.size),
+    ):
+        if go.get(name) and rust.get(name):
+            reading.append(
+                f"Median {label} of the default implementations: Go {fmt(float(np.median(go[name])))}, "
+                f"Rust {fmt(float(np.median(rust[name])))} ({len(go[name])} and {len(rust[name])} "
+                "programs; one timing each)."
+            )
+    if not any(r["clean"] != "–" for r in rows):
+        reading.append(
+            "Clean and incremental build times were not measured in this run "
+            "(`harness run --build-profile`, on by default for full runs)."
+        )
+    return {"rows": rows, "reading": reading}
