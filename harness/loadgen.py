@@ -60,6 +60,7 @@ class StreamPlan:
     body_path: str | None = None
     content_type: str | None = None
     rand_regex: bool = False
+    worker_threads: int = 1
 
 
 def oha_argv(oha: Path, plan: StreamPlan, summary_path: Path, db_path: Path) -> list[str]:
@@ -79,6 +80,10 @@ def oha_argv(oha: Path, plan: StreamPlan, summary_path: Path, db_path: Path) -> 
         "-m",
         plan.method,
         "-w",
+        # oha sizes its runtime from TOKIO_WORKER_THREADS or the core count; it is pinned to its
+        # own CPU(s), so one worker per CPU it may use, independent of the server's setting.
+        "--worker-threads",
+        str(plan.worker_threads),
     ]
     if plan.rate_rps is not None:
         argv += ["-q", f"{plan.rate_rps:g}", "--latency-correction"]

@@ -232,6 +232,7 @@ class ServerRunner:
                 body_path=str(body_path) if body_path else None,
                 content_type=stream.content_type,
                 rand_regex=stream.rand_regex,
+                worker_threads=max(1, len(self.settings.loadgen_cpus or (0,))),
             )
             tag = f"{impl.lang}-{impl.variant}-{phase.replace('=', '')}-{stream.name}"
             streams.append((stream, plan, folder / f"{tag}.json", folder / f"{tag}.db"))
