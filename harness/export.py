@@ -81,25 +81,52 @@ def export_csv(run: Run) -> str:
     return tidy_frame(run).to_csv(index=False, float_format="%.9g", lineterminator="\n")
 
 
+def _server_markdown_rows(run: Run) -> list[str]:
+    """Per server and common offered rate: Go and Rust p99 / p99.9 (one phase each, no CI)."""
+    rows = []
+    for w in run.workloads:
+        if w.kind != "server":
+            continue
+        if w.status != "ok":
+            rows.append(
+                f"| {w.name} | | | | | | **{w.status.upper()}**: {formatting.md_escape(w.error or '')} |"
+            )
+            continue
+        phases = {}
+        for key in ("go/default", "rust/default"):
+            impl = w.result_for(key)
+            phases[key] = {
+                p.offered_rps: p for p in (impl.phases if impl else ()) if p.ok and p.latency
+            }
+        for rate in w.offered_rates_rps:
+            go, rust = phases["go/default"].get(rate), phases["rust/default"].get(rate)
+            if go is None or rust is None or go.latency is None or rust.latency is None:
+                continue
+            flags = "; ".join(f for f in (*go.flags, *rust.flags) if not f.startswith("p99.9 from"))
+            rows.append(
+                f"| {w.name} | {rate:,.0f} | {formatting.seconds(go.latency.p99_seconds)} | "
+                f"{formatting.seconds(rust.latency.p99_seconds)} | {formatting.seconds(go.latency.p999_seconds)} | "
+                f"{formatting.seconds(rust.latency.p999_seconds)} | {formatting.md_escape(flags) or 'ok'} |"
+            )
+    return rows
+
+
 def export_markdown(run: Run) -> str:
-    lines = [
-        f"## Go vs Rust: run {run.run_id} ({run.config.size}, {run.status})",
-        "",
-        "| workload | category | Go median wall | Rust median wall | Go/Rust wall (95% CI) | "
-        "Go peak RSS | Rust peak RSS | verdict |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    """A compact summary for PR comments and CI job summaries."""
+    batch: list[str] = []
     for analysis in analyse_run(run):
         w = analysis.result
+        if w.kind == "server":
+            continue
         go, rust = analysis.summary_for("go/default"), analysis.summary_for("rust/default")
         wall = next((c for c in analysis.comparisons if c.metric == "wall_seconds"), None)
         if w.status != "ok" or not go or not rust or wall is None:
-            lines.append(
+            batch.append(
                 f"| {w.name} | {w.category} | | | | | | **{w.status.upper()}**: "
                 f"{formatting.md_escape(w.error or '')} |"
             )
             continue
-        lines.append(
+        batch.append(
             f"| {w.name} | {w.category} | {formatting.seconds(go.metrics['wall_seconds'].median)} | "
             f"{formatting.seconds(rust.metrics['wall_seconds'].median)} | "
             f"{formatting.ratio_with_ci(wall.ratio, wall.ci_low, wall.ci_high)} | "
@@ -107,6 +134,23 @@ def export_markdown(run: Run) -> str:
             f"{formatting.size(rust.metrics['peak_rss_bytes'].median)} | "
             f"{formatting.verdict(wall)} |"
         )
+    lines = [f"## Go vs Rust: run {run.run_id} ({run.config.size}, {run.status})"]
+    if batch:
+        lines += [
+            "",
+            "| workload | category | Go median wall | Rust median wall | Go/Rust wall (95% CI) | "
+            "Go peak RSS | Rust peak RSS | verdict |",
+            "|---|---|---|---|---|---|---|---|",
+            *batch,
+        ]
+    servers = _server_markdown_rows(run)
+    if servers:
+        lines += [
+            "",
+            "| server | offered req/s | Go p99 | Rust p99 | Go p99.9 | Rust p99.9 | flags |",
+            "|---|---|---|---|---|---|---|",
+            *servers,
+        ]
     lines += [
         "",
         f"Machine: {formatting.md_escape(run.machine.cpu_model)}, "
