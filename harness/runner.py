@@ -28,6 +28,7 @@ from harness.model import (
     ImplementationResult,
     InputRecord,
     Machine,
+    ParamValue,
     ProcessOutcome,
     Repetition,
     Run,
@@ -248,6 +249,23 @@ def run_batch_workload(
         for impl in workload.implementations
     ]
     reference, results, mismatch = verify_checksums(workload, results)
+    for r in results:
+        if r.status == "checksum_mismatch":
+            progress(f"{workload.name}: {r.error}")
+    return conclude_workload(workload, results, input_record, params, reference, mismatch)
+
+
+def conclude_workload(
+    workload: Workload,
+    results: Sequence[ImplementationResult],
+    input_record: InputRecord | None,
+    params: Mapping[str, ParamValue],
+    reference: str | None,
+    mismatch: str | None,
+    **extra,
+) -> WorkloadResult:
+    """The workload's verdict: diverging defaults fail it loudly; a failed default fails it too
+    (the pair cannot be compared); a failed or diverging variant only marks itself."""
     failed_defaults = [r for r in results if r.is_default and r.status != "ok"]
     status = "ok"
     error = None
@@ -256,9 +274,6 @@ def run_batch_workload(
     elif failed_defaults:
         status = "failed"
         error = "; ".join(f"{r.key}: {r.error}" for r in failed_defaults)
-    for r in results:
-        if r.status == "checksum_mismatch":
-            progress(f"{workload.name}: {r.error}")
     return WorkloadResult(
         name=workload.name,
         category=workload.category,
@@ -271,6 +286,7 @@ def run_batch_workload(
         params=dict(params),
         reference_checksum=reference,
         error=error,
+        **extra,
     )
 
 

@@ -13,6 +13,7 @@ implementation is restarted and driven through the same fixed-rate phases. Serve
 from __future__ import annotations
 
 import hashlib
+import http.client
 import socket
 import tempfile
 import time
@@ -40,7 +41,7 @@ from harness.model import (
     Workload,
     WorkloadResult,
 )
-from harness.runner import Progress, argv_for
+from harness.runner import Progress, argv_for, conclude_workload
 
 STDERR_TAIL_CHARS = 1500
 ACHIEVED_MIN_FRACTION = 0.99
@@ -86,6 +87,8 @@ def http_call(
             return response.status, response.headers.get("Content-Type", ""), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+    except http.client.HTTPException as exc:  # e.g. a server dying mid-answer (IncompleteRead)
+        raise OSError(f"{method} {url}: {exc!r}") from exc
 
 
 @dataclass
@@ -242,7 +245,8 @@ class ServerRunner:
 
         sampler = server.process.sampler(config.sample_interval_seconds)
         sampler.start()
-        user0, sys0 = server.process.cpu_seconds()
+        # A server already dead (and reaped) has no CPU times left to read.
+        user0, sys0 = server.process.cpu_seconds() if server.process.exit_code() is None else (0, 0)
         start = time.perf_counter() - server.process.started
         with ThreadPoolExecutor(max_workers=len(streams)) as pool:
             outcomes = list(
@@ -389,8 +393,15 @@ class ServerRunner:
             with server.process:
                 time.sleep(0.5)
                 idle_rss[impl.key] = server.process.rss_bytes()
-                bodies = self.request_bodies(workload, server, params)
-                digests[impl.key] = self.response_digest(workload, server, params, bodies)
+                try:
+                    bodies = self.request_bodies(workload, server, params)
+                    digests[impl.key] = self.response_digest(workload, server, params, bodies)
+                except OSError as exc:  # it answered /health, then died or hung up
+                    errors[impl.key] = (
+                        f"server stopped answering ({exc}): {_tail(server.stderr_path)}"
+                    )
+                    progress(f"{workload.name} {impl.key}: {errors[impl.key]}")
+                    continue
                 self.run_phase(
                     "warmup",
                     workload,
@@ -481,7 +492,7 @@ class ServerRunner:
                         + (f" [{'; '.join(phase.flags)}]" if phase.flags else "")
                         + (f" FAILED: {phase.error}" if phase.error else "")
                     )
-            except ServerFailure as exc:
+            except (ServerFailure, OSError) as exc:  # OSError: the restarted server hung up
                 errors[impl.key] = str(exc)
                 progress(f"{workload.name} {impl.key}: {exc}")
             finally:
@@ -519,22 +530,13 @@ class ServerRunner:
                     parallelism={k: v for k, v in self.environment(impl).items() if k != "GODEBUG"},
                 )
             )
-        failed_defaults = [r for r in results if r.is_default and r.status != "ok"]
-        status = "checksum_mismatch" if workload_error else ("failed" if failed_defaults else "ok")
-        if failed_defaults and not workload_error:
-            workload_error = "; ".join(f"{r.key}: {r.error}" for r in failed_defaults)
-        return WorkloadResult(
-            name=workload.name,
-            category=workload.category,
-            kind=workload.kind,
-            description=workload.description,
-            throughput=workload.throughput,
-            status=status,
-            implementations=tuple(results),
-            input=input_record,
-            params=dict(params),
-            reference_checksum=reference,
-            error=workload_error,
+        return conclude_workload(
+            workload,
+            results,
+            input_record,
+            params,
+            reference,
+            workload_error,
             offered_rates_rps=tuple(map(float, rates)),
         )
 
