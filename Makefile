@@ -6,11 +6,13 @@ QUICK ?=
 WORKLOADS ?=
 SIZE := $(if $(QUICK),quick,full)
 RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS))
+REPORT_ARGS := $(if $(TEAM),--team $(TEAM))
 
 .PHONY: bench test lint report bench-harness deps tools browser clean help
 
 help:
-	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip]   build, measure, write results/ and reports/"
+	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip] [TEAM=config/team.toml]"
+	@echo "                                             build, measure, write results/ and reports/"
 	@echo "make test                                    the whole test suite (unit + real end-to-end)"
 	@echo "make bench-harness                           the harness's own overhead and fidelity benchmarks"
 	@echo "make lint                                    ruff, gofmt/go vet, rustfmt/clippy"
@@ -35,9 +37,10 @@ tools: tools/bin/oha
 
 deps: $(VENV)/.installed .cache/.deps tools/bin/oha
 
+# The report is written even when a workload failed (it shows the failure); the exit status is run's.
 bench: deps
-	$(PY) -m harness run $(RUN_ARGS)
-	$(PY) -m harness report results/latest.json
+	@$(PY) -m harness run $(RUN_ARGS); status=$$?; \
+	$(PY) -m harness report latest $(REPORT_ARGS) || exit $$?; exit $$status
 
 report: $(VENV)/.installed
 	$(PY) -m harness report results/latest.json

@@ -36,7 +36,12 @@ class GcTrace:
 def parse_gctrace(stderr: str) -> GcTrace:
     cycles: list[GcCycle] = []
     unrecognised: list[str] = []
-    for raw in stderr.splitlines():
+    lines = stderr.splitlines()
+    if lines and not stderr.endswith("\n"):
+        # The runtime prints a trace line in several writes; a program that exits during a GC
+        # cycle can leave the last one cut off. That cycle is incomplete, not a format change.
+        lines = lines[:-1]
+    for raw in lines:
         line = raw.strip()
         match = GC_LINE.match(line)
         if match is None:

@@ -81,3 +81,13 @@ def test_malformed_gc_line_is_reported():
     trace = parse_gctrace(text)
     assert [c.number for c in trace.cycles] == [4]
     assert trace.unrecognised_lines == (bad,)
+
+
+def test_a_cut_off_last_line_is_an_incomplete_cycle_not_a_format_change():
+    complete = "gc 1 @0.010s 1%: 0.010+1.0+0.020 ms clock, 0.020+0.1/0.5/0.3+0.040 ms cpu, 4->4->1 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 1 P\n"
+    trace = parse_gctrace(complete + "gc 2 @0.020s 2%: 0.011+")
+    assert [c.number for c in trace.cycles] == [1]
+    assert trace.unrecognised_lines == ()
+    # the same cut-off text in the middle of the output is reported
+    trace = parse_gctrace("gc 2 @0.020s 2%: 0.011+\n" + complete)
+    assert trace.unrecognised_lines == ("gc 2 @0.020s 2%: 0.011+",)

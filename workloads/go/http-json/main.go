@@ -7,26 +7,22 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
+
+	"gorust/workloads/internal/serve"
 )
 
 const (
 	maxRecords  = 10000   // largest n accepted by GET /records (and the table size)
 	maxBodySize = 1 << 20 // POST bodies above this are refused with 413
 	maxTags     = 16
-	gracePeriod = 900 * time.Millisecond // SIGTERM must end the process within 1 s
 )
 
 type Address struct {
@@ -173,11 +169,6 @@ func postRecords(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sum)
 }
 
-func health(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok"))
-}
-
 func main() {
 	port := flag.Int("port", 8080, "TCP port to listen on (127.0.0.1 only; 0 picks a free one)")
 	flag.Parse()
@@ -188,39 +179,11 @@ func main() {
 	}
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", health)
+	mux.HandleFunc("GET /health", serve.Health)
 	mux.HandleFunc("GET /records", s.getRecords)
 	mux.HandleFunc("POST /records", postRecords)
-	if err := serve(*port, mux); err != nil {
+	if err := serve.Run(*port, mux); err != nil {
 		fmt.Fprintln(os.Stderr, "http-json:", err)
 		os.Exit(1)
 	}
-}
-
-// serve listens on 127.0.0.1:port and returns after SIGTERM/SIGINT once in-flight requests have
-// finished, or after gracePeriod at the latest.
-func serve(port int, h http.Handler) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return err
-	}
-	fmt.Println("listening", ln.Addr())
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), gracePeriod)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		srv.Close() // grace period over: drop the connections still busy
-	}
-	return nil
 }

@@ -8,25 +8,18 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
-	"time"
+
+	"gorust/workloads/internal/serve"
 )
 
-const (
-	maxValueSize = 1024                   // PUT bodies above this are refused with 413
-	gracePeriod  = 900 * time.Millisecond // SIGTERM must end the process within 1 s
-)
+const maxValueSize = 1024 // PUT bodies above this are refused with 413
 
 // key and value give the preloaded entry i; the Rust side uses the same formulas.
 func key(i uint64) string {
@@ -87,11 +80,6 @@ func (c *cache) put(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func health(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write([]byte("ok"))
-}
-
 func main() {
 	port := flag.Int("port", 8080, "TCP port to listen on (127.0.0.1 only; 0 picks a free one)")
 	entries := flag.Uint64("entries", 1000000, "entries preloaded before the server starts listening")
@@ -101,39 +89,11 @@ func main() {
 	c := newCache(*entries)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health", health)
+	mux.HandleFunc("GET /health", serve.Health)
 	mux.HandleFunc("GET /kv/{key}", c.get)
 	mux.HandleFunc("PUT /kv/{key}", c.put)
-	if err := serve(*port, mux); err != nil {
+	if err := serve.Run(*port, mux); err != nil {
 		fmt.Fprintln(os.Stderr, "kv-cache:", err)
 		os.Exit(1)
 	}
-}
-
-// serve listens on 127.0.0.1:port and returns after SIGTERM/SIGINT once in-flight requests have
-// finished, or after gracePeriod at the latest.
-func serve(port int, h http.Handler) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return err
-	}
-	fmt.Println("listening", ln.Addr())
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), gracePeriod)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		srv.Close() // grace period over: drop the connections still busy
-	}
-	return nil
 }

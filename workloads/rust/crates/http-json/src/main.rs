@@ -5,9 +5,7 @@
 //! with a small summary. The Go program workloads/go/http-json answers every request with the same
 //! bytes; workloads/docs/http-json.md holds the server contract.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -17,15 +15,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tokio::sync::Notify;
 
 /// Largest n accepted by GET /records (and the table size).
 const MAX_RECORDS: usize = 10_000;
 /// POST bodies above this are refused with 413.
 const MAX_BODY_SIZE: usize = 1 << 20;
 const MAX_TAGS: usize = 16;
-/// SIGTERM must end the process within 1 s.
-const GRACE_PERIOD: Duration = Duration::from_millis(900);
 
 #[derive(Serialize, Deserialize)]
 struct Address {
@@ -216,36 +211,6 @@ async fn post_records(body: Result<Bytes, BytesRejection>) -> Response {
     Json(sum).into_response()
 }
 
-async fn health() -> &'static str {
-    "ok"
-}
-
-/// Parses `--port PORT`; unknown flags are an error, as with Go's flag package.
-fn parse_port() -> Result<u16, String> {
-    let mut port = 8080;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.trim_start_matches('-') {
-            "port" => {
-                let v = args.next().ok_or("--port needs a value")?;
-                port = v.parse().map_err(|_| format!("invalid port {v:?}"))?;
-            }
-            _ => return Err(format!("unknown argument {arg:?}")),
-        }
-    }
-    Ok(port)
-}
-
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
 // The multi-thread runtime takes its worker count from TOKIO_WORKER_THREADS (default: one per
 // core), which the harness sets to the same value as Go's GOMAXPROCS.
 #[tokio::main]
@@ -257,32 +222,13 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let port = parse_port()?;
+    let port = serve::Flags::parse(&["port"])?.get("port", 8080)?;
     let table: Arc<Vec<Record>> = Arc::new((0..MAX_RECORDS).map(make_record).collect());
     let app = Router::new()
-        .route("/health", get(health))
+        .route("/health", get(serve::health))
         .route("/records", get(get_records).post(post_records))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_SIZE))
         .with_state(table);
-
-    let listener =
-        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
-    println!("listening {}", listener.local_addr()?);
-
-    // Graceful shutdown waits for open connections; a load generator may keep some busy, so the
-    // process gives up on them once the grace period after the signal is over.
-    let stopping = Arc::new(Notify::new());
-    let notify = stopping.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        notify.notify_one();
-    });
-    tokio::select! {
-        res = server => res?,
-        _ = async {
-            stopping.notified().await;
-            tokio::time::sleep(GRACE_PERIOD).await;
-        } => {}
-    }
+    serve::run(port, app).await?;
     Ok(())
 }

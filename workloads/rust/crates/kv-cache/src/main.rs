@@ -7,9 +7,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -17,12 +15,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tokio::sync::Notify;
 
 /// PUT bodies above this are refused with 413.
 const MAX_VALUE_SIZE: usize = 1024;
-/// SIGTERM must end the process within 1 s.
-const GRACE_PERIOD: Duration = Duration::from_millis(900);
 
 /// Values are plain `Vec<u8>`s of exactly their length. `Bytes` would make GET a reference-count
 /// bump, but a `Bytes` built from a `Vec` allocates a shared header on its first clone, and one
@@ -77,50 +72,6 @@ async fn put_value(State(db): State<Db>, Path(key): Path<String>, body: Bytes) -
     StatusCode::NO_CONTENT
 }
 
-async fn health() -> &'static str {
-    "ok"
-}
-
-struct Args {
-    port: u16,
-    entries: u64,
-}
-
-/// Parses `--port PORT --entries N`; unknown flags are an error, as with Go's flag package.
-fn parse_args() -> Result<Args, String> {
-    let mut out = Args {
-        port: 8080,
-        entries: 1_000_000,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let name = arg.trim_start_matches('-');
-        let mut val = || args.next().ok_or(format!("{arg} needs a value"));
-        match name {
-            "port" => {
-                let v = val()?;
-                out.port = v.parse().map_err(|_| format!("invalid port {v:?}"))?;
-            }
-            "entries" => {
-                let v = val()?;
-                out.entries = v.parse().map_err(|_| format!("invalid entries {v:?}"))?;
-            }
-            _ => return Err(format!("unknown argument {arg:?}")),
-        }
-    }
-    Ok(out)
-}
-
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
-}
-
 // The multi-thread runtime takes its worker count from TOKIO_WORKER_THREADS (default: one per
 // core), which the harness sets to the same value as Go's GOMAXPROCS.
 #[tokio::main]
@@ -132,33 +83,15 @@ async fn main() {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let args = parse_args()?;
+    let flags = serve::Flags::parse(&["port", "entries"])?;
+    let (port, entries) = (flags.get("port", 8080)?, flags.get("entries", 1_000_000)?);
     // Preload before listening: /health answers only once the cache is full.
-    let db: Db = Arc::new(RwLock::new(preload(args.entries)));
+    let db: Db = Arc::new(RwLock::new(preload(entries)));
     let app = Router::new()
-        .route("/health", get(health))
+        .route("/health", get(serve::health))
         .route("/kv/{key}", get(get_value).put(put_value))
         .with_state(db.clone());
-
-    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    println!("listening {}", listener.local_addr()?);
-
-    // Graceful shutdown waits for open connections; a load generator may keep some busy, so the
-    // process gives up on them once the grace period after the signal is over.
-    let stopping = Arc::new(Notify::new());
-    let notify = stopping.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        notify.notify_one();
-    });
-    tokio::select! {
-        res = server => res?,
-        _ = async {
-            stopping.notified().await;
-            tokio::time::sleep(GRACE_PERIOD).await;
-        } => {}
-    }
+    serve::run(port, app).await?;
     // Leave the cache to the OS: freeing millions of entries one by one takes about half a
     // second, which would break the 1 s shutdown budget (Go frees nothing at exit either).
     std::mem::forget(db);

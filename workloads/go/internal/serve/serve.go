@@ -1,0 +1,52 @@
+// Package serve is the process boilerplate the HTTP server workloads (http-json, kv-cache) share:
+// listen on 127.0.0.1, answer /health, and stop gracefully on SIGTERM within the contract's 1 s
+// (workloads/docs/http-json.md). The handlers that are measured stay in each command.
+package serve
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// GracePeriod is how long in-flight requests get after SIGTERM: the process must end within 1 s.
+const GracePeriod = 900 * time.Millisecond
+
+// Health answers GET /health with "ok".
+func Health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok"))
+}
+
+// Run listens on 127.0.0.1:port, prints "listening ADDR", and returns after SIGTERM/SIGINT once
+// in-flight requests have finished, or after GracePeriod at the latest.
+func Run(port int, h http.Handler) error {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	fmt.Println("listening", ln.Addr())
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), GracePeriod)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close() // grace period over: drop the connections still busy
+	}
+	return nil
+}

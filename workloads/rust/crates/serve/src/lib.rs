@@ -1,0 +1,85 @@
+//! The process boilerplate the HTTP server workloads (`http-json`, `kv-cache`) share: command-line
+//! flags, listening on 127.0.0.1, `/health`, and a graceful stop on SIGTERM within the contract's
+//! 1 s (workloads/docs/http-json.md). The handlers that are measured stay in each crate. The Go
+//! servers share the same pieces through the package `workloads/go/internal/serve`.
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::sync::Notify;
+
+/// How long in-flight requests get after SIGTERM: the process must end within 1 s.
+pub const GRACE_PERIOD: Duration = Duration::from_millis(900);
+
+/// `--name VALUE` flags (one or two leading dashes), checked against the names a program accepts;
+/// unknown flags are an error, as with Go's flag package.
+pub struct Flags(HashMap<String, String>);
+
+impl Flags {
+    /// Parses the process arguments, accepting only the flags in `known`.
+    pub fn parse(known: &[&str]) -> Result<Flags, String> {
+        let mut values = HashMap::new();
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            let name = arg.trim_start_matches('-');
+            if !known.contains(&name) {
+                return Err(format!("unknown argument {arg:?}"));
+            }
+            let value = args.next().ok_or(format!("{arg} needs a value"))?;
+            values.insert(name.to_string(), value);
+        }
+        Ok(Flags(values))
+    }
+
+    /// The value of flag `name`, or `default` when it was not given.
+    pub fn get<T: FromStr>(&self, name: &str, default: T) -> Result<T, String> {
+        match self.0.get(name) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| format!("invalid {name} {v:?}")),
+        }
+    }
+}
+
+/// `GET /health`: answers "ok".
+pub async fn health() -> &'static str {
+    "ok"
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Listens on 127.0.0.1:port, prints `listening ADDR`, and serves `app` until SIGTERM/SIGINT; then
+/// returns once in-flight requests have finished, or after `GRACE_PERIOD` at the latest.
+pub async fn run(port: u16, app: Router) -> std::io::Result<()> {
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    println!("listening {}", listener.local_addr()?);
+
+    // Graceful shutdown waits for open connections; a load generator may keep some busy, so the
+    // process gives up on them once the grace period after the signal is over.
+    let stopping = Arc::new(Notify::new());
+    let notify = stopping.clone();
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        notify.notify_one();
+    });
+    tokio::select! {
+        res = server => res?,
+        _ = async {
+            stopping.notified().await;
+            tokio::time::sleep(GRACE_PERIOD).await;
+        } => {}
+    }
+    Ok(())
+}
