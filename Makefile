@@ -5,13 +5,14 @@ PY := $(VENV)/bin/python
 QUICK ?=
 WORKLOADS ?=
 SIZE := $(if $(QUICK),quick,full)
-RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS))
+REPETITIONS ?=
+RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(REPETITIONS),--repetitions $(REPETITIONS))
 REPORT_ARGS := $(if $(TEAM),--team $(TEAM))
 
 .PHONY: bench test lint report bench-harness deps tools browser clean help
 
 help:
-	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip] [TEAM=config/team.toml]"
+	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip] [REPETITIONS=10] [TEAM=config/team.toml]"
 	@echo "                                             build, measure, write results/ and reports/"
 	@echo "make test                                    the whole test suite (unit + real end-to-end)"
 	@echo "make bench-harness                           the harness's own overhead and fidelity benchmarks"

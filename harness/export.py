@@ -7,6 +7,7 @@ Go and Rust outputs diverged exports none (the Markdown names the failure instea
 from __future__ import annotations
 
 import json
+import platform
 from collections.abc import Callable
 
 import pandas as pd
@@ -15,6 +16,7 @@ from harness import formatting
 from harness.analysis import analyse_run, phase_metrics, repetition_metrics
 from harness.model import Run
 
+GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}  # uname -m -> Go's name for the architecture
 TIDY_COLUMNS = [
     "workload",
     "category",
@@ -171,7 +173,7 @@ def export_benchstat(run: Run) -> str:
     m = run.machine
     lines = [
         "goos: linux",
-        "goarch: amd64",
+        f"goarch: {GOARCH.get(platform.machine(), platform.machine())}",
         "pkg: gorust/workloads",
         f"cpu: {m.cpu_model}",
         f"go: {m.go_version}",

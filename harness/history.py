@@ -182,8 +182,9 @@ def resolve(spec: str, results_dir: Path) -> Path:
             for e in refresh(results_dir)
             if e.git_commit and e.git_commit.startswith(spec.lower()) and e.status == "complete"
         ]
-        if matches:
-            return results_dir / matches[-1].file
+        clean = [e for e in matches if e.git_dirty is False]  # a dirty tree is not that commit
+        if clean or matches:
+            return results_dir / (clean or matches)[-1].file
     raise HarnessError(f"{spec}: not a results file, run id or commit found in {results_dir}")
 
 

@@ -26,7 +26,7 @@ def cpu_model() -> str:
 def _git(repo: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(
-            ["git", "-C", os.fspath(repo), *args],
+            ["git", "--no-optional-locks", "-C", os.fspath(repo), *args],  # never rewrite the index
             capture_output=True,
             text=True,
             timeout=30,
