@@ -206,3 +206,47 @@ def pause_histogram(title: str, series: Mapping[str, Sequence[float]]) -> str:
     axes.set_ylabel("GC cycles")
     axes.grid(alpha=0.3)
     return _to_svg(figure)
+
+
+def trend(
+    title: str,
+    y_label: str,
+    series: Mapping[str, Sequence[tuple[float, float | None, float | None]]],
+    x_labels: Sequence[str],
+    steps: Sequence[int] = (),
+    y_scale: float = 1.0,
+) -> str:
+    """Median with its CI as error bars per run (x = run order), one line per implementation;
+    `steps` are x positions where a significant change happened."""
+    figure, axes = plt.subplots(figsize=(7, 3))
+    for label, points in series.items():
+        xs = list(range(len(points)))
+        medians = [p[0] * y_scale for p in points]
+        low = [max(0.0, (p[0] - p[1]) * y_scale) if p[1] is not None else 0.0 for p in points]
+        high = [max(0.0, (p[2] - p[0]) * y_scale) if p[2] is not None else 0.0 for p in points]
+        axes.errorbar(
+            xs,
+            medians,
+            yerr=[low, high],
+            marker="o",
+            capsize=3,
+            color=_colour(label),
+            label=label,
+            linewidth=1.2,
+            markersize=4,
+        )
+    for index, x in enumerate(steps):
+        axes.axvline(
+            x,
+            color="#cc0000",
+            linestyle="--",
+            linewidth=0.8,
+            label="significant change" if index == 0 else None,
+        )
+    axes.set_xticks(range(len(x_labels)), x_labels, rotation=30, ha="right", fontsize=7)
+    axes.set_title(title)
+    axes.set_ylabel(y_label)
+    axes.set_ylim(bottom=0)
+    axes.grid(alpha=0.3)
+    axes.legend(loc="best", fontsize=7)
+    return _to_svg(figure)

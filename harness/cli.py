@@ -23,6 +23,7 @@ from harness import (
     measure,
     report,
     server,
+    trend,
 )
 from harness.analysis import analyse_run
 from harness.build import Builder
@@ -278,7 +279,8 @@ def print_summary(run: Run) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
-    run = load_run(history.resolve(args.results, results_dir))
+    path_of_run = history.resolve(args.results, results_dir)
+    run = load_run(path_of_run)
     path = report.write_report(
         run,
         Path(args.reports_dir),
@@ -287,6 +289,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             Path(args.capacity) if args.capacity else None
         ),
         team=decision.load_team_config(Path(args.team) if args.team else None),
+        history=trend.runs_like(run, path_of_run.parent),
     )
     print(f"report: {path.resolve()}")
     print(f"latest: {(Path(args.reports_dir) / 'latest.html').resolve()}")

@@ -8,6 +8,7 @@ bypasses escaping is the SVG that charts.py produced from numbers.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import jinja2
@@ -185,7 +186,10 @@ def _workload_context(a: WorkloadAnalysis) -> dict:
 
 
 def build_context(
-    run: Run, capacity_config: CapacityConfig | None = None, team: TeamConfig | None = None
+    run: Run,
+    capacity_config: CapacityConfig | None = None,
+    team: TeamConfig | None = None,
+    history: Sequence[Run] = (),
 ) -> dict:
     """Everything the template shows, formatted. Without a capacity config the documented defaults
     apply; without team scores the decision section explains how to give them."""
@@ -204,6 +208,7 @@ def build_context(
         "summary": sections.summary(analyses),
         "build_ops": sections.build_and_operations(run),
         "gc": sections.gc_and_memory(run, analyses),
+        "trend": sections.trend_section(list(history) or [run]),
         "capacity": sections.capacity_section(projection),
         "decision": sections.decision_section(decision),
         "methodology": sections.methodology(run, analyses),
@@ -268,9 +273,10 @@ def write_report(
     debug: bool = False,
     capacity_config: CapacityConfig | None = None,
     team: TeamConfig | None = None,
+    history: Sequence[Run] = (),
 ) -> Path:
     """reports/<run-id>.html and reports/latest.html; with debug, the context as JSON beside it."""
-    context = build_context(run, capacity_config, team)
+    context = build_context(run, capacity_config, team, history)
     html = render(context).encode()
     path = reports_dir / f"{run.run_id}.html"
     write_atomic(path, html)

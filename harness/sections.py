@@ -17,6 +17,7 @@ from harness.capacity import CapacityProjection, describe_load
 from harness.charts import Chart
 from harness.decision import CATEGORIES, Decision
 from harness.model import ImplementationResult, Run, ServerPhase
+from harness.trend import trends
 
 CATEGORY_ORDER = ("parsing", "compression", "crypto", "allocation", "server")
 CATEGORY_NAMES = {"server": "servers"}
@@ -393,3 +394,67 @@ def build_and_operations(run: Run) -> dict:
             "(`harness run --build-profile`, on by default for full runs)."
         )
     return {"rows": rows, "reading": reading}
+
+
+def trend_section(runs: Sequence[Run]) -> dict:
+    """Per workload, the default implementations' median wall time across comparable runs, with
+    significant steps marked; empty when there is no history yet."""
+    if len(runs) < 2:
+        return {"shown": False, "runs": str(len(runs)), "charts": [], "steps": []}
+    labels = [
+        f"{(r.machine.git_commit or r.run_id)[:8]}{'*' if r.machine.git_dirty else ''}"
+        for r in runs
+    ]
+    index_of = {r.run_id: i for i, r in enumerate(runs)}
+    all_trends = trends(runs)
+    charts_out = []
+    steps_out = []
+    for workload in dict.fromkeys(t.workload for t in all_trends):
+        chosen = [
+            t
+            for t in all_trends
+            if t.workload == workload
+            and t.variant == "default"
+            and t.metric == "wall_seconds"
+            and len(t.points) >= 2
+        ]
+        if not chosen:
+            continue
+        series = {}
+        step_x = set()
+        for t in chosen:
+            by_run = {p.run_id: p for p in t.points}
+            series[f"{t.lang}/{t.variant}"] = [
+                (by_run[r.run_id].median, by_run[r.run_id].ci_low, by_run[r.run_id].ci_high)
+                if r.run_id in by_run
+                else (float("nan"), None, None)
+                for r in runs
+            ]
+            step_x.update(index_of[s.after.run_id] for s in t.steps)
+        charts_out.append(
+            Chart(
+                title=f"{workload}: median wall time across runs",
+                alt=(
+                    f"Median wall time with 95 % CI per run for the default implementations of {workload} over "
+                    f"{len(runs)} comparable runs; dashed red lines mark significant changes."
+                ),
+                svg=Markup(
+                    charts.trend(
+                        f"{workload}: median wall time per run",
+                        "wall time (s)",
+                        series,
+                        labels,
+                        sorted(step_x),
+                    )
+                ),
+            )
+        )
+    for t in all_trends:
+        for s in t.steps:
+            p_value = "" if s.p_value is None else f", p {s.p_value:.3g}"
+            steps_out.append(
+                f"{t.workload} {t.lang}/{t.variant} {t.metric}: {s.verdict} {s.change * 100:+.1f} % from run "
+                f"{s.before.run_id} ({s.before.commit or 'no commit'}) to {s.after.run_id} "
+                f"({s.after.commit or 'no commit'}){p_value}"
+            )
+    return {"shown": True, "runs": str(len(runs)), "charts": charts_out, "steps": steps_out}

@@ -168,3 +168,17 @@ def trends(
         )
         for (workload, lang, variant, metric), (unit, points, samples) in series.items()
     )
+
+
+def runs_like(run: Run, results_dir: Path) -> list[Run]:
+    """The complete runs in `results_dir` measured under `run`'s conditions, up to and including
+    it, oldest first: the history a report of `run` can honestly draw a trend from."""
+    entries = [e for e in history.refresh(results_dir) if e.status == "complete"]
+    own = next((e for e in entries if e.run_id == run.run_id), None)
+    if own is None:
+        return [run]
+    return [
+        load_run(results_dir / e.file)
+        for e in entries
+        if e.comparability_key == own.comparability_key and e.started_at <= own.started_at
+    ]

@@ -1,0 +1,272 @@
+"""harness.loadgen without a network: oha's command line, its outputs parsed, the HDR histogram.
+
+The JSON summaries in tests/fixtures/oha/ were written by oha 1.16.0 itself (an open-loop run
+against a server answering 200 and 404, and a run against a closed port); the per-request
+databases are created here with oha's own schema so that every latency can be computed by hand.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hdrh.histogram import HdrHistogram
+
+from harness import loadgen
+
+FIXTURES = Path(__file__).parent / "fixtures" / "oha"
+OHA = Path("/opt/tools/bin/oha")
+
+# The table oha 1.16.0 creates for --db-url (copied from `.schema` of a real run).
+OHA_SCHEMA = """CREATE TABLE oha (
+    url TEXT NOT NULL,
+    start REAL NOT NULL,
+    start_latency_correction REAL,
+    end REAL NOT NULL,
+    duration REAL NOT NULL,
+    status INTEGER NOT NULL,
+    len_bytes INTEGER NOT NULL,
+    run INTEGER NOT NULL
+)"""
+
+
+def plan(**overrides) -> loadgen.StreamPlan:
+    values = {
+        "name": "get-records",
+        "method": "GET",
+        "url": "http://127.0.0.1:4567/records?n=10",
+        "rate_rps": 200.0,
+        "duration_seconds": 1.5,
+        "connections": 51,
+        "expect_status": 200,
+        "worker_threads": 1,
+    }
+    values.update(overrides)
+    return loadgen.StreamPlan(**values)
+
+
+def value_of(argv: list[str], flag: str) -> str:
+    assert argv.count(flag) == 1, f"{flag} must appear exactly once in {argv}"
+    return argv[argv.index(flag) + 1]
+
+
+# --- oha_argv --------------------------------------------------------------------------------
+
+
+def test_open_loop_argv_has_rate_and_latency_correction():
+    argv = loadgen.oha_argv(OHA, plan(), Path("/tmp/s.json"), Path("/tmp/r.db"))
+    assert argv[0] == str(OHA)
+    assert argv[-1] == "http://127.0.0.1:4567/records?n=10"
+    assert value_of(argv, "-q") == "200"
+    assert "--latency-correction" in argv
+    assert value_of(argv, "-z") == "1.5s"
+    assert value_of(argv, "-c") == "51"
+    assert value_of(argv, "-m") == "GET"
+    assert value_of(argv, "--worker-threads") == "1"
+    assert value_of(argv, "--db-url") == "/tmp/r.db"
+    assert value_of(argv, "-o") == "/tmp/s.json"
+    assert value_of(argv, "--output-format") == "json"
+    assert "--no-tui" in argv
+    assert "-w" in argv  # in-flight requests at the deadline are waited for, not aborted
+    for absent in ("-D", "-T", "--rand-regex-url"):
+        assert absent not in argv
+
+
+def test_fractional_rate_is_passed_exactly():
+    argv = loadgen.oha_argv(OHA, plan(rate_rps=0.2 * 625), Path("s"), Path("d"))
+    assert value_of(argv, "-q") == "125"
+    argv = loadgen.oha_argv(OHA, plan(rate_rps=12.5), Path("s"), Path("d"))
+    assert value_of(argv, "-q") == "12.5"
+
+
+def test_closed_loop_probe_has_no_rate_and_no_correction():
+    argv = loadgen.oha_argv(OHA, plan(rate_rps=None), Path("s.json"), Path("r.db"))
+    assert "-q" not in argv
+    assert "--latency-correction" not in argv  # oha ignores it without -q; never pass it
+    assert value_of(argv, "-z") == "1.5s"
+    assert argv[-1] == plan().url
+
+
+def test_body_content_type_regex_and_worker_threads():
+    argv = loadgen.oha_argv(
+        OHA,
+        plan(
+            method="POST",
+            url="http://127.0.0.1:4567/kv/[a-z]{4}",
+            body_path="/tmp/body.json",
+            content_type="application/json",
+            rand_regex=True,
+            worker_threads=3,
+        ),
+        Path("s.json"),
+        Path("r.db"),
+    )
+    assert value_of(argv, "-m") == "POST"
+    assert value_of(argv, "-D") == "/tmp/body.json"  # -D: body from a file (-d is a literal)
+    assert "-d" not in argv
+    assert value_of(argv, "-T") == "application/json"
+    assert "--rand-regex-url" in argv
+    assert value_of(argv, "--worker-threads") == "3"
+    assert argv[-1] == "http://127.0.0.1:4567/kv/[a-z]{4}"  # the URL stays last
+
+
+# --- read_stream ---------------------------------------------------------------------------------
+
+
+def make_db(path: Path, rows) -> Path:
+    """rows: (url, start, start_latency_correction or None, end, status)."""
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(OHA_SCHEMA)
+        db.executemany(
+            "INSERT INTO oha VALUES (?, ?, ?, ?, ?, ?, ?, 1795790165)",
+            [(url, s, c, e, e - s, status, 224) for url, s, c, e, status in rows],
+        )
+        db.commit()
+    return path
+
+
+def test_read_stream_measures_from_the_intended_start(tmp_path):
+    db = make_db(
+        tmp_path / "r.db",
+        [
+            # url, start, intended start, end, status (inserted out of order on purpose)
+            ("/s.json", 0.010, 0.002, 0.012, 200),  # sent 8 ms late: latency 10 ms, not 2 ms
+            ("/s.json", 0.160, 0.150, 0.190, 200),  # latency 40 ms
+            ("/missing.json", 0.101, 0.100, 0.103, 404),  # not the expected status
+            ("/s.json", 0.051, 0.050, 0.054, 200),  # latency 4 ms
+            ("/s.json", 0.250, None, 0.2515, 200),  # no correction recorded: from start, 1.5 ms
+        ],
+    )
+    result = loadgen.read_stream("get", 200, FIXTURES / "summary-200-404.json", db)
+    assert result.name == "get"
+    np.testing.assert_allclose(result.intended_starts_seconds, [0.002, 0.050, 0.150, 0.250])
+    np.testing.assert_allclose(result.latencies_seconds, [0.010, 0.004, 0.040, 0.0015], atol=1e-12)
+    # Status and error counts come from oha's summary (which counts every request).
+    assert result.status_counts == {"200": 8, "404": 12}
+    assert result.error_counts == {}
+    assert result.unexpected_status == 12
+    assert result.responses == 5  # every row of the database, whatever its status
+    assert result.span_seconds == pytest.approx(0.2515 - 0.002)  # first intended send to last end
+
+
+def test_read_stream_counts_connection_errors_without_a_database(tmp_path):
+    result = loadgen.read_stream(
+        "get", 200, FIXTURES / "summary-refused.json", tmp_path / "never-written.db"
+    )
+    assert result.error_counts == {"Connection refused (os error 111)": 5}
+    assert result.status_counts == {}
+    assert result.unexpected_status == 0
+    assert result.responses == 0
+    assert result.span_seconds == 0.0
+    assert len(result.latencies_seconds) == 0
+    assert len(result.intended_starts_seconds) == 0
+
+
+def test_read_stream_with_an_empty_database(tmp_path):
+    db = make_db(tmp_path / "r.db", [])
+    result = loadgen.read_stream("get", 200, FIXTURES / "summary-refused.json", db)
+    assert result.responses == 0
+    assert result.span_seconds == 0.0
+
+
+def test_an_unexpected_expected_status_turns_every_200_into_a_failure(tmp_path):
+    db = make_db(tmp_path / "r.db", [("/x", 0.01, 0.0, 0.02, 200)])
+    result = loadgen.read_stream("post", 201, FIXTURES / "summary-200-404.json", db)
+    assert result.unexpected_status == 8 + 12
+    assert len(result.latencies_seconds) == 0
+    assert result.responses == 1
+
+
+@pytest.mark.parametrize("content", [None, "", "{not json"])
+def test_read_stream_rejects_a_missing_or_broken_summary(tmp_path, content):
+    summary = tmp_path / "s.json"
+    if content is not None:
+        summary.write_text(content)
+    with pytest.raises(ValueError, match="no readable JSON summary"):
+        loadgen.read_stream("get", 200, summary, tmp_path / "r.db")
+
+
+# --- histogram -----------------------------------------------------------------------------------
+
+
+def one_to_thousand_ms() -> np.ndarray:
+    return np.arange(1, 1001) / 1000.0
+
+
+def test_summary_percentiles_of_a_known_set():
+    summary = loadgen.summarise_histogram(loadgen.histogram_of(one_to_thousand_ms()))
+    assert summary is not None
+    assert summary.count == 1000
+    # HDR at 3 significant digits: values are exact to 0.1 %.
+    assert summary.p50_seconds == pytest.approx(0.500, rel=1e-3)
+    assert summary.p90_seconds == pytest.approx(0.900, rel=1e-3)
+    assert summary.p99_seconds == pytest.approx(0.990, rel=1e-3)
+    assert summary.p999_seconds == pytest.approx(0.999, rel=1e-3)
+    assert summary.max_seconds == pytest.approx(1.000, rel=1e-3)
+    assert (
+        summary.p50_seconds
+        <= summary.p90_seconds
+        <= summary.p99_seconds
+        <= summary.p999_seconds
+        <= summary.max_seconds
+    )
+
+
+def test_sub_millisecond_latencies_keep_microsecond_precision():
+    summary = loadgen.summarise_histogram(loadgen.histogram_of([150e-6] * 99 + [2e-3]))
+    assert summary.p50_seconds == pytest.approx(150e-6, abs=1e-6)
+    assert summary.max_seconds == pytest.approx(2e-3, rel=1e-3)
+
+
+def test_out_of_range_values_are_clamped_not_dropped():
+    histogram = loadgen.histogram_of([0.0, 1e-9, 3600.0])
+    assert histogram.get_total_count() == 3
+    assert histogram.get_min_value() == loadgen.HDR_LOWEST_US
+    assert histogram.get_max_value() == pytest.approx(60e6, rel=1e-3)  # 60 s, the top
+
+
+def test_empty_histogram_has_no_summary():
+    assert loadgen.summarise_histogram(loadgen.histogram_of([])) is None
+    assert loadgen.summarise_histogram(loadgen.histogram_of(np.array([]))) is None
+
+
+def test_encoded_histogram_round_trips():
+    original = loadgen.histogram_of(one_to_thousand_ms())
+    text = loadgen.encode_histogram(original)
+    assert isinstance(text, str) and text.isascii()
+    decoded = HdrHistogram.decode(text.encode("ascii"))
+    assert decoded.get_total_count() == 1000
+    for percentile in (50, 90, 99, 99.9, 100):
+        assert decoded.get_value_at_percentile(percentile) == original.get_value_at_percentile(
+            percentile
+        )
+    assert decoded.get_max_value() == original.get_max_value()
+    assert loadgen.summarise_histogram(decoded) == loadgen.summarise_histogram(original)
+
+
+# --- latency windows -----------------------------------------------------------------------------
+
+
+def test_latency_windows_bucket_by_intended_start():
+    starts = np.array([0.0, 0.1, 0.3, 0.6, 0.7, 1.3])
+    latencies = np.array([1.0, 3.0, 7.0, 2.0, 4.0, 9.0]) / 1000
+    windows = loadgen.latency_windows(starts, latencies, offset_seconds=10.0, window_seconds=0.25)
+    # Windows without requests (0.75-1.25 s) are left out, not reported as zero.
+    assert [w.t_seconds for w in windows] == pytest.approx([10.0, 10.25, 10.5, 11.25])
+    assert [w.count for w in windows] == [2, 1, 2, 1]
+    first = windows[0]
+    assert first.p50_seconds == pytest.approx(0.002)  # numpy's linear interpolation of 1 and 3
+    assert first.p99_seconds == pytest.approx(0.00298)
+    assert first.max_seconds == pytest.approx(0.003)
+    assert windows[1].p50_seconds == windows[1].max_seconds == pytest.approx(0.007)
+    assert windows[2].max_seconds == pytest.approx(0.004)
+    assert windows[3].max_seconds == pytest.approx(0.009)
+
+
+def test_latency_windows_default_width_and_empty_input():
+    assert loadgen.latency_windows(np.array([]), np.array([]), 0.0) == ()
+    windows = loadgen.latency_windows(np.array([0.0, 0.26]), np.array([0.001, 0.002]), 0.0)
+    assert [w.t_seconds for w in windows] == pytest.approx([0.0, loadgen.WINDOW_SECONDS])

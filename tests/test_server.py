@@ -1,0 +1,415 @@
+"""harness.server with real processes but no real Go/Rust servers: a tiny Python HTTP server script
+stands in for the built binary, and the real oha drives it at low rates with short phases.
+
+Every test checks afterwards (autouse fixture) that no child process of the test process is left
+and that every port the harness handed out is closed again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from builders import build_record
+
+from harness import loadgen, server
+from harness.measure import SubprocessExecutor, ensure_launcher
+from harness.model import (
+    Implementation,
+    RequestStream,
+    RunConfig,
+    ServerSpec,
+    Workload,
+)
+from harness.server import ServerFailure, ServerRunner, default_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The stand-in server. MODE and STATE are filled in per script; STATE is a folder where the script
+# records its pid (one line per start, so the line count is the start number) and any child's pid.
+FAKE_SERVER = r"""#!{python}
+import json, os, signal, subprocess, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MODE = {mode!r}
+STATE = {state!r}
+DIE_AFTER = {die_after!r}  # die-second-start: seconds after the first load request
+
+args = sys.argv[1:]
+if args[:1] != ["--port"] or len(args) != 2:
+    print(f"fake-server: usage: --port PORT (got {{args}})", file=sys.stderr)
+    sys.exit(2)
+port = int(args[1])
+with open(os.path.join(STATE, "starts"), "a") as f:
+    f.write(f"{{os.getpid()}}\n")
+with open(os.path.join(STATE, "starts")) as f:
+    start_number = len(f.read().splitlines())
+
+if MODE == "exit":
+    print("fake-server: cannot load records table: /nonexistent/records.db", file=sys.stderr)
+    sys.exit(3)
+if MODE == "hang":  # never binds; ignores SIGTERM; has a child of its own
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    with open(os.path.join(STATE, "child"), "w") as f:
+        f.write(str(child.pid))
+    print("fake-server: loading...", file=sys.stderr, flush=True)
+    time.sleep(600)
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+first_load = []
+lock = threading.Lock()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *_):
+        pass
+
+    def answer(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        if self.path == "/health":
+            return self.answer(200, b"ok", "text/plain; charset=utf-8")
+        with lock:
+            now = time.monotonic()
+            first_load.append(now)
+            if MODE == "die-first" or (
+                # The second start is the first of the fixed-rate stage: warm-up (0.5 s), then
+                # the first rate phase (1 s). DIE_AFTER 0.9 crashes in the middle of that phase.
+                MODE == "die-second-start"
+                and start_number == 2
+                and now - first_load[0] >= DIE_AFTER
+            ):
+                print("fake-server: panic: index out of range", file=sys.stderr, flush=True)
+                os._exit(7)
+        if self.path.startswith("/records"):
+            time.sleep(0.005)  # caps throughput: about 200 req/s per connection
+            return self.answer(200, json.dumps([{{"id": 1}}]).encode(), "application/json")
+        return self.answer(404, b"not found", "text/plain")
+
+
+try:
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+except OSError as exc:
+    print(f"fake-server: listen tcp 127.0.0.1:{{port}}: {{exc}}", file=sys.stderr)
+    sys.exit(1)
+httpd.daemon_threads = True
+print(f"listening 127.0.0.1:{{port}}", flush=True)
+httpd.serve_forever()
+"""
+
+
+def fake_server(folder: Path, mode: str, die_after: float = 0.9) -> Path:
+    """An executable stand-in server; its state folder is `<script>.state`."""
+    script = folder / f"fake-server-{mode}"
+    state = script.with_suffix(".state")
+    state.mkdir(parents=True, exist_ok=True)
+    script.write_text(
+        FAKE_SERVER.format(python=sys.executable, mode=mode, state=str(state), die_after=die_after)
+    )
+    script.chmod(0o755)
+    return script
+
+
+def starts_of(script: Path) -> list[int]:
+    """The pid of each start of the script, in order."""
+    starts = script.with_suffix(".state") / "starts"
+    return [int(line) for line in starts.read_text().split()] if starts.exists() else []
+
+
+WORKLOAD = Workload(
+    name="fake-http",
+    category="server",
+    kind="server",
+    description="a stand-in server",
+    throughput="items",
+    args=("--port", "{port}"),
+    input=None,
+    params={"quick": {"records": 3}, "full": {"records": 3}},
+    implementations=(
+        Implementation(lang="go", variant="default", path="fake", library="stand-in"),
+        Implementation(lang="rust", variant="default", path="fake", library="stand-in"),
+    ),
+    manifest_path="workloads/fake-http.toml",
+    server=ServerSpec(
+        health="/health",
+        requests=(
+            RequestStream(
+                name="get", method="GET", path="/records?n={records}", share=1.0, expect_status=200
+            ),
+        ),
+    ),
+)
+GO, RUST = WORKLOAD.implementations
+
+
+def settings(**overrides):
+    base = dataclasses.replace(
+        default_settings("quick", f"oha {loadgen.OHA_VERSION}", None, None),
+        connections=2,
+        warmup_seconds=0.5,
+        probe_seconds=1.0,
+        min_phase_seconds=1.0,
+        max_phase_seconds=1.0,
+        rate_fractions=(0.5,),
+        ready_timeout_seconds=10.0,
+        stop_grace_seconds=1.0,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+def run_config(server_settings) -> RunConfig:
+    return RunConfig(
+        size="quick",
+        repetitions=1,
+        warmups=0,
+        timeout_seconds=30.0,
+        cpu_affinity=None,
+        sample_interval_seconds=0.1,
+        workloads=(WORKLOAD.name,),
+        server=server_settings,
+    )
+
+
+def builds_for(go_script: Path, rust_script: Path):
+    return {
+        GO.key: dataclasses.replace(
+            build_record("go", workload=WORKLOAD.name), binary_path=str(go_script)
+        ),
+        RUST.key: dataclasses.replace(
+            build_record("rust", workload=WORKLOAD.name), binary_path=str(rust_script)
+        ),
+    }
+
+
+@pytest.fixture(scope="module")
+def oha() -> Path:
+    return loadgen.find_oha(ROOT / "tools")
+
+
+@pytest.fixture(scope="module")
+def executor() -> SubprocessExecutor:
+    return SubprocessExecutor(ensure_launcher(ROOT / ".cache"))
+
+
+def wait_gone(pids, timeout=5.0) -> list[int]:
+    """The pids still alive (and not zombies) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _alive(p)]
+        if alive:
+            time.sleep(0.05)
+    return alive
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(autouse=True)
+def ports(monkeypatch):
+    """Records every port the harness hands out; afterwards: no child left, every port closed."""
+    handed_out: list[int] = []
+    real_free_port = server.free_port
+
+    def recording_free_port() -> int:
+        port = real_free_port()
+        handed_out.append(port)
+        return port
+
+    monkeypatch.setattr(server, "free_port", recording_free_port)
+    yield handed_out
+    me = psutil.Process()
+    left = wait_gone([c.pid for c in me.children(recursive=True)], timeout=3.0)
+    for pid in left:  # do not leak into the next test, but still fail this one
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"child processes left behind: {left}"
+    assert not [p for p in handed_out if listening(p)], f"ports still listening: {handed_out}"
+
+
+# --- start-up failures ---------------------------------------------------------------------------
+
+
+def test_server_exiting_at_start_raises_with_status_and_stderr(tmp_path, oha, ports):
+    runner = ServerRunner(oha, settings(), tmp_path)
+    script = fake_server(tmp_path, "exit")
+    build = builds_for(script, script)[GO.key]
+    with pytest.raises(ServerFailure) as failure:
+        runner.start(WORKLOAD, GO, build, WORKLOAD.params["quick"], tmp_path)
+    message = str(failure.value)
+    assert "status 3" in message
+    assert "cannot load records table: /nonexistent/records.db" in message
+    assert len(starts_of(script)) == 1
+    assert len(ports) == 1
+
+
+def test_start_failure_of_one_language_still_measures_the_other(tmp_path, oha, executor, ports):
+    runner = ServerRunner(oha, settings(), tmp_path)
+    broken, working = fake_server(tmp_path, "exit"), fake_server(tmp_path, "ok")
+    messages: list[str] = []
+    result = runner(
+        WORKLOAD,
+        builds_for(broken, working),
+        None,
+        run_config(runner.settings),
+        executor,
+        messages.append,
+    )
+    go, rust = result.result_for(GO.key), result.result_for(RUST.key)
+    assert go.status == "failed"
+    assert "status 3" in go.error and "/nonexistent/records.db" in go.error
+    assert go.phases == ()
+    assert len(starts_of(broken)) == 1  # tried once, not again for the fixed-rate stage
+
+    assert rust.status == "ok", rust.error
+    saturation, *rated = rust.phases
+    assert saturation.phase == "saturation"
+    assert [p.phase for p in rated] == [f"rate={r:g}" for r in result.offered_rates_rps]
+    assert saturation.ok and saturation.offered_rps is None and saturation.requests > 0
+    # The rates come from the one saturation measured, and are still run.
+    assert result.offered_rates_rps == (round(0.5 * saturation.achieved_rps),)
+    assert [p.offered_rps for p in rated] == list(result.offered_rates_rps)
+    assert all(p.ok and p.latency is not None and p.latency.count > 0 for p in rated)
+    assert rust.parallelism == {"TOKIO_WORKER_THREADS": "1"}
+    assert len(starts_of(working)) == 2  # once per stage
+
+    assert result.status == "failed"  # a default implementation failed
+    assert GO.key in result.error and "status 3" in result.error
+    assert result.reference_checksum is not None  # Rust's answers
+    assert any("status 3" in m for m in messages)
+
+
+def test_port_in_use_is_a_clear_error(tmp_path, oha, monkeypatch, ports):
+    with socket.socket() as occupier:
+        occupier.bind(("127.0.0.1", 0))
+        occupier.listen()
+        port = occupier.getsockname()[1]
+        ports.append(port)
+        monkeypatch.setattr(server, "free_port", lambda: port)
+        runner = ServerRunner(oha, settings(), tmp_path)
+        script = fake_server(tmp_path, "ok")
+        with pytest.raises(ServerFailure) as failure:
+            runner.start(WORKLOAD, GO, builds_for(script, script)[GO.key], {"records": 3}, tmp_path)
+    message = str(failure.value)
+    assert "status 1" in message
+    assert f"127.0.0.1:{port}" in message and "Address already in use" in message
+
+
+def test_server_that_never_gets_ready_is_killed_after_the_timeout(tmp_path, oha, ports):
+    runner = ServerRunner(
+        oha, settings(ready_timeout_seconds=1.5, stop_grace_seconds=0.5), tmp_path
+    )
+    script = fake_server(tmp_path, "hang")
+    began = time.monotonic()
+    with pytest.raises(ServerFailure) as failure:
+        runner.start(WORKLOAD, GO, builds_for(script, script)[GO.key], {"records": 3}, tmp_path)
+    waited = time.monotonic() - began
+    message = str(failure.value)
+    assert "not ready" in message and "/health" in message and "1.5 s" in message
+    assert "fake-server: loading..." in message  # the stderr tail
+    assert waited >= 1.5  # it was given the whole timeout
+    (pid,) = starts_of(script)
+    child = int((script.with_suffix(".state") / "child").read_text())
+    # The server ignored SIGTERM, so it took the SIGKILL; its own child went with its group.
+    assert wait_gone([pid, child]) == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+# --- death under load ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "die_after",
+    [
+        pytest.param(0.9, id="during-the-phase"),
+        pytest.param(0.0, id="during-its-warmup"),  # the phase then starts with a dead server
+    ],
+)
+def test_server_dying_under_load_fails_the_phase_and_later_phases_still_run(
+    tmp_path, oha, executor, ports, die_after
+):
+    runner = ServerRunner(oha, settings(rate_fractions=(0.4, 0.5)), tmp_path)
+    dying = fake_server(tmp_path, "die-second-start", die_after)
+    steady = fake_server(tmp_path, "ok")
+    messages: list[str] = []
+    result = runner(
+        WORKLOAD,
+        builds_for(dying, steady),
+        None,
+        run_config(runner.settings),
+        executor,
+        messages.append,
+    )
+    go, rust = result.result_for(GO.key), result.result_for(RUST.key)
+    assert len(result.offered_rates_rps) == 2
+
+    assert [p.phase for p in go.phases] == [
+        "saturation",
+        *(f"rate={r:g}" for r in result.offered_rates_rps),
+    ]
+    saturation, died, after = go.phases
+    assert saturation.ok
+    assert not died.ok
+    assert "server died under load (exit 7)" in died.error
+    assert "panic: index out of range" in died.error  # the server's stderr tail
+    if die_after:
+        assert died.requests > 0  # it answered for a while, then died within the phase
+    else:
+        assert died.requests == 0 and died.errors > 0  # dead before the phase: all refused
+    # The runner started a new server for the next phase, which ran normally.
+    assert len(starts_of(dying)) == 3
+    assert after.ok, after.error
+    assert after.latency is not None and after.latency.count > 0
+    assert any("FAILED: server died under load" in m for m in messages)
+
+    assert rust.status == "ok"
+    assert [p.offered_rps for p in rust.phases[1:]] == list(result.offered_rates_rps)
+    assert all(p.ok for p in rust.phases)
+
+
+def test_server_dying_right_after_start_fails_only_that_language(tmp_path, oha, executor, ports):
+    runner = ServerRunner(oha, settings(), tmp_path)
+    dying, steady = fake_server(tmp_path, "die-first"), fake_server(tmp_path, "ok")
+    result = runner(
+        WORKLOAD,
+        builds_for(dying, steady),
+        None,
+        run_config(runner.settings),
+        executor,
+        lambda _: None,
+    )
+    go, rust = result.result_for(GO.key), result.result_for(RUST.key)
+    assert go.status == "failed"
+    assert "server stopped answering" in go.error
+    assert "panic: index out of range" in go.error  # its stderr tail
+    assert go.phases == ()
+    assert len(starts_of(dying)) == 1  # not restarted for the fixed-rate stage
+    assert rust.status == "ok", rust.error
+    assert len(rust.phases) == 2 and all(p.ok for p in rust.phases)
+    assert result.status == "failed"

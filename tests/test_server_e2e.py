@@ -1,0 +1,292 @@
+"""End to end for server workloads: the real Go and Rust http-json servers (built with the harness's
+Builder, cached in .cache/) under the real oha, with very short phases; then `harness run`
+interrupted with SIGINT and SIGTERM while servers and load generators are running.
+
+Processes and ports are identified by the ports this test's harness handed out, never by name
+alone: other runs on the machine may use the same binaries at the same time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from hdrh.histogram import HdrHistogram
+
+from harness import config, loadgen, server
+from harness.build import Builder
+from harness.measure import SubprocessExecutor, available_cpus, ensure_launcher
+from harness.model import RunConfig
+from harness.server import ServerRunner, default_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = "http-json"
+FRACTIONS = (0.25, 0.5)
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def workload():
+    return config.load_workloads(ROOT / "workloads")[NAME]
+
+
+@pytest.fixture(scope="module")
+def builds(workload):
+    builder = Builder(ROOT / "workloads", ROOT / ".cache")
+    records = {impl.key: builder.build(workload, impl) for impl in workload.implementations}
+    for record in records.values():
+        assert record.ok, record.error
+    return records
+
+
+def cpus() -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    """(server CPUs, load-generator CPUs): one each, as the harness does on a 2-core machine."""
+    available = available_cpus()
+    return ((available[-1],), (available[0],)) if len(available) >= 2 else (None, None)
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def processes_using(ports: set[int], binaries: set[str]) -> list[psutil.Process]:
+    """Live servers started with `--port P`, and oha processes aimed at 127.0.0.1:P, P in ports."""
+    found = []
+    for proc in psutil.process_iter(["cmdline", "status"]):
+        cmdline = proc.info["cmdline"] or []
+        if not cmdline or proc.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        is_server = cmdline[0] in binaries and any(
+            cmdline[i] == "--port" and int(cmdline[i + 1]) in ports for i in range(len(cmdline) - 1)
+        )
+        is_oha = os.path.basename(cmdline[0]) == "oha" and any(
+            f"127.0.0.1:{port}/" in arg for arg in cmdline for port in ports
+        )
+        if is_server or is_oha:
+            found.append(proc)
+    return found
+
+
+def check_latency(phase) -> None:
+    lat = phase.latency
+    assert lat is not None and lat.count > 0, phase
+    assert 0 < lat.p50_seconds <= lat.p90_seconds <= lat.p99_seconds <= lat.p999_seconds
+    assert lat.p999_seconds <= lat.max_seconds
+    assert lat.count == phase.requests
+    decoded = HdrHistogram.decode(phase.latency_histogram.encode("ascii"))
+    assert decoded.get_total_count() == lat.count
+    assert phase.latency_windows and sum(w.count for w in phase.latency_windows) == lat.count
+
+
+def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
+    ports: list[int] = []
+    real_free_port = server.free_port
+
+    def recording_free_port() -> int:
+        ports.append(real_free_port())
+        return ports[-1]
+
+    monkeypatch.setattr(server, "free_port", recording_free_port)
+    server_cpus, loadgen_cpus = cpus()
+    settings = dataclasses.replace(
+        default_settings("quick", f"oha {loadgen.OHA_VERSION}", server_cpus, loadgen_cpus),
+        warmup_seconds=1.0,
+        probe_seconds=2.0,
+        min_phase_seconds=1.5,
+        max_phase_seconds=1.5,
+        rate_fractions=FRACTIONS,
+    )
+    run_config = RunConfig(
+        size="quick",
+        repetitions=1,
+        warmups=0,
+        timeout_seconds=60.0,
+        cpu_affinity=server_cpus,
+        sample_interval_seconds=0.1,
+        workloads=(NAME,),
+        server=settings,
+    )
+    runner = ServerRunner(loadgen.find_oha(ROOT / "tools"), settings, tmp_path)
+    messages: list[str] = []
+    result = runner(
+        workload,
+        builds,
+        None,
+        run_config,
+        SubprocessExecutor(ensure_launcher(ROOT / ".cache")),
+        messages.append,
+    )
+
+    assert result.status == "ok", result.error
+    assert result.kind == "server" and result.error is None
+    assert re.fullmatch(r"[0-9a-f]{16}", result.reference_checksum or "")  # equal answers
+    go, rust = result.result_for("go/default"), result.result_for("rust/default")
+    assert go.status == "ok", go.error
+    assert rust.status == "ok", rust.error
+    assert go.parallelism == {"GOMAXPROCS": "1"}
+    assert rust.parallelism == {"TOKIO_WORKER_THREADS": "1"}
+
+    saturations = {}
+    for impl in (go, rust):
+        assert impl.idle_rss_bytes and impl.idle_rss_bytes > 0
+        assert [p.phase for p in impl.phases] == [
+            "saturation",
+            *(f"rate={r:g}" for r in result.offered_rates_rps),
+        ]
+        for phase in impl.phases:
+            assert phase.ok, phase.error
+            check_latency(phase)
+            assert phase.achieved_rps > 0
+            assert phase.errors == 0
+            assert phase.status_counts == {"200": phase.requests}  # GET and POST streams alike
+            assert phase.server_peak_rss_bytes > 0
+            assert phase.server_samples
+            if impl.lang == "go":
+                assert isinstance(phase.gc_cycles, tuple)
+            else:
+                assert phase.gc_cycles is None
+        saturation = impl.phases[0]
+        assert saturation.offered_rps is None
+        saturations[impl.key] = saturation.achieved_rps
+
+    # The same offered rates for both languages: fractions of the slower one's saturation.
+    slowest = min(saturations.values())
+    assert result.offered_rates_rps == tuple(float(round(f * slowest)) for f in FRACTIONS)
+    assert [p.offered_rps for p in go.phases[1:]] == list(result.offered_rates_rps)
+    assert [p.offered_rps for p in rust.phases[1:]] == list(result.offered_rates_rps)
+    assert any("saturation" in m for m in messages)
+
+    # Nothing left: no server or oha of this run alive, no port listening, no child process.
+    assert len(ports) == 4  # each language: once to probe, once for the fixed rates
+    binaries = {b.binary_path for b in builds.values()}
+    assert processes_using(set(ports), binaries) == []
+    assert [p for p in ports if listening(p)] == []
+    assert psutil.Process().children(recursive=True) == []
+
+
+# --- interrupting `harness run` ------------------------------------------------------------------
+
+
+def _reset_sigint() -> None:
+    # A shell running us in the background may have set SIGINT to "ignore", which a child
+    # inherits (and Python then installs no KeyboardInterrupt handler): restore the default.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _oha_running(seen, fixed_rate: bool) -> bool:
+    return any(
+        os.path.basename(cmd[0]) == "oha" and (not fixed_rate or "-q" in cmd)
+        for cmd in seen.values()
+    )
+
+
+@pytest.mark.parametrize(
+    ("sig", "fixed_rate"),
+    [
+        pytest.param(signal.SIGINT, False, id="SIGINT-during-saturation-probe"),
+        pytest.param(signal.SIGTERM, True, id="SIGTERM-during-fixed-rate-stage"),
+    ],
+)
+def test_interrupted_run_stops_servers_and_load_and_saves_results(
+    builds, tmp_path, sig, fixed_rate
+):
+    results_dir = tmp_path / "results"
+    stderr_path = tmp_path / "stderr"
+    with stderr_path.open("wb") as stderr:
+        harness = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "harness",
+                "--results-dir",
+                str(results_dir),
+                "run",
+                "--size",
+                "quick",
+                "--workloads",
+                NAME,
+            ],
+            cwd=ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            preexec_fn=_reset_sigint,
+        )
+    binaries = {b.binary_path for b in builds.values()}
+    seen: dict[tuple[int, float], list[str]] = {}  # (pid, create time) -> cmdline
+
+    def watch() -> None:
+        try:
+            descendants = psutil.Process(harness.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return
+        for proc in descendants:
+            with contextlib.suppress(psutil.Error):  # it exited meanwhile
+                cmdline = proc.cmdline()
+                if cmdline:  # empty for a zombie; keep what it was started as
+                    seen[(proc.pid, proc.create_time())] = cmdline
+
+    try:
+        deadline = time.monotonic() + 60
+        while harness.poll() is None and time.monotonic() < deadline:
+            watch()
+            if _oha_running(seen, fixed_rate):
+                break
+            time.sleep(0.05)
+        assert harness.poll() is None, stderr_path.read_text()[-3000:]
+        assert _oha_running(seen, fixed_rate), "no load generator started within 60 s"
+        servers = {key: cmd for key, cmd in seen.items() if cmd and cmd[0] in binaries}
+        assert servers, f"no server process seen: {list(seen.values())}"
+        ports = {int(cmd[cmd.index("--port") + 1]) for cmd in servers.values()}
+        assert any(listening(p) for p in ports)  # a server is up while the load runs
+
+        harness.send_signal(sig)
+        signalled = time.monotonic()
+        while harness.poll() is None and time.monotonic() - signalled < 20:
+            watch()  # anything started after the signal must be stopped too
+            time.sleep(0.05)
+        assert harness.poll() is not None, "harness still running 20 s after the signal"
+    finally:
+        if harness.poll() is None:
+            harness.kill()
+            harness.wait()
+    text = stderr_path.read_text()
+    assert harness.returncode == 130, text[-3000:]
+    assert "interrupted" in text
+
+    # Every server, launcher and oha the harness started is gone (pid + start time, so a reused
+    # pid is not mistaken for one of them) ...
+    def still_alive(pid: int, created: float) -> bool:
+        try:
+            proc = psutil.Process(pid)
+            return proc.create_time() == created and proc.status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    deadline = time.monotonic() + 5  # orphans are reaped by init, not by us
+    left = list(seen)
+    while left and time.monotonic() < deadline:
+        left = [key for key in left if still_alive(*key)]
+        time.sleep(0.05)
+    assert not left, [seen[key] for key in left]
+    # ... nothing uses or listens on its ports ...
+    assert processes_using(ports, binaries) == []
+    assert [p for p in ports if listening(p)] == []
+    # ... and the results measured so far are saved, marked interrupted.
+    data = json.loads((results_dir / "latest.json").read_text())
+    assert data["status"] == "interrupted"
+    assert data["finished_at"]
+    assert (results_dir / f"{data['run_id']}.json").exists()
