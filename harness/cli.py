@@ -30,7 +30,7 @@ from harness.build import Builder
 from harness.errors import HarnessError
 from harness.export import EXPORTERS
 from harness.model import Run, RunConfig
-from harness.runner import harness_cpus_for, run_suite
+from harness.runner import build_all, harness_cpus_for, run_suite
 from harness.store import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,22 +104,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     workloads_dir, _, cache_dir = _paths(args)
     selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
     builder = Builder(workloads_dir, cache_dir)
-    failed = 0
-    for workload in selected:
-        for impl in workload.implementations:
-            record = builder.build(workload, impl)
-            state = (
-                "cached"
-                if record.cached
-                else (
-                    f"built in {formatting.seconds(record.build_seconds)}"
-                    if record.ok
-                    else record.error
-                )
-            )
-            _progress(f"{workload.name} {impl.key}: {state}")
-            failed += not record.ok
-    return 1 if failed else 0
+    records = [r for w in selected for r in build_all(w, builder, _progress).values()]
+    return 0 if all(r.ok for r in records) else 1
 
 
 def cmd_run(args: argparse.Namespace) -> int:
