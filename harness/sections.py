@@ -204,6 +204,16 @@ def gc_and_memory(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             f"{formatting.seconds(float(np.median(all_pauses)))}, the 99th percentile "
             f"{formatting.seconds(p99)} and the largest {formatting.seconds(max(all_pauses))}."
         )
+    longest_mark = max(
+        (
+            c.concurrent_mark_seconds
+            for w in run.workloads
+            for i in w.implementations
+            for p in i.phases
+            for c in p.gc_cycles or ()
+        ),
+        default=0.0,
+    )
     pinned = run.config.cpu_affinity
     reading.append(
         "Go's collector runs concurrently with the program; pinned to "
@@ -213,7 +223,10 @@ def gc_and_memory(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             else "no particular CPUs"
         )
         + ", its background marking competes with the program for the same core(s), which shows up as GC CPU "
-        "share and, in servers, as tail latency. Rust frees memory deterministically at scope end: its cost is "
+        "share and, in servers, as tail latency. The stop-the-world pauses are only part of it: a concurrent "
+        "mark shares the core with the program for as long as it runs"
+        + (f" (longest in this run: {formatting.seconds(longest_mark)})" if longest_mark else "")
+        + ", and requests queue behind it. Rust frees memory deterministically at scope end: its cost is "
         "inside the measured CPU time and its footprint is the peak RSS above, with no pauses to schedule around."
     )
     return {"rows": rows, "chart": chart, "reading": reading}

@@ -46,6 +46,9 @@ from harness.runner import Progress, argv_for, conclude_workload
 STDERR_TAIL_CHARS = 1500
 ACHIEVED_MIN_FRACTION = 0.99
 TRUSTWORTHY_P999_REQUESTS = 100_000
+LOADGEN_BUSY_FRACTION = (
+    0.9  # of its CPUs: above this the generator, not the server, may be the limit
+)
 
 
 class ServerFailure(Exception):
@@ -327,6 +330,12 @@ class ServerRunner:
             flags.append(f"p99.9 from {len(latencies)} requests (< {TRUSTWORTHY_P999_REQUESTS})")
         loadgen_user = sum(o.user_seconds for o in outcomes)
         loadgen_sys = sum(o.sys_seconds for o in outcomes)
+        loadgen_cpus = len(self.settings.loadgen_cpus or (0,))
+        if (
+            elapsed > 0
+            and (loadgen_user + loadgen_sys) / elapsed > LOADGEN_BUSY_FRACTION * loadgen_cpus
+        ):
+            flags.append("load generator near its CPU limit: the server may be capable of more")
         return ServerPhase(
             phase=phase,
             ok=not errors_text,
@@ -352,10 +361,10 @@ class ServerRunner:
         )
 
     def phase_seconds(self, rate: float) -> float:
+        """Long enough for the target request count (2 % spare for the ramp), within the bounds."""
         s = self.settings
-        return min(
-            s.max_phase_seconds, max(s.min_phase_seconds, s.target_requests_per_phase / rate)
-        )
+        wanted = 1.02 * s.target_requests_per_phase / rate
+        return min(s.max_phase_seconds, max(s.min_phase_seconds, wanted))
 
     # --- the workload -------------------------------------------------------------------------
 
@@ -557,7 +566,7 @@ def default_settings(
         warmup_seconds=5.0 if full else 1.0,
         probe_seconds=10.0 if full else 2.0,
         min_phase_seconds=10.0 if full else 3.0,
-        max_phase_seconds=30.0 if full else 3.0,
+        max_phase_seconds=40.0 if full else 3.0,
         target_requests_per_phase=TRUSTWORTHY_P999_REQUESTS,
         rate_fractions=(0.25, 0.5, 0.75, 0.9),
         ready_timeout_seconds=120.0 if full else 30.0,

@@ -63,7 +63,8 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase) -> dict:
         "gc": "no GC"
         if gc is None
         else (
-            f"{len(gc)}, max {formatting.seconds(max((c.pause_seconds for c in gc), default=0.0))}"
+            f"{len(gc)}, max pause {formatting.seconds(max((c.pause_seconds for c in gc), default=0.0))}, "
+            f"longest mark {formatting.seconds(max((c.concurrent_mark_seconds for c in gc), default=0.0))}"
         ),
         "loadgen_cpu": formatting.percent(loadgen_share),
         "flags": "; ".join(phase.flags),
