@@ -12,16 +12,21 @@ from harness.analysis import HIGHER_IS_BETTER, Comparison
 _LANG_NAMES = {"go": "Go", "rust": "Rust"}
 
 
+def _digits(value: float) -> str:
+    """Three significant digits without switching to exponent notation (1000, not 1e+03)."""
+    return f"{value:.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
 def seconds(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "–"
     if value == 0:
         return "0 s"
     if abs(value) < 1e-3:
-        return f"{value * 1e6:.3g} µs"
+        return f"{_digits(value * 1e6)} µs"
     if abs(value) < 1:
-        return f"{value * 1e3:.3g} ms"
-    return f"{value:.3g} s"
+        return f"{_digits(value * 1e3)} ms"
+    return f"{_digits(value)} s"
 
 
 def size(value: float | None) -> str:
@@ -29,7 +34,7 @@ def size(value: float | None) -> str:
         return "–"
     for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if abs(value) >= factor:
-            return f"{value / factor:.3g} {unit}"
+            return f"{_digits(value / factor)} {unit}"
     return f"{value:.0f} B"
 
 
