@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import (
+    abrun,
     capacity,
     compare,
     config,
@@ -31,7 +32,7 @@ from harness.errors import HarnessError
 from harness.export import EXPORTERS
 from harness.model import Run, RunConfig
 from harness.runner import build_all, harness_cpus_for, run_suite
-from harness.store import load_run
+from harness.store import load_run, save_run_file
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {  # size -> (repetitions, warm-ups, timeout seconds)
@@ -314,9 +315,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         default_threshold=args.default_threshold / 100,
         allow_mixed=args.allow_mixed,
     )
-    if args.format == "markdown":
+    return _print_comparison(result, args.format)
+
+
+def _print_comparison(result: compare.RunComparison, fmt: str) -> int:
+    """Show a comparison in the chosen format; the exit status is the gate's verdict."""
+    if fmt == "markdown":
         sys.stdout.write(compare.to_markdown(result))
-    elif args.format == "json":
+    elif fmt == "json":
         sys.stdout.write(compare.to_json(result))
     else:
         table = Table(title=f"{result.base_run_id} → {result.head_run_id}")
@@ -331,6 +337,45 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"{len(result.regressions)} regression(s) beyond threshold", markup=False
         )
     return 1 if result.regressions else 0
+
+
+def cmd_ab(args: argparse.Namespace) -> int:
+    """Base commit and working tree measured in one interleaved run, then gated like compare."""
+    workloads_dir, results_dir, cache_dir = _paths(args)
+    selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
+    repetitions, warmups, timeout = DEFAULTS[args.size]
+    measured_cpus = _cpus(args.pin)
+    harness_cpus = harness_cpus_for(measured_cpus)
+    run_config = RunConfig(
+        size=args.size,
+        repetitions=args.repetitions or max(10, repetitions),
+        warmups=warmups,
+        timeout_seconds=timeout,
+        cpu_affinity=measured_cpus,
+        sample_interval_seconds=0.1,
+        workloads=tuple(w.name for w in selected),
+    )
+    if harness_cpus:
+        measure.pin_current_process(harness_cpus)
+    base, head = abrun.run_ab(
+        ROOT,
+        args.base,
+        selected,
+        run_config,
+        machine.describe(ROOT, harness_cpus),
+        measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
+        cache_dir,
+        _progress,
+    )
+    for run in (base, head):
+        save_run_file(run, results_dir / "ab")
+    result = compare.compare_runs(
+        base,
+        head,
+        thresholds=_thresholds(args.threshold),
+        default_threshold=args.default_threshold / 100,
+    )
+    return _print_comparison(result, args.format)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -443,6 +488,22 @@ def parser() -> argparse.ArgumentParser:
         help="compare runs from different machines/toolchains/sizes (labelled MIXED)",
     )
     s.set_defaults(func=cmd_compare)
+
+    s = sub.add_parser(
+        "ab",
+        help="measure a base commit and the working tree interleaved in one run; gate like compare",
+    )
+    s.add_argument("base", help="git commit or ref to compare the working tree against")
+    s.add_argument("--workloads", help="comma-separated batch workloads (default: all batch)")
+    s.add_argument("--size", choices=("full", "quick"), default="quick")
+    s.add_argument("--repetitions", type=int, help="per side (default 10)")
+    s.add_argument("--pin", default="auto", help="CPUs for the measured processes (as for run)")
+    s.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    s.add_argument(
+        "--default-threshold", type=float, default=5.0, help="noise threshold in percent"
+    )
+    s.add_argument("--threshold", action="append", default=[], metavar="METRIC=PERCENT")
+    s.set_defaults(func=cmd_ab)
 
     s = sub.add_parser("history", help="list the runs in the results folder")
     s.add_argument("--json", action="store_true")

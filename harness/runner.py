@@ -200,6 +200,7 @@ def run_batch_workload(
     config: RunConfig,
     executor: Executor,
     progress: Progress = lambda _: None,
+    counterbalance: bool = False,
 ) -> WorkloadResult:
     params = workload.params[config.size]
     reps: dict[str, list[Repetition]] = {impl.key: [] for impl in workload.implementations}
@@ -222,7 +223,10 @@ def run_batch_workload(
 
     rounds = [(-1 - w) for w in range(config.warmups)] + list(range(config.repetitions))
     for rep in rounds:
-        for impl in workload.implementations:  # interleaved: go, rust, go, rust ...
+        order = workload.implementations
+        if counterbalance and rep % 2:
+            order = tuple(reversed(order))  # ABBA: neither side always runs right after the other
+        for impl in order:  # interleaved: go, rust, go, rust ...
             if impl.key in errors:
                 continue
             repetition = run_once(impl, rep)

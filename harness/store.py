@@ -55,6 +55,13 @@ def run_to_json(run: Run) -> str:
     return json.dumps(dataclasses.asdict(run), indent=1, allow_nan=False) + "\n"
 
 
+def save_run_file(run: Run, folder: Path) -> Path:
+    """Write <folder>/<run-id>.json only (no latest.json): for runs kept aside, like A/B sides."""
+    path = folder / f"{run.run_id}.json"
+    write_atomic(path, run_to_json(run).encode())
+    return path
+
+
 def save_run(run: Run, results_dir: Path) -> Path:
     """Write results/<run-id>.json and refresh results/latest.json (a copy)."""
     data = run_to_json(run).encode()

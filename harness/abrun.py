@@ -1,0 +1,168 @@
+"""Measure a base commit and the working tree in ONE run, repetitions interleaved, then compare.
+
+Why: a VM's speed drifts between runs, and the repetitions inside one run cannot see that drift,
+so comparing against a stored baseline gave 10 % false alarms on an idle machine here
+(docs/regression-gate.md). Alternating base and head repetitions makes drift hit both sides alike,
+and reversing the order every other round (ABBA) keeps either side from always running second, right
+after the other: an A/A check with identical binaries showed a 6 % "improvement" for whichever ran
+second in plain ABAB order. Measured interleaved, the gate met its targets.
+
+The base commit is checked out with `git worktree` into a temporary folder and built there; both
+sides run the head's manifests on the head's input bytes, so only the programs differ.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from harness.build import Builder
+from harness.config import load_workloads
+from harness.errors import HarnessError
+from harness.inputs import prepare_input
+from harness.measure import Executor
+from harness.model import Machine, Run, RunConfig, Workload, WorkloadResult
+from harness.runner import Progress, build_all, now_iso, run_batch_workload
+from harness.store import SCHEMA_VERSION, new_run_id
+
+BASE_SUFFIX = "-base"  # variant suffix of the base side while both run as one workload
+
+
+@contextmanager
+def checkout(repo: Path, ref: str):
+    """A detached worktree of `ref`, removed afterwards whatever happens."""
+    with tempfile.TemporaryDirectory(prefix="gorust-base-") as tmp:
+        target = Path(tmp) / "tree"
+        done = subprocess.run(
+            ["git", "-C", str(repo), "worktree", "add", "--detach", "--quiet", str(target), ref],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise HarnessError(
+                f"git worktree add {ref}: {done.stderr.strip().splitlines()[-1:] or done.returncode}"
+            )
+        try:
+            yield target
+        finally:
+            subprocess.run(
+                ["git", "-C", str(repo), "worktree", "remove", "--force", str(target)],
+                capture_output=True,
+                check=False,
+            )
+
+
+def split(result: WorkloadResult) -> tuple[WorkloadResult, WorkloadResult]:
+    """The combined workload's result as (base, head), variants named as in the manifests."""
+    base = tuple(
+        replace(
+            i,
+            variant=i.variant.removesuffix(BASE_SUFFIX),
+            build=replace(i.build, variant=i.build.variant.removesuffix(BASE_SUFFIX)),
+        )
+        for i in result.implementations
+        if i.variant.endswith(BASE_SUFFIX)
+    )
+    head = tuple(i for i in result.implementations if not i.variant.endswith(BASE_SUFFIX))
+
+    def side(impls) -> WorkloadResult:
+        failed = [i for i in impls if i.is_default and i.status != "ok"]
+        status = (
+            "checksum_mismatch"
+            if any(i.status == "checksum_mismatch" and i.is_default for i in impls)
+            else ("failed" if failed else "ok")
+        )
+        return replace(
+            result,
+            implementations=impls,
+            status=status,
+            error="; ".join(f"{i.key}: {i.error}" for i in failed) or None,
+        )
+
+    return side(base), side(head)
+
+
+def combined(workload: Workload) -> Workload:
+    """The head's workload with every implementation twice: base (suffixed variant) and head."""
+    base = tuple(replace(i, variant=i.variant + BASE_SUFFIX) for i in workload.implementations)
+    interleaved = tuple(
+        x for pair in zip(base, workload.implementations, strict=True) for x in pair
+    )
+    return replace(workload, implementations=interleaved)
+
+
+def run_ab(
+    repo: Path,
+    base_ref: str,
+    workloads: Sequence[Workload],
+    config: RunConfig,
+    machine: Machine,
+    executor: Executor,
+    cache_dir: Path,
+    progress: Progress = lambda _: None,
+) -> tuple[Run, Run]:
+    """Two Run values (base, head) measured in one interleaved session."""
+    base_results: list[WorkloadResult] = []
+    head_results: list[WorkloadResult] = []
+    started = now_iso()
+    with checkout(repo, base_ref) as base_tree:
+        base_manifests = load_workloads(base_tree / "workloads")
+        base_builder = Builder(base_tree / "workloads", cache_dir)
+        head_builder = Builder(repo / "workloads", cache_dir)
+        for workload in workloads:
+            if workload.kind != "batch":
+                progress(f"{workload.name}: skipped (interleaved A/B covers batch workloads)")
+                continue
+            if workload.name not in base_manifests:
+                progress(f"{workload.name}: not in {base_ref}; skipped")
+                continue
+            base_builds = build_all(base_manifests[workload.name], base_builder, progress)
+            head_builds = build_all(workload, head_builder, progress)
+            builds = {**head_builds}
+            for impl in workload.implementations:
+                record = base_builds.get(impl.key)
+                if record is None:
+                    record = replace(head_builds[impl.key], ok=False, error=f"not in {base_ref}")
+                builds[f"{impl.lang}/{impl.variant}{BASE_SUFFIX}"] = replace(
+                    record, variant=impl.variant + BASE_SUFFIX
+                )
+            input_record = prepare_input(workload, config.size, cache_dir / "inputs")
+            progress(
+                f"run {workload.name}: {base_ref} and working tree interleaved, {config.repetitions} repetitions"
+            )
+            result = run_batch_workload(
+                combined(workload), builds, input_record, config, executor, progress
+            )
+            base, head = split(result)
+            base_results.append(base)
+            head_results.append(head)
+    finished = now_iso()
+    run_id = new_run_id()
+
+    def run(results: list[WorkloadResult], label: str, commit: str | None) -> Run:
+        return Run(
+            schema_version=SCHEMA_VERSION,
+            run_id=f"{run_id}-{label}",
+            started_at=started,
+            finished_at=finished,
+            status="complete",
+            machine=replace(machine, git_commit=commit),
+            config=config,
+            workloads=tuple(results),
+        )
+
+    return run(base_results, "base", _rev(repo, base_ref)), run(
+        head_results, "head", machine.git_commit
+    )
+
+
+def _rev(repo: Path, ref: str) -> str | None:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", ref], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip() or None

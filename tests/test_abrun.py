@@ -1,0 +1,86 @@
+"""Interleaved A/B: the base commit and the working tree measured in one run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from builders import impl_result, workload, workload_result
+
+from harness import abrun, cli
+
+
+def test_combined_pairs_each_base_implementation_with_its_head():
+    combined = abrun.combined(
+        workload(impls=(("go", "default"), ("rust", "default"), ("rust", "fast")))
+    )
+    assert [i.key for i in combined.implementations] == [
+        "go/default-base",
+        "go/default",
+        "rust/default-base",
+        "rust/default",
+        "rust/fast-base",
+        "rust/fast",
+    ]
+
+
+def test_split_restores_variant_names_and_judges_each_side():
+    result = workload_result(
+        impls=[
+            impl_result("go", "default-base"),
+            impl_result("go"),
+            impl_result("rust", "default-base", status="failed", error="exit status 1"),
+            impl_result("rust"),
+        ]
+    )
+    base, head = abrun.split(result)
+    assert [i.key for i in base.implementations] == ["go/default", "rust/default"]
+    assert all(i.build.variant == "default" for i in base.implementations)
+    assert base.status == "failed" and "rust/default: exit status 1" in base.error
+    assert [i.key for i in head.implementations] == ["go/default", "rust/default"]
+    assert head.status == "ok" and head.error is None
+
+
+@pytest.mark.e2e
+def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path):
+    root = Path(__file__).resolve().parent.parent
+    code = cli.main(
+        [
+            "--results-dir",
+            str(tmp_path),
+            "--cache-dir",
+            str(root / ".cache"),
+            "ab",
+            "HEAD",
+            "--workloads",
+            "binarytrees",
+            "--size",
+            "quick",
+            "--repetitions",
+            "4",
+            "--format",
+            "json",
+        ]
+    )
+    assert code in (
+        0,
+        1,
+    )  # the verdict itself is the gate's; here: both sides measured and compared
+    files = sorted((tmp_path / "ab").glob("*.json"))
+    assert [f.name.rsplit("-", 1)[-1] for f in files] == ["base.json", "head.json"]
+    for path in files:
+        run = json.loads(path.read_text())
+        (result,) = run["workloads"]
+        assert result["status"] == "ok"
+        assert [i["variant"] for i in result["implementations"]] == [
+            "default",
+            "default",
+            "bumpalo",
+        ]
+        assert all(len(i["repetitions"]) == 4 for i in result["implementations"])
+    worktrees = subprocess.run(
+        ["git", "-C", str(root), "worktree", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "gorust-base-" not in worktrees
