@@ -17,17 +17,11 @@ DEFAULT_VARIANT = "default"
 ParamValue = int | float | str
 
 
-# --- configuration -------------------------------------------------------------------------------
+class Keyed:
+    """Anything identified by language and variant: "go/default", "rust/zlib-rs"."""
 
-
-@dataclass(frozen=True)
-class Implementation:
-    """One buildable program of a workload: a language and a variant of it."""
-
-    lang: Lang
+    lang: str
     variant: str
-    path: str  # workloads/go/<path> or workloads/rust/crates/<path>
-    library: str
 
     @property
     def key(self) -> str:
@@ -36,6 +30,19 @@ class Implementation:
     @property
     def is_default(self) -> bool:
         return self.variant == DEFAULT_VARIANT
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Implementation(Keyed):
+    """One buildable program of a workload: a language and a variant of it."""
+
+    lang: Lang
+    variant: str
+    path: str  # workloads/go/<path> or workloads/rust/crates/<path>
+    library: str
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ class RunConfig:
 
 
 @dataclass(frozen=True)
-class BuildRecord:
+class BuildRecord(Keyed):
     workload: str
     lang: Lang
     variant: str
@@ -148,10 +155,6 @@ class BuildRecord:
     source_lines: int | None = None  # non-blank, non-comment lines of the repo's own source
     source_files: tuple[str, ...] = ()  # what source_lines counts, relative to workloads/<lang>
     profile_error: str | None = None  # why the profile is missing when the build itself worked
-
-    @property
-    def key(self) -> str:
-        return f"{self.lang}/{self.variant}"
 
 
 # --- measurement ---------------------------------------------------------------------------------
@@ -273,7 +276,7 @@ Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]
 
 
 @dataclass(frozen=True)
-class ImplementationResult:
+class ImplementationResult(Keyed):
     lang: Lang
     variant: str
     library: str
@@ -287,14 +290,6 @@ class ImplementationResult:
     parallelism: dict[str, str] = field(
         default_factory=dict
     )  # e.g. GOMAXPROCS, TOKIO_WORKER_THREADS
-
-    @property
-    def key(self) -> str:
-        return f"{self.lang}/{self.variant}"
-
-    @property
-    def is_default(self) -> bool:
-        return self.variant == DEFAULT_VARIANT
 
 
 @dataclass(frozen=True)
