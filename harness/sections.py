@@ -390,16 +390,16 @@ def build_and_operations(run: Run) -> dict:
                         bucket.setdefault(name, []).append(float(value))
     reading = []
     go, rust = per_lang.get("go", {}), per_lang.get("rust", {})
-    for name, label, fmt in (
-        ("clean", "clean build", formatting.seconds),
-        ("incremental", "incremental rebuild", formatting.seconds),
-        ("stripped", "stripped binary", formatting.size),
+    for name, label, fmt, note in (
+        ("clean", "clean build", formatting.seconds, "; one timing each"),
+        ("incremental", "incremental rebuild", formatting.seconds, "; one timing each"),
+        ("stripped", "stripped binary", formatting.size, ""),
     ):
         if go.get(name) and rust.get(name):
             reading.append(
                 f"Median {label} of the default implementations: Go {fmt(float(np.median(go[name])))}, "
                 f"Rust {fmt(float(np.median(rust[name])))} ({len(go[name])} and {len(rust[name])} "
-                "programs; one timing each)."
+                f"programs{note})."
             )
     if not any(r["clean"] != "–" for r in rows):
         reading.append(
