@@ -27,9 +27,6 @@ missed target fails the benchmark. GATE_TRIALS overrides the trials per mode (de
 from __future__ import annotations
 
 import os
-import platform
-import socket
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +39,7 @@ from harness import compare, config, measure, stats, toolchains
 from harness.analysis import metric_values
 from harness.build import Builder
 from harness.inputs import prepare_input
-from harness.machine import cpu_model
+from harness.machine import describe
 from harness.model import Machine, Run, RunConfig, Workload, WorkloadResult
 from harness.runner import run_batch_workload
 
@@ -79,23 +76,8 @@ def scaled(workload: Workload, scale: float) -> Workload:
 
 
 def this_machine() -> Machine:
-    """Described once without `git status` (which may rewrite the git index)."""
-    return Machine(
-        hostname=socket.gethostname(),
-        cpu_model=cpu_model(),
-        cpu_count=os.cpu_count() or 0,
-        memory_bytes=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
-        kernel=platform.release(),
-        os=platform.platform(),
-        python=sys.version.split()[0],
-        go_version=toolchains.tool_version("go"),
-        rustc_version=toolchains.tool_version("rustc"),
-        cargo_version=toolchains.tool_version("cargo"),
-        git_commit=None,
-        git_branch=None,
-        git_dirty=None,
-        harness_cpus=HARNESS_CPUS,
-    )
+    """Described once (git status runs without optional locks, so the index is not rewritten)."""
+    return describe(ROOT, HARNESS_CPUS)
 
 
 @contextmanager
