@@ -19,12 +19,12 @@ Formula, per workload and language (docs/decision-matrix.md explains it for read
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from harness import formatting, stats
+from harness.config import read_toml
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, Run, ServerPhase, WorkloadResult
 
@@ -177,12 +177,7 @@ def load_capacity_config(path: Path | None) -> CapacityConfig:
     """The config at `path`; None -> the built-in defaults (the values of config/capacity.toml)."""
     if path is None:
         return DEFAULT_CONFIG
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot read capacity config ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise HarnessError(f"{path}: not valid TOML ({exc})") from exc
+    data = read_toml(path, "capacity config")
     return parse_capacity_config(data, str(path))
 
 

@@ -206,14 +206,18 @@ def parse_manifest(data: dict, path: Path) -> Workload:
     )
 
 
-def load_manifest(path: Path) -> Workload:
+def read_toml(path: Path, what: str) -> dict:
+    """A TOML file's table, or one line naming the file and saying what it should have been."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise HarnessError(f"{path}: cannot read manifest ({exc.strerror})") from exc
+        raise HarnessError(f"{path}: cannot read {what} ({exc.strerror})") from exc
     except tomllib.TOMLDecodeError as exc:
         raise HarnessError(f"{path}: not valid TOML ({exc})") from exc
-    workload = parse_manifest(data, path)
+
+
+def load_manifest(path: Path) -> Workload:
+    workload = parse_manifest(read_toml(path, "manifest"), path)
     if workload.name != path.stem:
         raise HarnessError(f"{path}: field 'name' is {workload.name!r} but the file is {path.name}")
     return workload

@@ -13,7 +13,6 @@ so 3 is neutral, positive pulls toward Rust, negative toward Go; weights are 1â€
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Literal
 from harness import formatting, stats
 from harness.analysis import WorkloadAnalysis
 from harness.capacity import CapacityProjection, describe_load
+from harness.config import read_toml
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, ServerPhase
 
@@ -153,12 +153,7 @@ def load_team_config(
         if not default_path.is_file():
             return None
         path = default_path
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot read team scores ({exc.strerror})") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise HarnessError(f"{path}: not valid TOML ({exc})") from exc
+    data = read_toml(path, "team scores")
     return parse_team_config(data, str(path))
 
 
