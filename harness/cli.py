@@ -31,7 +31,7 @@ from harness.build import Builder
 from harness.errors import HarnessError
 from harness.export import EXPORTERS
 from harness.model import Run, RunConfig
-from harness.runner import build_all, harness_cpus_for, run_suite
+from harness.runner import RunInterrupted, build_all, harness_cpus_for, run_suite
 from harness.store import load_run, save_run_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +148,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         _progress,
         run_server=run_server,
     )
-    print_summary(run)
+    try:
+        print_summary(run)
+    except KeyboardInterrupt:  # the run is saved complete: its verdict stands, and says so
+        console.print("harness: summary interrupted; the run itself is complete", markup=False)
     console.print(f"results: {path}", markup=False)
     return 0 if all(w.status == "ok" for w in run.workloads) else 1
 
@@ -528,9 +531,11 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2  # also `compare`'s documented "error" status
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         measure.kill_all_children()
-        print("harness: interrupted; results measured so far are saved", file=sys.stderr)
+        print(
+            f"harness: {exc if isinstance(exc, RunInterrupted) else 'interrupted'}", file=sys.stderr
+        )
         return 130
     except BrokenPipeError:
         return 0
