@@ -317,6 +317,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         thresholds=_thresholds(args.threshold),
         default_threshold=args.default_threshold / 100,
         allow_mixed=args.allow_mixed,
+        allow_incomplete=args.allow_incomplete,
     )
     return _print_comparison(result, args.format)
 
@@ -489,6 +490,12 @@ def parser() -> argparse.ArgumentParser:
         "--allow-mixed",
         action="store_true",
         help="compare runs from different machines/toolchains/sizes (labelled MIXED)",
+    )
+    s.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="compare a run that is not complete or lacks workloads the other has "
+        "(labelled INCOMPLETE)",
     )
     s.set_defaults(func=cmd_compare)
 
