@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -370,6 +371,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
         cache_dir,
         _progress,
+        allow_incomplete=args.allow_incomplete,
     )
     for run in (base, head):
         save_run_file(run, results_dir / "ab")
@@ -379,7 +381,10 @@ def cmd_ab(args: argparse.Namespace) -> int:
         thresholds=_thresholds(args.threshold),
         default_threshold=args.default_threshold / 100,
     )
-    return _print_comparison(result, args.format)
+    measured = {w.name for w in head.workloads}
+    skipped = [w.name for w in selected if w.kind == "batch" and w.name not in measured]
+    notes = tuple(f"INCOMPLETE: {name}: not in {args.base}; not measured" for name in skipped)
+    return _print_comparison(replace(result, notes=result.notes + notes), args.format)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -513,6 +518,11 @@ def parser() -> argparse.ArgumentParser:
         "--default-threshold", type=float, default=5.0, help="noise threshold in percent"
     )
     s.add_argument("--threshold", action="append", default=[], metavar="METRIC=PERCENT")
+    s.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="measure the rest when the base lacks a selected workload (labelled INCOMPLETE)",
+    )
     s.set_defaults(func=cmd_ab)
 
     s = sub.add_parser("history", help="list the runs in the results folder")
