@@ -268,10 +268,19 @@ def print_summary(run: Run) -> None:
             )
 
 
+def _load_measured(spec: str, results_dir: Path) -> tuple[Path, Run]:
+    """The run `spec` names, refused when it holds no workload results: a report or export of
+    nothing would look like a run that measured nothing wrong."""
+    path = history.resolve(spec, results_dir)
+    run = load_run(path)
+    if not run.workloads:
+        raise HarnessError(f"{path}: run {run.run_id} ({run.status}) has no workload results")
+    return path, run
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
-    path_of_run = history.resolve(args.results, results_dir)
-    run = load_run(path_of_run)
+    path_of_run, run = _load_measured(args.results, results_dir)
     path = report.write_report(
         run,
         Path(args.reports_dir),
@@ -289,7 +298,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
-    run = load_run(history.resolve(args.results, results_dir))
+    _, run = _load_measured(args.results, results_dir)
     sys.stdout.write(EXPORTERS[args.format](run))
     return 0
 
