@@ -399,8 +399,11 @@ def cmd_ab(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
     entries = history.refresh(results_dir)
+    skipped = [f"unreadable, not listed: {u.reason}" for u in history.unreadable(results_dir)]
     if args.json:
         sys.stdout.write(history.entries_as_json(entries))
+        for line in skipped:  # stdout stays one JSON document
+            print(f"harness: {line}", file=sys.stderr)
         return 0
     table = Table(title=f"Runs in {results_dir}")
     for column in (
@@ -427,6 +430,8 @@ def cmd_history(args: argparse.Namespace) -> int:
             e.workloads,
         )
     stdout_console.print(table)
+    for line in skipped:
+        stdout_console.print(line, markup=False, soft_wrap=True)
     return 0
 
 
