@@ -326,7 +326,7 @@ def _worktrees() -> str:
 def test_ab_refuses_a_ref_git_would_read_as_an_option(harness, ref, message):
     add_workload(harness.workloads, "fast")
     before = _worktrees()
-    code, out, err = harness("ab", "--workloads", "fast", "--size", "quick", "--", ref)
+    code, out, err = harness("ab", "--workloads", "fast", "--pin", "none", "--", ref)
     assert (code, out) == (2, "")
     assert message in one_line_error(err)
     assert _worktrees() == before
@@ -355,7 +355,14 @@ def test_ab_refuses_a_base_that_lacks_a_selected_workload(harness):
     before = _worktrees()
     # the repository's own manifests: the base's come from its commit
     code, out, err = harness(
-        "--workloads-dir", str(ROOT / "workloads"), "ab", "--workloads", "sha256", base
+        "--workloads-dir",
+        str(ROOT / "workloads"),
+        "ab",
+        "--workloads",
+        "sha256",
+        "--pin",
+        "none",
+        base,
     )
     assert (code, out) == (2, "")
     assert f"sha256: not in {base}, so not comparable; pass --allow-incomplete" in one_line_error(
