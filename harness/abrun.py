@@ -32,26 +32,69 @@ from harness.store import SCHEMA_VERSION, new_run_id
 BASE_SUFFIX = "-base"  # variant suffix of the base side while both run as one workload
 
 
+def resolve_commit(repo: Path, ref: str) -> str:
+    """The full hash of the commit `ref` names, checked before any worktree command. A ref that
+    git would read as an option (`--lock` once locked a worktree and compared HEAD with itself)
+    is refused; `--end-of-options` keeps git from reading it as one in any case."""
+    if ref.startswith("-"):
+        raise HarnessError(
+            f"base {ref!r} starts with '-', which git would read as an option; "
+            "give a commit, branch or tag"
+        )
+    done = subprocess.run(
+        [
+            "git",
+            "-C",
+            str(repo),
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            "--end-of-options",
+            f"{ref}^{{commit}}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    commit = done.stdout.strip()
+    if done.returncode != 0 or not commit:
+        raise HarnessError(f"base {ref!r}: not a commit in {repo} (git rev-parse --verify)")
+    return commit
+
+
 @contextmanager
-def checkout(repo: Path, ref: str):
-    """A detached worktree of `ref`, removed afterwards whatever happens."""
+def checkout(repo: Path, commit: str):
+    """A detached worktree of `commit` (a full hash from resolve_commit), removed afterwards
+    whatever happens."""
     with tempfile.TemporaryDirectory(prefix="gorust-base-") as tmp:
         target = Path(tmp) / "tree"
         done = subprocess.run(
-            ["git", "-C", str(repo), "worktree", "add", "--detach", "--quiet", str(target), ref],
+            [
+                "git",
+                "-C",
+                str(repo),
+                "worktree",
+                "add",
+                "--detach",
+                "--quiet",
+                "--",
+                str(target),
+                commit,
+            ],
             capture_output=True,
             text=True,
             check=False,
         )
         if done.returncode != 0:
             raise HarnessError(
-                f"git worktree add {ref}: {done.stderr.strip().splitlines()[-1:] or done.returncode}"
+                f"git worktree add {commit}: "
+                f"{done.stderr.strip().splitlines()[-1:] or done.returncode}"
             )
         try:
             yield target
         finally:
             subprocess.run(
-                ["git", "-C", str(repo), "worktree", "remove", "--force", str(target)],
+                ["git", "-C", str(repo), "worktree", "remove", "--force", "--", str(target)],
                 capture_output=True,
                 check=False,
             )
@@ -105,13 +148,25 @@ def run_ab(
     executor: Executor,
     cache_dir: Path,
     progress: Progress = lambda _: None,
+    allow_incomplete: bool = False,
 ) -> tuple[Run, Run]:
-    """Two Run values (base, head) measured in one interleaved session."""
+    """Two Run values (base, head) measured in one interleaved session. A selected workload the
+    base lacks is refused before anything is built, unless `allow_incomplete` (then skipped)."""
+    base_commit = resolve_commit(repo, base_ref)
     base_results: list[WorkloadResult] = []
     head_results: list[WorkloadResult] = []
     started = now_iso()
-    with checkout(repo, base_ref) as base_tree:
+    with checkout(repo, base_commit) as base_tree:
         base_manifests = load_workloads(base_tree / "workloads")
+        batch = [w for w in workloads if w.kind == "batch"]
+        missing = [w.name for w in batch if w.name not in base_manifests]
+        if missing and not allow_incomplete:
+            raise HarnessError(
+                f"{', '.join(missing)}: not in {base_ref}, so not comparable; "
+                "pass --allow-incomplete to measure the rest"
+            )
+        if len(missing) == len(batch):
+            raise HarnessError(f"no batch workload to measure against {base_ref}")
         base_builder = Builder(base_tree / "workloads", cache_dir)
         head_builder = Builder(repo / "workloads", cache_dir)
         for workload in workloads:
@@ -156,13 +211,4 @@ def run_ab(
             workloads=tuple(results),
         )
 
-    return run(base_results, "base", _rev(repo, base_ref)), run(
-        head_results, "head", machine.git_commit
-    )
-
-
-def _rev(repo: Path, ref: str) -> str | None:
-    done = subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", ref], capture_output=True, text=True, check=False
-    )
-    return done.stdout.strip() or None
+    return run(base_results, "base", base_commit), run(head_results, "head", machine.git_commit)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from harness import formatting, stats
-from harness.config import read_toml
+from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, Run, ServerPhase, WorkloadResult
 
@@ -110,18 +110,12 @@ def _number(table: Mapping, key: str, where: str, minimum: float, inclusive: boo
     return float(value)
 
 
-def _check_keys(table: Mapping, known: tuple[str, ...], where: str) -> None:
-    for key in table:
-        if key not in known:
-            raise HarnessError(f"{where}: unknown field '{key}' (known: {', '.join(known)})")
-
-
 def _load_settings(table: object, base: LoadSettings | None, where: str) -> LoadSettings:
     """A [defaults] table (base None: every field but the instance shape required) or a workload's
     table merged over the defaults."""
     if not isinstance(table, dict):
         raise HarnessError(f"{where}: must be a table")
-    _check_keys(table, _LOAD_FIELDS, where)
+    reject_unknown_keys(table, _LOAD_FIELDS, where)
     values: dict[str, object] = {}
     for key in _LOAD_FIELDS:
         if key not in table:
@@ -147,7 +141,7 @@ def _load_settings(table: object, base: LoadSettings | None, where: str) -> Load
 
 def parse_capacity_config(data: Mapping, where: str) -> CapacityConfig:
     """Validate parsed TOML; `where` (the file) is only used to name it in errors."""
-    _check_keys(data, _TOP_FIELDS, where)
+    reject_unknown_keys(data, _TOP_FIELDS, f"{where} (top level)")
     for key in ("hours_per_month", "price_per_vcpu_hour", "price_per_gb_hour", "defaults"):
         if key not in data:
             raise HarnessError(f"{where}: missing field '{key}'")

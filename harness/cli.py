@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -31,7 +32,7 @@ from harness.build import Builder
 from harness.errors import HarnessError
 from harness.export import EXPORTERS
 from harness.model import Run, RunConfig
-from harness.runner import build_all, harness_cpus_for, run_suite
+from harness.runner import RunInterrupted, build_all, harness_cpus_for, run_suite
 from harness.store import load_run, save_run_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +149,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         _progress,
         run_server=run_server,
     )
-    print_summary(run)
+    try:
+        print_summary(run)
+    except KeyboardInterrupt:  # the run is saved complete: its verdict stands, and says so
+        console.print("harness: summary interrupted; the run itself is complete", markup=False)
     console.print(f"results: {path}", markup=False)
     return 0 if all(w.status == "ok" for w in run.workloads) else 1
 
@@ -264,10 +268,19 @@ def print_summary(run: Run) -> None:
             )
 
 
+def _load_measured(spec: str, results_dir: Path) -> tuple[Path, Run]:
+    """The run `spec` names, refused when it holds no workload results: a report or export of
+    nothing would look like a run that measured nothing wrong."""
+    path = history.resolve(spec, results_dir)
+    run = load_run(path)
+    if not run.workloads:
+        raise HarnessError(f"{path}: run {run.run_id} ({run.status}) has no workload results")
+    return path, run
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
-    path_of_run = history.resolve(args.results, results_dir)
-    run = load_run(path_of_run)
+    path_of_run, run = _load_measured(args.results, results_dir)
     path = report.write_report(
         run,
         Path(args.reports_dir),
@@ -285,7 +298,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
-    run = load_run(history.resolve(args.results, results_dir))
+    _, run = _load_measured(args.results, results_dir)
     sys.stdout.write(EXPORTERS[args.format](run))
     return 0
 
@@ -314,6 +327,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         thresholds=_thresholds(args.threshold),
         default_threshold=args.default_threshold / 100,
         allow_mixed=args.allow_mixed,
+        allow_incomplete=args.allow_incomplete,
     )
     return _print_comparison(result, args.format)
 
@@ -366,6 +380,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
         cache_dir,
         _progress,
+        allow_incomplete=args.allow_incomplete,
     )
     for run in (base, head):
         save_run_file(run, results_dir / "ab")
@@ -375,14 +390,20 @@ def cmd_ab(args: argparse.Namespace) -> int:
         thresholds=_thresholds(args.threshold),
         default_threshold=args.default_threshold / 100,
     )
-    return _print_comparison(result, args.format)
+    measured = {w.name for w in head.workloads}
+    skipped = [w.name for w in selected if w.kind == "batch" and w.name not in measured]
+    notes = tuple(f"INCOMPLETE: {name}: not in {args.base}; not measured" for name in skipped)
+    return _print_comparison(replace(result, notes=result.notes + notes), args.format)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     _, results_dir, _ = _paths(args)
     entries = history.refresh(results_dir)
+    skipped = [f"unreadable, not listed: {u.reason}" for u in history.unreadable(results_dir)]
     if args.json:
         sys.stdout.write(history.entries_as_json(entries))
+        for line in skipped:  # stdout stays one JSON document
+            print(f"harness: {line}", file=sys.stderr)
         return 0
     table = Table(title=f"Runs in {results_dir}")
     for column in (
@@ -409,6 +430,8 @@ def cmd_history(args: argparse.Namespace) -> int:
             e.workloads,
         )
     stdout_console.print(table)
+    for line in skipped:
+        stdout_console.print(line, markup=False, soft_wrap=True)
     return 0
 
 
@@ -487,6 +510,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="compare runs from different machines/toolchains/sizes (labelled MIXED)",
     )
+    s.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="compare a run that is not complete or lacks workloads the other has "
+        "(labelled INCOMPLETE)",
+    )
     s.set_defaults(func=cmd_compare)
 
     s = sub.add_parser(
@@ -503,6 +532,11 @@ def parser() -> argparse.ArgumentParser:
         "--default-threshold", type=float, default=5.0, help="noise threshold in percent"
     )
     s.add_argument("--threshold", action="append", default=[], metavar="METRIC=PERCENT")
+    s.add_argument(
+        "--allow-incomplete",
+        action="store_true",
+        help="measure the rest when the base lacks a selected workload (labelled INCOMPLETE)",
+    )
     s.set_defaults(func=cmd_ab)
 
     s = sub.add_parser("history", help="list the runs in the results folder")
@@ -528,9 +562,11 @@ def main(argv: list[str] | None = None) -> int:
     except HarnessError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)
         return 2  # also `compare`'s documented "error" status
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         measure.kill_all_children()
-        print("harness: interrupted; results measured so far are saved", file=sys.stderr)
+        print(
+            f"harness: {exc if isinstance(exc, RunInterrupted) else 'interrupted'}", file=sys.stderr
+        )
         return 130
     except BrokenPipeError:
         return 0

@@ -5,7 +5,9 @@ For each workload, implementation and gated metric: the change of the median (he
 A change is a regression only when it is significant (p < 0.05 and the CI excludes zero) *and*
 larger than the noise threshold (default 5 %, overridable per metric), so tiny but real shifts do not
 fail builds. Runs from different machines, toolchains or sizes are refused unless asked for, and
-then every change is labelled as mixed.
+then every change is labelled as mixed. So are runs that do not cover the same ground (one not
+`complete`, or a workload one has and the other lacks): an interrupted head with no workloads
+once "passed" with 0 regressions; when allowed, the gaps are labelled INCOMPLETE.
 """
 
 from __future__ import annotations
@@ -79,6 +81,25 @@ def incomparabilities(base: Run, head: Run) -> list[str]:
         for name in before
         if before[name] != after[name]
     ]
+
+
+def incompleteness(base: Run, head: Run) -> list[str]:
+    """Why the two runs do not cover the same measured ground, in words; empty when they do."""
+    gaps = [
+        f"{side} run {r.run_id} is {r.status}"
+        for side, r in (("base", base), ("head", head))
+        if r.status != "complete"
+    ]
+    gaps += [
+        f"{side} run {r.run_id} has no workload results"
+        for side, r in (("base", base), ("head", head))
+        if not r.workloads
+    ]
+    base_names = [w.name for w in base.workloads]
+    head_names = [w.name for w in head.workloads]
+    gaps += [f"{name}: not in the head run" for name in base_names if name not in head_names]
+    gaps += [f"{name}: not in the base run" for name in head_names if name not in base_names]
+    return gaps
 
 
 def verdict_for(
@@ -165,6 +186,7 @@ def compare_runs(
     default_threshold: float = DEFAULT_THRESHOLD,
     metrics: tuple[str, ...] = GATED_METRICS,
     allow_mixed: bool = False,
+    allow_incomplete: bool = False,
 ) -> RunComparison:
     """Every gated metric of every implementation present and "ok" in both runs; what could not be
     compared (absent, failed, diverging outputs, too few repetitions) becomes a note."""
@@ -175,15 +197,21 @@ def compare_runs(
             + "; ".join(differences)
             + "); pass --allow-mixed to compare anyway"
         )
-    notes = [f"MIXED: {d}" for d in differences]
+    gaps = incompleteness(base, head)
+    if gaps and not allow_incomplete:
+        raise HarnessError(
+            f"runs {base.run_id} and {head.run_id} do not cover the same results ("
+            + "; ".join(gaps)
+            + "); pass --allow-incomplete to compare what both have"
+        )
+    notes = [f"MIXED: {d}" for d in differences] + [f"INCOMPLETE: {g}" for g in gaps]
     thresholds = thresholds or {}
     base_workloads = {w.name: w for w in base.workloads}
     changes = []
     underpowered: set[tuple[int, int]] = set()
     for head_w in head.workloads:
         base_w = base_workloads.get(head_w.name)
-        if base_w is None:
-            notes.append(f"{head_w.name}: not in the base run")
+        if base_w is None:  # an INCOMPLETE note already says so
             continue
         if "checksum_mismatch" in (base_w.status, head_w.status):  # outputs diverged: no figures
             notes.append(
@@ -249,9 +277,6 @@ def compare_runs(
         "(use at least 4 a side, 10 for a useful gate)"
         for n_base, n_head in sorted(underpowered)
     ]
-    for base_w in base.workloads:
-        if base_w.name not in {w.name for w in head.workloads}:
-            notes.append(f"{base_w.name}: not in the head run")
     return RunComparison(
         base_run_id=base.run_id, head_run_id=head.run_id, changes=tuple(changes), notes=tuple(notes)
     )

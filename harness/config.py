@@ -1,14 +1,17 @@
 """Load and validate workload manifests (`workloads/<name>.toml`) into model objects.
 
-Every error names the manifest file and the offending field, so a typo is a one-line fix.
+Every error names the manifest file and the offending field, so a typo is a one-line fix. Unknown
+keys are refused at every level (with the nearest known key for a near miss): a misspelt `seed`
+or a `flags` nobody reads would otherwise change nothing while looking like it did.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import string
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -27,6 +30,45 @@ SIZES = ("full", "quick")
 CATEGORIES = ("parsing", "compression", "crypto", "allocation", "server")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESERVED_PLACEHOLDERS = {"input", "port"}
+TOP_KEYS = (
+    "name",
+    "category",
+    "kind",
+    "description",
+    "throughput",
+    "args",
+    "input",
+    "params",
+    "implementations",
+    "server",
+)
+INPUT_KEYS = ("generator", "seed")
+IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library")
+SERVER_KEYS = ("health", "requests", "checks")
+REQUEST_KEYS = (
+    "name",
+    "method",
+    "path",
+    "share",
+    "expect_status",
+    "content_type",
+    "body",
+    "body_from",
+    "rand_regex",
+)
+
+
+def reject_unknown_keys(table: Mapping, known: Sequence[str], where: str) -> None:
+    """Refuse a key `known` does not list, naming it (`where` names the file and the table) and
+    the nearest known key when there is one; shared by every TOML reader of the harness."""
+    for key in table:
+        if key not in known:
+            # 0.7, not difflib's 0.6: at 0.6 'flags' is a near miss of 'lang'
+            near = difflib.get_close_matches(key, known, n=1, cutoff=0.7) or [
+                k for k in known if k.startswith(key) or key.startswith(k)
+            ]
+            hint = f"did you mean '{near[0]}'?" if near else f"known: {', '.join(known)}"
+            raise HarnessError(f"{where}: unknown field '{key}' ({hint})")
 
 
 def _field(data: dict, key: str, kind: type | tuple[type, ...], where: str, default=None):
@@ -39,6 +81,13 @@ def _field(data: dict, key: str, kind: type | tuple[type, ...], where: str, defa
         expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
         raise HarnessError(f"{where}: field '{key}' must be {expected}, got {value!r}")
     return value
+
+
+def _optional(data: dict, key: str, kind: type, where: str):
+    """An optional field: absent is None, present must be of `kind`."""
+    if key not in data:
+        return None
+    return _field(data, key, kind, where)
 
 
 def _choice(data: dict, key: str, choices: Sequence[str], where: str, default=None) -> str:
@@ -65,12 +114,14 @@ def _placeholders(args: Iterable[str], where: str) -> set[str]:
 
 def _parse_server(table: dict, params: dict[str, dict[str, ParamValue]], where: str) -> ServerSpec:
     at = f"{where} [server]"
+    reject_unknown_keys(table, SERVER_KEYS, at)
     health = _field(table, "health", str, at)
     streams = []
     for index, item in enumerate(_field(table, "requests", list, at)):
         sat = f"{where} [[server.requests]] #{index + 1}"
         if not isinstance(item, dict):
             raise HarnessError(f"{sat}: must be a table")
+        reject_unknown_keys(item, REQUEST_KEYS, sat)
         share = _field(item, "share", (int, float), sat)
         if not 0 < share <= 1:
             raise HarnessError(f"{sat}: field 'share' must be in (0, 1], got {share!r}")
@@ -80,10 +131,10 @@ def _parse_server(table: dict, params: dict[str, dict[str, ParamValue]], where: 
             path=_field(item, "path", str, sat),
             share=float(share),
             expect_status=_field(item, "expect_status", int, sat),
-            content_type=item.get("content_type"),
-            body=item.get("body"),
-            body_from=item.get("body_from"),
-            rand_regex=bool(item.get("rand_regex", False)),
+            content_type=_optional(item, "content_type", str, sat),
+            body=_optional(item, "body", str, sat),
+            body_from=_optional(item, "body_from", str, sat),
+            rand_regex=bool(_optional(item, "rand_regex", bool, sat)),
         )
         for text in (stream.path, stream.body_from or ""):
             unknown = _placeholders([text], sat) - set(params["full"])
@@ -112,6 +163,7 @@ def _parse_server(table: dict, params: dict[str, dict[str, ParamValue]], where: 
 def parse_manifest(data: dict, path: Path) -> Workload:
     """Validate one manifest's parsed TOML; `path` is only used to name it in errors."""
     where = str(path)
+    reject_unknown_keys(data, TOP_KEYS, f"{where} (top level)")
     name = _field(data, "name", str, where)
     if not NAME_PATTERN.match(name):
         raise HarnessError(f"{where}: field 'name' must match [a-z0-9-]+, got {name!r}")
@@ -126,6 +178,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
     input_spec = None
     if "input" in data:
         table = _field(data, "input", dict, where)
+        reject_unknown_keys(table, INPUT_KEYS, f"{where} [input]")
         generator = _field(table, "generator", str, f"{where} [input]")
         if not re.match(r"^[a-z_][a-z0-9_]*$", generator):
             raise HarnessError(
@@ -136,6 +189,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         )
 
     params_table = _field(data, "params", dict, where)
+    reject_unknown_keys(params_table, SIZES, f"{where} [params]")
     params: dict[str, dict[str, ParamValue]] = {}
     for size in SIZES:
         table = _field(params_table, size, dict, f"{where} [params]")
@@ -161,6 +215,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         at = f"{where} [[implementations]] #{index + 1}"
         if not isinstance(table, dict):
             raise HarnessError(f"{at}: must be a table")
+        reject_unknown_keys(table, IMPLEMENTATION_KEYS, at)
         variant = _field(table, "variant", str, at, DEFAULT_VARIANT)
         if not NAME_PATTERN.match(variant):
             raise HarnessError(f"{at}: field 'variant' must match [a-z0-9-]+, got {variant!r}")
@@ -185,6 +240,8 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         if f"{lang}/{DEFAULT_VARIANT}" not in keys:
             raise HarnessError(f"{where}: needs one {lang} implementation with variant 'default'")
 
+    if kind != "server" and "server" in data:
+        raise HarnessError(f"{where}: a [server] table needs kind = 'server', got kind {kind!r}")
     server = (
         _parse_server(_field(data, "server", dict, where), params, where)
         if kind == "server"

@@ -21,7 +21,7 @@ from typing import Literal
 from harness import formatting, stats
 from harness.analysis import WorkloadAnalysis
 from harness.capacity import CapacityProjection, describe_load
-from harness.config import read_toml
+from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, ServerPhase
 
@@ -114,19 +114,13 @@ def _table(data: Mapping, key: str, where: str) -> Mapping:
     value = data[key]
     if not isinstance(value, dict):
         raise HarnessError(f"{where}: field '{key}' must be a table [{key}]")
-    for name in value:
-        if name not in CATEGORY_NAMES:
-            raise HarnessError(
-                f"{where} [{key}]: unknown field '{name}' (known: {', '.join(CATEGORY_NAMES)})"
-            )
+    reject_unknown_keys(value, CATEGORY_NAMES, f"{where} [{key}]")
     return value
 
 
 def parse_team_config(data: Mapping, where: str) -> TeamConfig:
     """Validate parsed TOML: [scores] with all five integers 1–5, optional [weights] 1–3."""
-    for key in data:
-        if key not in ("scores", "weights"):
-            raise HarnessError(f"{where}: unknown field '{key}' (known: scores, weights)")
+    reject_unknown_keys(data, ("scores", "weights"), f"{where} (top level)")
     if "scores" not in data:
         raise HarnessError(f"{where}: missing table [scores]")
     score_table = _table(data, "scores", where)

@@ -3,7 +3,9 @@
 The JSON files stay the source of truth: the index is rebuilt from them whenever a file is new,
 changed (mtime or size) or gone, and can be deleted at any time. Writes happen in one transaction,
 so a writer killed mid-way leaves the previous index intact; a concurrent writer holding the lock
-is waited for (busy timeout), then reported as a clear error.
+is waited for (busy timeout), then reported as a clear error. A file that cannot be read as a run
+(corrupt, cut short, from a newer harness) is kept in a table of its own with the reason, so
+`harness history` can name it instead of leaving it out without a word.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ INDEX_NAME = "history.sqlite"
 LOCK_TIMEOUT_SECONDS = 10.0
 # Bumped whenever a column or a derived key changes: an index of another version is dropped and
 # rebuilt from the files (otherwise rows of unchanged files would keep stale keys).
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     file TEXT PRIMARY KEY,
@@ -42,6 +44,12 @@ CREATE TABLE IF NOT EXISTS runs (
     workloads TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_commit ON runs (git_commit);
+CREATE TABLE IF NOT EXISTS unreadable (
+    file TEXT PRIMARY KEY,
+    mtime_ns INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
 """
 
 
@@ -67,6 +75,12 @@ class RunEntry:
         return (self.machine_id, self.toolchains, self.config_id)
 
 
+@dataclass(frozen=True)
+class UnreadableFile:
+    file: str
+    reason: str  # the one-line error load_run gave, naming the file
+
+
 def _digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -86,16 +100,19 @@ def refresh(results_dir: Path) -> list[RunEntry]:
             db.execute("BEGIN IMMEDIATE")  # one writer at a time; others wait up to the timeout
             if db.execute("PRAGMA user_version").fetchone()[0] != INDEX_VERSION:
                 db.execute("DROP TABLE IF EXISTS runs")
+                db.execute("DROP TABLE IF EXISTS unreadable")
                 db.execute(f"PRAGMA user_version = {INDEX_VERSION}")
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
             indexed = {
                 row["file"]: row
-                for row in db.execute("SELECT file, mtime_ns, size_bytes FROM runs")
+                for table in ("runs", "unreadable")
+                for row in db.execute(f"SELECT file, mtime_ns, size_bytes FROM {table}")
             }
             for name in set(indexed) - set(files):
                 db.execute("DELETE FROM runs WHERE file = ?", (name,))
+                db.execute("DELETE FROM unreadable WHERE file = ?", (name,))
             for name, path in files.items():
                 stat = path.stat()
                 row = indexed.get(name)
@@ -107,10 +124,15 @@ def refresh(results_dir: Path) -> list[RunEntry]:
                     continue
                 try:
                     run = load_run(path)
-                except HarnessError:
+                except HarnessError as exc:
                     # not a results file we can read (any more): it must not keep an old row
                     db.execute("DELETE FROM runs WHERE file = ?", (name,))
+                    db.execute(
+                        "INSERT OR REPLACE INTO unreadable VALUES (?,?,?,?)",
+                        (name, stat.st_mtime_ns, stat.st_size, str(exc)),
+                    )
                     continue
+                db.execute("DELETE FROM unreadable WHERE file = ?", (name,))
                 conditions = compare.conditions(run)
                 m = run.machine
                 db.execute(
@@ -162,6 +184,16 @@ def refresh(results_dir: Path) -> list[RunEntry]:
         )
         for r in rows
     ]
+
+
+def unreadable(results_dir: Path) -> list[UnreadableFile]:
+    """The files the last `refresh` could not read as runs, with the reason, by file name."""
+    try:
+        with closing(_connect(results_dir)) as db:
+            rows = db.execute("SELECT file, reason FROM unreadable ORDER BY file").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise HarnessError(f"{results_dir / INDEX_NAME}: {exc}") from exc
+    return [UnreadableFile(file=r["file"], reason=r["reason"]) for r in rows]
 
 
 def resolve(spec: str, results_dir: Path) -> Path:

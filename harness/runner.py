@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -312,6 +314,56 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped `run_suite`; raised once what was measured is saved, if anything
+    was (`saved` None: nothing measured, nothing written), so the message can say which."""
+
+    def __init__(self, saved: Path | None, measured: int):
+        super().__init__()
+        self.saved = saved
+        self.measured = measured
+
+    def __str__(self) -> str:
+        if self.saved is None:
+            return "interrupted before any workload was measured; nothing saved"
+        return (
+            f"interrupted; the {self.measured} workload(s) measured so far are saved in "
+            f"{self.saved} (status interrupted)"
+        )
+
+
+@contextmanager
+def interrupts_held(progress: Progress):
+    """SIGINT and SIGTERM are noted, not raised, inside the block: for steps that must not stop
+    half-way, like the final save (the run file says complete but latest.json does not). A
+    signal noted is reported through `progress`. Python runs signal handlers in the main thread
+    only, so elsewhere there is nothing to hold."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted: list[str] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {
+        s: signal.signal(s, lambda signum, _: noted.append(signal.Signals(signum).name))
+        for s in held
+    }
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+        if noted:
+            progress(f"{', '.join(noted)} held until the results file was written")
+
+
+def _save_stopped(run: Run, results_dir: Path, progress: Progress) -> Path | None:
+    """Save a run that stopped early as `interrupted`; nothing at all if it measured nothing."""
+    if not run.workloads:
+        return None
+    with interrupts_held(progress):  # a second Ctrl-C must not cut this save short
+        return save_run(replace(run, status="interrupted", finished_at=now_iso()), results_dir)
+
+
 def run_suite(
     workloads: Sequence[Workload],
     config: RunConfig,
@@ -323,7 +375,9 @@ def run_suite(
     progress: Progress = lambda _: None,
     run_server: Callable[..., WorkloadResult] | None = None,
 ) -> tuple[Run, Path]:
-    """Measure every workload in turn, saving the results file after each one."""
+    """Measure every workload in turn, saving the results file after each one (store.py says
+    why nothing is written before the first). A run stopped early is saved `interrupted`, and
+    RunInterrupted or the error is raised; a HarnessError then says where the partial run is."""
     run = Run(
         schema_version=SCHEMA_VERSION,
         run_id=new_run_id(),
@@ -333,7 +387,6 @@ def run_suite(
         machine=machine,
         config=config,
     )
-    save_run(run, results_dir)
     try:
         for workload in workloads:
             builds = build_all(workload, builder, progress)
@@ -352,12 +405,23 @@ def run_suite(
             result = runner(workload, builds, input_record, config, executor, progress)
             run = replace(run, workloads=(*run.workloads, result))
             save_run(run, results_dir)
-    except KeyboardInterrupt:
-        run = replace(run, status="interrupted", finished_at=now_iso())
-        save_run(run, results_dir)
+        with interrupts_held(progress):
+            run = replace(run, status="complete", finished_at=now_iso())
+            path = save_run(run, results_dir)
+    except KeyboardInterrupt as exc:
+        raise RunInterrupted(_save_stopped(run, results_dir, progress), len(run.workloads)) from exc
+    except HarnessError as exc:
+        saved = _save_stopped(run, results_dir, progress)
+        if saved is None:
+            raise
+        raise HarnessError(
+            f"{exc} (the {len(run.workloads)} workload(s) measured before it are saved in "
+            f"{saved}, status interrupted)"
+        ) from exc
+    except Exception:
+        _save_stopped(run, results_dir, progress)  # a bug: keep what was measured; traceback
         raise
-    run = replace(run, status="complete", finished_at=now_iso())
-    return run, save_run(run, results_dir)
+    return run, path
 
 
 def harness_cpus_for(measured: tuple[int, ...] | None) -> tuple[int, ...] | None:

@@ -1,7 +1,16 @@
 """Versioned JSON results: one file per run, written atomically after every workload.
 
 The file is the `Run` dataclass as JSON plus `schema_version`. Readers migrate older versions
-forward and refuse newer ones. History of the format:
+forward and refuse newer ones.
+
+What gets written, and when: a run's file first appears once it has measured one workload, and
+`latest.json` only ever moves to a run with at least one workload result. A run that stops before
+measuring anything (Ctrl-C during the first build, a manifest whose input generator does not
+exist) writes nothing: it has no figures to keep, and an empty run as `latest` made the gate
+compare nothing and pass. A run stopped after some workloads (Ctrl-C, SIGTERM, or an error) is
+saved with status `interrupted` and what it measured; `compare` refuses it unless told otherwise.
+
+History of the format:
 
 - 1: first version.
 """
@@ -63,11 +72,13 @@ def save_run_file(run: Run, folder: Path) -> Path:
 
 
 def save_run(run: Run, results_dir: Path) -> Path:
-    """Write results/<run-id>.json and refresh results/latest.json (a copy)."""
+    """Write results/<run-id>.json and refresh results/latest.json (a copy), which moves only to
+    a run that measured something: an empty run never becomes `latest`."""
     data = run_to_json(run).encode()
     path = results_dir / f"{run.run_id}.json"
     write_atomic(path, data)
-    write_atomic(results_dir / LATEST_NAME, data)
+    if run.workloads:
+        write_atomic(results_dir / LATEST_NAME, data)
     return path
 
 

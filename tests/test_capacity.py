@@ -310,7 +310,7 @@ def test_override_in_the_wrong_unit_names_file_and_field():
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (config_data(headroom=1.5), r"^capacity.toml: unknown field 'headroom'"),
+        (config_data(headroom=1.5), r"^capacity.toml \(top level\): unknown field 'headroom'"),
         (config_data(price_per_vcpu_hour=-1), r"^capacity.toml: field 'price_per_vcpu_hour'"),
         (config_data(price_per_gb_hour="0.1"), r"^capacity.toml: field 'price_per_gb_hour'"),
         (config_data(hours_per_month=0), r"^capacity.toml: field 'hours_per_month'"),

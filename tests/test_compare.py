@@ -327,12 +327,14 @@ def test_checksum_mismatch_workload_is_not_compared(tmp_path, capsys):
     assert "note: demo: not compared (base ok, head checksum_mismatch)" in capsys.readouterr().out
 
 
-def test_workloads_on_one_side_and_failed_implementations_are_notes():
+def test_workloads_on_one_side_are_refused_or_labelled_and_failed_ones_are_notes():
     base = make_run(BASE_WALLS, BASE_ID, name="only-base")
     head = make_run(BASE_WALLS, HEAD_ID, name="only-head")
-    assert compare.compare_runs(base, head).notes == (
-        "only-head: not in the base run",
-        "only-base: not in the head run",
+    with pytest.raises(HarnessError, match=r"only-base: not in the head run; only-head: not in"):
+        compare.compare_runs(base, head)
+    assert compare.compare_runs(base, head, allow_incomplete=True).notes == (
+        "INCOMPLETE: only-base: not in the head run",
+        "INCOMPLETE: only-head: not in the base run",
     )
     failed = replace(
         head,

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,56 @@ def test_real_manifests_load():
     for workload in workloads.values():
         assert workload.default_for("go").lang == "go"
         assert workload.default_for("rust").lang == "rust"
+
+
+SERVER = (WORKLOADS_DIR / "http-json.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "message"),
+    [
+        (
+            VALID.replace("args = [", "repetitions = 20\nargs = ["),
+            "json",
+            r"\(top level\): unknown field 'repetitions' \(known: name, category,",
+        ),
+        (
+            VALID.replace("seed = 7", "sed = 7"),
+            "json",
+            r"\[input\]: unknown field 'sed' \(did you mean 'seed'\?\)",
+        ),
+        (
+            VALID.replace('library = "serde_json"', 'library = "serde_json"\nflags = "-O3"'),
+            "json",
+            r"\[\[implementations\]\] #2: unknown field 'flags' \(known: lang, variant, path, library\)",
+        ),
+        (
+            VALID.replace("[params.quick]", "[params.medium]\ndocuments = 1\n[params.quick]"),
+            "json",
+            r"\[params\]: unknown field 'medium' \(known: full, quick\)",
+        ),
+        (
+            SERVER.replace('health = "/health"', 'health = "/health"\nhealth_timeout = 5'),
+            "http-json",
+            r"\[server\]: unknown field 'health_timeout' \(did you mean 'health'\?\)",
+        ),
+        (
+            SERVER.replace("expect_status = 200", "expect_status = 200\nexpect = 200", 1),
+            "http-json",
+            r"\[\[server.requests\]\] #1: unknown field 'expect' \(did you mean 'expect_status'",
+        ),
+        (
+            SERVER.replace("expect_status = 200", "expect_status = 200\nbody = 5", 1),
+            "http-json",
+            r"\[\[server.requests\]\] #1: field 'body' must be str, got 5",
+        ),
+        (
+            VALID + '\n[server]\nhealth = "/health"\n',
+            "json",
+            r"a \[server\] table needs kind = 'server', got kind 'batch'",
+        ),
+    ],
+)
+def test_unknown_keys_are_refused_at_every_level(tmp_path, text, name, message):
+    assert text != VALID and text != SERVER  # the replacement above took effect
+    assert re.search(message, error_for(tmp_path, text, name))

@@ -205,7 +205,7 @@ def test_example_file_is_valid_and_complete():
     [
         ({}, r"^team.toml: missing table \[scores\]"),
         ({"scores": 4}, r"^team.toml: field 'scores' must be a table"),
-        ({"scores": NEUTRAL, "notes": "x"}, r"^team.toml: unknown field 'notes'"),
+        ({"scores": NEUTRAL, "notes": "x"}, r"^team.toml \(top level\): unknown field 'notes'"),
         (
             {"scores": {**NEUTRAL, "speed": 3}},
             r"^team.toml \[scores\]: unknown field 'speed'",

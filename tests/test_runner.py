@@ -16,6 +16,7 @@ from builders import (
 from harness.errors import HarnessError
 from harness.model import InputRecord
 from harness.runner import (
+    RunInterrupted,
     argv_for,
     parse_result_line,
     run_batch_workload,
@@ -416,12 +417,13 @@ def test_run_suite_saves_after_each_workload_and_on_interrupt(tmp_path):
     seen_on_disk = []
 
     def fake_run(wl, builds, input_record, config, executor, progress):
-        seen_on_disk.append(json.loads((results_dir / "latest.json").read_text()))
+        latest = results_dir / "latest.json"
+        seen_on_disk.append(json.loads(latest.read_text()) if latest.exists() else None)
         if wl.name == "two":
             raise KeyboardInterrupt
         return workload_result(name=wl.name)
 
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(RunInterrupted) as interrupted:
         run_suite(
             workloads,
             run_config(),
@@ -432,14 +434,32 @@ def test_run_suite_saves_after_each_workload_and_on_interrupt(tmp_path):
             tmp_path / "cache",
             run_server=fake_run,
         )
-    # before the first workload: an empty running run; before the second: the first one saved
-    assert [(d["status"], len(d["workloads"])) for d in seen_on_disk] == [
-        ("running", 0),
-        ("running", 1),
-    ]
+    # before the first workload: nothing on disk (store.py); before the second: the first saved
+    assert seen_on_disk[0] is None
+    assert (seen_on_disk[1]["status"], len(seen_on_disk[1]["workloads"])) == ("running", 1)
     saved = load_run(results_dir / "latest.json")
     assert saved.status == "interrupted"
     assert saved.finished_at is not None
     assert [w.name for w in saved.workloads] == ["one"]
     assert saved.workloads[0] == workload_result(name="one")
     assert load_run(results_dir / f"{saved.run_id}.json") == saved
+    assert interrupted.value.saved == results_dir / f"{saved.run_id}.json"
+    assert "the 1 workload(s) measured so far are saved" in str(interrupted.value)
+
+
+def test_run_suite_interrupted_before_measuring_writes_nothing(tmp_path):
+    def fake_run(*_):
+        raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted, match="before any workload was measured; nothing saved"):
+        run_suite(
+            [replace(workload("one", with_input=False, args=()), kind="server")],
+            run_config(),
+            machine(),
+            FakeBuilder(),
+            FakeExecutor(),
+            tmp_path / "results",
+            tmp_path / "cache",
+            run_server=fake_run,
+        )
+    assert not (tmp_path / "results").exists() or list((tmp_path / "results").iterdir()) == []
