@@ -2,13 +2,15 @@
 
 Why: a VM's speed drifts between runs, and the repetitions inside one run cannot see that drift,
 so comparing against a stored baseline gave 10 % false alarms on an idle machine here
-(docs/regression-gate.md). Alternating base and head repetitions makes drift hit both sides alike,
-and reversing the order every other round (ABBA) keeps either side from always running second, right
-after the other: an A/A check with identical binaries showed a 6 % "improvement" for whichever ran
-second in plain ABAB order. Measured interleaved, the gate met its targets.
+(docs/regression-gate.md). Alternating base and head repetitions makes drift hit both sides alike;
+a fixed order does not: with base always right before head, an A/A check of identical binaries
+called a 10-15 % "improvement", so the order within each round is counterbalanced.
 
 The base commit is checked out with `git worktree` into a temporary folder and built there; both
-sides run the head's manifests on the head's input bytes, so only the programs differ.
+sides run the head's manifests on the head's input bytes, so only the programs differ. Base and
+head of every implementation run in the same rounds, in a balanced Latin-square order over all of
+them (schedule.py), so `compare` pairs them round by round; rounds are added until every
+head/base ratio's CI is narrow enough or the budget runs out.
 """
 
 from __future__ import annotations
@@ -139,8 +141,22 @@ def combined(workload: Workload) -> Workload:
     return replace(workload, implementations=interleaved)
 
 
+def repository_of(workloads_dir: Path) -> tuple[Path, Path]:
+    """The git top level holding `workloads_dir`, and the folder's path inside it."""
+    done = subprocess.run(
+        ["git", "-C", str(workloads_dir), "rev-parse", "--show-toplevel"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise HarnessError(f"{workloads_dir}: not inside a git repository, so there is no base")
+    top = Path(done.stdout.strip())
+    return top, workloads_dir.resolve().relative_to(top.resolve())
+
+
 def run_ab(
-    repo: Path,
+    workloads_dir: Path,
     base_ref: str,
     workloads: Sequence[Workload],
     config: RunConfig,
@@ -151,13 +167,15 @@ def run_ab(
     allow_incomplete: bool = False,
 ) -> tuple[Run, Run]:
     """Two Run values (base, head) measured in one interleaved session. A selected workload the
-    base lacks is refused before anything is built, unless `allow_incomplete` (then skipped)."""
+    base lacks is refused before anything is built, unless `allow_incomplete` (then skipped).
+    The stopping rule watches every head/base ratio."""
+    repo, inside = repository_of(workloads_dir)
     base_commit = resolve_commit(repo, base_ref)
     base_results: list[WorkloadResult] = []
     head_results: list[WorkloadResult] = []
     started = now_iso()
     with checkout(repo, base_commit) as base_tree:
-        base_manifests = load_workloads(base_tree / "workloads")
+        base_manifests = load_workloads(base_tree / inside)
         batch = [w for w in workloads if w.kind == "batch"]
         missing = [w.name for w in batch if w.name not in base_manifests]
         if missing and not allow_incomplete:
@@ -167,8 +185,8 @@ def run_ab(
             )
         if len(missing) == len(batch):
             raise HarnessError(f"no batch workload to measure against {base_ref}")
-        base_builder = Builder(base_tree / "workloads", cache_dir)
-        head_builder = Builder(repo / "workloads", cache_dir)
+        base_builder = Builder(base_tree / inside, cache_dir)
+        head_builder = Builder(workloads_dir, cache_dir)
         for workload in workloads:
             if workload.kind != "batch":
                 progress(f"{workload.name}: skipped (interleaved A/B covers batch workloads)")
@@ -187,11 +205,10 @@ def run_ab(
                     record, variant=impl.variant + BASE_SUFFIX
                 )
             input_record = prepare_input(workload, config.size, cache_dir / "inputs")
-            progress(
-                f"run {workload.name}: {base_ref} and working tree interleaved, {config.repetitions} repetitions"
-            )
+            progress(f"run {workload.name}: {base_ref} and working tree interleaved")
+            targets = [(i.key, f"{i.key}{BASE_SUFFIX}") for i in workload.implementations]
             result = run_batch_workload(
-                combined(workload), builds, input_record, config, executor, progress
+                combined(workload), builds, input_record, config, executor, progress, targets
             )
             base, head = split(result)
             base_results.append(base)
@@ -209,6 +226,7 @@ def run_ab(
             machine=replace(machine, git_commit=commit),
             config=config,
             workloads=tuple(results),
+            session_id=run_id,
         )
 
     return run(base_results, "base", base_commit), run(head_results, "head", machine.git_commit)

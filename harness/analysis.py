@@ -1,20 +1,23 @@
 """Raw repetitions -> per-metric summaries and Go/Rust comparisons with confidence intervals.
 
 `repetition_metrics` is the single definition of every per-repetition metric: the CSV export and the
-report both read it, so a metric means the same thing everywhere. Only implementations whose status
+report both read it, so a metric means the same thing everywhere. Implementations of one run were
+measured in the same rounds, so Go vs Rust is a paired comparison: the median of the per-round
+ratios, its CI from resampling rounds, and the Wilcoxon signed-rank test (stats.py). Only implementations whose status
 is "ok" get summaries; a failed or diverging one is reported as such, never as a number.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness import stats
 from harness.model import ImplementationResult, Repetition, Run, ServerPhase, WorkloadResult
+from harness.stats import ALPHA
 
 CV_WARNING = 0.05
-ALPHA = 0.05
 # Headline metrics compared Go vs Rust, in report order; lower is better unless listed below.
 COMPARED_METRICS = ("wall_seconds", "work_seconds", "cpu_seconds", "peak_rss_bytes", "throughput")
 HIGHER_IS_BETTER = {"throughput"}
@@ -125,16 +128,36 @@ class ImplementationSummary:
 
 @dataclass(frozen=True)
 class Comparison:
-    """Go default vs Rust default for one metric: ratio = median(Go) / median(Rust)."""
+    """Go default vs Rust default for one metric: ratio = median over rounds of Go / Rust."""
 
     metric: str
     unit: str
     ratio: float
     ci_low: float | None
     ci_high: float | None
-    p_value: float | None
+    p_value: float | None  # Wilcoxon signed-rank over the paired rounds
     significant: bool
     better: str | None  # "go" | "rust" | None when not significant
+    rounds: int = 0  # rounds in which both ran
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """numerator / denominator over the rounds both ran in: median per-round ratio, 95 % CI from
+    resampling rounds, Wilcoxon signed-rank p-value."""
+
+    ratio: float
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    rounds: int
+
+    @property
+    def half_width(self) -> float | None:
+        """The CI's half-width relative to the ratio (0.02 = ±2 %)."""
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return stats.relative_half_width(self.ratio, stats.Interval(self.ci_low, self.ci_high))
 
 
 @dataclass(frozen=True)
@@ -176,6 +199,37 @@ def metric_values(
     return table
 
 
+def values_by_round(
+    repetitions: Sequence[Repetition], metric: str, throughput_kind: str
+) -> dict[int, float]:
+    """round -> the metric's value, over the successful repetitions."""
+    return {
+        rep.rep: m.value
+        for rep in repetitions
+        if rep.ok
+        for m in repetition_metrics(rep, throughput_kind)
+        if m.name == metric
+    }
+
+
+def paired_ratio(numerator: dict[int, float], denominator: dict[int, float]) -> PairedRatio | None:
+    """The paired ratio over the rounds present on both sides; None without a common round or
+    with a zero denominator."""
+    rounds = sorted(numerator.keys() & denominator.keys())
+    if not rounds or any(denominator[r] == 0 for r in rounds):
+        return None
+    ratios = stats.paired_ratios([numerator[r] for r in rounds], [denominator[r] for r in rounds])
+    ci = stats.median_of_ratios_ci(ratios)
+    p_value = stats.wilcoxon_p(ratios)
+    return PairedRatio(
+        ratio=stats.median(ratios),
+        ci_low=ci.low if ci else None,
+        ci_high=ci.high if ci else None,
+        p_value=None if p_value is None or math.isnan(p_value) else p_value,
+        rounds=len(rounds),
+    )
+
+
 def summarise_implementation(
     result: ImplementationResult, throughput_kind: str, measured: bool = True
 ) -> ImplementationSummary:
@@ -209,25 +263,32 @@ def summarise_implementation(
     )
 
 
-def compare(metric: str, go: MetricSummary, rust: MetricSummary) -> Comparison:
-    ratio = stats.ratio_of_medians(go.values, rust.values) if rust.median else float("nan")
-    ci = stats.ratio_of_medians_ci(go.values, rust.values) if rust.median else None
-    p_value = stats.mann_whitney_p(go.values, rust.values)
-    excludes_one = ci is not None and (ci.low > 1 or ci.high < 1)
-    significant = excludes_one and p_value is not None and p_value < ALPHA
+def compare(
+    metric: str, unit: str, go: ImplementationResult, rust: ImplementationResult, throughput: str
+) -> Comparison | None:
+    """Go vs Rust for one metric, paired by round; None when no round has both."""
+    paired = paired_ratio(
+        values_by_round(go.repetitions, metric, throughput),
+        values_by_round(rust.repetitions, metric, throughput),
+    )
+    if paired is None:
+        return None
+    excludes_one = paired.ci_low is not None and (paired.ci_low > 1 or paired.ci_high < 1)
+    significant = excludes_one and paired.p_value is not None and paired.p_value < ALPHA
     better = None
     if significant:
-        go_higher = ratio > 1
+        go_higher = paired.ratio > 1
         better = "go" if go_higher == (metric in HIGHER_IS_BETTER) else "rust"
     return Comparison(
         metric=metric,
-        unit=go.unit,
-        ratio=ratio,
-        ci_low=ci.low if ci else None,
-        ci_high=ci.high if ci else None,
-        p_value=p_value,
+        unit=unit,
+        ratio=paired.ratio,
+        ci_low=paired.ci_low,
+        ci_high=paired.ci_high,
+        p_value=paired.p_value,
         significant=significant,
         better=better,
+        rounds=paired.rounds,
     )
 
 
@@ -240,9 +301,14 @@ def analyse_workload(result: WorkloadResult) -> WorkloadAnalysis:
     go = next((s for s in summaries if s.key == "go/default"), None)
     rust = next((s for s in summaries if s.key == "rust/default"), None)
     if result.status == "ok" and go and rust:
+        go_result, rust_result = result.result_for(go.key), result.result_for(rust.key)
         for metric in COMPARED_METRICS:
-            if metric in go.metrics and metric in rust.metrics:
-                comparisons.append(compare(metric, go.metrics[metric], rust.metrics[metric]))
+            if metric in go.metrics and metric in rust.metrics and go_result and rust_result:
+                comparison = compare(
+                    metric, go.metrics[metric].unit, go_result, rust_result, result.throughput
+                )
+                if comparison is not None:
+                    comparisons.append(comparison)
     return WorkloadAnalysis(
         result=result, implementations=summaries, comparisons=tuple(comparisons)
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import sys
 from dataclasses import replace
@@ -31,8 +32,10 @@ from harness.analysis import analyse_run
 from harness.build import Builder
 from harness.errors import HarnessError
 from harness.export import EXPORTERS
-from harness.model import Run, RunConfig
+from harness.model import Run, RunConfig, StoppingRule
+from harness.progress import ProgressView
 from harness.runner import RunInterrupted, build_all, harness_cpus_for, run_suite
+from harness.schedule import ORDERS
 from harness.store import load_run, save_run_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,14 +43,24 @@ DEFAULTS = {  # size -> (repetitions, warm-ups, timeout seconds)
     "full": (10, 1, 300.0),
     "quick": (3, 1, 60.0),
 }
+# Adaptive repetitions, on by default for full runs (quick runs stay a fixed smoke run): add
+# balanced blocks of rounds until the Go/Rust ratio CIs are within ±TARGET_CI_PCT, at most
+# MAX_ROUNDS rounds and MAX_SECONDS of measuring per workload (sized so a full `make bench` stays
+# within 20 minutes here: README, "Figures").
+TARGET_CI_PCT = 2.0
+MAX_ROUNDS = 40
+MAX_SECONDS = 90.0
+# harness ab gates on each change: at least 10 rounds (the signed-rank test's smallest p is then
+# 2 / 2**10 = 0.002, small enough to survive the false-discovery adjustment over a few verdicts).
+AB_MIN_ROUNDS = 10
+AB_TARGET_CI_PCT = 1.5
 
 console = Console(stderr=True, highlight=False)
 # Under make or CI stdout is not a terminal: give tables room instead of rich's 80-column default.
 stdout_console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 
 
-def _progress(message: str) -> None:
-    console.print("· " + message, markup=False)
+_progress = ProgressView(console)
 
 
 def _paths(args: argparse.Namespace) -> tuple[Path, Path, Path]:
@@ -110,13 +123,80 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in records) else 1
 
 
+def _number(value: str | None, option: str, kind: type, low: float, high: float | None = None):
+    """An option's value as int or float within [low, high] (low excluded for floats), or a
+    one-line error naming the option."""
+    if value is None:
+        return None
+    try:
+        number = kind(value)
+    except ValueError as exc:
+        raise HarnessError(
+            f"{option}: expected {'an integer' if kind is int else 'a number'}, got {value!r}"
+        ) from exc
+    if kind is float and not low < number <= (high if high is not None else float("inf")):
+        bound = f"in ({low:g}, {high:g}]" if high is not None else f"above {low:g}"
+        raise HarnessError(f"{option}: must be {bound}, got {value}")
+    if kind is int and (number < low or (high is not None and number > high)):
+        raise HarnessError(f"{option}: must be at least {low:g}, got {value}")
+    return number
+
+
+def _stopping(
+    args: argparse.Namespace, minimum: int, adaptive: bool, target_pct: float
+) -> StoppingRule | None:
+    """Adaptive when `adaptive` (the command's default) or when any adaptive option is given;
+    --repetitions alone asks for a fixed number of rounds."""
+    target = _number(args.target_ci, "--target-ci", float, 0, 50)
+    max_rounds = _number(args.max_rounds, "--max-rounds", int, 1)
+    max_seconds = _number(args.max_seconds, "--max-seconds", float, 0)
+    asked = (target, max_rounds, max_seconds) != (None, None, None)
+    if not asked and (not adaptive or args.repetitions is not None):
+        return None
+    rule = StoppingRule(
+        target_ci_half_width=(target or target_pct) / 100,
+        max_rounds=max_rounds or max(MAX_ROUNDS, minimum),
+        max_seconds=max_seconds or MAX_SECONDS,
+    )
+    if rule.max_rounds < minimum:
+        raise HarnessError(
+            f"--max-rounds: {rule.max_rounds} is below the minimum of {minimum} rounds "
+            "(--repetitions)"
+        )
+    return rule
+
+
+def _run_config(
+    args: argparse.Namespace,
+    selected,
+    adaptive: bool,
+    minimum_repetitions: int = 1,
+    target_pct: float = TARGET_CI_PCT,
+) -> RunConfig:
+    """The measurement options shared by run and ab, checked, as one RunConfig."""
+    repetitions, warmups, timeout = DEFAULTS[args.size]
+    chosen = _number(args.repetitions, "--repetitions", int, 1)
+    repetitions = chosen or max(minimum_repetitions, repetitions)
+    seed = _number(args.seed, "--seed", int, 0)
+    return RunConfig(
+        size=args.size,
+        repetitions=repetitions,
+        warmups=warmups if getattr(args, "warmups", None) is None else args.warmups,
+        timeout_seconds=getattr(args, "timeout", None) or timeout,
+        cpu_affinity=_cpus(args.pin),
+        sample_interval_seconds=getattr(args, "sample_interval", 0.1),
+        workloads=tuple(w.name for w in selected),
+        order=args.order,
+        seed=secrets.randbelow(2**31) if seed is None else seed,
+        stopping=_stopping(args, repetitions, adaptive, target_pct),
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     workloads_dir, results_dir, cache_dir = _paths(args)
     selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
-    repetitions, warmups, timeout = DEFAULTS[args.size]
-    if args.repetitions is not None and args.repetitions < 1:
-        raise HarnessError("--repetitions must be at least 1")
-    measured_cpus = _cpus(args.pin)
+    run_config = _run_config(args, selected, adaptive=args.size == "full")
+    measured_cpus = run_config.cpu_affinity
     harness_cpus = harness_cpus_for(measured_cpus)
     run_server = None
     server_settings = None
@@ -126,16 +206,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             args.size, f"oha {loadgen.OHA_VERSION}", measured_cpus, harness_cpus
         )
         run_server = server.ServerRunner(oha, server_settings, _work_dir(cache_dir))
-    run_config = RunConfig(
-        size=args.size,
-        repetitions=args.repetitions or repetitions,
-        warmups=warmups if args.warmups is None else args.warmups,
-        timeout_seconds=args.timeout or timeout,
-        cpu_affinity=measured_cpus,
-        sample_interval_seconds=args.sample_interval,
-        workloads=tuple(w.name for w in selected),
-        server=server_settings,
-    )
+    run_config = replace(run_config, server=server_settings)
     if harness_cpus:
         measure.pin_current_process(harness_cpus)
     run, path = run_suite(
@@ -357,26 +428,23 @@ def cmd_ab(args: argparse.Namespace) -> int:
     """Base commit and working tree measured in one interleaved run, then gated like compare."""
     workloads_dir, results_dir, cache_dir = _paths(args)
     selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
-    repetitions, warmups, timeout = DEFAULTS[args.size]
-    measured_cpus = _cpus(args.pin)
-    harness_cpus = harness_cpus_for(measured_cpus)
-    run_config = RunConfig(
-        size=args.size,
-        repetitions=args.repetitions or max(10, repetitions),
-        warmups=warmups,
-        timeout_seconds=timeout,
-        cpu_affinity=measured_cpus,
-        sample_interval_seconds=0.1,
-        workloads=tuple(w.name for w in selected),
+    run_config = _run_config(
+        args,
+        selected,
+        adaptive=True,
+        minimum_repetitions=AB_MIN_ROUNDS,
+        target_pct=AB_TARGET_CI_PCT,
     )
+    harness_cpus = harness_cpus_for(run_config.cpu_affinity)
     if harness_cpus:
         measure.pin_current_process(harness_cpus)
+    repo, _ = abrun.repository_of(workloads_dir)
     base, head = abrun.run_ab(
-        ROOT,
+        workloads_dir,
         args.base,
         selected,
         run_config,
-        machine.describe(ROOT, harness_cpus),
+        machine.describe(repo, harness_cpus),
         measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
         cache_dir,
         _progress,
@@ -435,6 +503,34 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
+    """Options shared by run and ab: rounds, order, pinning and the stopping rule. Numbers are
+    parsed by _run_config, so a bad value is one line naming the option."""
+    s.add_argument("--repetitions", help=repetitions_help)
+    s.add_argument(
+        "--pin",
+        default="auto",
+        help="CPUs for the measured process: auto (last CPU), none, or e.g. '1' (default auto)",
+    )
+    s.add_argument(
+        "--order",
+        choices=ORDERS,
+        default="latin",
+        help="order within a round: latin (balanced Latin square, default), random, given",
+    )
+    s.add_argument("--seed", help="seed of the order (default: a random one, recorded)")
+    s.add_argument(
+        "--target-ci",
+        metavar="PCT",
+        help="add rounds until each targeted ratio's 95 %% CI is within ±PCT (0 < PCT <= 50; "
+        f"default {TARGET_CI_PCT:g} for full runs and ab, off for quick runs)",
+    )
+    s.add_argument("--max-rounds", help=f"rounds budget per workload (default {MAX_ROUNDS})")
+    s.add_argument(
+        "--max-seconds", help=f"measuring budget per workload in seconds (default {MAX_SECONDS:g})"
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harness", description="Go vs Rust benchmark harness.")
     p.add_argument("--workloads-dir", default=os.fspath(ROOT / "workloads"), help=argparse.SUPPRESS)
@@ -456,14 +552,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="build, measure and save results/<run-id>.json")
     s.add_argument("--workloads", help="comma-separated names (default: all)")
     s.add_argument("--size", choices=("full", "quick"), default="full")
-    s.add_argument("--repetitions", type=int, help="measured repetitions (full 10, quick 3)")
-    s.add_argument("--warmups", type=int, help="discarded warm-up runs per implementation (1)")
+    _add_measurement(s, "rounds (full 10, quick 3); with adaptive rounds the minimum")
+    s.add_argument("--warmups", type=int, help="discarded warm-up rounds (1)")
     s.add_argument("--timeout", type=float, help="seconds before a run's process group is killed")
-    s.add_argument(
-        "--pin",
-        default="auto",
-        help="CPUs for the measured process: auto (last CPU), none, or e.g. '1' (default auto)",
-    )
     s.add_argument(
         "--build-profile",
         action=argparse.BooleanOptionalAction,
@@ -525,8 +616,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("base", help="git commit or ref to compare the working tree against")
     s.add_argument("--workloads", help="comma-separated batch workloads (default: all batch)")
     s.add_argument("--size", choices=("full", "quick"), default="quick")
-    s.add_argument("--repetitions", type=int, help="per side (default 10)")
-    s.add_argument("--pin", default="auto", help="CPUs for the measured processes (as for run)")
+    _add_measurement(s, f"minimum rounds per side (default {AB_MIN_ROUNDS})")
     s.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     s.add_argument(
         "--default-threshold", type=float, default=5.0, help="noise threshold in percent"

@@ -12,22 +12,25 @@ once "passed" with 0 regressions; when allowed, the gaps are labelled INCOMPLETE
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from harness import stats
-from harness.analysis import HIGHER_IS_BETTER, metric_values
+from harness.analysis import HIGHER_IS_BETTER, metric_values, paired_ratio, values_by_round
 from harness.errors import HarnessError
 from harness.model import Run
+from harness.stats import ALPHA
 
-ALPHA = 0.05
 DEFAULT_THRESHOLD = 0.05
 # A change of this much in the share of wall time spent off the CPU gets a note: one run waited
 # more (for a CPU shared with something else, or for I/O), so its wall time says less about code.
 OFF_CPU_SHIFT_NOTE = 0.05
 GATED_METRICS = ("wall_seconds", "cpu_seconds", "peak_rss_bytes")
+MANN_WHITNEY = "unpaired: ratio of medians, Mann-Whitney U"
+SIGNED_RANK = "paired by round: median per-round ratio, Wilcoxon signed-rank"
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,8 @@ class MetricChange:
     p_value: float | None
     threshold: float
     verdict: str  # "improved" | "regressed" | "no significant change"
+    p_adjusted: float | None = None  # Benjamini-Hochberg over every p of the comparison
+    method: str = MANN_WHITNEY
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,30 @@ def shift(
     )
 
 
+def paired_shift(
+    metric: str, before: Mapping[int, float], after: Mapping[int, float], threshold: float
+) -> Shift | None:
+    """For base and head measured in the same rounds (harness ab): the change is the median
+    per-round head/base ratio - 1, its CI resamples rounds, p is the Wilcoxon signed-rank test.
+    Pairing removes what the machine did to both in that round. None without common rounds."""
+    paired = paired_ratio(dict(after), dict(before))
+    if paired is None:
+        return None
+    rounds = sorted(before.keys() & after.keys())
+    change = paired.ratio - 1
+    ci_low = None if paired.ci_low is None else paired.ci_low - 1
+    ci_high = None if paired.ci_high is None else paired.ci_high - 1
+    return Shift(
+        base_median=stats.median([before[r] for r in rounds]),
+        head_median=stats.median([after[r] for r in rounds]),
+        change=change,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        p_value=paired.p_value,
+        verdict=verdict_for(metric, change, ci_low, ci_high, paired.p_value, threshold),
+    )
+
+
 def off_cpu_share(values: Mapping[str, tuple[str, list[float]]]) -> float | None:
     """Median over repetitions of (wall - CPU) / wall: near 0 for a single-threaded program that
     had its CPU to itself; None without both metrics."""
@@ -209,6 +238,7 @@ def compare_runs(
     base_workloads = {w.name: w for w in base.workloads}
     changes = []
     underpowered: set[tuple[int, int]] = set()
+    paired = base.session_id is not None and base.session_id == head.session_id
     for head_w in head.workloads:
         base_w = base_workloads.get(head_w.name)
         if base_w is None:  # an INCOMPLETE note already says so
@@ -237,7 +267,12 @@ def compare_runs(
                 sum(r.ok for r in base_impl.repetitions),
                 sum(r.ok for r in head_impl.repetitions),
             )
-            if smallest_p(*counts) >= ALPHA:
+            if paired:
+                common = {r.rep for r in base_impl.repetitions if r.ok} & {
+                    r.rep for r in head_impl.repetitions if r.ok
+                }
+                counts = (len(common), len(common))
+            if (stats.smallest_wilcoxon_p(counts[0]) if paired else smallest_p(*counts)) >= ALPHA:
                 underpowered.add(counts)
             waited = (off_cpu_share(base_values), off_cpu_share(head_values))
             if None not in waited and abs(waited[1] - waited[0]) > OFF_CPU_SHIFT_NOTE:
@@ -251,7 +286,15 @@ def compare_runs(
                     continue
                 unit, before = base_values[metric]
                 threshold = thresholds.get(metric, default_threshold)
-                moved = shift(metric, before, head_values[metric][1], threshold)
+                if paired:
+                    moved = paired_shift(
+                        metric,
+                        values_by_round(base_impl.repetitions, metric, base_w.throughput),
+                        values_by_round(head_impl.repetitions, metric, head_w.throughput),
+                        threshold,
+                    )
+                else:
+                    moved = shift(metric, before, head_values[metric][1], threshold)
                 if moved is None:
                     continue
                 changes.append(
@@ -269,17 +312,48 @@ def compare_runs(
                         p_value=moved.p_value,
                         threshold=threshold,
                         verdict=moved.verdict,
+                        method=SIGNED_RANK if paired else MANN_WHITNEY,
                     )
                 )
-    notes += [
-        f"only {n_base} vs {n_head} repetitions: Mann-Whitney's smallest possible p is "
-        f"{smallest_p(n_base, n_head):.2g} >= {ALPHA}, so no change can be called significant "
-        "(use at least 4 a side, 10 for a useful gate)"
-        for n_base, n_head in sorted(underpowered)
-    ]
+    if paired:
+        notes += [
+            f"only {n} paired rounds: the signed-rank test's smallest possible p is "
+            f"{stats.smallest_wilcoxon_p(n):.2g} >= {ALPHA}, so no change can be called "
+            "significant (use at least 10 rounds)"
+            for n, _ in sorted(underpowered)
+        ]
+    else:
+        notes += [
+            f"only {n_base} vs {n_head} repetitions: Mann-Whitney's smallest possible p is "
+            f"{smallest_p(n_base, n_head):.2g} >= {ALPHA}, so no change can be called significant "
+            "(use at least 4 a side, 10 for a useful gate)"
+            for n_base, n_head in sorted(underpowered)
+        ]
+    changes = adjust_for_many(changes)
+    if changes:
+        notes.append(
+            f"method: {changes[0].method}; p adjusted for the {len(changes)} verdicts of this "
+            "comparison (Benjamini-Hochberg false-discovery rate), verdicts use the adjusted p"
+        )
     return RunComparison(
         base_run_id=base.run_id, head_run_id=head.run_id, changes=tuple(changes), notes=tuple(notes)
     )
+
+
+def adjust_for_many(changes: Sequence[MetricChange]) -> list[MetricChange]:
+    """Benjamini-Hochberg over every p-value of one comparison, then the verdicts again with the
+    adjusted p: with 9 verdicts at p < 0.05 each, some would otherwise be false alarms by chance.
+    A change without a p-value keeps None and cannot be significant."""
+    tested = [i for i, c in enumerate(changes) if c.p_value is not None]
+    adjusted = dict(
+        zip(tested, stats.fdr_adjusted([changes[i].p_value for i in tested]), strict=True)
+    )
+    out = []
+    for i, c in enumerate(changes):
+        p_adj = adjusted.get(i)
+        verdict = verdict_for(c.metric, c.change, c.ci_low, c.ci_high, p_adj, c.threshold)
+        out.append(dataclasses.replace(c, p_adjusted=p_adj, verdict=verdict))
+    return out
 
 
 def _pct(value: float | None) -> str:
@@ -293,13 +367,13 @@ def _row(c: MetricChange) -> list[str]:
         c.metric,
         _pct(c.change),
         f"[{_pct(c.ci_low)}, {_pct(c.ci_high)}]",
-        "–" if c.p_value is None else f"{c.p_value:.3g}",
+        "–" if c.p_adjusted is None else f"{c.p_adjusted:.3g}",
         f"{c.threshold * 100:.0f} %",
         c.verdict,
     ]
 
 
-HEADERS = ["workload", "impl", "metric", "change", "95 % CI", "p", "threshold", "verdict"]
+HEADERS = ["workload", "impl", "metric", "change", "95 % CI", "p (BH)", "threshold", "verdict"]
 
 
 def to_markdown(result: RunComparison) -> str:

@@ -117,15 +117,29 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class StoppingRule:
+    """Adaptive repetitions: add interleaved rounds until every targeted ratio's 95 % CI is within
+    ±target_ci_half_width of its estimate, or a budget runs out (checked after each balanced block
+    of rounds, never before RunConfig.repetitions rounds)."""
+
+    target_ci_half_width: float  # 0.02 = ±2 %
+    max_rounds: int
+    max_seconds: float  # per workload, measured rounds only
+
+
+@dataclass(frozen=True)
 class RunConfig:
     size: Literal["full", "quick"]
-    repetitions: int
+    repetitions: int  # rounds: fixed, or the minimum when `stopping` is set
     warmups: int
     timeout_seconds: float
     cpu_affinity: tuple[int, ...] | None  # CPUs the measured process is pinned to; None = unpinned
     sample_interval_seconds: float
     workloads: tuple[str, ...]
     server: ServerSettings | None = None
+    order: Literal["latin", "random", "given"] = "given"  # schedule.py; "given" in v1 files
+    seed: int = 0  # picks the square's labels and row order ("latin") or the shuffles ("random")
+    stopping: StoppingRule | None = None
 
 
 # --- build ---------------------------------------------------------------------------------------
@@ -202,7 +216,12 @@ class ProcessOutcome:
 
 @dataclass(frozen=True)
 class Repetition:
-    """One measured run of one implementation. Raw facts only; statistics are derived later."""
+    """One measured run of one implementation. Raw facts only; statistics are derived later.
+
+    `rep` is the round (0-based); `position` the slot within the round, `predecessor` the key of
+    the program that ran in the slot before (None in the first slot) and `started_at_seconds` the
+    start time since the workload's first measured round: the recorded order, so position and
+    drift effects can be estimated (absent, None, in files written before schema 2)."""
 
     rep: int
     ok: bool
@@ -220,6 +239,22 @@ class Repetition:
     samples: tuple[ResourceSample, ...] = ()
     stderr_tail: str = ""
     error: str | None = None
+    position: int | None = None
+    predecessor: str | None = None
+    started_at_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class RoundsRecord:
+    """How many rounds a batch workload ran and why it stopped there."""
+
+    rounds: int
+    block: int  # rounds in one balanced block of the schedule
+    reason: Literal["fixed", "target reached", "max rounds", "max seconds", "failed"]
+    target_ci_half_width: float | None  # None: fixed repetitions
+    reached_ci_half_width: float | None  # the widest targeted CI at the end, relative
+    widest: str | None  # which ratio that was, e.g. "wall_seconds go/default / rust/default"
+    elapsed_seconds: float
 
 
 @dataclass(frozen=True)
@@ -316,6 +351,7 @@ class WorkloadResult:
     reference_checksum: str | None = None
     error: str | None = None
     offered_rates_rps: tuple[float, ...] = ()  # server workloads: the same rates for every language
+    rounds: RoundsRecord | None = None  # batch workloads (schema >= 2)
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)
@@ -349,3 +385,6 @@ class Run:
     machine: Machine
     config: RunConfig
     workloads: tuple[WorkloadResult, ...] = ()
+    # Runs measured in the same interleaved rounds (harness ab's base and head) share a session,
+    # so compare pairs their repetitions round by round.
+    session_id: str | None = None

@@ -1,7 +1,10 @@
 """Orchestrate a suite: build, prepare input, warm up, run interleaved repetitions, verify outputs.
 
-Implementations of a workload run interleaved (Go, Rust, Go, Rust ...) so slow drift in the machine
-hits every side alike. A failing repetition stops that implementation (crashes are rarely transient
+Implementations of a workload run interleaved, one repetition of each per round, so slow drift in
+the machine hits every side alike; the order within a round follows a balanced Latin square
+(schedule.py), so no implementation always runs first or right after the same other one, and each
+repetition records its round, slot, predecessor and start time. Adaptive runs add rounds until the
+targeted paired ratios' CIs are narrow enough or a budget runs out (`stop_reason`). A failing repetition stops that implementation (crashes are rarely transient
 and its numbers would be meaningless); every repetition measured so far is kept. Output checksums are
 compared against the Go default's: a difference fails the pair (or the variant), never a number.
 Results are saved after every workload, so a crash or Ctrl-C later loses nothing.
@@ -10,16 +13,19 @@ Results are saved after every workload, so a crash or Ctrl-C later loses nothing
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from harness.analysis import paired_ratio, values_by_round
 from harness.errors import HarnessError
 from harness.gctrace import parse_gctrace
 from harness.inputs import prepare_input
@@ -33,14 +39,15 @@ from harness.model import (
     ParamValue,
     ProcessOutcome,
     Repetition,
+    RoundsRecord,
     Run,
     RunConfig,
     Workload,
     WorkloadResult,
 )
+from harness.schedule import Schedule
 from harness.store import SCHEMA_VERSION, new_run_id, save_run
 
-Progress = Callable[[str], None]
 RESULT_FIELDS = {"checksum": str, "items": int, "bytes": int, "work_seconds": (int, float)}
 GO_ENV = {"GODEBUG": "gctrace=1"}
 
@@ -195,6 +202,98 @@ def verify_checksums(
     return reference, marked, workload_error
 
 
+@dataclass(frozen=True)
+class RoundProgress:
+    """What the live progress display shows after each measured round of a batch workload."""
+
+    workload: str
+    rounds_done: int
+    max_rounds: int  # the budget (== rounds_done at the end of a fixed run)
+    ci_half_width: float | None  # the widest targeted CI so far, relative
+    target_ci_half_width: float | None
+    elapsed_seconds: float
+    max_seconds: float | None
+    block_end: bool  # a balanced block just completed (where the stopping rule is checked)
+    stop_reason: str | None = None  # set on the workload's last round
+
+    @property
+    def seconds_left(self) -> float | None:
+        """At most this long to go: the rounds left at the mean round time so far, capped by the
+        time budget (an adaptive run may stop sooner, when its target is reached)."""
+        if self.stop_reason is not None:
+            return 0.0
+        if self.rounds_done == 0:
+            return None
+        by_rounds = (self.max_rounds - self.rounds_done) * self.elapsed_seconds / self.rounds_done
+        if self.max_seconds is None:
+            return by_rounds
+        return max(0.0, min(by_rounds, self.max_seconds - self.elapsed_seconds))
+
+
+Progress = Callable[[str | RoundProgress], None]
+STOPPING_METRICS = ("wall_seconds", "cpu_seconds")  # the ratios the stopping rule watches
+
+
+def default_targets(workload: Workload) -> tuple[tuple[str, str], ...]:
+    """`harness run` aims at the Go/Rust ratio of the default pair."""
+    keys = {impl.key for impl in workload.implementations}
+    pair = ("go/default", "rust/default")
+    return (pair,) if set(pair) <= keys else ()
+
+
+def widest_ci(
+    reps: Mapping[str, Sequence[Repetition]],
+    targets: Sequence[tuple[str, str]],
+    throughput: str,
+    skip: Sequence[str] = (),
+) -> tuple[float | None, str | None]:
+    """The widest relative CI half-width among the targeted paired ratios, and which it is.
+    Infinite when a ratio has too few rounds for a CI; (None, None) when nothing is targeted."""
+    widest: tuple[float | None, str | None] = (None, None)
+    for numerator, denominator in targets:
+        if numerator in skip or denominator in skip:
+            continue
+        for metric in STOPPING_METRICS:
+            paired = paired_ratio(
+                values_by_round(reps[numerator], metric, throughput),
+                values_by_round(reps[denominator], metric, throughput),
+            )
+            width = paired.half_width if paired else None
+            width = math.inf if width is None else width
+            if widest[0] is None or width > widest[0]:
+                widest = (width, f"{metric} {numerator} / {denominator}")
+    return widest
+
+
+def stop_reason(
+    config: RunConfig,
+    rounds_done: int,
+    block: int,
+    widest: float | None,
+    elapsed: float,
+    last_round_seconds: float,
+) -> str | None:
+    """Why to stop after `rounds_done` rounds, or None to go on.
+
+    Fixed runs stop at `repetitions`. Adaptive runs never stop before `repetitions`; the target is
+    checked only at the end of a balanced block (so every implementation has had every slot
+    equally often); the budgets stop anywhere: max rounds, or when one more round of the last
+    round's length would pass max seconds."""
+    rule = config.stopping
+    if rule is None:
+        return "fixed" if rounds_done >= config.repetitions else None
+    if rounds_done >= config.repetitions and rounds_done % block == 0:
+        if widest is None:
+            return "fixed"  # nothing to aim at (no pair left): the minimum is the run
+        if widest <= rule.target_ci_half_width:
+            return "target reached"
+    if rounds_done >= rule.max_rounds:
+        return "max rounds"
+    if elapsed + last_round_seconds > rule.max_seconds:
+        return "max seconds"
+    return None
+
+
 def run_batch_workload(
     workload: Workload,
     builds: Mapping[str, BuildRecord],
@@ -202,42 +301,95 @@ def run_batch_workload(
     config: RunConfig,
     executor: Executor,
     progress: Progress = lambda _: None,
-    counterbalance: bool = False,
+    targets: Sequence[tuple[str, str]] | None = None,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> WorkloadResult:
+    """Warm-up rounds, then measured rounds in the schedule's order until `stop_reason` says so.
+    `targets` are the (numerator, denominator) keys whose paired ratios the stopping rule watches
+    (default: Go/Rust of the default pair)."""
     params = workload.params[config.size]
-    reps: dict[str, list[Repetition]] = {impl.key: [] for impl in workload.implementations}
+    targets = default_targets(workload) if targets is None else tuple(targets)
+    impls = workload.implementations
+    reps: dict[str, list[Repetition]] = {impl.key: [] for impl in impls}
     errors: dict[str, str] = {}
-    for impl in workload.implementations:
+    for impl in impls:
         if not builds[impl.key].ok:
             errors[impl.key] = builds[impl.key].error or "build failed"
             progress(f"{workload.name} {impl.key}: {errors[impl.key]}")
+    schedule = Schedule(len(impls), config.order, config.seed, workload.name)
+    previous: list[str | None] = [None]
 
-    def run_once(impl: Implementation, rep: int) -> Repetition:
-        argv = argv_for(workload, builds[impl.key].binary_path or "", params, input_record)
-        outcome = executor.run(
-            argv,
-            env=GO_ENV if impl.lang == "go" else {},
-            cpus=config.cpu_affinity,
-            timeout_seconds=config.timeout_seconds,
-            sample_interval_seconds=config.sample_interval_seconds,
-        )
-        return to_repetition(rep, impl.lang, outcome, config.timeout_seconds)
-
-    rounds = [(-1 - w) for w in range(config.warmups)] + list(range(config.repetitions))
-    for rep in rounds:
-        order = workload.implementations
-        if counterbalance and rep % 2:
-            order = tuple(reversed(order))  # ABBA: neither side always runs right after the other
-        for impl in order:  # interleaved: go, rust, go, rust ...
+    def run_round(round_index: int, t0: float) -> None:
+        position = 0
+        for i in schedule.round_order(round_index):
+            impl = impls[i]
             if impl.key in errors:
                 continue
-            repetition = run_once(impl, rep)
-            if rep >= 0:
+            argv = argv_for(workload, builds[impl.key].binary_path or "", params, input_record)
+            started = clock() - t0
+            outcome = executor.run(
+                argv,
+                env=GO_ENV if impl.lang == "go" else {},
+                cpus=config.cpu_affinity,
+                timeout_seconds=config.timeout_seconds,
+                sample_interval_seconds=config.sample_interval_seconds,
+            )
+            repetition = replace(
+                to_repetition(round_index, impl.lang, outcome, config.timeout_seconds),
+                position=position,
+                predecessor=previous[0],
+                started_at_seconds=started,
+            )
+            previous[0] = impl.key
+            position += 1
+            if round_index >= 0:
                 reps[impl.key].append(repetition)
             if not repetition.ok:
-                phase = "warm-up" if rep < 0 else f"repetition {rep + 1}"
+                phase = "warm-up" if round_index < 0 else f"repetition {round_index + 1}"
                 errors[impl.key] = f"{phase} failed: {repetition.error}"
                 progress(f"{workload.name} {impl.key}: {errors[impl.key]}")
+
+    for warmup in range(config.warmups):
+        run_round(-1 - warmup, clock())
+    rule = config.stopping
+    t0 = clock()
+    rounds_done, reason, widest = 0, None, (None, None)
+    while reason is None:
+        round_start = clock()
+        run_round(rounds_done, t0)
+        rounds_done += 1
+        now = clock()
+        block_end = rounds_done % schedule.block == 0
+        if block_end or rule is None or rounds_done >= config.repetitions:
+            widest = widest_ci(reps, targets, workload.throughput, skip=tuple(errors))
+        reason = stop_reason(
+            config, rounds_done, schedule.block, widest[0], now - t0, now - round_start
+        )
+        if all(impl.key in errors for impl in impls):
+            reason = "failed"
+        progress(
+            RoundProgress(
+                workload=workload.name,
+                rounds_done=rounds_done,
+                max_rounds=rule.max_rounds if rule else config.repetitions,
+                ci_half_width=widest[0],
+                target_ci_half_width=rule.target_ci_half_width if rule else None,
+                elapsed_seconds=now - t0,
+                max_seconds=rule.max_seconds if rule else None,
+                block_end=block_end or reason is not None,
+                stop_reason=reason,
+            )
+        )
+    reached = widest[0] if widest[0] is not None and math.isfinite(widest[0]) else None
+    rounds = RoundsRecord(
+        rounds=rounds_done,
+        block=schedule.block,
+        reason=reason,
+        target_ci_half_width=rule.target_ci_half_width if rule else None,
+        reached_ci_half_width=reached,
+        widest=widest[1],
+        elapsed_seconds=clock() - t0,
+    )
 
     results = [
         ImplementationResult(
@@ -252,13 +404,15 @@ def run_batch_workload(
             warmups_run=config.warmups,
             error=errors.get(impl.key),
         )
-        for impl in workload.implementations
+        for impl in impls
     ]
     reference, results, mismatch = verify_checksums(workload, results)
     for r in results:
         if r.status == "checksum_mismatch":
             progress(f"{workload.name}: {r.error}")
-    return conclude_workload(workload, results, input_record, params, reference, mismatch)
+    return conclude_workload(
+        workload, results, input_record, params, reference, mismatch, rounds=rounds
+    )
 
 
 def conclude_workload(

@@ -78,5 +78,8 @@ class Schedule:
         if self.order == "given":
             return tuple(range(self.n))
         if self.order == "random":
-            return tuple(int(i) for i in _rng(self.seed, self.workload, round_index + 2**16).permutation(self.n))
+            return tuple(
+                int(i)
+                for i in _rng(self.seed, self.workload, round_index + 2**16).permutation(self.n)
+            )
         return self._rows[round_index % len(self._rows)]

@@ -152,4 +152,6 @@ def outlier_indices(values: Sequence[float]) -> tuple[int, ...]:
     if sigma == 0:
         return ()
     center = median(values)
-    return tuple(i for i, x in enumerate(values) if abs((x - center) / sigma) > MODIFIED_Z_THRESHOLD)
+    return tuple(
+        i for i, x in enumerate(values) if abs((x - center) / sigma) > MODIFIED_Z_THRESHOLD
+    )

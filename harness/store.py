@@ -13,6 +13,9 @@ saved with status `interrupted` and what it measured; `compare` refuses it unles
 History of the format:
 
 - 1: first version.
+- 2: the recorded order and adaptive rounds: RunConfig.order / seed / stopping, Repetition.position /
+  predecessor / started_at_seconds, WorkloadResult.rounds, Run.session_id. Version-1 files read as
+  order "given" with no positions (they were run in the manifest's order every round).
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from harness.errors import HarnessError
 from harness.model import Run
 
-SCHEMA_VERSION = 1
-MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {}  # from version N to N+1
+SCHEMA_VERSION = 2
+MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
+    1: lambda data: {**data, "schema_version": 2},  # every new field has a default
+}
 LATEST_NAME = "latest.json"
 
 

@@ -20,6 +20,7 @@ from harness.model import (
     Workload,
     WorkloadResult,
 )
+from harness.store import SCHEMA_VERSION
 
 MIB = 1 << 20
 
@@ -172,7 +173,7 @@ def workload_result(
 
 def run(workloads=(), status="complete", run_id="20260101T000000Z-abcd") -> Run:
     return Run(
-        schema_version=1,
+        schema_version=SCHEMA_VERSION,
         run_id=run_id,
         started_at="2026-01-01T00:00:00+00:00",
         finished_at="2026-01-01T00:01:00+00:00" if status == "complete" else None,

@@ -1,4 +1,3 @@
-import math
 
 import pytest
 from builders import gc_cycle, impl_result, repetition, workload_result
@@ -103,43 +102,66 @@ def walls(values):
     return summarise_metric("wall_seconds", "s", values)
 
 
+def by_round(lang, values, metric_field="wall"):
+    return impl_result(
+        lang, reps=[repetition(rep=i, **{metric_field: v}) for i, v in enumerate(values)]
+    )
+
+
 def test_compare_go_clearly_slower():
-    comparison = compare("wall_seconds", walls(GO_WALLS), walls([w / 2 for w in GO_WALLS]))
+    go, rust = by_round("go", GO_WALLS), by_round("rust", [w / 2 for w in GO_WALLS])
+    comparison = compare("wall_seconds", "s", go, rust, "bytes")
     assert comparison.ratio == 2.0
-    assert comparison.ci_low > 1.0
-    assert comparison.ci_low <= 2.0 <= comparison.ci_high
-    assert comparison.p_value < 0.001
+    assert comparison.ci_low == comparison.ci_high == 2.0  # every round's ratio is exactly 2
+    assert comparison.p_value == pytest.approx(2 / 2**10)  # exact signed-rank: all 10 one way
     assert comparison.significant
     assert comparison.better == "rust"
     assert comparison.unit == "s"
+    assert comparison.rounds == 10
+
+
+def test_compare_pairs_by_round_hand_computed():
+    # Rounds 0..4; the machine slows down over the run, which pairing cancels: ratios per round
+    # 1.1/1.0, 2.2/2.0, 3.3/3.1, 4.4/4.0, 5.5/5.2 -> median 1.1 (a ratio of medians gives 3.3/3.1)
+    go = by_round("go", [1.1, 2.2, 3.3, 4.4, 5.5])
+    rust = by_round("rust", [1.0, 2.0, 3.1, 4.0, 5.2])
+    comparison = compare("wall_seconds", "s", go, rust, "bytes")
+    assert comparison.ratio == pytest.approx(1.1)
+    assert comparison.p_value == pytest.approx(0.0625)  # 2 / 2**5: all five rounds Go slower
+    assert not comparison.significant  # five rounds cannot reach p < 0.05
+
+
+def test_compare_uses_only_rounds_both_ran():
+    go = by_round("go", [2.0, 2.0, 2.0, 9.0])
+    rust = impl_result("rust", reps=[repetition(rep=i, wall=1.0) for i in (0, 1, 2)])
+    assert compare("wall_seconds", "s", go, rust, "bytes").rounds == 3
 
 
 def test_compare_higher_is_better_for_throughput():
-    go = summarise_metric("throughput", "bytes/s", [2 * w for w in GO_WALLS])
-    rust = summarise_metric("throughput", "bytes/s", GO_WALLS)
-    comparison = compare("throughput", go, rust)
+    faster = by_round("go", [w / 2 for w in GO_WALLS], "work")
+    slower = by_round("rust", GO_WALLS, "work")
+    comparison = compare("throughput", "bytes/s", faster, slower, "bytes")
     assert comparison.ratio == 2.0
     assert comparison.better == "go"
-    slower = compare("throughput", rust, go)
-    assert slower.ratio == 0.5
-    assert slower.better == "rust"
+    reverse = compare("throughput", "bytes/s", slower, faster, "bytes")
+    assert reverse.ratio == 0.5
+    assert reverse.better == "rust"
 
 
 def test_compare_overlapping_not_significant():
     go = [float(x) for x in range(1, 20, 2)]
-    rust = [float(x) for x in range(2, 21, 2)]
-    comparison = compare("wall_seconds", walls(go), walls(rust))
-    assert comparison.ratio == pytest.approx(10.0 / 11.0)
+    rust = [float(x) for x in range(2, 21, 2)][::-1]
+    comparison = compare("wall_seconds", "s", by_round("go", go), by_round("rust", rust), "bytes")
     assert comparison.ci_low < 1.0 < comparison.ci_high
     assert comparison.p_value > 0.05
     assert not comparison.significant
     assert comparison.better is None
 
 
-def test_compare_zero_rust_median():
-    comparison = compare("gc_count", walls([1.0, 2.0]), walls([0.0, 0.0]))
-    assert math.isnan(comparison.ratio)
-    assert not comparison.significant
+def test_compare_zero_denominator_has_no_ratio():
+    go = by_round("go", [1.0, 2.0], "rss")
+    rust = by_round("rust", [0, 0], "rss")
+    assert compare("peak_rss_bytes", "bytes", go, rust, "bytes") is None
 
 
 def _pair(go_walls, rust_walls, status="ok"):

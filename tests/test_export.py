@@ -122,7 +122,7 @@ def test_markdown_ok_row_has_medians():
     # Go walls 1.0, 1.1 -> median 1.05 s; Rust 0.5, 0.6 -> 550 ms; RSS 50 MiB vs 20 MiB
     assert "| 1.05 s | 550 ms |" in row
     assert "| 50 MiB | 20 MiB |" in row
-    assert "1.91×" in row  # 1.05 / 0.55
+    assert "1.92×" in row  # median of the per-round ratios 1.0 / 0.5 and 1.1 / 0.6
 
 
 def test_markdown_mismatch_row_has_no_numbers():

@@ -304,13 +304,24 @@ def test_export_refuses_a_run_without_workloads(harness):
 # --- 2. refs that git would read as options ------------------------------------------------------
 
 
-def _worktrees() -> str:
+def _worktrees(repo: Path = ROOT) -> str:
     return subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "list", "--porcelain"],
+        ["git", "-C", str(repo), "worktree", "list", "--porcelain"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+def _commit_everything(folder: Path) -> None:
+    """Make `folder` a git repository with one commit: `ab` takes its base from the repository
+    that holds the workloads folder."""
+    for argv in (
+        ["init", "-q"],
+        ["add", "-A"],
+        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "workloads"],
+    ):
+        subprocess.run(["git", "-C", str(folder), *argv], check=True, capture_output=True)
 
 
 @pytest.mark.parametrize(
@@ -325,11 +336,12 @@ def _worktrees() -> str:
 )
 def test_ab_refuses_a_ref_git_would_read_as_an_option(harness, ref, message):
     add_workload(harness.workloads, "fast")
-    before = _worktrees()
+    _commit_everything(harness.tmp)
+    before = _worktrees(harness.tmp)
     code, out, err = harness("ab", "--workloads", "fast", "--pin", "none", "--", ref)
     assert (code, out) == (2, "")
     assert message in one_line_error(err)
-    assert _worktrees() == before
+    assert _worktrees(harness.tmp) == before
     assert not (harness.results / "ab").exists()
 
 

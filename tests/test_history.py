@@ -339,7 +339,8 @@ def test_newer_schema_version_is_refused_and_not_indexed(tmp_path):
     data = json.loads(store.run_to_json(make_run("future", "2026-02-01T00:00:00+00:00")))
     data["schema_version"] = store.SCHEMA_VERSION + 1
     (tmp_path / "future.json").write_text(json.dumps(data))
-    with pytest.raises(HarnessError, match="schema_version 2 is newer than this harness"):
+    newer = store.SCHEMA_VERSION + 1
+    with pytest.raises(HarnessError, match=f"schema_version {newer} is newer than this harness"):
         store.load_run(tmp_path / "future.json")
     assert [e.run_id for e in history.refresh(tmp_path)] == ["r1", "r2", "r3"]
 
@@ -355,6 +356,7 @@ def v0_file(folder: Path) -> Path:
 
 
 def test_older_schema_version_is_migrated(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 1)  # as when version 1 was current
     applied = []
 
     def v0_to_v1(data: dict) -> dict:

@@ -234,9 +234,12 @@ def test_argv_for_missing_value_names_manifest():
 def run_workload(wl, executor, config=None, failing_builds=(), progress=None):
     config = config or run_config()
     messages = [] if progress is None else progress
-    return run_batch_workload(
-        wl, builds_for(wl, failing_builds), INPUT, config, executor, messages.append
-    )
+
+    def note(message):
+        if isinstance(message, str):  # RoundProgress values feed the live display
+            messages.append(message)
+
+    return run_batch_workload(wl, builds_for(wl, failing_builds), INPUT, config, executor, note)
 
 
 def test_interleaves_and_discards_warmups():

@@ -10,7 +10,7 @@ from harness import store
 from harness.errors import HarnessError
 from harness.store import load_run, results_json_schema, run_to_json, save_run, write_atomic
 
-SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v1.schema.json"
+SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v2.schema.json"
 
 
 def test_round_trip_equals_original(tmp_path):
@@ -133,3 +133,25 @@ def test_committed_schema_file_is_current():
         pytest.skip(f"{SCHEMA_FILE} not written yet")
     expected = json.dumps(results_json_schema(), indent=2, sort_keys=True) + "\n"
     assert SCHEMA_FILE.read_text() == expected
+
+
+def test_version_1_file_reads_as_given_order_without_positions(tmp_path):
+    """A file written before the recorded order: every new field takes its documented default."""
+    data = json.loads(run_to_json(small_run()))
+    data["schema_version"] = 1
+    for key in ("order", "seed", "stopping"):
+        del data["config"][key]
+    del data["session_id"]
+    for workload in data["workloads"]:
+        del workload["rounds"]
+        for impl in workload["implementations"]:
+            for rep in impl["repetitions"]:
+                for key in ("position", "predecessor", "started_at_seconds"):
+                    del rep[key]
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps(data))
+    run = load_run(path)
+    assert run.schema_version == store.SCHEMA_VERSION == 2
+    assert (run.config.order, run.config.stopping, run.session_id) == ("given", None, None)
+    rep = run.workloads[0].implementations[0].repetitions[0]
+    assert (rep.position, rep.predecessor, rep.started_at_seconds) == (None, None, None)
