@@ -124,7 +124,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         server_settings = server.default_settings(
             args.size, f"oha {loadgen.OHA_VERSION}", measured_cpus, harness_cpus
         )
-        run_server = server.ServerRunner(oha, server_settings, _work_dir(cache_dir))
+        run_server = server.ServerRunner(
+            oha, server_settings, _work_dir(cache_dir), measure.ensure_launcher(cache_dir)
+        )
     run_config = RunConfig(
         size=args.size,
         repetitions=args.repetitions or repetitions,

@@ -14,7 +14,7 @@ Nothing a program starts outlives it. A process-group kill cannot reach a descen
 setsid() or double-forked, so the launcher is a child subreaper: such orphans become its children,
 and once the program has been reaped it kills (SIGKILL) and reaps every descendant still running and
 reports how many there were (`leftover=N`). A batch repetition that leaves any is a failure ("left N
-processes running (killed)"). To abort (timeout,
+processes running (killed)"); so is a server that leaves any when it stops. To abort (timeout,
 Ctrl-C, exit), the harness sends the launcher SIGTERM and it kills the program and all its
 descendants the same way; only if the launcher is still there after LAUNCHER_GRACE_SECONDS is its
 group SIGKILLed. The launcher also asks for SIGTERM when the harness dies (PR_SET_PDEATHSIG), so a
@@ -373,38 +373,93 @@ def read_peak_rss_bytes(pid: int) -> int | None:
 
 
 class ServerProcess:
-    """A long-running program under load: started pinned in its own group, always stopped."""
+    """A long-running program under load, started through the launcher pinned in its own group and
+    always stopped. `pid` is the server's own; the launcher above it catches whatever the server
+    daemonises, and `leftover_processes` says how many it left running when it stopped."""
 
     def __init__(
         self,
+        launcher: Path,
         argv: Sequence[str],
         env: Mapping[str, str],
         cpus: tuple[int, ...] | None,
         stdout_path: Path,
         stderr_path: Path,
     ):
+        self._report_path = stderr_path.with_name(stderr_path.name + ".launcher")
+        self._report_path.unlink(missing_ok=True)  # a stale pid must not be read as this one's
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             self.started = time.perf_counter()
-            self.proc = spawn(argv, env, cpus, out, err)
+            self.proc = spawn(
+                [os.fspath(launcher), "--announce-pid", os.fspath(self._report_path), *argv],
+                env,
+                cpus,
+                out,
+                err,
+            )
         with _live_lock:
             _live_groups.add(self.proc.pid)
         self.stderr_path = stderr_path
-        self._ps = psutil.Process(self.proc.pid)
+        self.leftover_processes = 0
+        self._last_cpu = (0.0, 0.0)
+        self._report: LauncherReport | None = None
+        self._stopped = False
+        self.pid = self._program_pid()
+        try:
+            self._ps: psutil.Process | None = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:  # it has exited already; exit_code() says how
+            self._ps = None
 
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
+    def _program_pid(self) -> int:
+        """The launcher writes the pid the moment it has forked the server."""
+        while self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                text = self._report_path.read_text()
+                if text.endswith("\n"):  # the whole line, not a write caught halfway
+                    return int(_launcher_fields(text)["pid"])
+            time.sleep(0.001)
+        report = _read_report(self._report_path)
+        return report.pid if report else self.proc.pid  # the launcher failed before forking
+
+    def _process(self) -> psutil.Process:
+        if self._ps is None:
+            raise psutil.NoSuchProcess(self.pid)
+        return self._ps
+
+    def _server_running(self) -> bool:
+        try:
+            return self._process().status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    def _finish(self) -> int | None:
+        """After the launcher has exited: the server's exit status, from the launcher's report."""
+        if self._report is None:
+            self._report = _read_report(self._report_path)
+        if self._report is None:  # the server could not be started (the launcher says why)
+            return self.proc.returncode
+        return os.waitstatus_to_exitcode(self._report.wait_status)
 
     def exit_code(self) -> int | None:
-        return self.proc.poll()
+        if self.proc.poll() is None:
+            if self._server_running():
+                return None
+            self.proc.wait()  # the server is gone; the launcher is killing what it left
+        return self._finish()
 
     def cpu_seconds(self) -> tuple[float, float]:
-        """(user, sys) so far; psutil's clock-tick resolution (10 ms) is fine over whole phases."""
-        times = self._ps.cpu_times()
-        return times.user, times.system
+        """(user, sys) so far, or at the last reading once the launcher has reaped the server;
+        psutil's clock-tick resolution (10 ms) is fine over whole phases."""
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = self._process().cpu_times()
+            self._last_cpu = (times.user, times.system)
+        return self._last_cpu
 
     def rss_bytes(self) -> int:
-        return self._ps.memory_info().rss
+        try:
+            return self._process().memory_info().rss
+        except psutil.NoSuchProcess:
+            return 0
 
     def peak_rss_bytes(self) -> int:
         return read_peak_rss_bytes(self.pid) or 0
@@ -414,23 +469,37 @@ class ServerProcess:
         return Sampler(self.pid, interval_seconds, self.started)
 
     def stop(self, grace_seconds: float) -> int | None:
-        """SIGTERM the group, then SIGKILL after the grace period; reaps and returns the status."""
-        kill_group(self.pid, signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            kill_group(self.pid)
-            code = self.proc.wait()
-        kill_group(self.pid)  # anything the server itself started
+        """SIGTERM the server; after the grace period abort the launcher, which SIGKILLs it and
+        everything it started. Reaps and returns the server's status. Processes the server left
+        running are counted in `leftover_processes` only if it ended on its own or on SIGTERM: one
+        that had to be killed had no chance to stop its children."""
+        forced = False
+        if self.proc.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                self._process().send_signal(signal.SIGTERM)  # psutil checks the pid is still its
+            try:
+                self.proc.wait(timeout=grace_seconds)
+            except subprocess.TimeoutExpired:
+                forced = True
+                abort_launcher(self.proc.pid)
+                try:
+                    self.proc.wait(timeout=LAUNCHER_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    kill_group(self.proc.pid)
+                    self.proc.wait()
         with _live_lock:
-            _live_groups.discard(self.pid)
+            _live_groups.discard(self.proc.pid)
+        self._stopped = True
+        code = self._finish()
+        if self._report is not None and not forced:
+            self.leftover_processes = self._report.leftover_processes
         return code
 
     def __enter__(self) -> ServerProcess:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self.proc.returncode is None or self.pid in _live_groups:
+        if not self._stopped:
             self.stop(grace_seconds=2.0)
 
 
