@@ -205,7 +205,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         server_settings = server.default_settings(
             args.size, f"oha {loadgen.OHA_VERSION}", measured_cpus, harness_cpus
         )
-        run_server = server.ServerRunner(oha, server_settings, _work_dir(cache_dir))
+        run_server = server.ServerRunner(
+            oha, server_settings, _work_dir(cache_dir), measure.ensure_launcher(cache_dir)
+        )
     run_config = replace(run_config, server=server_settings)
     if harness_cpus:
         measure.pin_current_process(harness_cpus)

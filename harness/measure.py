@@ -4,11 +4,24 @@ Exact figures come from the kernel: wait4 returns the child's rusage (user and s
 `ru_maxrss`, the true peak RSS). Linux carries ru_maxrss across fork and exec, so a program forked
 from this Python process would report at least the harness's own peak (measured here: /bin/true
 showed 321 MB under a harness holding 300 MB); programs are therefore started through a tiny C
-launcher (native/spawn.c) that forks them, reaps them with wait4 and writes their rusage. psutil only feeds time series, sampled by a background thread,
-because sampling misses short peaks. Every child runs in its own process group, pinned (when asked)
-by setting the spawning thread's affinity before the fork so that the child's runtime sees its CPU
-set from the first instruction (Go sizes GOMAXPROCS from it), and is always reaped: on timeout,
-exception or Ctrl-C the whole group is killed.
+launcher (native/spawn.c) that forks them, reaps them with wait4 and writes their rusage. psutil
+only feeds time series, sampled by a background thread, because sampling misses short peaks. Every
+child runs in its own process group, pinned (when asked) by setting the spawning thread's affinity
+before the fork so that the child's runtime sees its CPU set from the first instruction (Go sizes
+GOMAXPROCS from it), and is always reaped.
+
+Nothing a program starts outlives it. A process-group kill cannot reach a descendant that called
+setsid() or double-forked, so the launcher is a child subreaper: such orphans become its children,
+and once the program has been reaped it kills (SIGKILL) and reaps every descendant still running and
+reports how many there were (`leftover=N`). A batch repetition that leaves any is a failure ("left N
+processes running (killed)"); so is a server that leaves any when it stops. To abort (timeout,
+Ctrl-C, exit), the harness sends the launcher SIGTERM and it kills the program and all its
+descendants the same way; only if the launcher is still there after LAUNCHER_GRACE_SECONDS is its
+group SIGKILLed. The launcher also asks for SIGTERM when the harness dies (PR_SET_PDEATHSIG), so a
+SIGKILLed harness leaves nothing either. Making the harness itself the subreaper was the other
+option, and a worse one: orphans from every launcher (oha streams run in parallel) would land in
+one Python process that could not tell whose they were, and reaping them with waitpid(-1) would
+steal exit statuses from subprocess.Popen; nor would it help when the harness is SIGKILLed.
 """
 
 from __future__ import annotations
@@ -35,8 +48,10 @@ from harness.errors import HarnessError
 from harness.model import ProcessOutcome, ResourceSample
 
 STDERR_TAIL_CHARS = 2000
+# The launcher needs milliseconds to kill what is left; the grace is for a launcher that is wedged.
+LAUNCHER_GRACE_SECONDS = 2.0
 
-_live_groups: set[int] = set()
+_live_groups: set[int] = set()  # launcher pids, each leading its own process group
 _live_lock = threading.Lock()
 
 
@@ -45,12 +60,47 @@ def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
         os.killpg(pgid, sig)
 
 
-def kill_all_children() -> None:
-    """Kill every process group this harness started and has not reaped yet."""
+def abort_launcher(pid: int) -> None:
+    """Ask a launcher to SIGKILL its program and every descendant, escaped ones included."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGTERM)
+
+
+def _running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def kill_all_children(grace_seconds: float = LAUNCHER_GRACE_SECONDS) -> None:
+    """Stop every launcher this harness started and has not reaped yet, and all they started."""
     with _live_lock:
         groups = list(_live_groups)
+    for pid in groups:
+        abort_launcher(pid)
+    deadline = time.monotonic() + grace_seconds
+    while any(_running(pid) for pid in groups) and time.monotonic() < deadline:
+        time.sleep(0.01)
     for pgid in groups:
         kill_group(pgid)
+
+
+def stop_launcher(pid: int) -> None:
+    """Abort a launcher this harness started and reap it."""
+    abort_launcher(pid)
+    deadline = time.monotonic() + LAUNCHER_GRACE_SECONDS
+    with contextlib.suppress(ChildProcessError):  # already reaped
+        while time.monotonic() < deadline:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return
+            time.sleep(0.005)
+        kill_group(pid)
+        os.waitpid(pid, 0)
+
+
+def leftover_message(count: int) -> str:
+    return f"left {count} process{'' if count == 1 else 'es'} running (killed)"
 
 
 atexit.register(kill_all_children)
@@ -198,10 +248,16 @@ class LauncherReport:
     user_seconds: float
     sys_seconds: float
     peak_rss_bytes: int
+    leftover_processes: int  # descendants still running once the program was reaped; now killed
+
+
+def _launcher_fields(text: str) -> dict[str, str]:
+    # With --announce-pid the launcher writes `pid=N` before the report line: later fields win.
+    return dict(item.split("=", 1) for item in text.split() if "=" in item)
 
 
 def parse_launcher_report(text: str) -> LauncherReport | None:
-    fields = dict(item.split("=", 1) for item in text.split() if "=" in item)
+    fields = _launcher_fields(text)
     try:
         return LauncherReport(
             pid=int(fields["pid"]),
@@ -210,9 +266,14 @@ def parse_launcher_report(text: str) -> LauncherReport | None:
             user_seconds=int(fields["utime_us"]) / 1e6,
             sys_seconds=int(fields["stime_us"]) / 1e6,
             peak_rss_bytes=int(fields["maxrss_kib"]) * 1024,  # KiB on Linux
+            leftover_processes=int(fields["leftover"]),
         )
     except (KeyError, ValueError):
         return None
+
+
+def _read_report(path: Path) -> LauncherReport | None:
+    return parse_launcher_report(path.read_text()) if path.exists() else None
 
 
 class SubprocessExecutor:
@@ -247,9 +308,14 @@ class SubprocessExecutor:
                     )
                     sampler.start()
 
+                # On timeout the launcher kills the program and its descendants; if it is wedged,
+                # the fallback SIGKILLs its group.
+                fallback = threading.Timer(LAUNCHER_GRACE_SECONDS, kill_group, (proc.pid,))
+
                 def on_timeout() -> None:
                     timed_out.set()
-                    kill_group(proc.pid)
+                    abort_launcher(proc.pid)
+                    fallback.start()
 
                 timer = threading.Timer(timeout_seconds, on_timeout)
                 timer.start()
@@ -257,17 +323,15 @@ class SubprocessExecutor:
                     _, launcher_status, _ = os.wait4(proc.pid, 0)
                     outer_wall = time.perf_counter() - start
                 except BaseException:
-                    kill_group(proc.pid)
-                    os.waitpid(proc.pid, 0)
+                    stop_launcher(proc.pid)
                     raise
                 finally:
                     timer.cancel()
+                    fallback.cancel()
                     samples = sampler.stop() if sampler else ()
-                    kill_group(proc.pid)  # grandchildren the program left behind
+                    kill_group(proc.pid)  # only if the launcher itself died: it reaps the rest
             proc.returncode = os.waitstatus_to_exitcode(launcher_status)  # reaped: Popen must not
-            report = (
-                parse_launcher_report(report_path.read_text()) if report_path.exists() else None
-            )
+            report = _read_report(report_path)
             stdout = out_path.read_bytes().decode("utf-8", errors="replace")
             stderr = err_path.read_bytes().decode("utf-8", errors="replace")
         if report is None:  # killed before the program was reaped, or it could not be started
@@ -292,6 +356,7 @@ class SubprocessExecutor:
             stderr=stderr,
             timed_out=timed_out.is_set(),
             samples=samples,
+            leftover_processes=report.leftover_processes,
         )
 
 
@@ -308,38 +373,93 @@ def read_peak_rss_bytes(pid: int) -> int | None:
 
 
 class ServerProcess:
-    """A long-running program under load: started pinned in its own group, always stopped."""
+    """A long-running program under load, started through the launcher pinned in its own group and
+    always stopped. `pid` is the server's own; the launcher above it catches whatever the server
+    daemonises, and `leftover_processes` says how many it left running when it stopped."""
 
     def __init__(
         self,
+        launcher: Path,
         argv: Sequence[str],
         env: Mapping[str, str],
         cpus: tuple[int, ...] | None,
         stdout_path: Path,
         stderr_path: Path,
     ):
+        self._report_path = stderr_path.with_name(stderr_path.name + ".launcher")
+        self._report_path.unlink(missing_ok=True)  # a stale pid must not be read as this one's
         with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
             self.started = time.perf_counter()
-            self.proc = spawn(argv, env, cpus, out, err)
+            self.proc = spawn(
+                [os.fspath(launcher), "--announce-pid", os.fspath(self._report_path), *argv],
+                env,
+                cpus,
+                out,
+                err,
+            )
         with _live_lock:
             _live_groups.add(self.proc.pid)
         self.stderr_path = stderr_path
-        self._ps = psutil.Process(self.proc.pid)
+        self.leftover_processes = 0
+        self._last_cpu = (0.0, 0.0)
+        self._report: LauncherReport | None = None
+        self._stopped = False
+        self.pid = self._program_pid()
+        try:
+            self._ps: psutil.Process | None = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:  # it has exited already; exit_code() says how
+            self._ps = None
 
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
+    def _program_pid(self) -> int:
+        """The launcher writes the pid the moment it has forked the server."""
+        while self.proc.poll() is None:
+            with contextlib.suppress(OSError):
+                text = self._report_path.read_text()
+                if text.endswith("\n"):  # the whole line, not a write caught halfway
+                    return int(_launcher_fields(text)["pid"])
+            time.sleep(0.001)
+        report = _read_report(self._report_path)
+        return report.pid if report else self.proc.pid  # the launcher failed before forking
+
+    def _process(self) -> psutil.Process:
+        if self._ps is None:
+            raise psutil.NoSuchProcess(self.pid)
+        return self._ps
+
+    def _server_running(self) -> bool:
+        try:
+            return self._process().status() != psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return False
+
+    def _finish(self) -> int | None:
+        """After the launcher has exited: the server's exit status, from the launcher's report."""
+        if self._report is None:
+            self._report = _read_report(self._report_path)
+        if self._report is None:  # the server could not be started (the launcher says why)
+            return self.proc.returncode
+        return os.waitstatus_to_exitcode(self._report.wait_status)
 
     def exit_code(self) -> int | None:
-        return self.proc.poll()
+        if self.proc.poll() is None:
+            if self._server_running():
+                return None
+            self.proc.wait()  # the server is gone; the launcher is killing what it left
+        return self._finish()
 
     def cpu_seconds(self) -> tuple[float, float]:
-        """(user, sys) so far; psutil's clock-tick resolution (10 ms) is fine over whole phases."""
-        times = self._ps.cpu_times()
-        return times.user, times.system
+        """(user, sys) so far, or at the last reading once the launcher has reaped the server;
+        psutil's clock-tick resolution (10 ms) is fine over whole phases."""
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = self._process().cpu_times()
+            self._last_cpu = (times.user, times.system)
+        return self._last_cpu
 
     def rss_bytes(self) -> int:
-        return self._ps.memory_info().rss
+        try:
+            return self._process().memory_info().rss
+        except psutil.NoSuchProcess:
+            return 0
 
     def peak_rss_bytes(self) -> int:
         return read_peak_rss_bytes(self.pid) or 0
@@ -349,23 +469,37 @@ class ServerProcess:
         return Sampler(self.pid, interval_seconds, self.started)
 
     def stop(self, grace_seconds: float) -> int | None:
-        """SIGTERM the group, then SIGKILL after the grace period; reaps and returns the status."""
-        kill_group(self.pid, signal.SIGTERM)
-        try:
-            code = self.proc.wait(timeout=grace_seconds)
-        except subprocess.TimeoutExpired:
-            kill_group(self.pid)
-            code = self.proc.wait()
-        kill_group(self.pid)  # anything the server itself started
+        """SIGTERM the server; after the grace period abort the launcher, which SIGKILLs it and
+        everything it started. Reaps and returns the server's status. Processes the server left
+        running are counted in `leftover_processes` only if it ended on its own or on SIGTERM: one
+        that had to be killed had no chance to stop its children."""
+        forced = False
+        if self.proc.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                self._process().send_signal(signal.SIGTERM)  # psutil checks the pid is still its
+            try:
+                self.proc.wait(timeout=grace_seconds)
+            except subprocess.TimeoutExpired:
+                forced = True
+                abort_launcher(self.proc.pid)
+                try:
+                    self.proc.wait(timeout=LAUNCHER_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    kill_group(self.proc.pid)
+                    self.proc.wait()
         with _live_lock:
-            _live_groups.discard(self.pid)
+            _live_groups.discard(self.proc.pid)
+        self._stopped = True
+        code = self._finish()
+        if self._report is not None and not forced:
+            self.leftover_processes = self._report.leftover_processes
         return code
 
     def __enter__(self) -> ServerProcess:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        if self.proc.returncode is None or self.pid in _live_groups:
+        if not self._stopped:
             self.stop(grace_seconds=2.0)
 
 

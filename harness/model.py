@@ -212,6 +212,7 @@ class ProcessOutcome:
     stderr: str
     timed_out: bool = False
     samples: tuple[ResourceSample, ...] = ()
+    leftover_processes: int = 0  # descendants still running when it exited; since killed
 
 
 @dataclass(frozen=True)

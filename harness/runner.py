@@ -29,7 +29,7 @@ from harness.analysis import paired_ratio, values_by_round
 from harness.errors import HarnessError
 from harness.gctrace import parse_gctrace
 from harness.inputs import prepare_input
-from harness.measure import STDERR_TAIL_CHARS, Executor
+from harness.measure import STDERR_TAIL_CHARS, Executor, leftover_message
 from harness.model import (
     BuildRecord,
     Implementation,
@@ -122,6 +122,8 @@ def _failure(outcome: ProcessOutcome, timeout_seconds: float) -> str | None:
             return f"killed by signal {-outcome.exit_code}"
     if outcome.exit_code != 0:
         return f"exit status {outcome.exit_code}"
+    if outcome.leftover_processes:
+        return leftover_message(outcome.leftover_processes)
     return None
 
 

@@ -7,7 +7,9 @@ parallelism on both runtimes (GOMAXPROCS = TOKIO_WORKER_THREADS); wait for /heal
 responses byte for byte against the other language's; warm up (discarded); probe saturation
 closed-loop. Then the offered rates are fractions of the *slower* default's saturation, and each
 implementation is restarted and driven through the same fixed-rate phases. Servers are stopped
-(SIGTERM, then SIGKILL after a grace period) on every path.
+(SIGTERM, then SIGKILL after a grace period) on every path. A server runs under the measuring
+launcher, which catches what it daemonises: processes it leaves running when it stops are killed and
+fail that implementation ("left N processes running (killed)").
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 from harness import loadgen
 from harness.gctrace import parse_gctrace
-from harness.measure import Executor, ServerProcess
+from harness.measure import Executor, ServerProcess, leftover_message
 from harness.model import (
     BuildRecord,
     Implementation,
@@ -105,13 +107,21 @@ class RunningServer:
         return f"http://127.0.0.1:{self.port}"
 
 
+def _note_leftovers(errors: dict[str, str], key: str, process: ServerProcess) -> None:
+    """A stopped server that left processes running fails its implementation."""
+    if process.leftover_processes:
+        left = leftover_message(process.leftover_processes)
+        errors[key] = f"{errors[key]}; {left}" if key in errors else left
+
+
 class ServerRunner:
     """Runs one server workload; same call signature as runner.run_batch_workload."""
 
-    def __init__(self, oha: Path, settings: ServerSettings, work_dir: Path):
+    def __init__(self, oha: Path, settings: ServerSettings, work_dir: Path, launcher: Path):
         self.oha = oha
         self.settings = settings
         self.work_dir = work_dir
+        self.launcher = launcher  # measure.ensure_launcher's
 
     # --- process lifecycle -------------------------------------------------------------------
 
@@ -133,6 +143,7 @@ class ServerRunner:
         argv = argv_for(workload, build.binary_path or "", params, None, port=port)
         stderr_path = folder / f"{impl.lang}-{impl.variant}-{port}.stderr"
         process = ServerProcess(
+            self.launcher,
             argv,
             self.environment(impl),
             self.settings.server_cpus,
@@ -147,9 +158,11 @@ class ServerRunner:
             code = process.exit_code()
             if code is not None:
                 process.stop(0)
+                left = process.leftover_processes
                 raise ServerFailure(
                     f"server exited with status {code} before it was ready: "
                     f"{_tail(stderr_path) or '(no stderr)'}"
+                    + (f"; {leftover_message(left)}" if left else "")
                 )
             try:
                 if http_call(health, timeout=1.0)[0] == 200:
@@ -446,6 +459,7 @@ class ServerRunner:
             )
             if not probe.ok:
                 errors[impl.key] = f"saturation probe failed: {probe.error}"
+            _note_leftovers(errors, impl.key, server.process)
 
         defaults = [
             saturation[k].achieved_rps
@@ -465,6 +479,7 @@ class ServerRunner:
                     if server is None or server.process.exit_code() is not None:
                         if server is not None:
                             server.process.stop(0)
+                            _note_leftovers(errors, impl.key, server.process)
                         server = self.start(workload, impl, builds[impl.key], params, folder)
                         bodies = self.request_bodies(workload, server, params)
                         self.run_phase(
@@ -507,6 +522,7 @@ class ServerRunner:
             finally:
                 if server is not None:
                     server.process.stop(s.stop_grace_seconds)
+                    _note_leftovers(errors, impl.key, server.process)
 
         reference = digests.get("go/default") or digests.get("rust/default")
         results = []

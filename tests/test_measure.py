@@ -46,7 +46,9 @@ def test_ensure_launcher_is_cached(tmp_path):
 
 def test_parse_launcher_report():
     report = parse_launcher_report(
-        "pid=42 status=256 wall_ns=1500000000 utime_us=250000 stime_us=1000 maxrss_kib=2048\n"
+        "pid=42\n"  # written at the fork, for servers
+        "pid=42 status=256 wall_ns=1500000000 utime_us=250000 stime_us=1000 maxrss_kib=2048"
+        " leftover=3\n"
     )
     assert report.pid == 42
     assert report.wait_status == 256
@@ -54,6 +56,8 @@ def test_parse_launcher_report():
     assert report.user_seconds == 0.25
     assert report.sys_seconds == 0.001
     assert report.peak_rss_bytes == 2 * MIB
+    assert report.leftover_processes == 3
+    assert parse_launcher_report("pid=42\n") is None  # the program has not been reaped yet
     assert parse_launcher_report("pid=42 status=0") is None
     assert parse_launcher_report("") is None
 

@@ -203,8 +203,13 @@ def oha() -> Path:
 
 
 @pytest.fixture(scope="module")
-def executor() -> SubprocessExecutor:
-    return SubprocessExecutor(ensure_launcher(ROOT / ".cache"))
+def launcher() -> Path:
+    return ensure_launcher(ROOT / ".cache")
+
+
+@pytest.fixture(scope="module")
+def executor(launcher) -> SubprocessExecutor:
+    return SubprocessExecutor(launcher)
 
 
 def wait_gone(pids, timeout=5.0) -> list[int]:
@@ -255,8 +260,8 @@ def ports(monkeypatch):
 # --- start-up failures ---------------------------------------------------------------------------
 
 
-def test_server_exiting_at_start_raises_with_status_and_stderr(tmp_path, oha, ports):
-    runner = ServerRunner(oha, settings(), tmp_path)
+def test_server_exiting_at_start_raises_with_status_and_stderr(tmp_path, oha, launcher, ports):
+    runner = ServerRunner(oha, settings(), tmp_path, launcher)
     script = fake_server(tmp_path, "exit")
     build = builds_for(script, script)[GO.key]
     with pytest.raises(ServerFailure) as failure:
@@ -268,8 +273,10 @@ def test_server_exiting_at_start_raises_with_status_and_stderr(tmp_path, oha, po
     assert len(ports) == 1
 
 
-def test_start_failure_of_one_language_still_measures_the_other(tmp_path, oha, executor, ports):
-    runner = ServerRunner(oha, settings(), tmp_path)
+def test_start_failure_of_one_language_still_measures_the_other(
+    tmp_path, oha, launcher, executor, ports
+):
+    runner = ServerRunner(oha, settings(), tmp_path, launcher)
     broken, working = fake_server(tmp_path, "exit"), fake_server(tmp_path, "ok")
     messages: list[str] = []
     result = runner(
@@ -304,14 +311,14 @@ def test_start_failure_of_one_language_still_measures_the_other(tmp_path, oha, e
     assert any("status 3" in m for m in messages)
 
 
-def test_port_in_use_is_a_clear_error(tmp_path, oha, monkeypatch, ports):
+def test_port_in_use_is_a_clear_error(tmp_path, oha, launcher, monkeypatch, ports):
     with socket.socket() as occupier:
         occupier.bind(("127.0.0.1", 0))
         occupier.listen()
         port = occupier.getsockname()[1]
         ports.append(port)
         monkeypatch.setattr(server, "free_port", lambda: port)
-        runner = ServerRunner(oha, settings(), tmp_path)
+        runner = ServerRunner(oha, settings(), tmp_path, launcher)
         script = fake_server(tmp_path, "ok")
         with pytest.raises(ServerFailure) as failure:
             runner.start(WORKLOAD, GO, builds_for(script, script)[GO.key], {"records": 3}, tmp_path)
@@ -320,9 +327,9 @@ def test_port_in_use_is_a_clear_error(tmp_path, oha, monkeypatch, ports):
     assert f"127.0.0.1:{port}" in message and "Address already in use" in message
 
 
-def test_server_that_never_gets_ready_is_killed_after_the_timeout(tmp_path, oha, ports):
+def test_server_that_never_gets_ready_is_killed_after_the_timeout(tmp_path, oha, launcher, ports):
     runner = ServerRunner(
-        oha, settings(ready_timeout_seconds=1.5, stop_grace_seconds=0.5), tmp_path
+        oha, settings(ready_timeout_seconds=1.5, stop_grace_seconds=0.5), tmp_path, launcher
     )
     script = fake_server(tmp_path, "hang")
     began = time.monotonic()
@@ -335,7 +342,7 @@ def test_server_that_never_gets_ready_is_killed_after_the_timeout(tmp_path, oha,
     assert waited >= 1.5  # it was given the whole timeout
     (pid,) = starts_of(script)
     child = int((script.with_suffix(".state") / "child").read_text())
-    # The server ignored SIGTERM, so it took the SIGKILL; its own child went with its group.
+    # The server ignored SIGTERM, so it took the SIGKILL; the launcher killed its child with it.
     assert wait_gone([pid, child]) == []
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
@@ -352,9 +359,9 @@ def test_server_that_never_gets_ready_is_killed_after_the_timeout(tmp_path, oha,
     ],
 )
 def test_server_dying_under_load_fails_the_phase_and_later_phases_still_run(
-    tmp_path, oha, executor, ports, die_after
+    tmp_path, oha, launcher, executor, ports, die_after
 ):
-    runner = ServerRunner(oha, settings(rate_fractions=(0.4, 0.5)), tmp_path)
+    runner = ServerRunner(oha, settings(rate_fractions=(0.4, 0.5)), tmp_path, launcher)
     dying = fake_server(tmp_path, "die-second-start", die_after)
     steady = fake_server(tmp_path, "ok")
     messages: list[str] = []
@@ -393,8 +400,10 @@ def test_server_dying_under_load_fails_the_phase_and_later_phases_still_run(
     assert all(p.ok for p in rust.phases)
 
 
-def test_server_dying_right_after_start_fails_only_that_language(tmp_path, oha, executor, ports):
-    runner = ServerRunner(oha, settings(), tmp_path)
+def test_server_dying_right_after_start_fails_only_that_language(
+    tmp_path, oha, launcher, executor, ports
+):
+    runner = ServerRunner(oha, settings(), tmp_path, launcher)
     dying, steady = fake_server(tmp_path, "die-first"), fake_server(tmp_path, "ok")
     result = runner(
         WORKLOAD,

@@ -118,7 +118,9 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
         workloads=(NAME,),
         server=settings,
     )
-    runner = ServerRunner(loadgen.find_oha(ROOT / "tools"), settings, tmp_path)
+    runner = ServerRunner(
+        loadgen.find_oha(ROOT / "tools"), settings, tmp_path, ensure_launcher(ROOT / ".cache")
+    )
     messages: list[str] = []
     result = runner(
         workload,
