@@ -1,0 +1,450 @@
+"""Noise diagnostics: what the machine was doing while a run measured, and what the order did.
+
+Like `pyperf system show`, it reads the CPU frequency governor and clock, SMT, transparent huge
+pages, ASLR, isolated CPUs, boost and the load average from /proc and /sys (`read_system_state`). A
+file it cannot read gives None, never an error, because a VM or a container hides most of them.
+
+/proc/stat gives each CPU's time in clock ticks (`read_cpu_times`). Comparing two readings taken
+around a run gives the steal share (the hypervisor ran another guest) and "other load"
+(`cpu_usage_between`). /proc/stat cannot tell the benchmark's own busy time from anyone else's on
+the same CPU. So the caller passes the CPU seconds it accounted for: the measured children's rusage
+on the measured CPUs, and the harness's own time on the rest. What is left over is other load.
+
+From the recorded order, `drift` fits a trend of a metric against start time (Kendall's tau and
+the Theil-Sen slope). `position_effect` compares the slots of a round (Kruskal-Wallis on values
+normalised by each implementation's median). `noise_warnings` turns these into short warnings. It
+warns only when an effect is significant (p < ALPHA) and beyond the noise threshold, so that it
+does not cry wolf.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import stats as sps
+
+from harness.stats import ALPHA
+
+CLOCK_TICKS_PER_SECOND = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+STEAL_WARN_SHARE = 0.01  # steal above 1 % of the interval
+OTHER_LOAD_WARN_SHARE = 0.10  # unaccounted busy time above 10 % of the CPUs' time
+MIN_INTERVAL_SECONDS = 1.0  # below ~100 ticks per CPU, one tick of rounding is already 1 %
+SECONDS_PER_HOUR = 3600.0
+SYS_CPU = "sys/devices/system/cpu"
+FLAG = re.compile(r"[a-z_]+")  # isolcpus=managed_irq,domain,2-3
+TICK_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+@dataclass(frozen=True)
+class CpuState:
+    cpu: int
+    driver: str | None  # cpufreq scaling_driver, e.g. intel_pstate, acpi-cpufreq
+    governor: str | None
+    cur_mhz: float | None
+    max_mhz: float | None  # cpuinfo_max_freq
+    cur_mhz_source: str | None  # "cpufreq" (scaling_cur_freq) or "cpuinfo" (/proc/cpuinfo cpu MHz)
+
+
+@dataclass(frozen=True)
+class SystemState:
+    cpus: tuple[CpuState, ...]
+    smt_active: bool | None
+    smt_control: str | None  # on, off, forceoff, notsupported, notimplemented
+    transparent_hugepages: str | None  # the bracketed choice: always, madvise or never
+    aslr: int | None  # randomize_va_space: 0 off, 1 partial, 2 full
+    load_average: tuple[float, float, float] | None
+    isolated_cpus: tuple[int, ...] | None  # () when none are isolated, None when unreadable
+    nohz_full_cpus: tuple[int, ...] | None
+    boost: bool | None  # cpufreq/boost, else not intel_pstate/no_turbo
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """One CPU's line of /proc/stat, in clock ticks (guest time is already inside user/nice)."""
+
+    cpu: int
+    user: int
+    nice: int
+    system: int
+    idle: int
+    iowait: int
+    irq: int
+    softirq: int
+    steal: int
+
+
+@dataclass(frozen=True)
+class CpuShare:
+    cpu: int
+    steal_share: float
+    busy_share: float  # user+nice+system+irq+softirq over all ticks, the benchmark's own included
+
+
+@dataclass(frozen=True)
+class CpuUsage:
+    """Shares of the CPU time in an interval. Busy excludes idle, iowait and steal."""
+
+    interval_seconds: float
+    per_cpu: tuple[CpuShare, ...]
+    steal_share: float  # pooled over every CPU
+    measured_cpus: tuple[int, ...]  # every CPU when the run was not pinned
+    measured_other_share: float  # busy minus accounted_cpu_seconds, over the measured CPUs' time
+    rest_other_share: float | None  # busy minus harness_cpu_seconds on the others; None if none
+
+
+@dataclass(frozen=True)
+class Drift:
+    n: int
+    kendall_tau: float
+    p_value: float
+    slope_per_second: float  # Theil-Sen, in the metric's unit per second
+    span_seconds: float
+    relative_per_hour: float  # slope * 3600 / median
+    relative_across_run: float  # slope * span / median
+    relative_across_run_low: float  # from Theil-Sen's 95 % slope interval
+    relative_across_run_high: float
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One repetition as the order recorded it: which program, its 0-based slot in the round."""
+
+    key: str  # implementation, e.g. "go/default"
+    position: int
+    value: float
+
+
+@dataclass(frozen=True)
+class PositionEffect:
+    n: int
+    median_by_position: dict[int, float]  # median of value / its implementation's median
+    fastest_position: int  # lowest median relative value
+    slowest_position: int
+    spread: float  # slowest / fastest - 1
+    p_value: float  # Kruskal-Wallis across positions
+
+
+def _read(root: Path, relative: str) -> str | None:
+    try:
+        return (root / relative).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def parse_cpu_list(text: str) -> tuple[int, ...] | None:
+    """The kernel's CPU list format ("0-2,5"); "" and "(null)" are no CPUs; None if malformed."""
+    cpus: set[int] = set()
+    for part in text.strip(" \x00\n").split(","):
+        if part in ("", "(null)"):
+            continue
+        first, _, last = part.partition("-")
+        try:
+            cpus.update(range(int(first), int(last or first) + 1))
+        except ValueError:
+            return None
+    return tuple(sorted(cpus))
+
+
+def _cpus_set_aside(root: Path, sysfs_name: str, boot_parameter: str) -> tuple[int, ...] | None:
+    """The kernel's own list in sysfs (as pyperf reads it), else the boot parameter."""
+    listed = _read(root, f"{SYS_CPU}/{sysfs_name}")
+    if listed is not None:
+        return parse_cpu_list(listed)
+    cmdline = _read(root, "proc/cmdline")
+    if cmdline is None:
+        return None
+    match = re.search(rf"(?:^|\s){boot_parameter}=(\S+)", cmdline)
+    if match is None:
+        return ()
+    return parse_cpu_list(",".join(p for p in match.group(1).split(",") if not FLAG.fullmatch(p)))
+
+
+def parse_cpuinfo_mhz(text: str) -> dict[int, float | None]:
+    """Each processor's "cpu MHz" (x86 shows one, arm64 does not)."""
+    mhz: dict[int, float | None] = {}
+    cpu: int | None = None
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == "processor":
+            cpu = int(value)
+            mhz[cpu] = None
+        elif name.strip() == "cpu MHz" and cpu is not None:
+            mhz[cpu] = float(value)
+    return mhz
+
+
+def _load_average(text: str) -> tuple[float, float, float] | None:
+    try:
+        one, five, fifteen = (float(f) for f in text.split()[:3])
+    except ValueError:  # also fewer than three fields
+        return None
+    return one, five, fifteen
+
+
+def _cpu_state(root: Path, cpu: int, cpuinfo_mhz: Mapping[int, float | None]) -> CpuState:
+    base = f"{SYS_CPU}/cpu{cpu}/cpufreq"
+    cur_khz = _number(_read(root, f"{base}/scaling_cur_freq"))
+    max_khz = _number(_read(root, f"{base}/cpuinfo_max_freq"))
+    cur_mhz, source = (cur_khz / 1000, "cpufreq") if cur_khz is not None else (None, None)
+    if cur_mhz is None and cpuinfo_mhz.get(cpu) is not None:
+        cur_mhz, source = cpuinfo_mhz[cpu], "cpuinfo"
+    return CpuState(
+        cpu=cpu,
+        driver=_read(root, f"{base}/scaling_driver"),
+        governor=_read(root, f"{base}/scaling_governor"),
+        cur_mhz=cur_mhz,
+        max_mhz=max_khz / 1000 if max_khz is not None else None,
+        cur_mhz_source=source,
+    )
+
+
+def read_system_state(root: Path | str = "/") -> SystemState:
+    """A snapshot of the settings that make timings noisy; `root` lets tests pass a fixture tree."""
+    root = Path(root)
+    try:
+        sys_cpus = {int(p.name[3:]) for p in (root / SYS_CPU).glob("cpu[0-9]*") if p.is_dir()}
+    except (OSError, ValueError):
+        sys_cpus = set()
+    try:
+        cpuinfo_mhz = parse_cpuinfo_mhz(_read(root, "proc/cpuinfo") or "")
+    except ValueError:
+        cpuinfo_mhz = {}
+    flag = {"1": True, "0": False}
+    thp = re.search(r"\[(\w+)\]", _read(root, "sys/kernel/mm/transparent_hugepage/enabled") or "")
+    aslr = _number(_read(root, "proc/sys/kernel/randomize_va_space"))
+    boost = flag.get(_read(root, f"{SYS_CPU}/cpufreq/boost") or "")
+    if boost is None:  # intel_pstate has no cpufreq/boost
+        no_turbo = flag.get(_read(root, f"{SYS_CPU}/intel_pstate/no_turbo") or "")
+        boost = None if no_turbo is None else not no_turbo
+    return SystemState(
+        cpus=tuple(_cpu_state(root, c, cpuinfo_mhz) for c in sorted(sys_cpus | set(cpuinfo_mhz))),
+        smt_active=flag.get(_read(root, f"{SYS_CPU}/smt/active") or ""),
+        smt_control=_read(root, f"{SYS_CPU}/smt/control"),
+        transparent_hugepages=thp.group(1) if thp else None,
+        aslr=int(aslr) if aslr is not None else None,
+        load_average=_load_average(_read(root, "proc/loadavg") or ""),
+        isolated_cpus=_cpus_set_aside(root, "isolated", "isolcpus"),
+        nohz_full_cpus=_cpus_set_aside(root, "nohz_full", "nohz_full"),
+        boost=boost,
+    )
+
+
+def parse_proc_stat(text: str) -> tuple[CpuTimes, ...]:
+    """The per-CPU lines (cpu0, cpu1, ...); the aggregate "cpu" line is their sum and is skipped."""
+    times = []
+    for line in text.splitlines():
+        name, *fields = line.split() or [""]
+        if re.fullmatch(r"cpu\d+", name):
+            ticks = [int(f) for f in fields[:8]] + [0] * (8 - len(fields))  # old kernels: fewer
+            times.append(CpuTimes(int(name[3:]), *ticks))
+    return tuple(times)
+
+
+def read_cpu_times(root: Path | str = "/") -> tuple[CpuTimes, ...] | None:
+    text = _read(Path(root), "proc/stat")
+    try:
+        return parse_proc_stat(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _deltas(before: CpuTimes, after: CpuTimes) -> tuple[int, int, int]:
+    """(total, busy, steal) ticks; a counter that went backwards (iowait can) counts as 0."""
+    d = {f: max(0, getattr(after, f) - getattr(before, f)) for f in TICK_FIELDS}
+    busy = d["user"] + d["nice"] + d["system"] + d["irq"] + d["softirq"]
+    return busy + d["idle"] + d["iowait"] + d["steal"], busy, d["steal"]
+
+
+def cpu_usage_between(
+    before: Sequence[CpuTimes],
+    after: Sequence[CpuTimes],
+    measured_cpus: Collection[int] | None,
+    *,
+    accounted_cpu_seconds: float = 0.0,
+    harness_cpu_seconds: float = 0.0,
+    ticks_per_second: float = CLOCK_TICKS_PER_SECOND,
+) -> CpuUsage | None:
+    """Steal and unaccounted busy shares between two /proc/stat readings.
+
+    `accounted_cpu_seconds` is the CPU time the caller knows ran on the measured CPUs (the sum of
+    its measured children's rusage user + system). `harness_cpu_seconds` is its own time (and a
+    load generator's) on the other CPUs. rusage does not say which CPU it ran on, so the
+    subtraction is pooled over each group, not per CPU. With `measured_cpus` None, or covering
+    every CPU (an unpinned run), both are subtracted from one pool. Shares are clamped at 0,
+    because rusage and the tick counters round differently. Below ~1 s they are rounding.
+    """
+    start = {t.cpu: t for t in before}
+    deltas = {t.cpu: _deltas(start[t.cpu], t) for t in after if t.cpu in start}
+    if not deltas or sum(total for total, _, _ in deltas.values()) == 0:
+        return None
+    measured = sorted(set(measured_cpus or ()) & set(deltas)) or sorted(deltas)
+    rest = sorted(set(deltas) - set(measured))
+    if not rest:
+        accounted_cpu_seconds += harness_cpu_seconds
+
+    def other_share(cpus: Sequence[int], seconds: float) -> float:
+        total = sum(deltas[c][0] for c in cpus)
+        busy = sum(deltas[c][1] for c in cpus) - seconds * ticks_per_second
+        return max(0.0, busy / total) if total else 0.0
+
+    return CpuUsage(
+        interval_seconds=sum(t for t, _, _ in deltas.values()) / len(deltas) / ticks_per_second,
+        per_cpu=tuple(
+            CpuShare(c, steal / total if total else 0.0, busy / total if total else 0.0)
+            for c, (total, busy, steal) in sorted(deltas.items())
+        ),
+        steal_share=sum(s for _, _, s in deltas.values()) / sum(t for t, _, _ in deltas.values()),
+        measured_cpus=tuple(measured),
+        measured_other_share=other_share(measured, accounted_cpu_seconds),
+        rest_other_share=other_share(rest, harness_cpu_seconds) if rest else None,
+    )
+
+
+def drift(start_times_seconds: Sequence[float], values: Sequence[float]) -> Drift | None:
+    """Trend of a metric against start time: Kendall's tau and the Theil-Sen slope.
+
+    None with fewer than 4 values, no time span or a median that is not positive. A constant
+    series has no trend (tau 0, p 1); scipy gives NaN there.
+    """
+    if len(values) != len(start_times_seconds) or len(values) < 4:
+        return None
+    times, ys = np.asarray(start_times_seconds, float), np.asarray(values, float)
+    span, median = float(times.max() - times.min()), float(np.median(ys))
+    if span <= 0 or median <= 0:
+        return None
+    tau, p_value = sps.kendalltau(times, ys)
+    if np.isnan(tau):
+        tau, p_value = 0.0, 1.0
+    slope, _, low, high = sps.theilslopes(ys, times)
+    return Drift(
+        n=len(ys),
+        kendall_tau=float(tau),
+        p_value=float(p_value),
+        slope_per_second=float(slope),
+        span_seconds=span,
+        relative_per_hour=float(slope) * SECONDS_PER_HOUR / median,
+        relative_across_run=float(slope) * span / median,
+        relative_across_run_low=float(low) * span / median,
+        relative_across_run_high=float(high) * span / median,
+    )
+
+
+def relative_to_median(keys: Sequence[str], values: Sequence[float]) -> tuple[float, ...]:
+    """Each value over its implementation's median, so programs of different speed pool.
+
+    Every implementation's median must be positive (a time, a size); position_effect leaves out
+    the others.
+    """
+    by_key: dict[str, list[float]] = {}
+    for k, v in zip(keys, values, strict=True):
+        by_key.setdefault(k, []).append(v)
+    medians = {k: float(np.median(vs)) for k, vs in by_key.items()}
+    return tuple(v / medians[k] for k, v in zip(keys, values, strict=True))
+
+
+def position_effect(slots: Sequence[Slot]) -> PositionEffect | None:
+    """Median relative value per slot of a round, and Kruskal-Wallis across slots.
+
+    Only implementations seen in at least two positions count: in a fixed order a program's
+    position is confounded with the program itself, and normalising would hide both. So do only
+    those with a positive median (a Rust program's zero GC pauses cannot be normalised). None when
+    fewer than two positions remain.
+    """
+    positions_of: dict[str, set[int]] = {}
+    values_of: dict[str, list[float]] = {}
+    for s in slots:
+        positions_of.setdefault(s.key, set()).add(s.position)
+        values_of.setdefault(s.key, []).append(s.value)
+    usable = {k for k, v in values_of.items() if len(positions_of[k]) > 1 and np.median(v) > 0}
+    kept = [s for s in slots if s.key in usable]
+    relative = relative_to_median([s.key for s in kept], [s.value for s in kept])
+    groups: dict[int, list[float]] = {}
+    for s, r in zip(kept, relative, strict=True):
+        groups.setdefault(s.position, []).append(r)
+    if len(groups) < 2:
+        return None
+    medians = {p: float(np.median(groups[p])) for p in sorted(groups)}
+    fastest, slowest = min(medians, key=medians.__getitem__), max(medians, key=medians.__getitem__)
+    identical = len(set(relative)) == 1  # Kruskal-Wallis is undefined; no effect to see
+    p_value = 1.0 if identical else float(sps.kruskal(*groups.values()).pvalue)
+    return PositionEffect(
+        n=len(kept),
+        median_by_position=medians,
+        fastest_position=fastest,
+        slowest_position=slowest,
+        spread=medians[slowest] / medians[fastest] - 1,
+        p_value=p_value,
+    )
+
+
+def _pct(share: float, sign: str = "") -> str:
+    return f"{share * 100:{sign}.1f} %"
+
+
+def _cpus(cpus: Sequence[int]) -> str:
+    return ("cpu " if len(cpus) == 1 else "cpus ") + ",".join(str(c) for c in cpus)
+
+
+def noise_warnings(
+    *,
+    threshold: float,
+    drifts: Mapping[str, Drift | None] | None = None,
+    positions: Mapping[str, PositionEffect | None] | None = None,
+    usage: CpuUsage | None = None,
+    state: SystemState | None = None,
+) -> tuple[str, ...]:
+    """Short warnings; keys of `drifts` / `positions` name the metric ("go/default wall time")."""
+    found = []
+    for label, d in (drifts or {}).items():
+        if d is not None and d.p_value < ALPHA and abs(d.relative_across_run) > threshold:
+            found.append(
+                f"{label} drifted {_pct(d.relative_across_run, '+')} across the run"
+                f" (Kendall tau {d.kendall_tau:.2f}, p={d.p_value:.2g})"
+            )
+    for label, e in (positions or {}).items():
+        if e is not None and e.p_value < ALPHA and e.spread > threshold:
+            found.append(
+                f"{label} was {_pct(e.spread)} higher at position {e.slowest_position} of each round"
+                f" than at position {e.fastest_position} (Kruskal-Wallis p={e.p_value:.2g})"
+            )
+    if usage is not None and usage.interval_seconds >= MIN_INTERVAL_SECONDS:
+        if usage.steal_share > STEAL_WARN_SHARE:
+            worst = max(usage.per_cpu, key=lambda s: s.steal_share)
+            found.append(
+                f"CPU steal took {_pct(usage.steal_share)} of the run's CPU time (cpu {worst.cpu}:"
+                f" {_pct(worst.steal_share)}); the hypervisor ran other work"
+            )
+        if usage.measured_other_share > OTHER_LOAD_WARN_SHARE:
+            found.append(
+                f"other load used {_pct(usage.measured_other_share)} of the measured"
+                f" {_cpus(usage.measured_cpus)} beyond the benchmark's own CPU time"
+            )
+        if usage.rest_other_share is not None and usage.rest_other_share > OTHER_LOAD_WARN_SHARE:
+            rest = [s.cpu for s in usage.per_cpu if s.cpu not in usage.measured_cpus]
+            found.append(
+                f"other load used {_pct(usage.rest_other_share)} of the harness's {_cpus(rest)}"
+                " beyond the harness's own CPU time"
+            )
+    if state is not None:
+        governors: dict[str, list[int]] = {}
+        for c in state.cpus:
+            if c.governor is not None and c.governor != "performance":
+                governors.setdefault(c.governor, []).append(c.cpu)
+        for governor, cpus in governors.items():
+            found.append(
+                f"CPU frequency governor is {governor} on {_cpus(cpus)}, not performance;"
+                " the clock may change during the run"
+            )
+    return tuple(found)
