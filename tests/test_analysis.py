@@ -1,4 +1,3 @@
-
 import pytest
 from builders import gc_cycle, impl_result, repetition, workload_result
 

@@ -370,3 +370,23 @@ def test_different_input_is_noted():
     assert "demo: input differs (base 1000000 bytes, head 1000000 bytes, different SHA-256)" in (
         compare.compare_runs(base, head).notes
     )
+
+
+def test_runs_of_one_session_are_paired_by_round():
+    # The machine slowed down over the session (1.0 s -> 1.9 s); head is 6 % slower in every
+    # round. Unpaired, the drift swamps it; paired by round, it is a clear regression.
+    base_walls = [1.0 + 0.1 * i for i in range(10)]
+    head_walls = [w * 1.06 for w in base_walls]
+    works = [0.5] * 10
+    base = make_run(base_walls, BASE_ID, works=works)
+    head = make_run(head_walls, HEAD_ID, works=works)
+    unpaired = compare.compare_runs(base, head)
+    wall = next(c for c in unpaired.changes if c.metric == "wall_seconds")
+    assert wall.verdict == "no significant change" and "Mann-Whitney" in wall.method
+    session = replace(base, session_id="s1"), replace(head, session_id="s1")
+    paired = compare.compare_runs(*session)
+    wall = next(c for c in paired.changes if c.metric == "wall_seconds")
+    assert wall.change == pytest.approx(0.06)
+    assert wall.p_value == pytest.approx(2 / 2**10)
+    assert wall.verdict == "regressed" and "signed-rank" in wall.method
+    assert any("Benjamini-Hochberg" in note for note in paired.notes)

@@ -466,3 +466,99 @@ def test_run_suite_interrupted_before_measuring_writes_nothing(tmp_path):
             run_server=fake_run,
         )
     assert not (tmp_path / "results").exists() or list((tmp_path / "results").iterdir()) == []
+
+
+# --- order and stopping rule ----------------------------------------------------------------------
+
+THREE = (("go", "default"), ("rust", "default"), ("rust", "fast"))
+
+
+def test_latin_order_balances_positions_and_records_what_ran():
+    wl = workload(impls=THREE)
+    executor = FakeExecutor()
+    config = run_config(warmups=0, repetitions=12, order="latin", seed=7)
+    result = run_workload(wl, executor, config)
+    ran = executor.binaries()
+    assert len(ran) == 36
+    # the recorded order is the order the executor saw, round by round
+    recorded = sorted(
+        (rep.rep, rep.position, f"/bin/{impl.lang}-{impl.variant}", rep.predecessor)
+        for impl in result.implementations
+        for rep in impl.repetitions
+    )
+    assert [binary for _, _, binary, _ in recorded] == ran
+    keys = {f"/bin/{lang}-{variant}": f"{lang}/{variant}" for lang, variant in THREE}
+    assert [p for *_, p in recorded] == [None] + [keys[b] for b in ran[:-1]]
+    # 12 rounds = two Williams squares of 6 rows: each implementation 4 times in each slot
+    for impl in result.implementations:
+        slots = [rep.position for rep in impl.repetitions]
+        assert sorted(slots.count(p) for p in range(3)) == [4, 4, 4]
+    starts = sorted(
+        (rep.rep, rep.position, rep.started_at_seconds)
+        for impl in result.implementations
+        for rep in impl.repetitions
+    )
+    assert all(a[2] <= b[2] for a, b in zip(starts, starts[1:], strict=False))
+    assert result.rounds.block == 6 and result.rounds.reason == "fixed"
+
+
+def test_given_order_is_the_manifests_and_seed_changes_latin_order():
+    wl = workload(impls=THREE)
+    given = FakeExecutor()
+    run_workload(wl, given, run_config(warmups=0, repetitions=2, order="given"))
+    assert given.binaries() == [GO, RUST, RUST_FAST] * 2
+    orders = set()
+    for seed in range(6):
+        ex = FakeExecutor()
+        run_workload(wl, ex, run_config(warmups=0, repetitions=6, order="latin", seed=seed))
+        orders.add(tuple(ex.binaries()))
+    assert len(orders) > 1  # the seed picks labels and row order
+
+
+def _noisy(binary, n, spread):
+    return [outcome(wall=1.0 + spread * ((i * 7919) % 11 - 5) / 5) for i in range(n)]
+
+
+def test_adaptive_rounds_stop_when_the_target_is_reached():
+    from harness.model import StoppingRule
+
+    wl = workload()
+    executor = FakeExecutor()  # every outcome 1.0 s: the Go/Rust CI has zero width
+    rule = StoppingRule(target_ci_half_width=0.02, max_rounds=40, max_seconds=1e9)
+    result = run_workload(wl, executor, run_config(warmups=0, repetitions=10, stopping=rule))
+    assert result.rounds.reason == "target reached"
+    assert result.rounds.rounds == 10  # the minimum, a whole number of 2-row blocks
+    assert result.rounds.reached_ci_half_width == 0.0
+
+
+def test_adaptive_rounds_stop_at_the_rounds_budget_and_say_what_ci_they_reached():
+    from harness.model import StoppingRule
+
+    wl = workload()
+    executor = FakeExecutor({GO: _noisy(GO, 100, 0.3), RUST: _noisy(RUST, 100, 0.0)})
+    rule = StoppingRule(target_ci_half_width=0.001, max_rounds=14, max_seconds=1e9)
+    result = run_workload(wl, executor, run_config(warmups=0, repetitions=10, stopping=rule))
+    assert result.rounds.reason == "max rounds"
+    assert result.rounds.rounds == 14
+    assert result.status == "ok"
+    assert result.rounds.reached_ci_half_width > 0.001
+    assert result.rounds.widest.endswith("go/default / rust/default")
+
+
+def test_adaptive_rounds_stop_at_the_time_budget():
+    from harness.model import StoppingRule
+
+    wl = workload()
+    ticks = iter(range(10_000))
+    rule = StoppingRule(target_ci_half_width=0.0001, max_rounds=1000, max_seconds=30.0)
+    executor = FakeExecutor({GO: _noisy(GO, 100, 0.3)})
+    result = run_batch_workload(
+        wl,
+        builds_for(wl),
+        INPUT,
+        run_config(warmups=0, repetitions=2, stopping=rule),
+        executor,
+        clock=lambda: float(next(ticks)),
+    )
+    assert result.rounds.reason == "max seconds"
+    assert result.rounds.elapsed_seconds <= 31

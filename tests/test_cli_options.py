@@ -1,0 +1,43 @@
+"""Measurement options of run and ab: bad values are one-line errors naming the option."""
+
+import pytest
+
+from harness import cli
+from harness.progress import describe
+from harness.runner import RoundProgress
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--target-ci", "0"], "--target-ci: must be in (0, 50], got 0"),
+        (["--target-ci", "51"], "--target-ci: must be in (0, 50], got 51"),
+        (["--target-ci", "x"], "--target-ci: expected a number, got 'x'"),
+        (["--max-rounds", "0"], "--max-rounds: must be at least 1, got 0"),
+        (["--max-seconds", "0"], "--max-seconds: must be above 0, got 0"),
+        (["--seed", "1.5"], "--seed: expected an integer, got '1.5'"),
+        (["--repetitions", "0"], "--repetitions: must be at least 1, got 0"),
+        (["--max-rounds", "5"], "--max-rounds: 5 is below the minimum of 10 rounds"),
+    ],
+)
+def test_bad_measurement_options_are_one_line_errors(tmp_path, capsys, argv, message):
+    code = cli.main(["--results-dir", str(tmp_path), "run", "--workloads", "sha256", *argv])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and message in err
+
+
+def test_progress_line_names_round_budget_ci_and_time_left():
+    event = RoundProgress(
+        workload="sha256",
+        rounds_done=12,
+        max_rounds=40,
+        ci_half_width=0.023,
+        target_ci_half_width=0.02,
+        elapsed_seconds=30.0,
+        max_seconds=90.0,
+        block_end=True,
+    )
+    assert describe(event) == ("sha256: round 12/40, CI ±2.3 % (target ±2.0 %), 30 s, ≤ 60 s left")
+    done = RoundProgress("sha256", 18, 40, 0.019, 0.02, 45.0, 90.0, True, "target reached")
+    assert describe(done).endswith("45 s, stopped: target reached")
