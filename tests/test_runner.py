@@ -1,3 +1,4 @@
+import itertools
 import json
 import signal
 from dataclasses import replace
@@ -498,7 +499,7 @@ def test_latin_order_balances_positions_and_records_what_ran():
         for impl in result.implementations
         for rep in impl.repetitions
     )
-    assert all(a[2] <= b[2] for a, b in zip(starts, starts[1:], strict=False))
+    assert all(a[2] <= b[2] for a, b in itertools.pairwise(starts))
     assert result.rounds.block == 6 and result.rounds.reason == "fixed"
 
 
