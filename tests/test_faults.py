@@ -668,7 +668,7 @@ def test_servers_listen_on_loopback_only_and_stop_with_the_run(harness):
     remains."""
     from harness import config
     from harness.build import Builder
-    from harness.measure import ServerProcess
+    from harness.measure import ServerProcess, ensure_launcher
     from harness.runner import argv_for
     from harness.server import free_port
 
@@ -678,8 +678,9 @@ def test_servers_listen_on_loopback_only_and_stop_with_the_run(harness):
     assert record.ok, record.error
     port = free_port()
     argv = argv_for(workload, record.binary_path, workload.params["quick"], None, port=port)
+    launcher = ensure_launcher(ROOT / ".cache")
     with ServerProcess(
-        argv, {}, None, harness.tmp / "server.out", harness.tmp / "server.err"
+        launcher, argv, {}, None, harness.tmp / "server.out", harness.tmp / "server.err"
     ) as server:
         deadline = time.monotonic() + 30
         while not _listening("127.0.0.1", port) and time.monotonic() < deadline:
