@@ -219,7 +219,7 @@ def paired_ratio(numerator: dict[int, float], denominator: dict[int, float]) -> 
     if not rounds or any(denominator[r] == 0 for r in rounds):
         return None
     ratios = stats.paired_ratios([numerator[r] for r in rounds], [denominator[r] for r in rounds])
-    ci = stats.median_of_ratios_ci(ratios)
+    ci = stats.median_ci(ratios)  # resamples whole rounds, so pairs stay paired
     p_value = stats.wilcoxon_p(ratios)
     return PairedRatio(
         ratio=stats.median(ratios),

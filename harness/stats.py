@@ -76,10 +76,6 @@ def median_ci(values: Sequence[float]) -> Interval | None:
     return _bootstrap((np.asarray(values, dtype=float),), lambda x, axis: np.median(x, axis=axis))
 
 
-def ratio_of_medians(numerator: Sequence[float], denominator: Sequence[float]) -> float:
-    return median(numerator) / median(denominator)
-
-
 def ratio_of_medians_ci(
     numerator: Sequence[float], denominator: Sequence[float]
 ) -> Interval | None:
@@ -106,12 +102,6 @@ def paired_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> t
     if len(numerator) != len(denominator):
         raise ValueError("paired samples must have the same length")
     return tuple(float(x) / float(y) for x, y in zip(numerator, denominator, strict=True))
-
-
-def median_of_ratios_ci(ratios: Sequence[float]) -> Interval | None:
-    """95 % percentile-bootstrap interval of the median per-round ratio, resampling whole rounds
-    (so each resample keeps the pairing); None with fewer than 2 rounds."""
-    return median_ci(ratios)
 
 
 def wilcoxon_p(ratios: Sequence[float]) -> float | None:

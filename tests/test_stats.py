@@ -59,12 +59,6 @@ def test_median_ci_constant_input_zero_width():
     assert stats.median_ci([2.5, 2.5, 2.5, 2.5]) == Interval(2.5, 2.5)
 
 
-def test_ratio_of_medians_exact():
-    b = [1.0, 1.1, 0.9, 1.05, 0.95]
-    a = [2 * x for x in b]
-    assert stats.ratio_of_medians(a, b) == 2.0
-
-
 def test_ratio_of_medians_ci_around_ratio():
     b = [1.0, 1.1, 0.9, 1.05, 0.95]
     a = [2 * x for x in b]
@@ -129,3 +123,29 @@ def test_outlier_threshold_3_5():
 def test_outlier_indices_degenerate():
     assert stats.outlier_indices([1.0, 100.0]) == ()  # fewer than 3
     assert stats.outlier_indices([5.0, 5.0, 5.0, 5.0, 50.0]) == ()  # MAD 0
+
+
+def test_paired_ratios_round_by_round():
+    assert stats.paired_ratios([2.0, 3.0], [1.0, 4.0]) == (2.0, 0.75)
+    with pytest.raises(ValueError):
+        stats.paired_ratios([1.0], [1.0, 2.0])
+
+
+def test_wilcoxon_p_exact_and_degenerate():
+    # all six log ratios positive, distinct: exact two-sided p = 2 / 2**6
+    assert stats.wilcoxon_p([1.01, 1.02, 1.03, 1.04, 1.05, 1.06]) == pytest.approx(2 / 64)
+    assert stats.wilcoxon_p([1.0, 1.0, 1.0]) == 1.0
+    assert stats.wilcoxon_p([1.1]) is None
+    assert stats.smallest_wilcoxon_p(10) == pytest.approx(2 / 1024)
+    assert stats.smallest_wilcoxon_p(1) == 1.0
+
+
+def test_fdr_adjusted_benjamini_hochberg_by_hand():
+    # sorted p 0.01, 0.04, 0.5 (m = 3): 0.01 * 3/1, 0.04 * 3/2, 0.5 * 3/3
+    assert stats.fdr_adjusted([0.04, 0.5, 0.01]) == pytest.approx((0.06, 0.5, 0.03))
+    assert stats.fdr_adjusted([]) == ()
+
+
+def test_relative_half_width():
+    assert stats.relative_half_width(2.0, stats.Interval(1.9, 2.1)) == pytest.approx(0.05)
+    assert stats.relative_half_width(2.0, None) is None
