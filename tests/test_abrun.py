@@ -44,7 +44,7 @@ def test_split_restores_variant_names_and_judges_each_side():
 
 
 @pytest.mark.e2e
-def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path):
+def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, capsys):
     root = Path(__file__).resolve().parent.parent
     code = cli.main(
         [
@@ -80,6 +80,14 @@ def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path):
             "bumpalo",
         ]
         assert all(len(i["repetitions"]) == 4 for i in result["implementations"])
+        assert run["config"]["order"] == "latin"
+        # base and head of all three programs share each round: six slots
+        slots = {r["position"] for i in result["implementations"] for r in i["repetitions"]}
+        assert slots <= set(range(6)) and len(slots) > 1
+    sessions = {json.loads(path.read_text())["session_id"] for path in files}
+    assert len(sessions) == 1 and None not in sessions  # so compare pairs them by round
+    changes = json.loads(capsys.readouterr().out)["changes"]
+    assert changes and all("signed-rank" in c["method"] for c in changes)
     worktrees = subprocess.run(
         ["git", "-C", str(root), "worktree", "list"], capture_output=True, text=True, check=True
     ).stdout
