@@ -522,7 +522,8 @@ def _add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
         "--order",
         choices=ORDERS,
         default="latin",
-        help="order within a round: latin (balanced Latin square, default), random, given",
+        help="order within a round: latin (balanced Latin square, default), random, or a fixed "
+        "one: given (manifest order) or reversed",
     )
     s.add_argument("--seed", help="seed of the order (default: a random one, recorded)")
     s.add_argument(

@@ -137,7 +137,8 @@ class RunConfig:
     sample_interval_seconds: float
     workloads: tuple[str, ...]
     server: ServerSettings | None = None
-    order: Literal["latin", "random", "given"] = "given"  # schedule.py; "given" in v1 files
+    # schedule.py; "given" in v1 files
+    order: Literal["latin", "random", "given", "reversed"] = "given"
     seed: int = 0  # picks the square's labels and row order ("latin") or the shuffles ("random")
     stopping: StoppingRule | None = None
 

@@ -11,7 +11,9 @@ Why: on this VM a program's time depends on what ran just before it and on its s
   mirror image, 2n rows. Two implementations give ABBA. Which implementation takes which symbol of
   the square, and the order of the rows, come from the recorded seed.
 - "random": each round is an independent seeded shuffle (balanced only on average).
-- "given": the manifest's order every round. Kept to measure the bias it causes, not for verdicts.
+- "given": the manifest's order every round, and "reversed": the opposite order every round. Kept
+  to measure the bias a fixed order causes (a run in each should agree on every ratio), not for
+  verdicts.
 
 Rounds follow the rows cyclically, so `rows_per_square` rounds make a balanced block; the stopping
 rule only stops at the end of a block.
@@ -24,8 +26,8 @@ from typing import Literal
 
 import numpy as np
 
-Order = Literal["latin", "random", "given"]
-ORDERS: tuple[Order, ...] = ("latin", "random", "given")
+Order = Literal["latin", "random", "given", "reversed"]
+ORDERS: tuple[Order, ...] = ("latin", "random", "given", "reversed")
 
 
 def williams_square(n: int) -> tuple[tuple[int, ...], ...]:
@@ -77,6 +79,8 @@ class Schedule:
         """The order of round `round_index` (0-based; warm-up rounds use negative numbers)."""
         if self.order == "given":
             return tuple(range(self.n))
+        if self.order == "reversed":
+            return tuple(reversed(range(self.n)))
         if self.order == "random":
             return tuple(
                 int(i)

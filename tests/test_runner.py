@@ -503,11 +503,14 @@ def test_latin_order_balances_positions_and_records_what_ran():
     assert result.rounds.block == 6 and result.rounds.reason == "fixed"
 
 
-def test_given_order_is_the_manifests_and_seed_changes_latin_order():
+def test_given_and_reversed_orders_are_fixed_and_seed_changes_latin_order():
     wl = workload(impls=THREE)
     given = FakeExecutor()
     run_workload(wl, given, run_config(warmups=0, repetitions=2, order="given"))
     assert given.binaries() == [GO, RUST, RUST_FAST] * 2
+    reversed_ = FakeExecutor()
+    run_workload(wl, reversed_, run_config(warmups=0, repetitions=2, order="reversed"))
+    assert reversed_.binaries() == [RUST_FAST, RUST, GO] * 2
     orders = set()
     for seed in range(6):
         ex = FakeExecutor()

@@ -27,3 +27,8 @@ def test_schedule_replays_from_its_seed():
     assert Schedule(4, "given", 3, "x").round_order(5) == (0, 1, 2, 3)
     shuffled = Schedule(4, "random", 3, "x")
     assert sorted(shuffled.round_order(0)) == [0, 1, 2, 3]
+
+
+def test_reversed_order_is_the_given_order_backwards_every_round():
+    schedule = Schedule(3, "reversed", 0, "x")
+    assert [schedule.round_order(r) for r in (-1, 0, 7)] == [(2, 1, 0)] * 3
