@@ -47,9 +47,9 @@ FIXTURE = Path(__file__).resolve().parent / "gate_fixture"
 TRIALS = int(os.environ.get("GATE_TRIALS", "20"))
 # Copied workloads and the quick-size parameters that make each run take ~100 ms here.
 AA_WORKLOADS = {
-    "sha256": {"messages": 200_000, "large_bytes": 8 << 20},
-    "gzip": {"mebibytes": 3},
-    "binarytrees": {"depth": 14},
+    "sha256": {"messages": 120_000, "large_bytes": 5 << 20},
+    "gzip": {"mebibytes": 1},
+    "binarytrees": {"depth": 13},
 }
 GATE_WORKLOAD = "passes"
 BASE_PASSES = 100
