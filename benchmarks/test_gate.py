@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -39,10 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from scratch import ROOT, copy_workloads
 
 from harness import cli, compare, stats, toolchains
 
-ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = Path(__file__).resolve().parent / "gate_fixture"
 TRIALS = int(os.environ.get("GATE_TRIALS", "20"))
 # Copied workloads and the quick-size parameters that make each run take ~100 ms here.
@@ -72,35 +71,9 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-def gate_manifest(text: str, quick: dict[str, int]) -> str:
-    """A copied manifest with only its default implementations and the gate's quick parameters."""
-    head, *impls = text.split("[[implementations]]")
-    kept = [b for b in impls if re.search(r'^variant = "default"', b, re.M)]
-    lines, out, in_quick = head.splitlines(), [], False
-    for line in lines:
-        if line.startswith("[params.quick]"):
-            in_quick = True
-            out.append("[params.quick]")
-            out += [f"{k} = {v}" for k, v in quick.items()]
-            continue
-        if in_quick and (line.startswith("[") or not line.strip()):
-            in_quick = False
-        if not in_quick:
-            out.append(line)
-    return "\n".join(out) + "\n" + "".join("[[implementations]]" + b for b in kept)
-
-
 def scratch_repository(repo: Path) -> None:
     """The base commit on `main`, and one branch per injected slowdown."""
-    workloads = repo / "workloads"
-    ignore = shutil.ignore_patterns("target", "*.toml")
-    shutil.copytree(ROOT / "workloads" / "go", workloads / "go", ignore=ignore)
-    shutil.copytree(
-        ROOT / "workloads" / "rust", workloads / "rust", ignore=shutil.ignore_patterns("target")
-    )
-    for name, quick in AA_WORKLOADS.items():
-        text = (ROOT / "workloads" / f"{name}.toml").read_text()
-        (workloads / f"{name}.toml").write_text(gate_manifest(text, quick))
+    workloads = copy_workloads(repo, AA_WORKLOADS)
     shutil.copy(FIXTURE / "passes.toml", workloads / "passes.toml")
     shutil.copytree(FIXTURE / "go" / "passes", workloads / "go" / "passes")
     shutil.copytree(FIXTURE / "rust" / "passes", workloads / "rust" / "crates" / "passes")
