@@ -171,6 +171,47 @@ class BuildRecord(Keyed):
     profile_error: str | None = None  # why the profile is missing when the build itself worked
 
 
+# --- machine state (raw readings; harness/noise.py reads them and derives what they mean) --------
+
+
+@dataclass(frozen=True)
+class CpuState:
+    cpu: int
+    driver: str | None  # cpufreq scaling_driver, e.g. intel_pstate, acpi-cpufreq
+    governor: str | None
+    cur_mhz: float | None
+    max_mhz: float | None  # cpuinfo_max_freq
+    cur_mhz_source: str | None  # "cpufreq" (scaling_cur_freq) or "cpuinfo" (/proc/cpuinfo cpu MHz)
+
+
+@dataclass(frozen=True)
+class SystemState:
+    cpus: tuple[CpuState, ...]
+    smt_active: bool | None
+    smt_control: str | None  # on, off, forceoff, notsupported, notimplemented
+    transparent_hugepages: str | None  # the bracketed choice: always, madvise or never
+    aslr: int | None  # randomize_va_space: 0 off, 1 partial, 2 full
+    load_average: tuple[float, float, float] | None
+    isolated_cpus: tuple[int, ...] | None  # () when none are isolated, None when unreadable
+    nohz_full_cpus: tuple[int, ...] | None
+    boost: bool | None  # cpufreq/boost, else not intel_pstate/no_turbo
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """One CPU's line of /proc/stat, in clock ticks (guest time is already inside user/nice)."""
+
+    cpu: int
+    user: int
+    nice: int
+    system: int
+    idle: int
+    iowait: int
+    irq: int
+    softirq: int
+    steal: int
+
+
 # --- measurement ---------------------------------------------------------------------------------
 
 

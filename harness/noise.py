@@ -15,6 +15,9 @@ the Theil-Sen slope). `position_effect` compares the slots of a round (Kruskal-W
 normalised by each implementation's median). `noise_warnings` turns these into short warnings. It
 warns only when an effect is significant (p < ALPHA) and beyond the noise threshold, so that it
 does not cry wolf.
+
+The readings themselves (`SystemState`, `CpuState`, `CpuTimes`) are stored with the results, so
+they live in model.py; they are imported here and stay importable from this module.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sps
 
+from harness.model import CpuState, CpuTimes, SystemState
 from harness.stats import ALPHA
 
 CLOCK_TICKS_PER_SECOND = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
@@ -38,44 +42,6 @@ SECONDS_PER_HOUR = 3600.0
 SYS_CPU = "sys/devices/system/cpu"
 FLAG = re.compile(r"[a-z_]+")  # isolcpus=managed_irq,domain,2-3
 TICK_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
-
-
-@dataclass(frozen=True)
-class CpuState:
-    cpu: int
-    driver: str | None  # cpufreq scaling_driver, e.g. intel_pstate, acpi-cpufreq
-    governor: str | None
-    cur_mhz: float | None
-    max_mhz: float | None  # cpuinfo_max_freq
-    cur_mhz_source: str | None  # "cpufreq" (scaling_cur_freq) or "cpuinfo" (/proc/cpuinfo cpu MHz)
-
-
-@dataclass(frozen=True)
-class SystemState:
-    cpus: tuple[CpuState, ...]
-    smt_active: bool | None
-    smt_control: str | None  # on, off, forceoff, notsupported, notimplemented
-    transparent_hugepages: str | None  # the bracketed choice: always, madvise or never
-    aslr: int | None  # randomize_va_space: 0 off, 1 partial, 2 full
-    load_average: tuple[float, float, float] | None
-    isolated_cpus: tuple[int, ...] | None  # () when none are isolated, None when unreadable
-    nohz_full_cpus: tuple[int, ...] | None
-    boost: bool | None  # cpufreq/boost, else not intel_pstate/no_turbo
-
-
-@dataclass(frozen=True)
-class CpuTimes:
-    """One CPU's line of /proc/stat, in clock ticks (guest time is already inside user/nice)."""
-
-    cpu: int
-    user: int
-    nice: int
-    system: int
-    idle: int
-    iowait: int
-    irq: int
-    softirq: int
-    steal: int
 
 
 @dataclass(frozen=True)
