@@ -212,6 +212,21 @@ class CpuTimes:
     steal: int
 
 
+@dataclass(frozen=True)
+class CpuWindow:
+    """The CPU time around a workload's measured part, as read: /proc/stat right before its first
+    measured round and right after its last (warm-ups excluded; a server workload's whole
+    protocol), and this process's os.times() over the same interval. `children_cpu_seconds` is
+    every process the harness started and reaped in it (the measured programs, a server and its
+    load generator), which is what noise.py subtracts as accounted for: unlike the repetitions'
+    own figures it also covers both sides of `harness ab` and a server's warm-ups."""
+
+    before: tuple[CpuTimes, ...]
+    after: tuple[CpuTimes, ...]
+    harness_cpu_seconds: float  # user + system of the harness process itself, threads included
+    children_cpu_seconds: float  # user + system of its reaped children and their descendants
+
+
 # --- measurement ---------------------------------------------------------------------------------
 
 
@@ -394,6 +409,7 @@ class WorkloadResult:
     error: str | None = None
     offered_rates_rps: tuple[float, ...] = ()  # server workloads: the same rates for every language
     rounds: RoundsRecord | None = None  # batch workloads (schema >= 2)
+    cpu_window: CpuWindow | None = None  # schema >= 3
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)
@@ -430,3 +446,4 @@ class Run:
     # Runs measured in the same interleaved rounds (harness ab's base and head) share a session,
     # so compare pairs their repetitions round by round.
     session_id: str | None = None
+    system: SystemState | None = None  # read once at the start (schema >= 3)

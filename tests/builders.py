@@ -6,6 +6,9 @@ import json
 
 from harness.model import (
     BuildRecord,
+    CpuState,
+    CpuTimes,
+    CpuWindow,
     GcCycle,
     Implementation,
     ImplementationResult,
@@ -17,6 +20,7 @@ from harness.model import (
     ResourceSample,
     Run,
     RunConfig,
+    SystemState,
     Workload,
     WorkloadResult,
 )
@@ -257,3 +261,47 @@ def outcome(
         stderr=stderr,
         timed_out=timed_out,
     )
+
+
+def system_state(**overrides) -> SystemState:
+    """A 2-CPU machine as read at a run's start: powersave on cpu 1, nothing isolated."""
+    values = {
+        "cpus": (
+            CpuState(0, "intel_pstate", "performance", 2900.0, 3500.0, "cpufreq"),
+            CpuState(1, "intel_pstate", "powersave", 1200.0, 3500.0, "cpufreq"),
+        ),
+        "smt_active": False,
+        "smt_control": "notsupported",
+        "transparent_hugepages": "madvise",
+        "aslr": 2,
+        "load_average": (0.25, 0.5, 0.75),
+        "isolated_cpus": (),
+        "nohz_full_cpus": None,
+        "boost": None,
+    }
+    values.update(overrides)
+    return SystemState(**values)
+
+
+def cpu_ticks(cpu: int, **fields: int) -> CpuTimes:
+    """One /proc/stat line; every field not given is 0."""
+    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    return CpuTimes(cpu, **{name: fields.get(name, 0) for name in names})
+
+
+def cpu_window(
+    measured_busy=900, measured_steal=0, rest_busy=100, harness=1.0, children=9.0, ticks=1000
+) -> CpuWindow:
+    """10 s at 100 ticks/s on two CPUs: cpu 0 measured, cpu 1 the harness's. The busy ticks are
+    user time, the rest idle, so a default window has nothing unaccounted on either CPU."""
+    before = (cpu_ticks(0), cpu_ticks(1))
+    after = (
+        cpu_ticks(
+            0,
+            user=measured_busy,
+            steal=measured_steal,
+            idle=ticks - measured_busy - measured_steal,
+        ),
+        cpu_ticks(1, user=rest_busy, idle=ticks - rest_busy),
+    )
+    return CpuWindow(before, after, harness_cpu_seconds=harness, children_cpu_seconds=children)
