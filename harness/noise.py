@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import stats as sps
 
-from harness.model import CpuState, CpuTimes, SystemState
+from harness.model import CpuState, CpuTimes, CpuWindow, SystemState
 from harness.stats import ALPHA
 
 CLOCK_TICKS_PER_SECOND = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
@@ -224,6 +224,38 @@ def read_cpu_times(root: Path | str = "/") -> tuple[CpuTimes, ...] | None:
         return parse_proc_stat(text) if text is not None else None
     except ValueError:
         return None
+
+
+StatReader = Callable[[], tuple[CpuTimes, ...] | None]
+CpuClock = Callable[[], tuple[float, float]]
+
+
+def process_cpu_seconds() -> tuple[float, float]:
+    """This process's own CPU seconds and its reaped children's (os.times user + system). The
+    children's figure includes what their own reaped descendants used, as wait4 accounts it."""
+    t = os.times()
+    return t.user + t.system, t.children_user + t.children_system
+
+
+def start_cpu_window(
+    read_stat: StatReader = read_cpu_times, cpu_clock: CpuClock = process_cpu_seconds
+) -> Callable[[], CpuWindow | None]:
+    """Read /proc/stat and this process's CPU time now; the function returned reads both again
+    and gives the window between them (None where /proc/stat cannot be read)."""
+    before, (own_before, children_before) = read_stat(), cpu_clock()
+
+    def close() -> CpuWindow | None:
+        (own_after, children_after), after = cpu_clock(), read_stat()
+        if before is None or after is None:
+            return None
+        return CpuWindow(
+            before=before,
+            after=after,
+            harness_cpu_seconds=own_after - own_before,
+            children_cpu_seconds=children_after - children_before,
+        )
+
+    return close
 
 
 def _deltas(before: CpuTimes, after: CpuTimes) -> tuple[int, int, int]:
