@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from harness.model import (
     BuildRecord,
@@ -305,3 +306,35 @@ def cpu_window(
         cpu_ticks(1, user=rest_busy, idle=ticks - rest_busy),
     )
     return CpuWindow(before, after, harness_cpu_seconds=harness, children_cpu_seconds=children)
+
+
+def timed_reps(walls, slot=0, n_slots=2, round_seconds=2.0) -> list[Repetition]:
+    """One repetition per round with its recorded order: in round r it runs in slot
+    (r + slot) % n_slots, and round r starts `round_seconds` * r into the workload."""
+    return [
+        replace(
+            repetition(rep=r, wall=wall),
+            position=(r + slot) % n_slots,
+            started_at_seconds=round_seconds * r + (r + slot) % n_slots,
+        )
+        for r, wall in enumerate(walls)
+    ]
+
+
+def jittered(level: float, n: int = 12, growth: float = 0.0) -> list[float]:
+    """n wall times around `level`, ±2 % in a fixed pattern with no trend, growing linearly by
+    `growth` (0.2: 20 %) from the first round to the last."""
+    return [level * (1 + growth * i / (n - 1)) * (1 + 0.01 * ((i * 7) % 5 - 2)) for i in range(n)]
+
+
+def noise_run(go_growth=0.0, run_id="20260101T000000Z-abcd", window=None, **kwargs) -> Run:
+    """One batch workload of 12 rounds with its recorded order: Go's wall time grows by
+    `go_growth` across the run, Rust's stays flat; both alternate slots."""
+    result = workload_result(
+        impls=[
+            impl_result("go", reps=timed_reps(jittered(1.0, growth=go_growth))),
+            impl_result("rust", reps=timed_reps(jittered(0.5), slot=1)),
+        ]
+    )
+    result = replace(result, cpu_window=window)
+    return replace(run([result], run_id=run_id), **kwargs)
