@@ -479,8 +479,15 @@ class WorkloadNoise:
 @dataclass(frozen=True)
 class RunNoise:
     state: SystemState | None  # None: not recorded (schema < 3)
+    machine_warnings: tuple[str, ...]  # from the state: a governor other than performance
     workloads: tuple[WorkloadNoise, ...]
-    warnings: tuple[str, ...]  # the machine's, then each workload's as "<workload>: ..."
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The machine's, then each workload's as "<workload>: ..."."""
+        return self.machine_warnings + tuple(
+            f"{w.workload}: {warning}" for w in self.workloads for warning in w.warnings
+        )
 
 
 def window_usage(result: WorkloadResult, measured_cpus: Collection[int] | None) -> CpuUsage | None:
@@ -553,10 +560,7 @@ def workload_noise(
 def _gathered(
     state: SystemState | None, workloads: Sequence[WorkloadNoise], threshold: float
 ) -> RunNoise:
-    warnings = noise_warnings(threshold=threshold, state=state) + tuple(
-        f"{w.workload}: {warning}" for w in workloads for warning in w.warnings
-    )
-    return RunNoise(state, tuple(workloads), warnings)
+    return RunNoise(state, noise_warnings(threshold=threshold, state=state), tuple(workloads))
 
 
 def run_noise(run: Run, threshold: float) -> RunNoise:
