@@ -3,9 +3,11 @@
 Implementations of a workload run interleaved, one repetition of each per round, so slow drift in
 the machine hits every side alike; the order within a round follows a balanced Latin square
 (schedule.py), so no implementation always runs first or right after the same other one, and each
-repetition records its round, slot, predecessor and start time. Adaptive runs add rounds until the
-targeted paired ratios' CIs are narrow enough or a budget runs out (`stop_reason`). A failing repetition stops that implementation (crashes are rarely transient
-and its numbers would be meaningless); every repetition measured so far is kept. Output checksums are
+repetition records its round, slot, predecessor and start time; /proc/stat and the harness's CPU
+time are read around the measured rounds (a CpuWindow, for noise.py). Adaptive runs add rounds
+until the targeted paired ratios' CIs are narrow enough or a budget runs out (`stop_reason`). A
+failing repetition stops that implementation (crashes are rarely transient and its numbers would be
+meaningless); every repetition measured so far is kept. Output checksums are
 compared against the Go default's: a difference fails the pair (or the variant), never a number.
 Results are saved after every workload, so a crash or Ctrl-C later loses nothing.
 """
