@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +27,8 @@ from harness.config import load_workloads
 from harness.errors import HarnessError
 from harness.inputs import prepare_input
 from harness.measure import Executor
-from harness.model import Machine, Run, RunConfig, Workload, WorkloadResult
+from harness.model import Machine, Run, RunConfig, SystemState, Workload, WorkloadResult
+from harness.noise import read_system_state
 from harness.runner import Progress, build_all, now_iso, run_batch_workload
 from harness.store import SCHEMA_VERSION, new_run_id
 
@@ -165,15 +166,18 @@ def run_ab(
     cache_dir: Path,
     progress: Progress = lambda _: None,
     allow_incomplete: bool = False,
+    system_state: Callable[[], SystemState | None] = read_system_state,
 ) -> tuple[Run, Run]:
     """Two Run values (base, head) measured in one interleaved session. A selected workload the
     base lacks is refused before anything is built, unless `allow_incomplete` (then skipped).
-    The stopping rule watches every head/base ratio."""
+    The stopping rule watches every head/base ratio. Both sides keep the machine's state read at
+    the start and each workload's one CPU window (it spans both sides' repetitions)."""
     repo, inside = repository_of(workloads_dir)
     base_commit = resolve_commit(repo, base_ref)
     base_results: list[WorkloadResult] = []
     head_results: list[WorkloadResult] = []
     started = now_iso()
+    system = system_state()
     with checkout(repo, base_commit) as base_tree:
         base_manifests = load_workloads(base_tree / inside)
         batch = [w for w in workloads if w.kind == "batch"]
@@ -227,6 +231,7 @@ def run_ab(
             config=config,
             workloads=tuple(results),
             session_id=run_id,
+            system=system,
         )
 
     return run(base_results, "base", base_commit), run(head_results, "head", machine.git_commit)

@@ -24,6 +24,7 @@ from harness import (
     loadgen,
     machine,
     measure,
+    noise,
     report,
     server,
     trend,
@@ -343,6 +344,8 @@ def print_summary(run: Run) -> None:
                 f"{analysis.result.error}",
                 markup=False,
             )
+    for warning in noise.run_noise(run, compare.DEFAULT_THRESHOLD).warnings:
+        stdout_console.print(f"noise: {warning}", markup=False, soft_wrap=True)
 
 
 def _load_measured(spec: str, results_dir: Path) -> tuple[Path, Run]:

@@ -8,6 +8,10 @@ fail builds. Runs from different machines, toolchains or sizes are refused unles
 then every change is labelled as mixed. So are runs that do not cover the same ground (one not
 `complete`, or a workload one has and the other lacks): an interrupted head with no workloads
 once "passed" with 0 regressions; when allowed, the gaps are labelled INCOMPLETE.
+
+Each comparison also says what the machine and the order did to the runs (noise.py): a `NOISE:`
+note per warning (drift, position effect, steal, other load, governor) and one `noise:` line per
+run, or per session for `harness ab`, so the state is visible when nothing warns.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from harness import stats
+from harness import noise, stats
 from harness.analysis import HIGHER_IS_BETTER, metric_values, paired_ratio, values_by_round
 from harness.errors import HarnessError
 from harness.model import Run
@@ -335,9 +339,28 @@ def compare_runs(
             f"method: {changes[0].method}; p adjusted for the {len(changes)} verdicts of this "
             "comparison (Benjamini-Hochberg false-discovery rate), verdicts use the adjusted p"
         )
+    notes += noise_notes(base, head, default_threshold)
     return RunComparison(
         base_run_id=base.run_id, head_run_id=head.run_id, changes=tuple(changes), notes=tuple(notes)
     )
+
+
+def noise_notes(base: Run, head: Run, threshold: float) -> list[str]:
+    """`NOISE: ` for each noise warning of either run, then a `noise: ` summary line per run.
+    Runs of one session (harness ab) are read as the one measurement they were: drift and
+    position effect over base and head together, keys "go/default (base)" / "(head)"."""
+    if base.session_id is not None and base.session_id == head.session_id:
+        sides = [("session", noise.session_noise(base, head, threshold))]
+    else:
+        sides = [
+            (side, noise.run_noise(r, threshold)) for side, r in (("base", base), ("head", head))
+        ]
+    notes = [f"NOISE: {side}: {warning}" for side, found in sides for warning in found.warnings]
+    for side, found in sides:
+        line = noise.summary_line(found)
+        if line is not None:
+            notes.append(f"noise: {side}: {line}")
+    return notes
 
 
 def adjust_for_many(changes: Sequence[MetricChange]) -> list[MetricChange]:

@@ -172,6 +172,62 @@ class BuildRecord(Keyed):
     profile_error: str | None = None  # why the profile is missing when the build itself worked
 
 
+# --- machine state (raw readings; harness/noise.py reads them and derives what they mean) --------
+
+
+@dataclass(frozen=True)
+class CpuState:
+    cpu: int
+    driver: str | None  # cpufreq scaling_driver, e.g. intel_pstate, acpi-cpufreq
+    governor: str | None
+    cur_mhz: float | None
+    max_mhz: float | None  # cpuinfo_max_freq
+    cur_mhz_source: str | None  # "cpufreq" (scaling_cur_freq) or "cpuinfo" (/proc/cpuinfo cpu MHz)
+
+
+@dataclass(frozen=True)
+class SystemState:
+    cpus: tuple[CpuState, ...]
+    smt_active: bool | None
+    smt_control: str | None  # on, off, forceoff, notsupported, notimplemented
+    transparent_hugepages: str | None  # the bracketed choice: always, madvise or never
+    aslr: int | None  # randomize_va_space: 0 off, 1 partial, 2 full
+    load_average: tuple[float, float, float] | None
+    isolated_cpus: tuple[int, ...] | None  # () when none are isolated, None when unreadable
+    nohz_full_cpus: tuple[int, ...] | None
+    boost: bool | None  # cpufreq/boost, else not intel_pstate/no_turbo
+
+
+@dataclass(frozen=True)
+class CpuTimes:
+    """One CPU's line of /proc/stat, in clock ticks (guest time is already inside user/nice)."""
+
+    cpu: int
+    user: int
+    nice: int
+    system: int
+    idle: int
+    iowait: int
+    irq: int
+    softirq: int
+    steal: int
+
+
+@dataclass(frozen=True)
+class CpuWindow:
+    """The CPU time around a workload's measured part, as read: /proc/stat right before its first
+    measured round and right after its last (warm-ups excluded; a server workload's whole
+    protocol), and this process's os.times() over the same interval. `children_cpu_seconds` is
+    every process the harness started and reaped in it (the measured programs, a server and its
+    load generator), which is what noise.py subtracts as accounted for: unlike the repetitions'
+    own figures it also covers both sides of `harness ab` and a server's warm-ups."""
+
+    before: tuple[CpuTimes, ...]
+    after: tuple[CpuTimes, ...]
+    harness_cpu_seconds: float  # user + system of the harness process itself, threads included
+    children_cpu_seconds: float  # user + system of its reaped children and their descendants
+
+
 # --- measurement ---------------------------------------------------------------------------------
 
 
@@ -354,6 +410,7 @@ class WorkloadResult:
     error: str | None = None
     offered_rates_rps: tuple[float, ...] = ()  # server workloads: the same rates for every language
     rounds: RoundsRecord | None = None  # batch workloads (schema >= 2)
+    cpu_window: CpuWindow | None = None  # schema >= 3
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)
@@ -390,3 +447,4 @@ class Run:
     # Runs measured in the same interleaved rounds (harness ab's base and head) share a session,
     # so compare pairs their repetitions round by round.
     session_id: str | None = None
+    system: SystemState | None = None  # read once at the start (schema >= 3)

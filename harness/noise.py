@@ -15,19 +15,35 @@ the Theil-Sen slope). `position_effect` compares the slots of a round (Kruskal-W
 normalised by each implementation's median). `noise_warnings` turns these into short warnings. It
 warns only when an effect is significant (p < ALPHA) and beyond the noise threshold, so that it
 does not cry wolf.
+
+`workload_noise`, `run_noise` and `session_noise` apply these to what a run recorded (schema 3's
+CPU window and machine state, schema 2's order), so `compare`, the run summary and the report
+show the same figures. A run written before them gives None figures and no warnings.
+
+The readings themselves (`SystemState`, `CpuState`, `CpuTimes`) are stored with the results, so
+they live in model.py; they are imported here and stay importable from this module.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 from scipy import stats as sps
 
+from harness.model import (
+    CpuState,
+    CpuTimes,
+    CpuWindow,
+    ImplementationResult,
+    Run,
+    SystemState,
+    WorkloadResult,
+)
 from harness.stats import ALPHA
 
 CLOCK_TICKS_PER_SECOND = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
@@ -38,44 +54,6 @@ SECONDS_PER_HOUR = 3600.0
 SYS_CPU = "sys/devices/system/cpu"
 FLAG = re.compile(r"[a-z_]+")  # isolcpus=managed_irq,domain,2-3
 TICK_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
-
-
-@dataclass(frozen=True)
-class CpuState:
-    cpu: int
-    driver: str | None  # cpufreq scaling_driver, e.g. intel_pstate, acpi-cpufreq
-    governor: str | None
-    cur_mhz: float | None
-    max_mhz: float | None  # cpuinfo_max_freq
-    cur_mhz_source: str | None  # "cpufreq" (scaling_cur_freq) or "cpuinfo" (/proc/cpuinfo cpu MHz)
-
-
-@dataclass(frozen=True)
-class SystemState:
-    cpus: tuple[CpuState, ...]
-    smt_active: bool | None
-    smt_control: str | None  # on, off, forceoff, notsupported, notimplemented
-    transparent_hugepages: str | None  # the bracketed choice: always, madvise or never
-    aslr: int | None  # randomize_va_space: 0 off, 1 partial, 2 full
-    load_average: tuple[float, float, float] | None
-    isolated_cpus: tuple[int, ...] | None  # () when none are isolated, None when unreadable
-    nohz_full_cpus: tuple[int, ...] | None
-    boost: bool | None  # cpufreq/boost, else not intel_pstate/no_turbo
-
-
-@dataclass(frozen=True)
-class CpuTimes:
-    """One CPU's line of /proc/stat, in clock ticks (guest time is already inside user/nice)."""
-
-    cpu: int
-    user: int
-    nice: int
-    system: int
-    idle: int
-    iowait: int
-    irq: int
-    softirq: int
-    steal: int
 
 
 @dataclass(frozen=True)
@@ -258,6 +236,38 @@ def read_cpu_times(root: Path | str = "/") -> tuple[CpuTimes, ...] | None:
         return parse_proc_stat(text) if text is not None else None
     except ValueError:
         return None
+
+
+StatReader = Callable[[], tuple[CpuTimes, ...] | None]
+CpuClock = Callable[[], tuple[float, float]]
+
+
+def process_cpu_seconds() -> tuple[float, float]:
+    """This process's own CPU seconds and its reaped children's (os.times user + system). The
+    children's figure includes what their own reaped descendants used, as wait4 accounts it."""
+    t = os.times()
+    return t.user + t.system, t.children_user + t.children_system
+
+
+def start_cpu_window(
+    read_stat: StatReader = read_cpu_times, cpu_clock: CpuClock = process_cpu_seconds
+) -> Callable[[], CpuWindow | None]:
+    """Read /proc/stat and this process's CPU time now; the function returned reads both again
+    and gives the window between them (None where /proc/stat cannot be read)."""
+    before, (own_before, children_before) = read_stat(), cpu_clock()
+
+    def close() -> CpuWindow | None:
+        (own_after, children_after), after = cpu_clock(), read_stat()
+        if before is None or after is None:
+            return None
+        return CpuWindow(
+            before=before,
+            after=after,
+            harness_cpu_seconds=own_after - own_before,
+            children_cpu_seconds=children_after - children_before,
+        )
+
+    return close
 
 
 def _deltas(before: CpuTimes, after: CpuTimes) -> tuple[int, int, int]:
@@ -448,3 +458,184 @@ def noise_warnings(
                 " the clock may change during the run"
             )
     return tuple(found)
+
+
+# --- applied to recorded runs ----------------------------------------------------------------
+
+WALL = "wall time"  # the metric drift and position effects are computed on
+
+
+@dataclass(frozen=True)
+class WorkloadNoise:
+    """What the noise readings and the recorded order say about one workload's measurements."""
+
+    workload: str
+    usage: CpuUsage | None  # None: no CPU window (schema < 3, or /proc/stat unreadable)
+    drifts: dict[str, Drift | None]  # implementation key -> wall-time trend; None: too few rounds
+    position: PositionEffect | None  # wall time by slot of the round, implementations pooled
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunNoise:
+    state: SystemState | None  # None: not recorded (schema < 3)
+    machine_warnings: tuple[str, ...]  # from the state: a governor other than performance
+    workloads: tuple[WorkloadNoise, ...]
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The machine's, then each workload's as "<workload>: ..."."""
+        return self.machine_warnings + tuple(
+            f"{w.workload}: {warning}" for w in self.workloads for warning in w.warnings
+        )
+
+
+def window_usage(result: WorkloadResult, measured_cpus: Collection[int] | None) -> CpuUsage | None:
+    """Steal and other load over the workload's CPU window.
+
+    Accounted for on the measured CPUs: the CPU time of every process the harness reaped in the
+    window (children), less its load generator's, which ran on the harness's CPUs and is counted
+    there with the harness's own time. Only the recorded phases' load-generator time is known, so
+    what it used in a server's warm-ups stays on the measured side: other load there can be
+    understated by that much, never overstated.
+    """
+    window = result.cpu_window
+    if window is None:
+        return None
+    loadgen = sum(
+        p.loadgen_user_seconds + p.loadgen_sys_seconds
+        for impl in result.implementations
+        for p in impl.phases
+    )
+    return cpu_usage_between(
+        window.before,
+        window.after,
+        measured_cpus,
+        accounted_cpu_seconds=max(0.0, window.children_cpu_seconds - loadgen),
+        harness_cpu_seconds=window.harness_cpu_seconds + loadgen,
+    )
+
+
+def wall_drifts(result: WorkloadResult) -> dict[str, Drift | None]:
+    """Each implementation's wall-time trend over its ok repetitions with a recorded start time
+    (none before schema 2, so no entry); None when there are too few of them."""
+    drifts = {}
+    for impl in result.implementations:
+        timed = [r for r in impl.repetitions if r.ok and r.started_at_seconds is not None]
+        if timed:
+            drifts[impl.key] = drift(
+                [r.started_at_seconds for r in timed if r.started_at_seconds is not None],
+                [r.wall_seconds for r in timed],
+            )
+    return drifts
+
+
+def wall_slots(result: WorkloadResult) -> list[Slot]:
+    """The ok repetitions' wall times in their recorded slots (none before schema 2)."""
+    return [
+        Slot(impl.key, r.position, r.wall_seconds)
+        for impl in result.implementations
+        for r in impl.repetitions
+        if r.ok and r.position is not None
+    ]
+
+
+def workload_noise(
+    result: WorkloadResult, measured_cpus: Collection[int] | None, threshold: float
+) -> WorkloadNoise:
+    """The CPU shares, wall-time drifts and position effect of one workload, and their warnings
+    (drift labelled "go/default wall time", the position effect "wall time")."""
+    usage = window_usage(result, measured_cpus)
+    drifts = wall_drifts(result)
+    position = position_effect(wall_slots(result))
+    warnings = noise_warnings(
+        threshold=threshold,
+        drifts={f"{key} {WALL}": d for key, d in drifts.items()},
+        positions={WALL: position},
+        usage=usage,
+    )
+    return WorkloadNoise(result.name, usage, drifts, position, warnings)
+
+
+def _gathered(
+    state: SystemState | None, workloads: Sequence[WorkloadNoise], threshold: float
+) -> RunNoise:
+    return RunNoise(state, noise_warnings(threshold=threshold, state=state), tuple(workloads))
+
+
+def run_noise(run: Run, threshold: float) -> RunNoise:
+    """Every workload of a run; the measured CPUs are the run's pinning (all when unpinned)."""
+    measured = run.config.cpu_affinity
+    return _gathered(
+        run.system, [workload_noise(w, measured, threshold) for w in run.workloads], threshold
+    )
+
+
+def _labelled(impls: Sequence[ImplementationResult], side: str) -> tuple[ImplementationResult, ...]:
+    return tuple(replace(i, variant=f"{i.variant} ({side})") for i in impls)
+
+
+def merge_sides(base: WorkloadResult, head: WorkloadResult) -> WorkloadResult:
+    """One workload's base and head results as the one workload they were measured as, keys
+    "go/default (base)" and "go/default (head)", over the CPU window both sides recorded."""
+    return replace(
+        head,
+        implementations=_labelled(base.implementations, "base")
+        + _labelled(head.implementations, "head"),
+        cpu_window=head.cpu_window or base.cpu_window,
+    )
+
+
+def session_noise(base: Run, head: Run, threshold: float) -> RunNoise:
+    """`harness ab`'s two runs (one session_id) as measured: drift and position effect over the
+    base and head repetitions together, since they shared rounds, slots and the machine."""
+    base_workloads = {w.name: w for w in base.workloads}
+    merged = [
+        merge_sides(base_workloads[w.name], w) if w.name in base_workloads else w
+        for w in head.workloads
+    ]
+    measured = head.config.cpu_affinity
+    return _gathered(
+        head.system or base.system,
+        [workload_noise(w, measured, threshold) for w in merged],
+        threshold,
+    )
+
+
+def summary_line(noise: RunNoise) -> str | None:
+    """One line a reader always sees, warning or not: steal and other load on the measured CPUs
+    (the workload with the most), the largest |drift| and the widest position spread (naming the
+    workload when there are several). None when the run recorded none of them."""
+    several = len(noise.workloads) > 1
+
+    def at(name: str, detail: str = "") -> str:
+        inside = ", ".join(s for s in (name if several else "", detail) if s)
+        return f" ({inside})" if inside else ""
+
+    parts = []
+    usages = [(w.workload, w.usage) for w in noise.workloads if w.usage is not None]
+    if usages:
+        name, usage = max(usages, key=lambda u: u[1].steal_share)
+        parts.append(f"steal {_pct(usage.steal_share)}{at(name)}")
+        name, usage = max(usages, key=lambda u: u[1].measured_other_share)
+        parts.append(
+            f"other load {_pct(usage.measured_other_share)} on measured"
+            f" {_cpus(usage.measured_cpus)}{at(name)}"
+        )
+    drifts = [
+        (w.workload, key, d)
+        for w in noise.workloads
+        for key, d in w.drifts.items()
+        if d is not None
+    ]
+    if drifts:
+        name, key, d = max(drifts, key=lambda x: abs(x[2].relative_across_run))
+        where = f"{name} {key}" if several else key
+        parts.append(
+            f"largest drift {_pct(d.relative_across_run, '+')} ({where}, p={d.p_value:.2g})"
+        )
+    positions = [(w.workload, w.position) for w in noise.workloads if w.position is not None]
+    if positions:
+        name, e = max(positions, key=lambda x: x[1].spread)
+        parts.append(f"position spread {_pct(e.spread)}{at(name, f'p={e.p_value:.2g}')}")
+    return ", ".join(parts) or None

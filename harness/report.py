@@ -18,6 +18,7 @@ from harness import charts, formatting, sections
 from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
 from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.charts import Chart
+from harness.compare import DEFAULT_THRESHOLD
 from harness.decision import TeamConfig, collect_evidence, decide
 from harness.model import ImplementationResult, Run
 from harness.server_report import server_context
@@ -212,6 +213,7 @@ def build_context(
         "capacity": sections.capacity_section(projection),
         "decision": sections.decision_section(decision),
         "methodology": sections.methodology(run, analyses),
+        "noise": sections.noise_section(run, DEFAULT_THRESHOLD),
         "failures": [
             f"{a.result.name}: {a.result.status.replace('_', ' ')} — {a.result.error}"
             for a in analyses

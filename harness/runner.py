@@ -3,9 +3,11 @@
 Implementations of a workload run interleaved, one repetition of each per round, so slow drift in
 the machine hits every side alike; the order within a round follows a balanced Latin square
 (schedule.py), so no implementation always runs first or right after the same other one, and each
-repetition records its round, slot, predecessor and start time. Adaptive runs add rounds until the
-targeted paired ratios' CIs are narrow enough or a budget runs out (`stop_reason`). A failing repetition stops that implementation (crashes are rarely transient
-and its numbers would be meaningless); every repetition measured so far is kept. Output checksums are
+repetition records its round, slot, predecessor and start time; /proc/stat and the harness's CPU
+time are read around the measured rounds (a CpuWindow, for noise.py). Adaptive runs add rounds
+until the targeted paired ratios' CIs are narrow enough or a budget runs out (`stop_reason`). A
+failing repetition stops that implementation (crashes are rarely transient and its numbers would be
+meaningless); every repetition measured so far is kept. Output checksums are
 compared against the Go default's: a difference fails the pair (or the variant), never a number.
 Results are saved after every workload, so a crash or Ctrl-C later loses nothing.
 """
@@ -22,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -42,8 +45,17 @@ from harness.model import (
     RoundsRecord,
     Run,
     RunConfig,
+    SystemState,
     Workload,
     WorkloadResult,
+)
+from harness.noise import (
+    CpuClock,
+    StatReader,
+    process_cpu_seconds,
+    read_cpu_times,
+    read_system_state,
+    start_cpu_window,
 )
 from harness.schedule import Schedule
 from harness.store import SCHEMA_VERSION, new_run_id, save_run
@@ -305,10 +317,13 @@ def run_batch_workload(
     progress: Progress = lambda _: None,
     targets: Sequence[tuple[str, str]] | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    read_stat: StatReader = read_cpu_times,
+    cpu_clock: CpuClock = process_cpu_seconds,
 ) -> WorkloadResult:
     """Warm-up rounds, then measured rounds in the schedule's order until `stop_reason` says so.
     `targets` are the (numerator, denominator) keys whose paired ratios the stopping rule watches
-    (default: Go/Rust of the default pair)."""
+    (default: Go/Rust of the default pair). /proc/stat (`read_stat`) and the harness's CPU time
+    (`cpu_clock`) are read around the measured rounds, for noise.py."""
     params = workload.params[config.size]
     targets = default_targets(workload) if targets is None else tuple(targets)
     impls = workload.implementations
@@ -354,6 +369,7 @@ def run_batch_workload(
     for warmup in range(config.warmups):
         run_round(-1 - warmup, clock())
     rule = config.stopping
+    close_window = start_cpu_window(read_stat, cpu_clock)
     t0 = clock()
     rounds_done, reason, widest = 0, None, (None, None)
     while reason is None:
@@ -382,6 +398,7 @@ def run_batch_workload(
                 stop_reason=reason,
             )
         )
+    window = close_window()
     reached = widest[0] if widest[0] is not None and math.isfinite(widest[0]) else None
     rounds = RoundsRecord(
         rounds=rounds_done,
@@ -413,7 +430,14 @@ def run_batch_workload(
         if r.status == "checksum_mismatch":
             progress(f"{workload.name}: {r.error}")
     return conclude_workload(
-        workload, results, input_record, params, reference, mismatch, rounds=rounds
+        workload,
+        results,
+        input_record,
+        params,
+        reference,
+        mismatch,
+        rounds=rounds,
+        cpu_window=window,
     )
 
 
@@ -530,10 +554,15 @@ def run_suite(
     cache_dir: Path,
     progress: Progress = lambda _: None,
     run_server: Callable[..., WorkloadResult] | None = None,
+    system_state: Callable[[], SystemState | None] = read_system_state,
+    read_stat: StatReader = read_cpu_times,
+    cpu_clock: CpuClock = process_cpu_seconds,
 ) -> tuple[Run, Path]:
     """Measure every workload in turn, saving the results file after each one (store.py says
     why nothing is written before the first). A run stopped early is saved `interrupted`, and
-    RunInterrupted or the error is raised; a HarnessError then says where the partial run is."""
+    RunInterrupted or the error is raised; a HarnessError then says where the partial run is.
+    The machine's state is read once, at the start; `read_stat` and `cpu_clock` go to the batch
+    runner (a server runner reads its own)."""
     run = Run(
         schema_version=SCHEMA_VERSION,
         run_id=new_run_id(),
@@ -542,7 +571,9 @@ def run_suite(
         status="running",
         machine=machine,
         config=config,
+        system=system_state(),
     )
+    run_batch = partial(run_batch_workload, read_stat=read_stat, cpu_clock=cpu_clock)
     try:
         for workload in workloads:
             builds = build_all(workload, builder, progress)
@@ -553,7 +584,7 @@ def run_suite(
                 runner = run_server
                 progress(f"run {workload.name} ({config.size}: saturation probe, then fixed rates)")
             else:
-                runner = run_batch_workload
+                runner = run_batch
                 progress(
                     f"run {workload.name} ({config.size}: {config.warmups} warm-up, "
                     f"{config.repetitions} repetitions, interleaved)"

@@ -1,4 +1,4 @@
-"""Cross-workload report sections: the summary by category, GC and memory, methodology.
+"""Cross-workload report sections: the summary by category, GC and memory, methodology, noise.
 
 Every sentence is generated from measured values; where the evidence does not support a claim the
 sentence says so ("no significant difference", "single phase, no confidence interval").
@@ -11,12 +11,12 @@ from collections.abc import Sequence
 import numpy as np
 from markupsafe import Markup
 
-from harness import charts, formatting
+from harness import charts, formatting, noise
 from harness.analysis import CV_WARNING, WorkloadAnalysis
 from harness.capacity import CapacityProjection, describe_load
 from harness.charts import Chart
 from harness.decision import CATEGORIES, Decision
-from harness.model import ImplementationResult, Run, ServerPhase
+from harness.model import CpuState, ImplementationResult, Run, ServerPhase, SystemState
 from harness.trend import trends
 
 CATEGORY_ORDER = ("parsing", "compression", "crypto", "allocation", "server")
@@ -471,3 +471,124 @@ def trend_section(runs: Sequence[Run]) -> dict:
                 f"({s.after.commit or 'no commit'}){p_value}"
             )
     return {"shown": True, "runs": str(len(runs)), "charts": charts_out, "steps": steps_out}
+
+
+NOT_READABLE = "not readable"
+ASLR = {0: "off (0)", 1: "partial (1)", 2: "full (2)"}
+
+
+def _on_off(value: bool | None) -> str:
+    return NOT_READABLE if value is None else ("on" if value else "off")
+
+
+def _cpu_list(cpus: tuple[int, ...] | None) -> str:
+    if cpus is None:
+        return NOT_READABLE
+    return ", ".join(map(str, cpus)) if cpus else "none"
+
+
+def _which(cpus: Sequence[int]) -> str:
+    return ("cpu " if len(cpus) == 1 else "cpus ") + ", ".join(map(str, cpus))
+
+
+def _clock(c: CpuState) -> str:
+    now = "now " + (NOT_READABLE if c.cur_mhz is None else f"{c.cur_mhz:.0f} MHz")
+    if c.cur_mhz_source == "cpuinfo":
+        now += " (/proc/cpuinfo)"
+    peak = "max " + (NOT_READABLE if c.max_mhz is None else f"{c.max_mhz:.0f} MHz")
+    return f"cpu {c.cpu}: {now}, {peak}"
+
+
+def _machine_rows(state: SystemState) -> list[tuple[str, str]]:
+    """The settings that make timings noisy, as read at the run's start."""
+    governors: dict[str, list[int]] = {}
+    for c in state.cpus:
+        if c.governor is not None:
+            governors.setdefault(c.governor, []).append(c.cpu)
+    clocks = [_clock(c) for c in state.cpus if c.cur_mhz is not None or c.max_mhz is not None]
+    smt = _on_off(state.smt_active)
+    load = state.load_average
+    return [
+        (
+            "Frequency governor",
+            "; ".join(f"{g} ({_which(cs)})" for g, cs in governors.items()) or NOT_READABLE,
+        ),
+        ("Clock", "; ".join(clocks) or NOT_READABLE),
+        ("SMT", smt + (f" (control: {state.smt_control})" if state.smt_control else "")),
+        ("Transparent huge pages", state.transparent_hugepages or NOT_READABLE),
+        ("ASLR", NOT_READABLE if state.aslr is None else ASLR.get(state.aslr, str(state.aslr))),
+        ("Isolated CPUs", _cpu_list(state.isolated_cpus)),
+        ("nohz_full CPUs", _cpu_list(state.nohz_full_cpus)),
+        ("Boost / turbo", _on_off(state.boost)),
+        (
+            "Load average at the start",
+            NOT_READABLE
+            if load is None
+            else f"{load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f} (1, 5, 15 min)",
+        ),
+    ]
+
+
+def _usage_cells(usage: noise.CpuUsage | None) -> dict[str, str]:
+    if usage is None:
+        return dict.fromkeys(("interval", "steal", "other", "rest"), "not recorded")
+    worst = max(usage.per_cpu, key=lambda s: s.steal_share)
+    rest = [s.cpu for s in usage.per_cpu if s.cpu not in usage.measured_cpus]
+    return {
+        "interval": formatting.seconds(usage.interval_seconds),
+        "steal": f"{formatting.percent(usage.steal_share)} (most on cpu {worst.cpu}: "
+        f"{formatting.percent(worst.steal_share)})",
+        "other": f"{formatting.percent(usage.measured_other_share)} of "
+        f"{_which(usage.measured_cpus)}",
+        "rest": "none (not pinned)"
+        if usage.rest_other_share is None
+        else f"{formatting.percent(usage.rest_other_share)} of {_which(rest)}",
+    }
+
+
+def _signed(value: float) -> str:
+    return f"{value * 100:+.1f} %"
+
+
+def _position(effect: noise.PositionEffect | None) -> str:
+    if effect is None:
+        return "not estimable (no recorded order, or each program always in the same slot)"
+    return (
+        f"spread {formatting.percent(effect.spread)}: slowest position {effect.slowest_position}, "
+        f"fastest {effect.fastest_position} (Kruskal-Wallis p={effect.p_value:.2g}, "
+        f"{effect.n} repetitions)"
+    )
+
+
+def noise_section(run: Run, threshold: float) -> dict:
+    """The machine's state at the start and, per workload, what noise.py derives from the CPU
+    window and the recorded order; "not recorded" for runs written before them."""
+    found = noise.run_noise(run, threshold)
+    workloads = []
+    for w in found.workloads:
+        drifts = [
+            {
+                "key": key,
+                "drift": "too few rounds" if d is None else _signed(d.relative_across_run),
+                "interval": "–"
+                if d is None
+                else f"[{_signed(d.relative_across_run_low)}, {_signed(d.relative_across_run_high)}]",
+                "p": "–" if d is None else f"{d.p_value:.2g}",
+            }
+            for key, d in w.drifts.items()
+        ]
+        workloads.append(
+            {
+                "name": w.workload,
+                **_usage_cells(w.usage),
+                "position": _position(w.position),
+                "drifts": drifts,
+                "warnings": list(w.warnings),
+            }
+        )
+    return {
+        "machine": _machine_rows(found.state) if found.state else [],
+        "machine_warnings": list(found.machine_warnings),
+        "workloads": workloads,
+        "threshold": formatting.percent(threshold),
+    }

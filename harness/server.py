@@ -43,6 +43,13 @@ from harness.model import (
     Workload,
     WorkloadResult,
 )
+from harness.noise import (
+    CpuClock,
+    StatReader,
+    process_cpu_seconds,
+    read_cpu_times,
+    start_cpu_window,
+)
 from harness.runner import Progress, argv_for, conclude_workload
 
 STDERR_TAIL_CHARS = 1500
@@ -115,13 +122,24 @@ def _note_leftovers(errors: dict[str, str], key: str, process: ServerProcess) ->
 
 
 class ServerRunner:
-    """Runs one server workload; same call signature as runner.run_batch_workload."""
+    """Runs one server workload; same call signature as runner.run_batch_workload. /proc/stat
+    (`read_stat`) and the harness's CPU time (`cpu_clock`) are read around the whole protocol."""
 
-    def __init__(self, oha: Path, settings: ServerSettings, work_dir: Path, launcher: Path):
+    def __init__(
+        self,
+        oha: Path,
+        settings: ServerSettings,
+        work_dir: Path,
+        launcher: Path,
+        read_stat: StatReader = read_cpu_times,
+        cpu_clock: CpuClock = process_cpu_seconds,
+    ):
         self.oha = oha
         self.settings = settings
         self.work_dir = work_dir
         self.launcher = launcher  # measure.ensure_launcher's
+        self.read_stat = read_stat
+        self.cpu_clock = cpu_clock
 
     # --- process lifecycle -------------------------------------------------------------------
 
@@ -403,6 +421,7 @@ class ServerRunner:
         idle_rss: dict[str, int] = {}
         phases: dict[str, list[ServerPhase]] = {i.key: [] for i in workload.implementations}
         folder = Path(tempfile.mkdtemp(prefix=f"{workload.name}-", dir=self.work_dir))
+        close_window = start_cpu_window(self.read_stat, self.cpu_clock)
 
         # 1. Each implementation alone: verify answers, warm up, probe saturation.
         for impl in runnable:
@@ -524,6 +543,7 @@ class ServerRunner:
                     server.process.stop(s.stop_grace_seconds)
                     _note_leftovers(errors, impl.key, server.process)
 
+        window = close_window()
         reference = digests.get("go/default") or digests.get("rust/default")
         results = []
         workload_error = None
@@ -563,6 +583,7 @@ class ServerRunner:
             reference,
             workload_error,
             offered_rates_rps=tuple(map(float, rates)),
+            cpu_window=window,
         )
 
 

@@ -16,6 +16,9 @@ History of the format:
 - 2: the recorded order and adaptive rounds: RunConfig.order / seed / stopping, Repetition.position /
   predecessor / started_at_seconds, WorkloadResult.rounds, Run.session_id. Version-1 files read as
   order "given" with no positions (they were run in the manifest's order every round).
+- 3: noise readings: Run.system (the machine's settings at the start) and WorkloadResult.cpu_window
+  (/proc/stat and the harness's CPU time around the measured rounds). Older files read as None:
+  no noise figures, never an error.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from harness.errors import HarnessError
 from harness.model import Run
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
+    2: lambda data: {**data, "schema_version": 3},  # likewise
 }
 LATEST_NAME = "latest.json"
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from harness.model import (
     BuildRecord,
+    CpuState,
+    CpuTimes,
+    CpuWindow,
     GcCycle,
     Implementation,
     ImplementationResult,
@@ -17,6 +21,7 @@ from harness.model import (
     ResourceSample,
     Run,
     RunConfig,
+    SystemState,
     Workload,
     WorkloadResult,
 )
@@ -257,3 +262,79 @@ def outcome(
         stderr=stderr,
         timed_out=timed_out,
     )
+
+
+def system_state(**overrides) -> SystemState:
+    """A 2-CPU machine as read at a run's start: powersave on cpu 1, nothing isolated."""
+    values = {
+        "cpus": (
+            CpuState(0, "intel_pstate", "performance", 2900.0, 3500.0, "cpufreq"),
+            CpuState(1, "intel_pstate", "powersave", 1200.0, 3500.0, "cpufreq"),
+        ),
+        "smt_active": False,
+        "smt_control": "notsupported",
+        "transparent_hugepages": "madvise",
+        "aslr": 2,
+        "load_average": (0.25, 0.5, 0.75),
+        "isolated_cpus": (),
+        "nohz_full_cpus": None,
+        "boost": None,
+    }
+    values.update(overrides)
+    return SystemState(**values)
+
+
+def cpu_ticks(cpu: int, **fields: int) -> CpuTimes:
+    """One /proc/stat line; every field not given is 0."""
+    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    return CpuTimes(cpu, **{name: fields.get(name, 0) for name in names})
+
+
+def cpu_window(
+    measured_busy=900, measured_steal=0, rest_busy=100, harness=1.0, children=9.0, ticks=1000
+) -> CpuWindow:
+    """10 s at 100 ticks/s on two CPUs: cpu 0 measured, cpu 1 the harness's. The busy ticks are
+    user time, the rest idle, so a default window has nothing unaccounted on either CPU."""
+    before = (cpu_ticks(0), cpu_ticks(1))
+    after = (
+        cpu_ticks(
+            0,
+            user=measured_busy,
+            steal=measured_steal,
+            idle=ticks - measured_busy - measured_steal,
+        ),
+        cpu_ticks(1, user=rest_busy, idle=ticks - rest_busy),
+    )
+    return CpuWindow(before, after, harness_cpu_seconds=harness, children_cpu_seconds=children)
+
+
+def timed_reps(walls, slot=0, n_slots=2, round_seconds=2.0) -> list[Repetition]:
+    """One repetition per round with its recorded order: in round r it runs in slot
+    (r + slot) % n_slots, and round r starts `round_seconds` * r into the workload."""
+    return [
+        replace(
+            repetition(rep=r, wall=wall),
+            position=(r + slot) % n_slots,
+            started_at_seconds=round_seconds * r + (r + slot) % n_slots,
+        )
+        for r, wall in enumerate(walls)
+    ]
+
+
+def jittered(level: float, n: int = 12, growth: float = 0.0) -> list[float]:
+    """n wall times around `level`, ±2 % in a fixed pattern with no trend, growing linearly by
+    `growth` (0.2: 20 %) from the first round to the last."""
+    return [level * (1 + growth * i / (n - 1)) * (1 + 0.01 * ((i * 7) % 5 - 2)) for i in range(n)]
+
+
+def noise_run(go_growth=0.0, run_id="20260101T000000Z-abcd", window=None, **kwargs) -> Run:
+    """One batch workload of 12 rounds with its recorded order: Go's wall time grows by
+    `go_growth` across the run, Rust's stays flat; both alternate slots."""
+    result = workload_result(
+        impls=[
+            impl_result("go", reps=timed_reps(jittered(1.0, growth=go_growth))),
+            impl_result("rust", reps=timed_reps(jittered(0.5), slot=1)),
+        ]
+    )
+    result = replace(result, cpu_window=window)
+    return replace(run([result], run_id=run_id), **kwargs)

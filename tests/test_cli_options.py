@@ -1,6 +1,7 @@
 """Measurement options of run and ab: bad values are one-line errors naming the option."""
 
 import pytest
+from builders import cpu_window, noise_run, system_state
 
 from harness import cli
 from harness.progress import describe
@@ -41,3 +42,16 @@ def test_progress_line_names_round_budget_ci_and_time_left():
     assert describe(event) == ("sha256: round 12/40, CI ±2.3 % (target ±2.0 %), 30 s, ≤ 60 s left")
     done = RoundProgress("sha256", 18, 40, 0.019, 0.02, 45.0, 90.0, True, "target reached")
     assert describe(done).endswith("45 s, stopped: target reached")
+
+
+def test_run_summary_prints_each_noise_warning_on_one_line(capsys):
+    cli.print_summary(noise_run(go_growth=0.2, window=cpu_window(), system=system_state()))
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("noise:")]
+    assert lines == [
+        "noise: CPU frequency governor is powersave on cpu 1, not performance; the clock may"
+        " change during the run",
+        "noise: demo: go/default wall time drifted +18.9 % across the run (Kendall tau 0.88,"
+        " p=5.3e-06)",
+    ]
+    cli.print_summary(noise_run(go_growth=0.0, window=cpu_window()))
+    assert "noise:" not in capsys.readouterr().out

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from builders import impl_result, repetition, run, workload_result
+from builders import cpu_window, impl_result, noise_run, repetition, run, workload_result
 
 from harness import cli, compare
 from harness.errors import HarnessError
@@ -390,3 +390,42 @@ def test_runs_of_one_session_are_paired_by_round():
     assert wall.p_value == pytest.approx(2 / 2**10)
     assert wall.verdict == "regressed" and "signed-rank" in wall.method
     assert any("Benjamini-Hochberg" in note for note in paired.notes)
+
+
+# --- noise ------------------------------------------------------------------------------------
+
+
+def test_a_drifting_run_gets_a_noise_warning_and_each_run_a_summary(tmp_path, capsys):
+    base = noise_run(go_growth=0.0, run_id=BASE_ID, window=cpu_window())
+    head = noise_run(go_growth=0.2, run_id=HEAD_ID, window=cpu_window(children=6.0))
+    notes = compare.compare_runs(base, head).notes
+    assert [n for n in notes if n.lower().startswith("noise:")] == [
+        "NOISE: head: demo: go/default wall time drifted +18.9 % across the run"
+        " (Kendall tau 0.88, p=5.3e-06)",
+        "NOISE: head: demo: other load used 30.0 % of the measured cpu 0 beyond the"
+        " benchmark's own CPU time",
+        "noise: base: steal 0.0 %, other load 0.0 % on measured cpu 0, largest drift +0.0 %"
+        " (go/default, p=0.94), position spread 0.0 % (p=1)",
+        "noise: head: steal 0.0 %, other load 30.0 % on measured cpu 0, largest drift +18.9 %"
+        " (go/default, p=5.3e-06), position spread 0.5 % (p=0.98)",
+    ]
+    raised = compare.compare_runs(base, head, default_threshold=0.25).notes
+    assert not any("drifted" in n for n in raised)  # 18.9 % is within a 25 % threshold
+    ids = saved(tmp_path, base, head)
+    for fmt, prefix in (("table", "note: "), ("markdown", "- "), ("json", '  "')):
+        cli_compare(tmp_path, *ids, "--format", fmt)
+        out = capsys.readouterr().out
+        assert f"{prefix}NOISE: head: demo: go/default wall time drifted +18.9 %" in out
+        assert f"{prefix}noise: base: steal 0.0 %" in out
+
+
+def test_an_ab_session_is_one_noise_summary_over_both_sides():
+    base = noise_run(go_growth=0.2, run_id=BASE_ID, window=cpu_window(), session_id="s1")
+    head = noise_run(go_growth=0.2, run_id=HEAD_ID, window=cpu_window(), session_id="s1")
+    notes = [n for n in compare.compare_runs(base, head).notes if n.lower().startswith("noise")]
+    assert [n.split(" wall time")[0] for n in notes[:2]] == [
+        "NOISE: session: demo: go/default (base)",
+        "NOISE: session: demo: go/default (head)",
+    ]
+    (summary,) = notes[2:]
+    assert summary.startswith("noise: session: steal 0.0 %") and "(base)" in summary

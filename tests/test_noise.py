@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from builders import (
+    cpu_window,
+    impl_result,
+    jittered,
+    noise_run,
+    run,
+    small_run,
+    system_state,
+    timed_reps,
+    workload_result,
+)
 from scipy import stats as sps
 
 from harness import noise
+from harness.model import Run, ServerPhase
 from harness.noise import CpuTimes, Slot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "noise"
@@ -351,3 +364,113 @@ def test_a_fixed_order_cannot_show_a_position_effect():
     assert noise.position_effect(zero) is None
     same = noise.position_effect([Slot("go", p, 1.0) for p in (0, 1, 0, 1)])
     assert same is not None and same.p_value == 1.0 and same.spread == 0.0
+
+
+# --- applied to recorded runs ---------------------------------------------------------------
+
+
+def test_a_twenty_percent_drift_warns_and_a_flat_run_does_not():
+    drifting = noise.run_noise(noise_run(go_growth=0.2, window=cpu_window()), THRESHOLD)
+    (workload,) = drifting.workloads
+    go, rust = workload.drifts["go/default"], workload.drifts["rust/default"]
+    assert go.p_value < 0.001 and go.relative_across_run == pytest.approx(0.19, abs=0.01)
+    assert rust.p_value > 0.5 and rust.relative_across_run == 0.0
+    assert drifting.warnings == (
+        "demo: go/default wall time drifted +18.9 % across the run (Kendall tau 0.88, p=5.3e-06)",
+    )
+    flat = noise.run_noise(noise_run(go_growth=0.0, window=cpu_window()), THRESHOLD)
+    assert flat.warnings == ()
+    assert flat.workloads[0].position.n == 24  # both programs, every round, two slots
+    assert flat.workloads[0].usage.measured_other_share == 0.0
+
+
+def test_runs_written_before_the_readings_give_none_and_no_warnings():
+    # schema 1: no recorded order, no window, no machine state
+    old = noise.run_noise(small_run(), THRESHOLD)
+    (workload,) = old.workloads
+    assert (old.state, workload.usage, workload.drifts, workload.position) == (None, None, {}, None)
+    assert old.warnings == () and noise.summary_line(old) is None
+    # schema 2: the order, but no window
+    ordered = noise.run_noise(noise_run(go_growth=0.2), THRESHOLD)
+    assert ordered.workloads[0].usage is None
+    assert noise.summary_line(ordered).startswith("largest drift +18.9 % (go/default, p=5.3e-06)")
+
+
+def test_other_load_is_busy_time_beyond_the_children_the_harness_reaped():
+    # cpu 0 was busy 900 of 1000 ticks (9 s), but the measured programs used 6 s of it
+    usage = noise.run_noise(noise_run(window=cpu_window(children=6.0)), THRESHOLD)
+    assert usage.workloads[0].usage.measured_other_share == pytest.approx(0.3)
+    assert usage.warnings == (
+        "demo: other load used 30.0 % of the measured cpu 0 beyond the benchmark's own CPU time",
+    )
+    summary = noise.summary_line(usage)
+    assert summary.startswith("steal 0.0 %, other load 30.0 % on measured cpu 0, largest drift")
+
+
+def server_phase(loadgen_seconds: float) -> ServerPhase:
+    return ServerPhase(
+        phase="rate=100",
+        ok=True,
+        offered_rps=100.0,
+        achieved_rps=100.0,
+        duration_seconds=3.0,
+        started_at_seconds=1.0,
+        requests=300,
+        errors=0,
+        status_counts={"200": 300},
+        latency=None,
+        latency_histogram="",
+        latency_windows=(),
+        server_user_seconds=3.0,
+        server_sys_seconds=0.0,
+        server_peak_rss_bytes=1,
+        server_samples=(),
+        gc_cycles=None,
+        loadgen_user_seconds=loadgen_seconds,
+        loadgen_sys_seconds=0.0,
+    )
+
+
+def test_a_servers_load_generator_counts_on_the_harness_cpus():
+    # servers used 9 s of cpu 0; the load generator 3 s and the harness 1 s of cpu 1; the
+    # harness reaped both, so the children's 12 s include the generator's 3 s
+    impls = [replace(impl_result(lang), phases=(server_phase(1.5),)) for lang in ("go", "rust")]
+    result = replace(
+        workload_result(impls=impls),
+        kind="server",
+        cpu_window=cpu_window(rest_busy=400, children=12.0),
+    )
+    usage = noise.workload_noise(result, (0,), THRESHOLD).usage
+    assert usage.measured_other_share == pytest.approx(0.0)
+    assert usage.rest_other_share == pytest.approx(0.0)
+    plain = noise.window_usage(replace(result, implementations=()), (0,))
+    assert plain.rest_other_share == pytest.approx(0.3)  # without the generator: 3 s unexplained
+
+
+def test_an_ab_session_pools_base_and_head_in_their_shared_rounds():
+    def side(slot_of_go: int, run_id: str) -> Run:
+        impls = [
+            impl_result("go", reps=timed_reps(jittered(1.0), slot=slot_of_go, n_slots=4)),
+            impl_result("rust", reps=timed_reps(jittered(0.5), slot=slot_of_go + 1, n_slots=4)),
+        ]
+        result = replace(workload_result(impls=impls), cpu_window=cpu_window())
+        return replace(run([result], run_id=run_id), session_id="s1", system=system_state())
+
+    session = noise.session_noise(side(0, "r-base"), side(2, "r-head"), THRESHOLD)
+    (workload,) = session.workloads
+    assert sorted(workload.drifts) == [
+        "go/default (base)",
+        "go/default (head)",
+        "rust/default (base)",
+        "rust/default (head)",
+    ]
+    assert workload.position.n == 48 and sorted(workload.position.median_by_position) == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    assert session.warnings == (
+        "CPU frequency governor is powersave on cpu 1, not performance; the clock may change"
+        " during the run",
+    )

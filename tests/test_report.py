@@ -3,7 +3,16 @@ import re
 from dataclasses import replace
 
 import pytest
-from builders import impl_result, repetition, run, small_run, workload_result
+from builders import (
+    cpu_window,
+    impl_result,
+    noise_run,
+    repetition,
+    run,
+    small_run,
+    system_state,
+    workload_result,
+)
 
 from harness.report import build_context, render, write_report
 
@@ -112,3 +121,37 @@ def test_empty_run_renders():
     text = render(build_context(run([], status="interrupted")))
     assert "interrupted" in text
     assert "not finished" in text
+
+
+def test_noise_section_shows_the_machine_state_and_each_workloads_figures():
+    noisy = noise_run(go_growth=0.2, window=cpu_window(measured_steal=30), system=system_state())
+    page = render(build_context(noisy))
+    section = page[page.index('<h3 id="noise">') : page.index("<h3>Build flags</h3>")]
+    for text in (
+        "<td>performance (cpu 0); powersave (cpu 1)</td>",
+        "cpu 0: now 2900 MHz, max 3500 MHz; cpu 1: now 1200 MHz, max 3500 MHz",
+        "<td>off (control: notsupported)</td>",
+        "<td>madvise</td>",
+        "<td>full (2)</td>",
+        '<th scope="row">Isolated CPUs</th><td>none</td>',
+        '<th scope="row">Boost / turbo</th><td>not readable</td>',
+        "0.25, 0.50, 0.75 (1, 5, 15 min)",
+        "CPU frequency governor is powersave on cpu 1, not performance",
+        # 30 steal ticks of 2000: 1.5 %, all on cpu 0 (3 % of its 1000)
+        "<td>1.5 % (most on cpu 0: 3.0 %)</td><td>0.0 % of cpu 0</td><td>0.0 % of cpu 1</td>",
+        '<td>go/default</td><td class="num">+18.9 %</td><td class="num">[+13.4 %, +22.9 %]'
+        '</td><td class="num">5.3e-06</td>',
+        "spread 0.5 %: slowest position 0, fastest 1 (Kruskal-Wallis p=0.98, 24 repetitions)",
+        "demo: go/default wall time drifted +18.9 % across the run",
+        "demo: CPU steal took 1.5 % of the run&#39;s CPU time",
+    ):
+        assert text in section
+
+
+def test_noise_section_of_a_run_written_before_the_readings_says_not_recorded():
+    page = render(build_context(small_run()))
+    section = page[page.index('<h3 id="noise">') : page.index("<h3>Build flags</h3>")]
+    assert "Machine state: not recorded" in section
+    assert '<td>demo</td><td class="num">not recorded</td><td>not recorded</td>' in section
+    assert "no repetition with a recorded start time" in section
+    assert 'class="warning"' not in section

@@ -6,10 +6,12 @@ from dataclasses import replace
 import pytest
 from builders import (
     build_record,
+    cpu_ticks,
     machine,
     outcome,
     result_line,
     run_config,
+    system_state,
     workload,
     workload_result,
 )
@@ -377,7 +379,97 @@ def test_build_failure_of_default_fails_workload():
     assert "go/default" in result.error
 
 
+class FakeProcStat:
+    """Stands in for /proc/stat and os.times(): each reading notes how many processes the
+    executor had run by then, and the counters grow with every reading."""
+
+    def __init__(self, executor):
+        self.executor = executor
+        self.runs_seen = []
+
+    def read_stat(self):
+        self.runs_seen.append(len(self.executor.calls))
+        n = len(self.runs_seen)
+        return (cpu_ticks(0, user=100 * n, idle=10 * n), cpu_ticks(1, steal=n))
+
+    def cpu_clock(self):
+        n = len(self.executor.calls)
+        return 0.5 * n, 2.0 * n  # (harness, children) seconds so far
+
+
+def test_cpu_window_is_read_around_the_measured_rounds_only():
+    wl = workload()
+    executor = FakeExecutor()
+    proc = FakeProcStat(executor)
+    result = run_batch_workload(
+        wl,
+        builds_for(wl),
+        INPUT,
+        run_config(warmups=2, repetitions=3),
+        executor,
+        read_stat=proc.read_stat,
+        cpu_clock=proc.cpu_clock,
+    )
+    # 2 warm-up rounds of 2 programs ran before the first reading, all 10 before the second
+    assert proc.runs_seen == [4, 10]
+    window = result.cpu_window
+    assert window.before == (cpu_ticks(0, user=100, idle=10), cpu_ticks(1, steal=1))
+    assert window.after == (cpu_ticks(0, user=200, idle=20), cpu_ticks(1, steal=2))
+    assert (window.harness_cpu_seconds, window.children_cpu_seconds) == (3.0, 12.0)
+
+
+def test_no_cpu_window_where_proc_stat_cannot_be_read():
+    wl = workload()
+    result = run_batch_workload(
+        wl, builds_for(wl), INPUT, run_config(), FakeExecutor(), read_stat=lambda: None
+    )
+    assert result.cpu_window is None
+
+
+def test_server_runner_reads_its_cpu_window_around_the_whole_protocol(tmp_path):
+    from harness.server import ServerRunner, default_settings
+
+    wl = replace(workload(with_input=False, args=()), kind="server")
+    executor = FakeExecutor()
+    proc = FakeProcStat(executor)
+    runner = ServerRunner(
+        tmp_path / "oha",
+        default_settings("quick", "oha", (0,), (1,)),
+        tmp_path,
+        tmp_path / "launcher",
+        read_stat=proc.read_stat,
+        cpu_clock=proc.cpu_clock,
+    )
+    # no server starts when every build failed: the protocol runs through with no process
+    result = runner(
+        wl, builds_for(wl, failing=("go/default", "rust/default")), None, run_config(), executor
+    )
+    assert len(proc.runs_seen) == 2
+    assert result.cpu_window.after[0] == cpu_ticks(0, user=200, idle=20)
+
+
 # --- run_suite ------------------------------------------------------------------------------------
+
+
+def test_run_suite_records_the_machine_state_and_each_workloads_cpu_window(tmp_path):
+    executor = FakeExecutor()
+    proc = FakeProcStat(executor)
+    run, path = run_suite(
+        [workload("one", args=("{depth}",), with_input=False)],
+        run_config(warmups=1, repetitions=2),
+        machine(),
+        FakeBuilder(),
+        executor,
+        tmp_path / "results",
+        tmp_path / "cache",
+        system_state=system_state,
+        read_stat=proc.read_stat,
+        cpu_clock=proc.cpu_clock,
+    )
+    assert run.system == system_state()
+    assert proc.runs_seen == [2, 6]
+    assert run.workloads[0].cpu_window.children_cpu_seconds == 8.0
+    assert load_run(path) == run
 
 
 def test_run_suite_complete(tmp_path):

@@ -1,16 +1,17 @@
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
 import pytest
-from builders import small_run
+from builders import cpu_window, small_run, system_state
 
 from harness import store
 from harness.errors import HarnessError
 from harness.store import load_run, results_json_schema, run_to_json, save_run, write_atomic
 
-SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v2.schema.json"
+SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v3.schema.json"
 
 
 def test_round_trip_equals_original(tmp_path):
@@ -121,6 +122,40 @@ def test_schema_validates_saved_run(tmp_path):
         validator.validate(data)
 
 
+def noisy_run():
+    """small_run with the noise readings of schema 3: the machine's state and a CPU window."""
+    run = small_run()
+    workload = replace(run.workloads[0], cpu_window=cpu_window(measured_steal=30))
+    return replace(run, workloads=(workload,), system=system_state())
+
+
+def test_noise_readings_round_trip_and_validate(tmp_path):
+    run = noisy_run()
+    path = save_run(run, tmp_path)
+    loaded = load_run(path)
+    assert loaded == run
+    assert loaded.system.load_average == (0.25, 0.5, 0.75)
+    assert loaded.system.isolated_cpus == () and loaded.system.nohz_full_cpus is None
+    assert loaded.workloads[0].cpu_window.after[0].steal == 30
+    jsonschema.Draft202012Validator(results_json_schema()).validate(json.loads(path.read_text()))
+
+
+def test_version_2_file_reads_without_noise_readings(tmp_path):
+    """A file written before the noise readings: system and cpu_window read as None."""
+    data = json.loads(run_to_json(noisy_run()))
+    data["schema_version"] = 2
+    del data["system"]
+    for workload in data["workloads"]:
+        del workload["cpu_window"]
+    path = tmp_path / "v2.json"
+    path.write_text(json.dumps(data))
+    run = load_run(path)
+    assert run.schema_version == store.SCHEMA_VERSION == 3
+    assert run.system is None
+    assert run.workloads[0].cpu_window is None
+    assert run.workloads[0].implementations == small_run().workloads[0].implementations
+
+
 def test_schema_rejects_other_version():
     data = json.loads(run_to_json(small_run()))
     data["schema_version"] = store.SCHEMA_VERSION + 1
@@ -151,7 +186,7 @@ def test_version_1_file_reads_as_given_order_without_positions(tmp_path):
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(data))
     run = load_run(path)
-    assert run.schema_version == store.SCHEMA_VERSION == 2
+    assert run.schema_version == store.SCHEMA_VERSION == 3
     assert (run.config.order, run.config.stopping, run.session_id) == ("given", None, None)
     rep = run.workloads[0].implementations[0].repetitions[0]
     assert (rep.position, rep.predecessor, rep.started_at_seconds) == (None, None, None)
