@@ -25,8 +25,15 @@ func Health(w http.ResponseWriter, _ *http.Request) {
 
 // Run listens on 127.0.0.1:port, prints "listening ADDR", and returns after SIGTERM/SIGINT once
 // in-flight requests have finished, or after GracePeriod at the latest.
+//
+// The transport is set up as in the Rust servers (crates/serve), and the harness records what the
+// running server does (harness/transport.py): the listen backlog is net.core.somaxconn, which
+// net.Listen asks for; TCP_NODELAY is on for every accepted connection (the net package's
+// default); TCP keep-alive probes are off (tokio sends none; Go's default would probe after 15 s
+// idle); HTTP/1.1 keep-alive is on with no idle timeout (net/http's default).
 func Run(port int, h http.Handler) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	lc := net.ListenConfig{KeepAlive: -1} // negative: no keep-alive probes on accepted connections
+	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		return err
 	}

@@ -9,11 +9,17 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use axum::Router;
+use tokio::net::TcpSocket;
 use tokio::sync::Notify;
 
 /// How long in-flight requests get after SIGTERM: the process must end within 1 s.
 pub const GRACE_PERIOD: Duration = Duration::from_millis(900);
+
+/// The listen backlog asked for. listen(2) caps it at net.core.somaxconn, which is what Go's
+/// `net.Listen` asks for, so both get the kernel's maximum (`TcpListener::bind` would ask for 128).
+const LISTEN_BACKLOG: u32 = u32::MAX;
 
 /// `--name VALUE` flags (one or two leading dashes), checked against the names a program accepts;
 /// unknown flags are an error, as with Go's flag package.
@@ -61,10 +67,21 @@ async fn shutdown_signal() {
 
 /// Listens on 127.0.0.1:port, prints `listening ADDR`, and serves `app` until SIGTERM/SIGINT; then
 /// returns once in-flight requests have finished, or after `GRACE_PERIOD` at the latest.
+///
+/// The transport is set up as in the Go servers (`workloads/go/internal/serve`), and the harness
+/// records what the running server does (harness/transport.py): the backlog above; TCP_NODELAY on
+/// every accepted connection (Go's default; hyper leaves it off); no TCP keep-alive probes (tokio's
+/// default); HTTP/1.1 keep-alive with no idle timeout (hyper's default).
 pub async fn run(port: u16, app: Router) -> std::io::Result<()> {
-    let listener =
-        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?; // as `TcpListener::bind` and Go's `net.Listen` do
+    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+    let listener = socket.listen(LISTEN_BACKLOG)?;
     println!("listening {}", listener.local_addr()?);
+    let listener = listener.tap_io(|stream| {
+        // Go ignores a failure here too: the connection still works, with Nagle's algorithm.
+        let _ = stream.set_nodelay(true);
+    });
 
     // Graceful shutdown waits for open connections; a load generator may keep some busy, so the
     // process gives up on them once the grace period after the signal is over.
