@@ -3,10 +3,11 @@ every language at the same offered rates with an open-loop generator.
 
 Protocol, per implementation in turn (never two servers alive at once, so an idle Go server's GC
 cannot steal the other's CPU): start on a free 127.0.0.1 port, pinned to the server CPU with the same
-parallelism on both runtimes (GOMAXPROCS = TOKIO_WORKER_THREADS); wait for /health; check its
-responses byte for byte against the other language's; warm up (discarded); probe saturation
-closed-loop. Then the offered rates are fractions of the *slower* default's saturation, and each
-implementation is restarted and driven through the same fixed-rate phases. Servers are stopped
+parallelism on both runtimes (GOMAXPROCS = TOKIO_WORKER_THREADS); wait for /health; record what its
+TCP transport does (transport.py); check its responses byte for byte against the other language's;
+warm up (discarded); probe saturation closed-loop. Then the offered rates are fractions of the
+*slower* default's saturation, and each implementation is restarted and driven through the same
+fixed-rate phases. Servers are stopped
 (SIGTERM, then SIGKILL after a grace period) on every path. A server runs under the measuring
 launcher, which catches what it daemonises: processes it leaves running when it stops are killed and
 fail that implementation ("left N processes running (killed)").
@@ -28,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import loadgen
+from harness import loadgen, transport
 from harness.gctrace import parse_gctrace
 from harness.measure import Executor, ServerProcess, leftover_message
 from harness.model import (
@@ -419,6 +420,7 @@ class ServerRunner:
         digests: dict[str, str] = {}
         saturation: dict[str, ServerPhase] = {}
         idle_rss: dict[str, int] = {}
+        transports: dict[str, dict[str, str]] = {}
         phases: dict[str, list[ServerPhase]] = {i.key: [] for i in workload.implementations}
         folder = Path(tempfile.mkdtemp(prefix=f"{workload.name}-", dir=self.work_dir))
         close_window = start_cpu_window(self.read_stat, self.cpu_clock)
@@ -434,6 +436,10 @@ class ServerRunner:
             with server.process:
                 time.sleep(0.5)
                 idle_rss[impl.key] = server.process.rss_bytes()
+                assert workload.server is not None
+                transports[impl.key] = transport.observe(
+                    server.process.pid, server.port, workload.server.health
+                )
                 try:
                     bodies = self.request_bodies(workload, server, params)
                     digests[impl.key] = self.response_digest(workload, server, params, bodies)
@@ -573,6 +579,7 @@ class ServerRunner:
                     phases=tuple(phases[impl.key]),
                     idle_rss_bytes=idle_rss.get(impl.key),
                     parallelism={k: v for k, v in self.environment(impl).items() if k != "GODEBUG"},
+                    transport=transports.get(impl.key, {}),
                 )
             )
         return conclude_workload(

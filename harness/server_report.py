@@ -208,6 +208,8 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
                 "saturation": f"{probe.achieved_rps:,.0f} req/s" if probe and probe.ok else "–",
                 "idle_rss": formatting.size(impl.idle_rss_bytes),
                 "parallelism": ", ".join(f"{k}={v}" for k, v in impl.parallelism.items()) or "–",
+                "transport": ", ".join(f"{k} {v}" for k, v in impl.transport.items())
+                or "not recorded",
                 "binary": formatting.size(impl.build.binary_bytes),
             }
         )

@@ -19,6 +19,8 @@ History of the format:
 - 3: noise readings: Run.system (the machine's settings at the start) and WorkloadResult.cpu_window
   (/proc/stat and the harness's CPU time around the measured rounds). Older files read as None:
   no noise figures, never an error.
+- 4: ImplementationResult.transport (what the running server's TCP transport did). Older files
+  read with no transport.
 """
 
 from __future__ import annotations
@@ -37,10 +39,11 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from harness.errors import HarnessError
 from harness.model import Run
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
     2: lambda data: {**data, "schema_version": 3},  # likewise
+    3: lambda data: {**data, "schema_version": 4},  # likewise
 }
 LATEST_NAME = "latest.json"
 

@@ -303,6 +303,15 @@ def test_start_failure_of_one_language_still_measures_the_other(
     assert [p.offered_rps for p in rated] == list(result.offered_rates_rps)
     assert all(p.ok and p.latency is not None and p.latency.count > 0 for p in rated)
     assert rust.parallelism == {"TOKIO_WORKER_THREADS": "1"}
+    # What the stand-in's transport did, as observed: socketserver listens with a backlog of 5 and
+    # leaves Nagle's algorithm on; http.server keeps HTTP/1.1 connections alive.
+    assert rust.transport == {
+        "listen backlog": "5",
+        "TCP_NODELAY": "off",
+        "SO_KEEPALIVE": "off",
+        "HTTP keep-alive": "on",
+    }
+    assert go.transport == {}  # never started
     assert len(starts_of(working)) == 2  # once per stage
 
     assert result.status == "failed"  # a default implementation failed

@@ -23,7 +23,7 @@ import psutil
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from harness import config, loadgen, server
+from harness import config, loadgen, server, transport
 from harness.build import Builder
 from harness.measure import SubprocessExecutor, available_cpus, ensure_launcher
 from harness.model import RunConfig
@@ -47,6 +47,20 @@ def builds(workload):
     for record in records.values():
         assert record.ok, record.error
     return records
+
+
+def somaxconn() -> int:
+    return int(Path("/proc/sys/net/core/somaxconn").read_text())
+
+
+# What both servers' shared code sets up (workloads/go/internal/serve, crates/serve): the kernel's
+# maximum backlog, Nagle off, no TCP keep-alive probes, HTTP/1.1 keep-alive.
+EXPECTED_TRANSPORT = {
+    "listen backlog": str(somaxconn()),
+    "TCP_NODELAY": "on",
+    "SO_KEEPALIVE": "off",
+    "HTTP keep-alive": "on",
+}
 
 
 def cpus() -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
@@ -139,6 +153,7 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
     assert rust.status == "ok", rust.error
     assert go.parallelism == {"GOMAXPROCS": "1"}
     assert rust.parallelism == {"TOKIO_WORKER_THREADS": "1"}
+    assert go.transport == rust.transport == EXPECTED_TRANSPORT
 
     saturations = {}
     for impl in (go, rust):
@@ -176,6 +191,43 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
     assert processes_using(set(ports), binaries) == []
     assert [p for p in ports if listening(p)] == []
     assert psutil.Process().children(recursive=True) == []
+
+
+# --- the same transport on both sides -----------------------------------------------------------
+
+
+def listen_send_q(port: int) -> int:
+    """Send-Q of the LISTEN socket on `port` in `ss -ltn`: for a listening socket, its backlog."""
+    out = subprocess.run(["ss", "-ltn"], capture_output=True, text=True, check=True).stdout
+    (line,) = [
+        line
+        for line in out.splitlines()
+        if line.startswith("LISTEN") and line.split()[3] == f"127.0.0.1:{port}"
+    ]
+    return int(line.split()[2])
+
+
+@pytest.mark.parametrize("name", ["http-json", "kv-cache"])
+def test_go_and_rust_servers_listen_and_accept_alike(name, tmp_path):
+    """Each real server, started as the harness starts it: the kernel's view of its listen backlog
+    (ss), and TCP_NODELAY / SO_KEEPALIVE on a connection it accepted, read on its own socket."""
+    workload = config.load_workloads(ROOT / "workloads")[name]
+    builder = Builder(ROOT / "workloads", ROOT / ".cache")
+    settings = default_settings("quick", f"oha {loadgen.OHA_VERSION}", None, None)
+    runner = ServerRunner(
+        loadgen.find_oha(ROOT / "tools"), settings, tmp_path, ensure_launcher(ROOT / ".cache")
+    )
+    backlogs, observed = {}, {}
+    for lang in ("go", "rust"):
+        impl = workload.default_for(lang)
+        build = builder.build(workload, impl)
+        assert build.ok, build.error
+        running = runner.start(workload, impl, build, workload.params["quick"], tmp_path)
+        with running.process:
+            backlogs[lang] = listen_send_q(running.port)
+            observed[lang] = transport.observe(running.process.pid, running.port, "/health")
+    assert backlogs == {"go": somaxconn(), "rust": somaxconn()}
+    assert observed == {"go": EXPECTED_TRANSPORT, "rust": EXPECTED_TRANSPORT}
 
 
 # --- interrupting `harness run` ------------------------------------------------------------------

@@ -11,7 +11,7 @@ from harness import store
 from harness.errors import HarnessError
 from harness.store import load_run, results_json_schema, run_to_json, save_run, write_atomic
 
-SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v3.schema.json"
+SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v4.schema.json"
 
 
 def test_round_trip_equals_original(tmp_path):
@@ -150,7 +150,7 @@ def test_version_2_file_reads_without_noise_readings(tmp_path):
     path = tmp_path / "v2.json"
     path.write_text(json.dumps(data))
     run = load_run(path)
-    assert run.schema_version == store.SCHEMA_VERSION == 3
+    assert run.schema_version == store.SCHEMA_VERSION == 4
     assert run.system is None
     assert run.workloads[0].cpu_window is None
     assert run.workloads[0].implementations == small_run().workloads[0].implementations
@@ -186,7 +186,7 @@ def test_version_1_file_reads_as_given_order_without_positions(tmp_path):
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(data))
     run = load_run(path)
-    assert run.schema_version == store.SCHEMA_VERSION == 3
+    assert run.schema_version == store.SCHEMA_VERSION == 4
     assert (run.config.order, run.config.stopping, run.session_id) == ("given", None, None)
     rep = run.workloads[0].implementations[0].repetitions[0]
     assert (rep.position, rep.predecessor, rep.started_at_seconds) == (None, None, None)
