@@ -27,11 +27,11 @@ from harness import formatting, stats
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, Run, ServerPhase, WorkloadResult
+from harness.phase_analysis import is_headline
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG_PATH = ROOT / "config" / "capacity.toml"
 GIB = 1 << 30
-ACHIEVED_MIN_FRACTION = 0.99  # a phase "met its offered rate" at >= 99 % of it, as server.py flags
 _CEIL_TOLERANCE = 1e-9  # 13.000000000000002 cores is 13 cores, not 14
 
 
@@ -215,23 +215,21 @@ def measure_batch(workload: WorkloadResult, result: ImplementationResult) -> Mea
 
 
 def qualifying_phase(phases: tuple[ServerPhase, ...]) -> ServerPhase | None:
-    """The highest-rate fixed-rate phase that met its offered rate without errors."""
+    """The highest-rate headline phase (fixed rate, met it, no failed request) with CPU and RSS."""
     candidates = [
         p
         for p in phases
-        if p.offered_rps is not None
-        and p.ok
-        and p.errors == 0
-        and p.achieved_rps >= ACHIEVED_MIN_FRACTION * p.offered_rps
+        if is_headline(p)
         and p.duration_seconds > 0
         and p.server_user_seconds + p.server_sys_seconds > 0
         and p.server_peak_rss_bytes > 0
     ]
-    return max(candidates, key=lambda p: (p.offered_rps, p.achieved_rps), default=None)
+    return max(candidates, key=lambda p: (p.offered_rps or 0.0, p.achieved_rps), default=None)
 
 
 def measure_server(result: ImplementationResult, parallelism: int) -> Measured:
-    """Requests per core-second = achieved_rps / (server CPU seconds / phase duration)."""
+    """Requests per core-second = achieved_rps / (server CPU seconds / phase duration): all three
+    over the phase's one window, the load generator's own span."""
     phase = qualifying_phase(result.phases)
     if phase is None:
         return _not_measured(
@@ -408,7 +406,8 @@ def assumptions(run: Run, config: CapacityConfig) -> tuple[str, ...]:
         "the process's CPU seconds, so start-up and input loading are charged too; one "
         "single-threaded process per core.",
         "Servers: requests per core-second come from the highest fixed-rate phase that met its "
-        "offered rate (achieved >= 99 %, no errors): achieved req/s / (server CPU s / phase s); "
+        "offered rate (achieved >= 99 %, no failed request): achieved req/s / (server CPU s / "
+        "phase s), all over the load generator's own span, with that phase's own peak RSS; "
         f"the saturation probe is not used. Each server process had {parallelism} core(s) "
         "(GOMAXPROCS = TOKIO_WORKER_THREADS); the load generator's CPU is not counted.",
         "Cores scale linearly: N cores do N times the measured work. Lock contention, shared "

@@ -248,7 +248,10 @@ def print_summary(run: Run) -> None:
         "status",
     ):
         batch.add_column(column)
-    servers = Table(title="Servers: latency at fixed offered rates (open loop, HDR histogram)")
+    servers = Table(
+        title="Servers: latency per phase (rate=: open loop, corrected for coordinated omission; "
+        "saturation: closed-loop probe, not corrected)"
+    )
     for column in (
         "workload",
         "impl",
@@ -283,7 +286,9 @@ def print_summary(run: Run) -> None:
                     servers.add_row(
                         workload.name,
                         impl.key,
-                        phase.phase,
+                        phase.phase
+                        if phase.offered_rps is not None
+                        else "saturation (closed loop)",
                         f"{phase.achieved_rps:.0f}",
                         *(
                             formatting.seconds(v) if lat else "–"

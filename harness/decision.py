@@ -24,6 +24,7 @@ from harness.capacity import CapacityProjection, describe_load
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, ServerPhase
+from harness.phase_analysis import is_headline
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEAM_PATH = ROOT / "config" / "team.toml"
@@ -164,7 +165,8 @@ class CategoryEvidence:
 
 @dataclass(frozen=True)
 class TailAtRate:
-    """One server workload's latency spread at the highest offered rate both defaults ran cleanly."""
+    """One server workload's latency spread at the highest offered rate both defaults met without
+    a failed request."""
 
     workload: str
     offered_rps: float
@@ -201,14 +203,9 @@ class GcPause:
 
 
 def _usable_phase(phase: ServerPhase) -> bool:
+    """A headline phase (phase_analysis: fixed rate, met, no failed request) with a tail ratio."""
     lat = phase.latency
-    return (
-        phase.ok
-        and phase.offered_rps is not None
-        and lat is not None
-        and lat.count > 0
-        and lat.p50_seconds > 0
-    )
+    return is_headline(phase) and lat is not None and lat.count > 0 and lat.p50_seconds > 0
 
 
 def _both_ok(

@@ -2,14 +2,19 @@
 
 oha sends on a fixed schedule with `-q RATE` and, with `--latency-correction`, measures each
 request from its *intended* send time, so a stalled server cannot hide its stall (coordinated
-omission). Its JSON summary gives status and error counts; its per-request SQLite output
-(`--db-url`) gives every successful request's intended start and corrected latency, which go into an
-HDR histogram (hdrhistogram package): percentiles come from that, never from oha's own summary.
+omission). Its JSON summary gives status and error counts and its own span; its per-request SQLite
+output (`--db-url`) gives every answered request's intended start and corrected latency, whatever
+the status, which go into an HDR histogram (hdrhistogram package): percentiles come from that,
+never from oha's own summary. oha records no time for the requests it counts as errors, and
+silently drops the requests still queued when the phase ends: the first are counted (the phase is
+then kept out of headline figures), the second are reconstructed from the schedule and enter the
+histogram at a lower bound (`unsent_requests`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -63,6 +68,12 @@ class StreamPlan:
     worker_threads: int = 1
 
 
+def passed_duration(plan: StreamPlan) -> float:
+    """The -z value oha gets (it refuses digits below a nanosecond); read_stream counts the
+    schedule with the same value."""
+    return round(plan.duration_seconds, 6)
+
+
 def oha_argv(oha: Path, plan: StreamPlan, summary_path: Path, db_path: Path) -> list[str]:
     argv = [
         os.fspath(oha),
@@ -74,7 +85,7 @@ def oha_argv(oha: Path, plan: StreamPlan, summary_path: Path, db_path: Path) -> 
         "--db-url",
         os.fspath(db_path),
         "-z",
-        f"{plan.duration_seconds:g}s",
+        f"{passed_duration(plan):.12g}s",
         "-c",
         str(plan.connections),
         "-m",
@@ -86,7 +97,7 @@ def oha_argv(oha: Path, plan: StreamPlan, summary_path: Path, db_path: Path) -> 
         str(plan.worker_threads),
     ]
     if plan.rate_rps is not None:
-        argv += ["-q", f"{plan.rate_rps:g}", "--latency-correction"]
+        argv += ["-q", f"{plan.rate_rps:.12g}", "--latency-correction"]
     if plan.body_path:
         argv += ["-D", plan.body_path]
     if plan.content_type:
@@ -96,19 +107,63 @@ def oha_argv(oha: Path, plan: StreamPlan, summary_path: Path, db_path: Path) -> 
     return [*argv, plan.url]
 
 
+# oha's errorDistribution keys (its ClientError messages) that have a class of their own.
+TIMEOUT_ERROR = "timeout"
+DEADLINE_ERROR = "aborted due to deadline"
+UNSENT_GRACE_SECONDS = 0.002
+
+
 @dataclass(frozen=True)
 class StreamResult:
+    """One oha run's requests. Latencies are measured from the intended send; the arrays hold every
+    answered request (any status), then the unsent ones at their lower bound."""
+
     name: str
-    intended_starts_seconds: np.ndarray  # since oha started, per successful request
+    intended_starts_seconds: np.ndarray  # since oha started
     latencies_seconds: np.ndarray
     status_counts: dict[str, int]
-    error_counts: dict[str, int]
+    error_counts: dict[str, int]  # oha's errorDistribution: no duration recorded for these
+    expected_status: int  # responses with the expected status
     unexpected_status: int
+    unsent: int  # due by the schedule before the deadline, never sent (open loop only)
     responses: int  # every response the database recorded, whatever its status
-    span_seconds: float  # first intended send to last response: the window the responses came in
+    span_seconds: float  # oha's own span: its start to the end of its work ("total")
+
+    @property
+    def timeouts(self) -> int:
+        return self.error_counts.get(TIMEOUT_ERROR, 0)
+
+    @property
+    def deadline_aborts(self) -> int:
+        return self.error_counts.get(DEADLINE_ERROR, 0)
+
+    @property
+    def other_errors(self) -> int:
+        return sum(self.error_counts.values()) - self.timeouts - self.deadline_aborts
 
 
-def read_stream(name: str, expect_status: int, summary_path: Path, db_path: Path) -> StreamResult:
+def unsent_requests(
+    rate_rps: float | None, duration_seconds: float, reported: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(intended starts, lower-bound latencies) of the requests an open-loop schedule made due
+    before the deadline but oha never reported.
+
+    oha (with -q and --latency-correction) queues one request every 1/rate s while the deadline
+    has not passed, and each one sent is reported, as a response or an error. When the phase ends
+    oha drops what is still queued: those are the latest ones (the queue is first in, first out),
+    and each waited at least until the deadline. Requests due in the last UNSENT_GRACE_SECONDS are
+    not counted: tokio's timer has a 1 ms resolution, so oha may wake for them after the deadline
+    and drop them itself, a loss of the generator's, not a wait at the server.
+    """
+    if rate_rps is None or rate_rps <= 0:
+        return np.array([]), np.array([])
+    due = math.ceil((duration_seconds - UNSENT_GRACE_SECONDS) * rate_rps - 1e-9)
+    missing = max(0, due - reported)
+    starts = np.arange(due - missing, due, dtype=float) / rate_rps
+    return starts, duration_seconds - starts
+
+
+def read_stream(plan: StreamPlan, summary_path: Path, db_path: Path) -> StreamResult:
     """Parse one oha run's JSON summary and per-request database."""
     try:
         summary = json.loads(summary_path.read_text())
@@ -116,29 +171,30 @@ def read_stream(name: str, expect_status: int, summary_path: Path, db_path: Path
         raise ValueError(f"oha wrote no readable JSON summary ({exc})") from exc
     status_counts = {str(k): int(v) for k, v in summary.get("statusCodeDistribution", {}).items()}
     error_counts = {str(k): int(v) for k, v in summary.get("errorDistribution", {}).items()}
+    span = float(summary.get("summary", {}).get("total") or 0.0)
     rows: list[tuple[float, float, int]] = []
-    span = 0.0
     if db_path.exists():
         with closing(sqlite3.connect(db_path)) as db:
             rows = db.execute(
                 "SELECT COALESCE(start_latency_correction, start), end - COALESCE(start_latency_correction, start), "
                 "status FROM oha ORDER BY 1"
             ).fetchall()
-            first, last = db.execute(
-                "SELECT MIN(COALESCE(start_latency_correction, start)), MAX(end) FROM oha"
-            ).fetchone()
-            span = (last - first) if first is not None and last is not None else 0.0
-    expected = [(start, latency) for start, latency, status in rows if status == expect_status]
-    unexpected = sum(v for k, v in status_counts.items() if k != str(expect_status))
-    starts = np.array([r[0] for r in expected], dtype=float)
-    latencies = np.array([r[1] for r in expected], dtype=float)
+    expected = sum(1 for row in rows if row[2] == plan.expect_status)
+    unexpected = sum(v for k, v in status_counts.items() if k != str(plan.expect_status))
+    unsent_starts, unsent_latencies = unsent_requests(
+        plan.rate_rps, passed_duration(plan), len(rows) + sum(error_counts.values())
+    )
+    starts = np.concatenate([np.array([r[0] for r in rows], dtype=float), unsent_starts])
+    latencies = np.concatenate([np.array([r[1] for r in rows], dtype=float), unsent_latencies])
     return StreamResult(
-        name=name,
+        name=plan.name,
         intended_starts_seconds=starts,
         latencies_seconds=latencies,
         status_counts=status_counts,
         error_counts=error_counts,
+        expected_status=expected,
         unexpected_status=unexpected,
+        unsent=len(unsent_starts),
         responses=len(rows),
         span_seconds=span,
     )

@@ -462,7 +462,17 @@ class ServerProcess:
             return 0
 
     def peak_rss_bytes(self) -> int:
+        """VmHWM: the peak since the start, or since the last reset_peak_rss."""
         return read_peak_rss_bytes(self.pid) or 0
+
+    def reset_peak_rss(self) -> bool:
+        """Reset VmHWM to the current RSS (`5` to /proc/PID/clear_refs, Linux 4.0+), so a phase's
+        peak is its own; False when the kernel or permissions do not allow it."""
+        try:
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+        except OSError:
+            return False
+        return True
 
     def sampler(self, interval_seconds: float) -> Sampler:
         """A time-series sampler whose t=0 is the server's start, like its GC timestamps."""

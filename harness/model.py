@@ -339,30 +339,67 @@ class LatencyWindow:
 
 
 @dataclass(frozen=True)
+class RequestCounts:
+    """Every request of one phase by what became of it (schema >= 4).
+
+    Answered requests (either status count) are in the latency distribution at their measured
+    time. oha records no duration for the requests it counts as errors (timeouts, aborts at the
+    deadline, connection errors), so those are counted here and keep the phase out of headline
+    figures instead. `unsent` requests were due by the open-loop schedule before the deadline
+    but never sent (oha drops its queue when the phase ends): each enters the distribution at the
+    time from its intended send to the deadline, a lower bound."""
+
+    expected_status: int  # answered with the manifest's expect_status
+    unexpected_status: int  # answered with another status
+    timeouts: int  # oha "timeout"
+    deadline_aborts: int  # oha "aborted due to deadline": in flight when the phase ended
+    other_errors: int  # connection refused or reset, and any other oha error
+    unsent: int  # ceil(duration x rate) scheduled, minus every request oha reported
+
+    @property
+    def without_duration(self) -> int:
+        """Failed requests oha records no time for."""
+        return self.timeouts + self.deadline_aborts + self.other_errors
+
+
+@dataclass(frozen=True)
 class ServerPhase:
-    """One fixed-rate (or saturation-probe) phase against one server implementation."""
+    """One fixed-rate (or saturation-probe) phase against one server implementation.
+
+    Time base (schema >= 4): the phase's window is the load generator's own span, from the moment
+    the harness launched it (oha's start-up, a few ms, falls inside) to the end of its work, as
+    oha reports it; its database write afterwards is outside. Requests, achieved rate, server CPU
+    and GC cycles all refer to this window. Files before schema 4 used the harness's time around
+    the oha processes (start-up and database write included) for `duration_seconds`, server CPU
+    and GC cycles, and the peak since the server started for `server_peak_rss_bytes`."""
 
     phase: str  # "saturation", "warmup" or "rate=2000"
     ok: bool
     offered_rps: float | None  # None: closed-loop saturation probe
-    achieved_rps: float
-    duration_seconds: float
-    started_at_seconds: float  # since the server started (aligns with GC timestamps)
-    requests: int
-    errors: int
+    achieved_rps: float  # responses (any status) / duration_seconds
+    duration_seconds: float  # the window: oha's own span (the longest of the phase's streams)
+    started_at_seconds: float  # window start, since the server started (aligns with GC timestamps)
+    requests: int  # every request counted: answered, failed without a duration, and unsent
+    errors: int  # answered with an unexpected status, plus the ones oha counts as errors
     status_counts: dict[str, int]
-    latency: LatencySummary | None
+    latency: LatencySummary | None  # answered requests at their time, unsent at a lower bound
     latency_histogram: str  # the raw HDR histogram, compressed and base64-encoded (re-analysable)
     latency_windows: tuple[LatencyWindow, ...]
-    server_user_seconds: float
-    server_sys_seconds: float
-    server_peak_rss_bytes: int  # VmHWM at the end of the phase: the true peak so far
+    server_user_seconds: float  # in the window: read at its start, interpolated at its end
+    server_sys_seconds: float  # between the psutil samples around it (same as user)
+    # The phase's own peak: VmHWM reset (/proc/PID/clear_refs) at the window's start and read when
+    # the load generator has exited (its database write, with no requests arriving, included).
+    server_peak_rss_bytes: int
     server_samples: tuple[ResourceSample, ...]
-    gc_cycles: tuple[GcCycle, ...] | None  # cycles that started within the phase; None for Rust
-    loadgen_user_seconds: float
+    gc_cycles: tuple[GcCycle, ...] | None  # cycles that started within the window; None for Rust
+    loadgen_user_seconds: float  # the oha processes' whole lives, database write included
     loadgen_sys_seconds: float
     flags: tuple[str, ...] = ()  # e.g. "achieved < 99 % of offered", "errors"
     error: str | None = None
+    request_counts: RequestCounts | None = None  # None in files before schema 4
+    # The oha processes' wall time, launch to exit: the base of their CPU share (None before
+    # schema 4, when duration_seconds was that).
+    loadgen_wall_seconds: float | None = None
 
 
 Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]

@@ -17,6 +17,7 @@ from harness.capacity import CapacityProjection, describe_load
 from harness.charts import Chart
 from harness.decision import CATEGORIES, Decision
 from harness.model import CpuState, ImplementationResult, Run, ServerPhase, SystemState
+from harness.phase_analysis import is_headline
 from harness.trend import trends
 
 CATEGORY_ORDER = ("parsing", "compression", "crypto", "allocation", "server")
@@ -25,9 +26,11 @@ SPIKE_FACTOR = 3.0  # a latency window is a spike when its max exceeds 3x the me
 
 
 def _measured_phases(impl: ImplementationResult | None) -> list[ServerPhase]:
+    """The phases figures may be quoted from: fixed rate, met, no failed request
+    (phase_analysis.headline_exclusions); the others stay in the workload's own table."""
     if impl is None or impl.status != "ok":
         return []
-    return [p for p in impl.phases if p.phase.startswith("rate=") and p.ok and p.latency]
+    return [p for p in impl.phases if is_headline(p)]
 
 
 def _batch_sentence(a: WorkloadAnalysis) -> str:
@@ -78,7 +81,13 @@ def _server_sentence(a: WorkloadAnalysis) -> str:
         parts.append(
             f"at {r.offered_rps:,.0f} req/s p99 Go {formatting.seconds(g.latency.p99_seconds)} vs Rust "
             f"{formatting.seconds(r.latency.p99_seconds)}, p99.9 {formatting.seconds(g.latency.p999_seconds)}"
-            f" vs {formatting.seconds(r.latency.p999_seconds)} (single phase, no CI)"
+            f" vs {formatting.seconds(r.latency.p999_seconds)} (single phase, no CI; the highest rate "
+            "both met without a failed request)"
+        )
+    elif go and rust and go.status == rust.status == "ok":
+        parts.append(
+            "no offered rate that both met without a failed request: no latency comparison "
+            "(see the phase table)"
         )
     return f"{w.name}: " + "; ".join(parts) + "." if parts else f"{w.name}: no comparable phases."
 

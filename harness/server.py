@@ -7,7 +7,8 @@ parallelism on both runtimes (GOMAXPROCS = TOKIO_WORKER_THREADS); wait for /heal
 TCP transport does (transport.py); check its responses byte for byte against the other language's;
 warm up (discarded); probe saturation closed-loop. Then the offered rates are fractions of the
 *slower* default's saturation, and each implementation is restarted and driven through the same
-fixed-rate phases. Servers are stopped
+fixed-rate phases. Each phase's requests, server CPU and GC cycles cover one window, the load
+generator's own span, and its peak RSS is its own (VmHWM reset at the start). Servers are stopped
 (SIGTERM, then SIGKILL after a grace period) on every path. A server runs under the measuring
 launcher, which catches what it daemonises: processes it leaves running when it stops are killed and
 fail that implementation ("left N processes running (killed)").
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import loadgen, transport
+from harness import loadgen, phase_analysis, transport
 from harness.gctrace import parse_gctrace
 from harness.measure import Executor, ServerProcess, leftover_message
 from harness.model import (
@@ -37,6 +38,7 @@ from harness.model import (
     Implementation,
     ImplementationResult,
     InputRecord,
+    RequestCounts,
     RequestStream,
     RunConfig,
     ServerPhase,
@@ -54,11 +56,6 @@ from harness.noise import (
 from harness.runner import Progress, argv_for, conclude_workload
 
 STDERR_TAIL_CHARS = 1500
-ACHIEVED_MIN_FRACTION = 0.99
-TRUSTWORTHY_P999_REQUESTS = 100_000
-LOADGEN_BUSY_FRACTION = (
-    0.9  # of its CPUs: above this the generator, not the server, may be the limit
-)
 
 
 class ServerFailure(Exception):
@@ -282,6 +279,7 @@ class ServerRunner:
         sampler.start()
         # A server already dead (and reaped) has no CPU times left to read.
         user0, sys0 = server.process.cpu_seconds() if server.process.exit_code() is None else (0, 0)
+        peak_reset = server.process.reset_peak_rss()
         start = time.perf_counter() - server.process.started
         with ThreadPoolExecutor(max_workers=len(streams)) as pool:
             outcomes = list(
@@ -300,21 +298,6 @@ class ServerRunner:
         samples = sampler.stop()
         alive = server.process.exit_code() is None
         user1, sys1 = server.process.cpu_seconds() if alive else (user0, sys0)
-        peak = (
-            server.process.peak_rss_bytes()
-            if alive
-            else max((s.rss_bytes for s in samples), default=0)
-        )
-        trace = (
-            parse_gctrace(server.stderr_path.read_text(errors="replace"))
-            if impl.lang == "go"
-            else None
-        )
-        gc_cycles = (
-            None
-            if trace is None
-            else tuple(c for c in trace.cycles if start <= c.at_seconds <= start + elapsed)
-        )
 
         errors_text = []
         results = []
@@ -325,7 +308,7 @@ class ServerRunner:
                 )
                 continue
             try:
-                results.append(loadgen.read_stream(stream.name, plan.expect_status, summary, db))
+                results.append(loadgen.read_stream(plan, summary, db))
             except ValueError as exc:
                 errors_text.append(f"{stream.name}: {exc}")
         if not alive:
@@ -334,6 +317,34 @@ class ServerRunner:
                 f"server died under load (exit {server.process.exit_code()}): "
                 f"{_tail(server.stderr_path)}",
             )
+
+        # One window for requests, CPU and GC: the load generator's own span, not the harness's
+        # time around it (oha's start-up and database write), which would dilute the rates.
+        window = max((r.span_seconds for r in results), default=0.0) or elapsed
+        readings = [(start, user0, sys0)]
+        readings += [
+            (x.t_seconds, x.user_seconds, x.sys_seconds)
+            for x in samples
+            if start < x.t_seconds < start + elapsed
+        ]
+        if alive:
+            readings.append((start + elapsed, user1, sys1))
+        server_user, server_sys = phase_analysis.cpu_in_window(readings, start, start + window)
+        if alive and peak_reset:
+            peak = server.process.peak_rss_bytes()
+        else:  # a dead server's VmHWM is gone with it
+            in_window = [x.rss_bytes for x in samples if start <= x.t_seconds <= start + window]
+            peak = max(in_window or [x.rss_bytes for x in samples], default=0)
+        trace = (
+            parse_gctrace(server.stderr_path.read_text(errors="replace"))
+            if impl.lang == "go"
+            else None
+        )
+        gc_cycles = (
+            None
+            if trace is None
+            else tuple(c for c in trace.cycles if start <= c.at_seconds <= start + window)
+        )
 
         latencies = (
             np.concatenate([r.latencies_seconds for r in results]) if results else np.array([])
@@ -349,47 +360,51 @@ class ServerRunner:
         for r in results:
             for k, v in r.status_counts.items():
                 status_counts[k] = status_counts.get(k, 0) + v
-        errors = sum(sum(r.error_counts.values()) + r.unexpected_status for r in results)
-        # Responses over the window from the first intended send to the last response: neither the
-        # generator's start-up nor the harness's process handling is counted against the server.
-        achieved = sum(r.responses / r.span_seconds for r in results if r.span_seconds > 0)
-        flags = []
-        if rate is not None and achieved < ACHIEVED_MIN_FRACTION * rate:
-            flags.append(f"achieved {achieved:.0f} req/s < 99 % of offered {rate:.0f}")
-        if errors:
-            flags.append(f"{errors} errors")
-        if rate is not None and len(latencies) < TRUSTWORTHY_P999_REQUESTS:
-            flags.append(f"p99.9 from {len(latencies)} requests (< {TRUSTWORTHY_P999_REQUESTS})")
+        counts = RequestCounts(
+            expected_status=sum(r.expected_status for r in results),
+            unexpected_status=sum(r.unexpected_status for r in results),
+            timeouts=sum(r.timeouts for r in results),
+            deadline_aborts=sum(r.deadline_aborts for r in results),
+            other_errors=sum(r.other_errors for r in results),
+            unsent=sum(r.unsent for r in results),
+        )
+        responses = sum(r.responses for r in results)
+        achieved = responses / window if window > 0 else 0.0
         loadgen_user = sum(o.user_seconds for o in outcomes)
         loadgen_sys = sum(o.sys_seconds for o in outcomes)
-        loadgen_cpus = len(self.settings.loadgen_cpus or (0,))
-        if (
-            elapsed > 0
-            and (loadgen_user + loadgen_sys) / elapsed > LOADGEN_BUSY_FRACTION * loadgen_cpus
-        ):
-            flags.append("load generator near its CPU limit: the server may be capable of more")
+        flags = phase_analysis.phase_flags(
+            offered_rps=rate,
+            achieved_rps=achieved,
+            counts=counts,
+            latency_count=len(latencies),
+            loadgen_share=(loadgen_user + loadgen_sys) / elapsed if elapsed > 0 else None,
+            loadgen_cpus=len(self.settings.loadgen_cpus or (0,)),
+            peak_from_samples=alive and not peak_reset,
+        )
         return ServerPhase(
             phase=phase,
             ok=not errors_text,
             offered_rps=rate,
             achieved_rps=achieved,
-            duration_seconds=elapsed,
+            duration_seconds=window,
             started_at_seconds=start,
-            requests=len(latencies),
-            errors=errors,
+            requests=responses + counts.without_duration + counts.unsent,
+            errors=counts.unexpected_status + counts.without_duration,
             status_counts=status_counts,
             latency=loadgen.summarise_histogram(histogram),
             latency_histogram=loadgen.encode_histogram(histogram),
             latency_windows=loadgen.latency_windows(starts[order], latencies[order], start),
-            server_user_seconds=user1 - user0,
-            server_sys_seconds=sys1 - sys0,
+            server_user_seconds=server_user,
+            server_sys_seconds=server_sys,
             server_peak_rss_bytes=peak,
             server_samples=samples,
             gc_cycles=gc_cycles,
             loadgen_user_seconds=loadgen_user,
             loadgen_sys_seconds=loadgen_sys,
-            flags=tuple(flags),
+            flags=flags,
             error="; ".join(errors_text) or None,
+            request_counts=counts,
+            loadgen_wall_seconds=elapsed,
         )
 
     def phase_seconds(self, rate: float) -> float:
@@ -611,7 +626,7 @@ def default_settings(
         probe_seconds=10.0 if full else 2.0,
         min_phase_seconds=10.0 if full else 3.0,
         max_phase_seconds=40.0 if full else 3.0,
-        target_requests_per_phase=TRUSTWORTHY_P999_REQUESTS,
+        target_requests_per_phase=phase_analysis.TRUSTWORTHY_P999_REQUESTS,
         rate_fractions=(0.25, 0.5, 0.75, 0.9),
         ready_timeout_seconds=120.0 if full else 30.0,
         stop_grace_seconds=2.0,

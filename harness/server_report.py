@@ -2,7 +2,9 @@
 
 Each rate is one measured phase per implementation, so there is no repetition distribution to
 build a confidence interval from; the report says so instead of pretending, and it never compares
-latencies across different offered rates.
+latencies across different offered rates. The closed-loop saturation probe gets a table of its
+own: its latencies are not corrected for coordinated omission. Ratios come only from phases that
+may be quoted (phase_analysis.headline_exclusions); the others are shown with the reason.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from markupsafe import Markup
 from harness import charts, formatting
 from harness.charts import Chart
 from harness.model import ImplementationResult, RunConfig, ServerPhase, WorkloadResult
+from harness.phase_analysis import CLOSED_LOOP, OPEN_LOOP, headline_exclusions, is_headline
 
 
 def _measured(impl: ImplementationResult) -> list[ServerPhase]:
@@ -26,14 +29,18 @@ def _pct_of_core(phase: ServerPhase) -> str:
     )
 
 
+def _loadgen_share(phase: ServerPhase) -> float | None:
+    """The load generator's CPU over its own processes' wall time (files before schema 4: the
+    phase duration, which was that time)."""
+    wall = phase.loadgen_wall_seconds or phase.duration_seconds
+    return (phase.loadgen_user_seconds + phase.loadgen_sys_seconds) / wall if wall > 0 else None
+
+
 def _phase_row(impl: ImplementationResult, phase: ServerPhase) -> dict:
     lat = phase.latency
     gc = phase.gc_cycles
-    loadgen_share = (
-        (phase.loadgen_user_seconds + phase.loadgen_sys_seconds) / phase.duration_seconds
-        if phase.duration_seconds > 0
-        else None
-    )
+    counts = phase.request_counts
+    excluded = headline_exclusions(phase) if phase.offered_rps is not None else ()
     return {
         "key": impl.key,
         "phase": phase.phase,
@@ -42,7 +49,8 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase) -> dict:
         "offered": "closed loop" if phase.offered_rps is None else f"{phase.offered_rps:,.0f}",
         "achieved": f"{phase.achieved_rps:,.0f}",
         "requests": f"{phase.requests:,}",
-        "errors": str(phase.errors),
+        "errors": f"{phase.errors:,}",
+        "unsent": "–" if counts is None else f"{counts.unsent:,}",
         "latency": [
             formatting.seconds(v)
             for v in (
@@ -66,20 +74,21 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase) -> dict:
             f"{len(gc)}, max pause {formatting.seconds(max((c.pause_seconds for c in gc), default=0.0))}, "
             f"longest mark {formatting.seconds(max((c.concurrent_mark_seconds for c in gc), default=0.0))}"
         ),
-        "loadgen_cpu": formatting.percent(loadgen_share),
+        "loadgen_cpu": formatting.percent(_loadgen_share(phase)),
         "flags": "; ".join(phase.flags),
         "flagged": bool(phase.flags),
+        "excluded": "; ".join(excluded),
     }
 
 
 def _comparisons(go: ImplementationResult | None, rust: ImplementationResult | None) -> list[dict]:
     if go is None or rust is None or go.status != "ok" or rust.status != "ok":
         return []
-    rust_by_rate = {p.offered_rps: p for p in _measured(rust)}
+    rust_by_rate = {p.offered_rps: p for p in _measured(rust) if is_headline(p)}
     rows = []
     for g in _measured(go):
         r = rust_by_rate.get(g.offered_rps)
-        if r is None or not (g.ok and r.ok and g.latency and r.latency):
+        if r is None or not is_headline(g) or not (g.latency and r.latency):
             continue
         rows.append(
             {
@@ -195,6 +204,7 @@ def _charts(w: WorkloadResult) -> list[Chart]:
 def server_context(w: WorkloadResult, config: RunConfig) -> dict:
     settings = config.server
     impls = []
+    probes = []
     phases = []
     for impl in w.implementations:
         probe = next((p for p in impl.phases if p.phase == "saturation"), None)
@@ -213,16 +223,19 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
                 "binary": formatting.size(impl.build.binary_bytes),
             }
         )
-        phases += [_phase_row(impl, p) for p in impl.phases if p.phase != "warmup"]
+        probes += [_phase_row(impl, p) for p in impl.phases if p.offered_rps is None]
+        phases += [_phase_row(impl, p) for p in _measured(impl)]
     method = "–"
     if settings is not None:
         method = (
-            f"{settings.loadgen}, open loop (-q) with latency correction (latency from the intended send "
-            f"time), {settings.connections} connections; server pinned to CPUs {settings.server_cpus}, "
-            f"load generator to {settings.loadgen_cpus}; parallelism {settings.parallelism} on both "
-            f"runtimes; saturation = closed-loop probe of {settings.probe_seconds:g} s; phases "
-            f"{settings.min_phase_seconds:g}–{settings.max_phase_seconds:g} s aiming at "
-            f"{settings.target_requests_per_phase:,} requests"
+            f"{settings.loadgen}, fixed-rate phases open loop (-q) with latency correction (latency "
+            f"from the intended send time), {settings.connections} connections; server pinned to "
+            f"CPUs {settings.server_cpus}, load generator to {settings.loadgen_cpus}; parallelism "
+            f"{settings.parallelism} on both runtimes; saturation = closed-loop probe of "
+            f"{settings.probe_seconds:g} s; phases {settings.min_phase_seconds:g}–"
+            f"{settings.max_phase_seconds:g} s aiming at {settings.target_requests_per_phase:,} "
+            "requests; a phase's requests, achieved rate, server CPU and GC cycles cover the load "
+            "generator's own span, its peak RSS is its own (VmHWM reset at its start)"
         )
     return {
         "kind": "server",
@@ -238,7 +251,14 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
         "rates": ", ".join(f"{r:,.0f}" for r in w.offered_rates_rps)
         or "none (no saturation figure)",
         "impls": impls,
-        "phases": phases,
+        "phase_tables": [
+            {"caption": f"Saturation probe: {CLOSED_LOOP}", "rows": probes},
+            {
+                "caption": f"Fixed-rate phases: {OPEN_LOOP}; latency from an HDR histogram of "
+                "every answered request, the unsent ones at a lower bound",
+                "rows": phases,
+            },
+        ],
         "comparisons": _comparisons(w.result_for("go/default"), w.result_for("rust/default")),
         "charts": _charts(w),
     }

@@ -19,8 +19,15 @@ History of the format:
 - 3: noise readings: Run.system (the machine's settings at the start) and WorkloadResult.cpu_window
   (/proc/stat and the harness's CPU time around the measured rounds). Older files read as None:
   no noise figures, never an error.
-- 4: ImplementationResult.transport (what the running server's TCP transport did). Older files
-  read with no transport.
+- 4: server phases count every request and share one time base. ServerPhase.request_counts (by
+  outcome: expected and unexpected status, timeouts, deadline aborts, other errors, unsent) and
+  loadgen_wall_seconds; answered requests of any status and unsent ones (at a lower bound) are in
+  the latency histogram; duration_seconds, server CPU and GC cycles cover the load generator's own
+  span, and server_peak_rss_bytes is the phase's own peak. ImplementationResult.transport (what
+  the running server's TCP transport did). Older files read with request_counts and
+  loadgen_wall_seconds None and no transport; their phases keep the old meanings (expected-status
+  latencies only, the harness's time around the load generator, the peak since the server
+  started).
 """
 
 from __future__ import annotations

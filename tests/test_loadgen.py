@@ -7,6 +7,7 @@ databases are created here with oha's own schema so that every latency can be co
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -80,6 +81,16 @@ def test_fractional_rate_is_passed_exactly():
     assert value_of(argv, "-q") == "125"
     argv = loadgen.oha_argv(OHA, plan(rate_rps=12.5), Path("s"), Path("d"))
     assert value_of(argv, "-q") == "12.5"
+    # 6 significant digits (:g) would send 187654 and read_stream would count another schedule.
+    argv = loadgen.oha_argv(OHA, plan(rate_rps=187653.6), Path("s"), Path("d"))
+    assert value_of(argv, "-q") == "187653.6"
+
+
+def test_duration_is_passed_to_the_microsecond():
+    # oha refuses digits below a nanosecond; read_stream counts the schedule with the same value.
+    argv = loadgen.oha_argv(OHA, plan(duration_seconds=10.200000000001), Path("s"), Path("d"))
+    assert value_of(argv, "-z") == "10.2s"
+    assert loadgen.passed_duration(plan(duration_seconds=3.0000004)) == 3.0
 
 
 def test_closed_loop_probe_has_no_rate_and_no_correction():
@@ -135,49 +146,110 @@ def test_read_stream_measures_from_the_intended_start(tmp_path):
             # url, start, intended start, end, status (inserted out of order on purpose)
             ("/s.json", 0.010, 0.002, 0.012, 200),  # sent 8 ms late: latency 10 ms, not 2 ms
             ("/s.json", 0.160, 0.150, 0.190, 200),  # latency 40 ms
-            ("/missing.json", 0.101, 0.100, 0.103, 404),  # not the expected status
+            ("/missing.json", 0.101, 0.100, 0.103, 404),  # not the expected status: still timed
             ("/s.json", 0.051, 0.050, 0.054, 200),  # latency 4 ms
             ("/s.json", 0.250, None, 0.2515, 200),  # no correction recorded: from start, 1.5 ms
         ],
     )
-    result = loadgen.read_stream("get", 200, FIXTURES / "summary-200-404.json", db)
+    result = loadgen.read_stream(
+        plan(name="get", rate_rps=None), FIXTURES / "summary-200-404.json", db
+    )
     assert result.name == "get"
-    np.testing.assert_allclose(result.intended_starts_seconds, [0.002, 0.050, 0.150, 0.250])
-    np.testing.assert_allclose(result.latencies_seconds, [0.010, 0.004, 0.040, 0.0015], atol=1e-12)
+    # Every answered request is in the distribution, whatever its status.
+    np.testing.assert_allclose(result.intended_starts_seconds, [0.002, 0.050, 0.100, 0.150, 0.250])
+    np.testing.assert_allclose(
+        result.latencies_seconds, [0.010, 0.004, 0.003, 0.040, 0.0015], atol=1e-12
+    )
     # Status and error counts come from oha's summary (which counts every request).
     assert result.status_counts == {"200": 8, "404": 12}
     assert result.error_counts == {}
+    assert result.expected_status == 4  # rows of the database with the expected status
     assert result.unexpected_status == 12
+    assert result.unsent == 0  # closed loop: no schedule
     assert result.responses == 5  # every row of the database, whatever its status
-    assert result.span_seconds == pytest.approx(0.2515 - 0.002)  # first intended send to last end
+    assert result.span_seconds == pytest.approx(1.027390592)  # oha's own "total"
 
 
 def test_read_stream_counts_connection_errors_without_a_database(tmp_path):
     result = loadgen.read_stream(
-        "get", 200, FIXTURES / "summary-refused.json", tmp_path / "never-written.db"
+        plan(rate_rps=None), FIXTURES / "summary-refused.json", tmp_path / "never-written.db"
     )
     assert result.error_counts == {"Connection refused (os error 111)": 5}
+    assert (result.timeouts, result.deadline_aborts, result.other_errors) == (0, 0, 5)
     assert result.status_counts == {}
     assert result.unexpected_status == 0
     assert result.responses == 0
-    assert result.span_seconds == 0.0
+    assert result.span_seconds == pytest.approx(0.000806575)
     assert len(result.latencies_seconds) == 0
     assert len(result.intended_starts_seconds) == 0
 
 
 def test_read_stream_with_an_empty_database(tmp_path):
     db = make_db(tmp_path / "r.db", [])
-    result = loadgen.read_stream("get", 200, FIXTURES / "summary-refused.json", db)
+    result = loadgen.read_stream(plan(rate_rps=None), FIXTURES / "summary-refused.json", db)
     assert result.responses == 0
-    assert result.span_seconds == 0.0
 
 
 def test_an_unexpected_expected_status_turns_every_200_into_a_failure(tmp_path):
     db = make_db(tmp_path / "r.db", [("/x", 0.01, 0.0, 0.02, 200)])
-    result = loadgen.read_stream("post", 201, FIXTURES / "summary-200-404.json", db)
+    result = loadgen.read_stream(
+        plan(rate_rps=None, expect_status=201), FIXTURES / "summary-200-404.json", db
+    )
     assert result.unexpected_status == 8 + 12
-    assert len(result.latencies_seconds) == 0
+    assert result.expected_status == 0
+    np.testing.assert_allclose(result.latencies_seconds, [0.02])  # timed all the same
     assert result.responses == 1
+
+
+def summary_file(path: Path, statuses: dict, errors: dict, total: float) -> Path:
+    """A summary with the fields read_stream reads, laid out as oha 1.16.0 writes them."""
+    path.write_text(
+        json.dumps(
+            {
+                "summary": {"total": total},
+                "statusCodeDistribution": statuses,
+                "errorDistribution": errors,
+            }
+        )
+    )
+    return path
+
+
+def test_failed_and_unsent_requests_are_counted_and_unsent_ones_timed_at_a_lower_bound(tmp_path):
+    # 100 req/s for 1 s: ceil((1 - 0.002) x 100) = 100 requests fall due, at 0.00, 0.01 ... 0.99 s.
+    # oha reported 40 answers and 10 errors, so it sent the first 50; the last 50 (0.50 ... 0.99 s)
+    # were still queued at the deadline and each waited at least 1.0 s - its intended send.
+    rows = [("/x", i / 100, i / 100, i / 100 + 0.002, 200) for i in range(39)]
+    rows.append(("/x", 0.39, 0.39, 0.45, 500))  # answered, with an unexpected status
+    db = make_db(tmp_path / "r.db", rows)
+    errors = {"timeout": 5, "aborted due to deadline": 3, "Connection reset by peer": 2}
+    summary = summary_file(tmp_path / "s.json", {"200": 39, "500": 1}, errors, 1.03)
+    result = loadgen.read_stream(plan(rate_rps=100.0, duration_seconds=1.0), summary, db)
+    assert (result.expected_status, result.unexpected_status) == (39, 1)
+    assert (result.timeouts, result.deadline_aborts, result.other_errors) == (5, 3, 2)
+    assert result.unsent == 50
+    assert len(result.latencies_seconds) == 40 + 50  # answered, then unsent; errors have no time
+    np.testing.assert_allclose(result.intended_starts_seconds[40:], np.arange(50, 100) / 100)
+    np.testing.assert_allclose(result.latencies_seconds[40:], 1.0 - np.arange(50, 100) / 100)
+    assert result.latencies_seconds[39] == pytest.approx(0.06)  # the 500, at its measured time
+
+
+@pytest.mark.parametrize(
+    ("rate", "duration", "reported", "unsent"),
+    [
+        (100.0, 1.0, 100, 0),  # all due requests reported
+        (100.0, 1.0, 101, 0),  # one more than due (the tick at the deadline itself): not negative
+        # The last 2 ms are not counted: due = ceil(0.998 x 2500) = 2495; oha's 1 ms timer can
+        # wake it after the deadline for the last ticks, which it then drops itself.
+        (2500.0, 1.0, 2496, 0),
+        (2500.0, 1.0, 2490, 5),
+        (None, 1.0, 0, 0),  # closed loop: no schedule, nothing is due
+    ],
+)
+def test_unsent_requests_come_from_the_schedule(rate, duration, reported, unsent):
+    starts, bounds = loadgen.unsent_requests(rate, duration, reported)
+    assert len(starts) == len(bounds) == unsent
+    assert np.all(bounds > 0)
 
 
 @pytest.mark.parametrize("content", [None, "", "{not json"])
@@ -186,7 +258,7 @@ def test_read_stream_rejects_a_missing_or_broken_summary(tmp_path, content):
     if content is not None:
         summary.write_text(content)
     with pytest.raises(ValueError, match="no readable JSON summary"):
-        loadgen.read_stream("get", 200, summary, tmp_path / "r.db")
+        loadgen.read_stream(plan(), summary, tmp_path / "r.db")
 
 
 # --- histogram -----------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from harness.model import (
     ServerSpec,
     Workload,
 )
+from harness.phase_analysis import headline_exclusions, is_headline
 from harness.server import ServerFailure, ServerRunner, default_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +67,7 @@ if MODE == "hang":  # never binds; ignores SIGTERM; has a child of its own
 
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 first_load = []
+served = []
 lock = threading.Lock()
 
 
@@ -97,7 +99,14 @@ class Handler(BaseHTTPRequestHandler):
             ):
                 print("fake-server: panic: index out of range", file=sys.stderr, flush=True)
                 os._exit(7)
+            served.append(now)
+            count = len(served)
         if self.path.startswith("/records"):
+            if MODE == "flaky" and count % 4 == 0:  # every 4th load request fails
+                return self.answer(500, b"internal error", "text/plain")
+            if MODE == "balloon" and count == 1:  # a 200 MB peak at the first load request
+                ballast = b"x" * 200_000_000
+                del ballast
             time.sleep(0.005)  # caps throughput: about 200 req/s per connection
             return self.answer(200, json.dumps([{{"id": 1}}]).encode(), "application/json")
         return self.answer(404, b"not found", "text/plain")
@@ -397,7 +406,10 @@ def test_server_dying_under_load_fails_the_phase_and_later_phases_still_run(
     if die_after:
         assert died.requests > 0  # it answered for a while, then died within the phase
     else:
-        assert died.requests == 0 and died.errors > 0  # dead before the phase: all refused
+        # Dead before the phase: every request refused, counted, and none timed.
+        counts = died.request_counts
+        assert counts is not None and counts.other_errors == died.requests == died.errors > 0
+        assert died.latency is None
     # The runner started a new server for the next phase, which ran normally.
     assert len(starts_of(dying)) == 3
     assert after.ok, after.error
@@ -431,3 +443,88 @@ def test_server_dying_right_after_start_fails_only_that_language(
     assert rust.status == "ok", rust.error
     assert len(rust.phases) == 2 and all(p.ok for p in rust.phases)
     assert result.status == "failed"
+
+
+# --- every request counted, one time base, the phase's own peak ----------------------------------
+
+
+def phases_on_one_server(runner, script, rate, duration, executor, folder, count=1):
+    """`count` phases at `rate` on one start of `script` (the Go slot), no warm-up, no probe."""
+    params = WORKLOAD.params["quick"]
+    server = runner.start(WORKLOAD, GO, builds_for(script, script)[GO.key], params, folder)
+    with server.process:
+        bodies = runner.request_bodies(WORKLOAD, server, params)
+        return [
+            runner.run_phase(
+                f"rate={rate:g}",
+                WORKLOAD,
+                GO,
+                server,
+                params,
+                bodies,
+                rate,
+                duration,
+                run_config(runner.settings),
+                executor,
+                folder,
+            )
+            for _ in range(count)
+        ]
+
+
+def test_unexpected_statuses_are_timed_counted_and_keep_the_phase_out(
+    tmp_path, oha, launcher, executor, ports
+):
+    runner = ServerRunner(oha, settings(), tmp_path, launcher)
+    (phase,) = phases_on_one_server(
+        runner, fake_server(tmp_path, "flaky"), 100.0, 1.5, executor, tmp_path
+    )
+    counts = phase.request_counts
+    assert phase.ok, phase.error
+    assert counts is not None and counts.unexpected_status > 0
+    assert phase.status_counts["500"] == counts.unexpected_status == phase.errors
+    # Every answer is in the distribution, the 500s included, at the time they took.
+    assert phase.latency is not None
+    assert phase.latency.count == counts.expected_status + counts.unexpected_status + counts.unsent
+    assert phase.requests == phase.latency.count + counts.without_duration
+    assert f"{phase.errors} failed requests (unexpected status {phase.errors})" in phase.flags
+    assert f"{phase.errors} failed requests" in headline_exclusions(phase)
+
+
+def test_requests_never_sent_before_the_deadline_enter_the_latencies(
+    tmp_path, oha, launcher, executor, ports
+):
+    # One connection to a server that answers ~200 req/s, offered 1000 req/s for 1 s: most of the
+    # schedule is still queued in oha when the phase ends, and oha drops it without a word.
+    runner = ServerRunner(oha, settings(connections=1), tmp_path, launcher)
+    (phase,) = phases_on_one_server(
+        runner, fake_server(tmp_path, "ok"), 1000.0, 1.0, executor, tmp_path
+    )
+    counts = phase.request_counts
+    assert counts is not None and counts.unsent > 300, counts
+    answered = counts.expected_status + counts.unexpected_status
+    assert answered + counts.without_duration + counts.unsent == phase.requests
+    assert phase.latency is not None and phase.latency.count == answered + counts.unsent
+    assert any("never sent" in f for f in phase.flags)
+    assert not is_headline(phase)  # it also fell behind the offered rate
+
+
+def test_a_phase_has_its_own_window_and_its_own_peak_rss(tmp_path, oha, launcher, executor, ports):
+    # The first load request makes a 200 MB peak, freed at once; the next phase on the same server
+    # must not inherit it (VmHWM is per process, so it is reset at each phase's start).
+    runner = ServerRunner(oha, settings(), tmp_path, launcher)
+    first, second = phases_on_one_server(
+        runner, fake_server(tmp_path, "balloon"), 20.0, 1.0, executor, tmp_path, count=2
+    )
+    assert first.ok and second.ok, (first.error, second.error)
+    assert first.server_peak_rss_bytes > 200_000_000
+    assert second.server_peak_rss_bytes < 100_000_000
+    assert not any("VmHWM" in f for f in first.flags + second.flags)
+    for phase in (first, second):
+        # The window is oha's own span (-z 1 s and the last answers), shorter than the harness's
+        # time around oha, which adds its start-up and its database write.
+        assert phase.loadgen_wall_seconds is not None
+        assert 1.0 <= phase.duration_seconds < phase.loadgen_wall_seconds
+        assert phase.achieved_rps == pytest.approx(
+            phase.status_counts["200"] / phase.duration_seconds
+        )

@@ -98,7 +98,9 @@ def check_latency(phase) -> None:
     assert lat is not None and lat.count > 0, phase
     assert 0 < lat.p50_seconds <= lat.p90_seconds <= lat.p99_seconds <= lat.p999_seconds
     assert lat.p999_seconds <= lat.max_seconds
-    assert lat.count == phase.requests
+    counts = phase.request_counts
+    assert counts is not None and counts.without_duration == counts.unexpected_status == 0
+    assert lat.count == phase.requests == counts.expected_status + counts.unsent
     decoded = HdrHistogram.decode(phase.latency_histogram.encode("ascii"))
     assert decoded.get_total_count() == lat.count
     assert phase.latency_windows and sum(w.count for w in phase.latency_windows) == lat.count
@@ -167,11 +169,16 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
             check_latency(phase)
             assert phase.achieved_rps > 0
             assert phase.errors == 0
-            assert phase.status_counts == {"200": phase.requests}  # GET and POST streams alike
+            # GET and POST streams alike
+            assert phase.status_counts == {"200": phase.request_counts.expected_status}
             assert phase.server_peak_rss_bytes > 0
             assert phase.server_samples
+            # One window: oha's own span, inside the harness's time around oha.
+            assert 0 < phase.duration_seconds < (phase.loadgen_wall_seconds or 0)
+            end = phase.started_at_seconds + phase.duration_seconds
             if impl.lang == "go":
                 assert isinstance(phase.gc_cycles, tuple)
+                assert all(phase.started_at_seconds <= c.at_seconds <= end for c in phase.gc_cycles)
             else:
                 assert phase.gc_cycles is None
         saturation = impl.phases[0]

@@ -6,6 +6,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 from builders import cpu_window, small_run, system_state
+from test_capacity import server_phase, server_workload
 
 from harness import store
 from harness.errors import HarnessError
@@ -154,6 +155,26 @@ def test_version_2_file_reads_without_noise_readings(tmp_path):
     assert run.system is None
     assert run.workloads[0].cpu_window is None
     assert run.workloads[0].implementations == small_run().workloads[0].implementations
+
+
+def test_version_3_server_phases_read_without_request_counts(tmp_path):
+    """A server result written before schema 4: no request counts, load-generator wall time or
+    transport settings; nothing else changes."""
+    phase = server_phase(1000, 1000)
+    workload = server_workload([phase], [phase])
+    run = replace(small_run(), workloads=(workload,))
+    data = json.loads(run_to_json(run))
+    data["schema_version"] = 3
+    for impl in data["workloads"][0]["implementations"]:
+        del impl["transport"]
+        for p in impl["phases"]:
+            del p["request_counts"], p["loadgen_wall_seconds"]
+    path = tmp_path / "v3.json"
+    path.write_text(json.dumps(data))
+    loaded = load_run(path)
+    assert loaded.schema_version == 4
+    assert loaded.workloads[0] == workload  # the builder leaves the new fields at their defaults
+    assert loaded.workloads[0].implementations[0].phases[0].request_counts is None
 
 
 def test_schema_rejects_other_version():

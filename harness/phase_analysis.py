@@ -1,0 +1,117 @@
+"""The rules a server phase is judged by, in one place: which phases may be quoted as headline
+figures, which caveats a phase carries, how its window's server CPU is read, and how the two kinds
+of load are labelled.
+
+Pure functions over recorded values, so the summary, the report, capacity and the decision matrix
+apply one rule, to old results as to new ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.model import RequestCounts, ServerPhase
+
+ACHIEVED_MIN_FRACTION = 0.99  # below this share of the offered rate the server fell behind
+TRUSTWORTHY_P999_REQUESTS = 100_000
+LOADGEN_BUSY_FRACTION = (
+    0.9  # of its CPUs: above this the generator, not the server, may be the limit
+)
+
+OPEN_LOOP = (
+    "open loop (oha -q with --latency-correction): latency from each request's intended send, "
+    "corrected for coordinated omission"
+)
+CLOSED_LOOP = (
+    "closed loop (no -q): each connection sends its next request when the previous one is "
+    "answered, so latency runs from the actual send and is not corrected for coordinated "
+    "omission; not comparable with the open-loop phases"
+)
+
+
+def headline_exclusions(phase: ServerPhase) -> tuple[str, ...]:
+    """Why a phase must not be quoted as a headline figure or used for a verdict; () when it may.
+    Such phases are still shown, with these reasons beside them."""
+    reasons = []
+    if not phase.ok:
+        reasons.append("the phase failed")
+    if phase.offered_rps is None or not phase.phase.startswith("rate="):
+        reasons.append("not a fixed-rate phase")
+    if phase.latency is None:
+        reasons.append("no latencies")
+    if phase.errors:
+        reasons.append(f"{phase.errors:,} failed requests")
+    if (
+        phase.offered_rps is not None
+        and phase.achieved_rps < ACHIEVED_MIN_FRACTION * phase.offered_rps
+    ):
+        reasons.append(
+            f"achieved {phase.achieved_rps:,.0f} req/s < 99 % of offered {phase.offered_rps:,.0f}"
+        )
+    return tuple(reasons)
+
+
+def is_headline(phase: ServerPhase) -> bool:
+    return not headline_exclusions(phase)
+
+
+def describe_failures(counts: RequestCounts) -> str:
+    """'12 failed requests (unexpected status 2, connection and other errors 10; ...)'."""
+    kinds = [
+        (counts.unexpected_status, "unexpected status"),
+        (counts.timeouts, "timeout"),
+        (counts.deadline_aborts, "aborted at the deadline"),
+        (counts.other_errors, "connection and other errors"),
+    ]
+    total = counts.unexpected_status + counts.without_duration
+    parts = ", ".join(f"{label} {n:,}" for n, label in kinds if n)
+    if counts.without_duration:
+        parts += "; oha records no duration for " + (
+            "these" if not counts.unexpected_status else "all but the unexpected statuses"
+        )
+    return f"{total:,} failed requests ({parts})"
+
+
+def phase_flags(
+    offered_rps: float | None,
+    achieved_rps: float,
+    counts: RequestCounts,
+    latency_count: int,
+    loadgen_share: float | None,
+    loadgen_cpus: int,
+    peak_from_samples: bool,
+) -> tuple[str, ...]:
+    """Every caveat of a phase, for the reader; headline_exclusions decides which disqualify."""
+    flags = []
+    if offered_rps is not None and achieved_rps < ACHIEVED_MIN_FRACTION * offered_rps:
+        flags.append(f"achieved {achieved_rps:.0f} req/s < 99 % of offered {offered_rps:.0f}")
+    if counts.unexpected_status or counts.without_duration:
+        flags.append(describe_failures(counts))
+    if counts.unsent:
+        flags.append(
+            f"never sent before the deadline: {counts.unsent:,} of the scheduled requests "
+            "(in the latencies at a lower bound, intended send to deadline)"
+        )
+    if offered_rps is not None and latency_count < TRUSTWORTHY_P999_REQUESTS:
+        flags.append(f"p99.9 from {latency_count} requests (< {TRUSTWORTHY_P999_REQUESTS})")
+    if loadgen_share is not None and loadgen_share > LOADGEN_BUSY_FRACTION * loadgen_cpus:
+        flags.append("load generator near its CPU limit: the server may be capable of more")
+    if peak_from_samples:
+        flags.append("peak RSS from psutil samples (VmHWM could not be reset): short peaks missed")
+    return tuple(flags)
+
+
+def cpu_in_window(
+    readings: Sequence[tuple[float, float, float]], start: float, end: float
+) -> tuple[float, float]:
+    """(user, sys) seconds between `start` and `end`, from cumulative readings (t, user, sys)
+    sorted by t: linear interpolation between the readings around each end, flat beyond them."""
+    t = np.array([r[0] for r in readings], dtype=float)
+    user = np.array([r[1] for r in readings], dtype=float)
+    sys_ = np.array([r[2] for r in readings], dtype=float)
+    return (
+        float(np.interp(end, t, user) - np.interp(start, t, user)),
+        float(np.interp(end, t, sys_) - np.interp(start, t, sys_)),
+    )
