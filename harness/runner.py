@@ -308,6 +308,18 @@ def stop_reason(
     return None
 
 
+def rounds_plan(config: RunConfig) -> str:
+    """What the rounds of a batch workload will be, in words, for the progress line."""
+    rule = config.stopping
+    if rule is None:
+        return f"{config.warmups} warm-up, {config.repetitions} rounds, {config.order} order"
+    return (
+        f"{config.warmups} warm-up, at least {config.repetitions} rounds until the CIs are within "
+        f"±{rule.target_ci_half_width * 100:.1f} % (at most {rule.max_rounds} rounds or "
+        f"{rule.max_seconds:g} s), {config.order} order"
+    )
+
+
 def run_batch_workload(
     workload: Workload,
     builds: Mapping[str, BuildRecord],
@@ -585,10 +597,7 @@ def run_suite(
                 progress(f"run {workload.name} ({config.size}: saturation probe, then fixed rates)")
             else:
                 runner = run_batch
-                progress(
-                    f"run {workload.name} ({config.size}: {config.warmups} warm-up, "
-                    f"{config.repetitions} repetitions, interleaved)"
-                )
+                progress(f"run {workload.name} ({config.size}: {rounds_plan(config)})")
             result = runner(workload, builds, input_record, config, executor, progress)
             run = replace(run, workloads=(*run.workloads, result))
             save_run(run, results_dir)

@@ -17,11 +17,12 @@ from builders import (
 )
 
 from harness.errors import HarnessError
-from harness.model import InputRecord
+from harness.model import InputRecord, StoppingRule
 from harness.runner import (
     RunInterrupted,
     argv_for,
     parse_result_line,
+    rounds_plan,
     run_batch_workload,
     run_suite,
     to_repetition,
@@ -616,7 +617,6 @@ def _noisy(binary, n, spread):
 
 
 def test_adaptive_rounds_stop_when_the_target_is_reached():
-    from harness.model import StoppingRule
 
     wl = workload()
     executor = FakeExecutor()  # every outcome 1.0 s: the Go/Rust CI has zero width
@@ -628,7 +628,6 @@ def test_adaptive_rounds_stop_when_the_target_is_reached():
 
 
 def test_adaptive_rounds_stop_at_the_rounds_budget_and_say_what_ci_they_reached():
-    from harness.model import StoppingRule
 
     wl = workload()
     executor = FakeExecutor({GO: _noisy(GO, 100, 0.3), RUST: _noisy(RUST, 100, 0.0)})
@@ -642,7 +641,6 @@ def test_adaptive_rounds_stop_at_the_rounds_budget_and_say_what_ci_they_reached(
 
 
 def test_adaptive_rounds_stop_at_the_time_budget():
-    from harness.model import StoppingRule
 
     wl = workload()
     ticks = iter(range(10_000))
@@ -658,3 +656,16 @@ def test_adaptive_rounds_stop_at_the_time_budget():
     )
     assert result.rounds.reason == "max seconds"
     assert result.rounds.elapsed_seconds <= 31
+
+
+def test_the_progress_line_says_how_many_rounds_and_why():
+    fixed = run_config(warmups=1, repetitions=3, order="given")
+    assert rounds_plan(fixed) == "1 warm-up, 3 rounds, given order"
+    adaptive = replace(
+        run_config(warmups=1, repetitions=10, order="latin"),
+        stopping=StoppingRule(target_ci_half_width=0.02, max_rounds=40, max_seconds=90.0),
+    )
+    assert rounds_plan(adaptive) == (
+        "1 warm-up, at least 10 rounds until the CIs are within ±2.0 % (at most 40 rounds or "
+        "90 s), latin order"
+    )
