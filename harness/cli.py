@@ -196,6 +196,7 @@ def _run_config(
         sample_interval_seconds=getattr(args, "sample_interval", 0.1),
         workloads=tuple(w.name for w in selected),
         order=args.order,
+        reverse=args.reverse,
         seed=secrets.randbelow(2**31) if seed is None else seed,
         stopping=_stopping(args, repetitions, adaptive, target_pct),
     )
@@ -534,10 +535,14 @@ def _add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
         "--order",
         choices=ORDERS,
         default="latin",
-        help="order within a round: latin (balanced Latin square, default), random, or a fixed "
-        "one: given (manifest order) or reversed",
+        help="order within a round: latin (balanced Latin square, default), random, given",
     )
     s.add_argument("--seed", help="seed of the order (default: a random one, recorded)")
+    s.add_argument(
+        "--reverse",
+        action="store_true",
+        help="run every round's order backwards (to check that the order does not move a ratio)",
+    )
     s.add_argument(
         "--target-ci",
         metavar="PCT",

@@ -138,8 +138,9 @@ class RunConfig:
     workloads: tuple[str, ...]
     server: ServerSettings | None = None
     # schedule.py; "given" in v1 files
-    order: Literal["latin", "random", "given", "reversed"] = "given"
+    order: Literal["latin", "random", "given"] = "given"
     seed: int = 0  # picks the square's labels and row order ("latin") or the shuffles ("random")
+    reverse: bool = False  # every round's order backwards (schedule.py)
     stopping: StoppingRule | None = None
 
 

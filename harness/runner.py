@@ -308,15 +308,19 @@ def stop_reason(
     return None
 
 
+def order_words(config: RunConfig) -> str:
+    return f"{config.order} order" + (", reversed" if config.reverse else "")
+
+
 def rounds_plan(config: RunConfig) -> str:
     """What the rounds of a batch workload will be, in words, for the progress line."""
     rule = config.stopping
     if rule is None:
-        return f"{config.warmups} warm-up, {config.repetitions} rounds, {config.order} order"
+        return f"{config.warmups} warm-up, {config.repetitions} rounds, {order_words(config)}"
     return (
         f"{config.warmups} warm-up, at least {config.repetitions} rounds until the CIs are within "
         f"±{rule.target_ci_half_width * 100:.1f} % (at most {rule.max_rounds} rounds or "
-        f"{rule.max_seconds:g} s), {config.order} order"
+        f"{rule.max_seconds:g} s), {order_words(config)}"
     )
 
 
@@ -345,7 +349,7 @@ def run_batch_workload(
         if not builds[impl.key].ok:
             errors[impl.key] = builds[impl.key].error or "build failed"
             progress(f"{workload.name} {impl.key}: {errors[impl.key]}")
-    schedule = Schedule(len(impls), config.order, config.seed, workload.name)
+    schedule = Schedule(len(impls), config.order, config.seed, workload.name, config.reverse)
     previous: list[str | None] = [None]
 
     def run_round(round_index: int, t0: float) -> None:

@@ -27,7 +27,7 @@ History of the format:
   the running server's TCP transport did). Older files read with request_counts and
   loadgen_wall_seconds None and no transport; their phases keep the old meanings (expected-status
   latencies only, the harness's time around the load generator, the peak since the server
-  started).
+  started). RunConfig.reverse (every round's order backwards; false in older files).
 """
 
 from __future__ import annotations

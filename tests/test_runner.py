@@ -602,8 +602,18 @@ def test_given_and_reversed_orders_are_fixed_and_seed_changes_latin_order():
     run_workload(wl, given, run_config(warmups=0, repetitions=2, order="given"))
     assert given.binaries() == [GO, RUST, RUST_FAST] * 2
     reversed_ = FakeExecutor()
-    run_workload(wl, reversed_, run_config(warmups=0, repetitions=2, order="reversed"))
+    run_workload(wl, reversed_, run_config(warmups=0, repetitions=2, order="given", reverse=True))
     assert reversed_.binaries() == [RUST_FAST, RUST, GO] * 2
+    latin, latin_reversed = FakeExecutor(), FakeExecutor()
+    run_workload(wl, latin, run_config(warmups=0, repetitions=6, order="latin", seed=3))
+    config = run_config(warmups=0, repetitions=6, order="latin", seed=3, reverse=True)
+    result = run_workload(wl, latin_reversed, config)
+    rounds = [latin.binaries()[i : i + 3] for i in range(0, 18, 3)]
+    assert latin_reversed.binaries() == [b for r in rounds for b in reversed(r)]
+    # still balanced: each implementation twice in each slot over the 6-row square
+    for impl in result.implementations:
+        slots = [rep.position for rep in impl.repetitions]
+        assert sorted(slots.count(p) for p in range(3)) == [2, 2, 2]
     orders = set()
     for seed in range(6):
         ex = FakeExecutor()

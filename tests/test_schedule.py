@@ -29,6 +29,8 @@ def test_schedule_replays_from_its_seed():
     assert sorted(shuffled.round_order(0)) == [0, 1, 2, 3]
 
 
-def test_reversed_order_is_the_given_order_backwards_every_round():
-    schedule = Schedule(3, "reversed", 0, "x")
+def test_reverse_runs_each_round_backwards():
+    schedule = Schedule(3, "given", 0, "x", reverse=True)
     assert [schedule.round_order(r) for r in (-1, 0, 7)] == [(2, 1, 0)] * 3
+    forward, backward = Schedule(4, "latin", 5, "x"), Schedule(4, "latin", 5, "x", reverse=True)
+    assert all(backward.round_order(r) == forward.round_order(r)[::-1] for r in range(8))
