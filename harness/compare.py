@@ -82,6 +82,11 @@ def conditions(run: Run) -> dict[str, object]:
     }
 
 
+def same_session(base: Run, head: Run) -> bool:
+    """Measured in the same interleaved rounds (harness ab's two sides), so pairable by round."""
+    return base.session_id is not None and base.session_id == head.session_id
+
+
 def incomparabilities(base: Run, head: Run) -> list[str]:
     """What differs between the two runs' conditions, in words; empty when they are comparable."""
     before, after = conditions(base), conditions(head)
@@ -242,7 +247,7 @@ def compare_runs(
     base_workloads = {w.name: w for w in base.workloads}
     changes = []
     underpowered: set[tuple[int, int]] = set()
-    paired = base.session_id is not None and base.session_id == head.session_id
+    paired = same_session(base, head)
     for head_w in head.workloads:
         base_w = base_workloads.get(head_w.name)
         if base_w is None:  # an INCOMPLETE note already says so
@@ -349,7 +354,7 @@ def noise_notes(base: Run, head: Run, threshold: float) -> list[str]:
     """`NOISE: ` for each noise warning of either run, then a `noise: ` summary line per run.
     Runs of one session (harness ab) are read as the one measurement they were: drift and
     position effect over base and head together, keys "go/default (base)" / "(head)"."""
-    if base.session_id is not None and base.session_id == head.session_id:
+    if same_session(base, head):
         sides = [("session", noise.session_noise(base, head, threshold))]
     else:
         sides = [

@@ -521,12 +521,14 @@ def wall_drifts(result: WorkloadResult) -> dict[str, Drift | None]:
     (none before schema 2, so no entry); None when there are too few of them."""
     drifts = {}
     for impl in result.implementations:
-        timed = [r for r in impl.repetitions if r.ok and r.started_at_seconds is not None]
+        timed = [
+            (r.started_at_seconds, r.wall_seconds)
+            for r in impl.repetitions
+            if r.ok and r.started_at_seconds is not None
+        ]
         if timed:
-            drifts[impl.key] = drift(
-                [r.started_at_seconds for r in timed if r.started_at_seconds is not None],
-                [r.wall_seconds for r in timed],
-            )
+            starts, walls = zip(*timed, strict=True)
+            drifts[impl.key] = drift(starts, walls)
     return drifts
 
 
