@@ -3,7 +3,8 @@
 import pytest
 from builders import cpu_window, noise_run, system_state
 
-from harness import cli
+from harness import abrun, cli
+from harness.errors import HarnessError
 from harness.progress import describe
 from harness.runner import RoundProgress
 
@@ -55,3 +56,29 @@ def test_run_summary_prints_each_noise_warning_on_one_line(capsys):
     ]
     cli.print_summary(noise_run(go_growth=0.0, window=cpu_window()))
     assert "noise:" not in capsys.readouterr().out
+
+
+def test_defaults_are_the_ones_the_gate_and_the_budget_figures_were_measured_with(
+    tmp_path, monkeypatch
+):
+    """README: ab runs at least 20 rounds to ±1.5 % with a 3 % threshold, latin order; full runs
+    adapt to ±2 % within 40 rounds or 60 s a workload; quick runs are a fixed smoke run."""
+    seen = {}
+
+    def captured(*args, **kwargs):
+        seen["ab"] = args[3]
+        raise HarnessError("captured")
+
+    monkeypatch.setattr(abrun, "run_ab", captured)
+    common = ["--results-dir", str(tmp_path), "--cache-dir", str(tmp_path / "cache")]
+    assert cli.main([*common, "ab", "HEAD", "--workloads", "sha256", "--pin", "none"]) == 2
+    ab = seen["ab"]
+    assert (ab.repetitions, ab.order, ab.reverse) == (20, "latin", False)
+    assert ab.stopping.target_ci_half_width == pytest.approx(0.015)
+    parse = cli.parser().parse_args
+    assert parse(["ab", "HEAD"]).default_threshold == 3.0
+    assert parse(["compare", "a", "b"]).default_threshold == 5.0
+    full = cli._run_config(parse(["run"]), [], adaptive=True)
+    assert full.stopping.target_ci_half_width == pytest.approx(0.02)
+    assert (full.stopping.max_rounds, full.stopping.max_seconds) == (40, 60.0)
+    assert cli._run_config(parse(["run", "--size", "quick"]), [], adaptive=False).stopping is None
