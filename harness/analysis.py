@@ -10,7 +10,7 @@ is "ok" get summaries; a failed or diverging one is reported as such, never as a
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness import stats
@@ -212,15 +212,20 @@ def values_by_round(
     }
 
 
-def paired_ratio(numerator: dict[int, float], denominator: dict[int, float]) -> PairedRatio | None:
+def paired_ratio(
+    numerator: dict[int, float],
+    denominator: dict[int, float],
+    test: Callable[[Sequence[float]], float | None] = stats.wilcoxon_p,
+) -> PairedRatio | None:
     """The paired ratio over the rounds present on both sides; None without a common round or
-    with a zero denominator."""
+    with a zero denominator. `test` gives the p-value from the ratios: the signed-rank test for
+    rounds, the t-test on logs for a few server replicates (stats.log_t_p)."""
     rounds = sorted(numerator.keys() & denominator.keys())
     if not rounds or any(denominator[r] == 0 for r in rounds):
         return None
     ratios = stats.paired_ratios([numerator[r] for r in rounds], [denominator[r] for r in rounds])
     ci = stats.median_ci(ratios)  # resamples whole rounds, so pairs stay paired
-    p_value = stats.wilcoxon_p(ratios)
+    p_value = test(ratios)
     return PairedRatio(
         ratio=stats.median(ratios),
         ci_low=ci.low if ci else None,

@@ -71,6 +71,9 @@ class ServerSpec:
     health: str
     requests: tuple[RequestStream, ...]
     checks: tuple[str, ...] = ()  # extra GET paths whose answers must be byte-identical
+    # size -> offered rates fixed in the manifest ([server.rates]); a size absent here takes
+    # fractions of the measured saturation
+    rates_rps: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,11 @@ class ServerSettings:
     rate_fractions: tuple[float, ...]  # of the slower implementation's saturation throughput
     ready_timeout_seconds: float
     stop_grace_seconds: float
+    # Schema >= 5: every offered rate is measured this many times, each replicate on a fresh
+    # server, implementations in counterbalanced order (1 in older files: one phase per rate).
+    replicates: int = 1
+    replicate_probe_seconds: float = 0.0  # the closed-loop probe closing each replicate (0: none)
+    rates_rps: tuple[float, ...] = ()  # fixed on the command line (--rates); () = not fixed there
 
 
 @dataclass(frozen=True)
@@ -401,6 +409,10 @@ class ServerPhase:
     # The oha processes' wall time, launch to exit: the base of their CPU share (None before
     # schema 4, when duration_seconds was that).
     loadgen_wall_seconds: float | None = None
+    # Schema >= 5: which replicate (1..k, each on a fresh server) the phase belongs to; None for
+    # the selection pass (answers checked, warm-up, the probe that sets the rates) and in older
+    # files, where every rate had one phase.
+    replicate: int | None = None
 
 
 Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]
@@ -450,6 +462,7 @@ class WorkloadResult:
     reference_checksum: str | None = None
     error: str | None = None
     offered_rates_rps: tuple[float, ...] = ()  # server workloads: the same rates for every language
+    rates_source: str | None = None  # how those rates were chosen, in words (schema >= 5)
     rounds: RoundsRecord | None = None  # batch workloads (schema >= 2)
     cpu_window: CpuWindow | None = None  # schema >= 3
 

@@ -10,6 +10,11 @@ Each function names its method so a reader can check it:
 - paired samples (two programs measured in the same interleaved rounds): the per-round ratio,
   its median, a percentile-bootstrap CI that resamples rounds, and the Wilcoxon signed-rank test on
   the log ratios, two-sided (exact for small n);
+- few replicates (server phases: 2-10 replicates, each a percentile of 10^4-10^5 requests): Student's
+  t-test on log values, paired (one-sample on the log ratios) or Welch's for separate runs. The
+  signed-rank test's smallest p with n pairs is 2 / 2**n (0.0625 for 5), so it could never call a
+  5-replicate difference; a percentile of that many requests is close to log-normal, which the
+  t-test needs;
 - many verdicts at once: Benjamini-Hochberg false-discovery-rate adjusted p-values
   (scipy.stats.false_discovery_control);
 - outliers: modified z-score on the MAD (Iglewicz and Hoaglin), |z| > 3.5.
@@ -114,6 +119,30 @@ def wilcoxon_p(ratios: Sequence[float]) -> float | None:
     if np.all(logs == 0):
         return 1.0
     return float(sps.wilcoxon(logs, alternative="two-sided").pvalue)
+
+
+def log_t_p(ratios: Sequence[float]) -> float | None:
+    """Two-sided one-sample t-test p-value of log(ratio) against 0 (the paired t-test on logs);
+    None under 2 ratios or when the logs have no spread but are not all 0 (t undefined)."""
+    if len(ratios) < 2:
+        return None
+    logs = np.log(np.asarray(ratios, dtype=float))
+    if np.all(logs == 0):
+        return 1.0
+    if np.all(logs == logs[0]):
+        return None
+    return float(sps.ttest_1samp(logs, 0.0).pvalue)
+
+
+def welch_log_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Two-sided Welch t-test p-value between log(a) and log(b) (separately measured replicates);
+    None when either side has fewer than 2 values or both have no spread."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    la, lb = np.log(np.asarray(a, dtype=float)), np.log(np.asarray(b, dtype=float))
+    if np.ptp(la) == 0 and np.ptp(lb) == 0:
+        return 1.0 if la[0] == lb[0] else None
+    return float(sps.ttest_ind(la, lb, equal_var=False).pvalue)
 
 
 def smallest_wilcoxon_p(rounds: int) -> float:

@@ -28,6 +28,10 @@ History of the format:
   loadgen_wall_seconds None and no transport; their phases keep the old meanings (expected-status
   latencies only, the harness's time around the load generator, the peak since the server
   started). RunConfig.reverse (every round's order backwards; false in older files).
+- 5: replicated server phases. ServerPhase.replicate (1..k, each replicate on a fresh server;
+  None for the selection pass), ServerSettings.replicates / replicate_probe_seconds / rates_rps,
+  WorkloadResult.rates_source (how the offered rates were chosen). Older files read with
+  replicate None everywhere: each rate's one phase counts as a single replicate.
 """
 
 from __future__ import annotations
@@ -46,11 +50,12 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from harness.errors import HarnessError
 from harness.model import Run
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
     2: lambda data: {**data, "schema_version": 3},  # likewise
     3: lambda data: {**data, "schema_version": 4},  # likewise
+    4: lambda data: {**data, "schema_version": 5},  # likewise
 }
 LATEST_NAME = "latest.json"
 
