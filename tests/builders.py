@@ -15,12 +15,15 @@ from harness.model import (
     ImplementationResult,
     InputRecord,
     InputSpec,
+    LatencySummary,
     Machine,
     ProcessOutcome,
     Repetition,
     ResourceSample,
     Run,
     RunConfig,
+    ServerPhase,
+    ServerSettings,
     SystemState,
     Workload,
     WorkloadResult,
@@ -338,3 +341,82 @@ def noise_run(go_growth=0.0, run_id="20260101T000000Z-abcd", window=None, **kwar
     )
     result = replace(result, cpu_window=window)
     return replace(run([result], run_id=run_id), **kwargs)
+
+
+def server_phase(
+    offered,
+    achieved,
+    cpu=2.0,
+    duration=10.0,
+    rss=100 * MIB,
+    ok=True,
+    errors=0,
+    p50=0.001,
+    p999=0.010,
+    gc=None,
+    flags=(),
+    replicate=None,
+    p99=None,
+) -> ServerPhase:
+    """A server phase; `offered` None is the closed-loop probe. p99 defaults to p999 / 2."""
+    return ServerPhase(
+        phase="saturation" if offered is None else f"rate={offered:g}",
+        ok=ok,
+        offered_rps=offered,
+        achieved_rps=achieved,
+        duration_seconds=duration,
+        started_at_seconds=1.0,
+        requests=int(achieved * duration),
+        errors=errors,
+        status_counts={"200": int(achieved * duration)},
+        latency=LatencySummary(
+            count=int(achieved * duration),
+            p50_seconds=p50,
+            p90_seconds=p50 * 2,
+            p99_seconds=p999 / 2 if p99 is None else p99,
+            p999_seconds=p999,
+            max_seconds=p999 * 2,
+        ),
+        latency_histogram="",
+        latency_windows=(),
+        server_user_seconds=cpu * 0.75,
+        server_sys_seconds=cpu * 0.25,
+        server_peak_rss_bytes=rss,
+        server_samples=(),
+        gc_cycles=gc,
+        loadgen_user_seconds=0.5,
+        loadgen_sys_seconds=0.1,
+        flags=tuple(flags),
+        error=None if ok else "phase failed",
+        replicate=replicate,
+    )
+
+
+def server_workload(go_phases, rust_phases, name="api", go_status="ok", status="ok"):
+    go = replace(impl_result("go", status=go_status), phases=tuple(go_phases))
+    rust = replace(impl_result("rust"), phases=tuple(rust_phases))
+    base = workload_result(name=name, impls=[go, rust], throughput="items", status=status)
+    return replace(base, kind="server", category="server", input=None)
+
+
+def server_settings(parallelism=1) -> ServerSettings:
+    return ServerSettings(
+        loadgen="oha 1.16.0",
+        server_cpus=(1,),
+        loadgen_cpus=(0,),
+        parallelism=parallelism,
+        connections=64,
+        warmup_seconds=1.0,
+        probe_seconds=2.0,
+        min_phase_seconds=3.0,
+        max_phase_seconds=3.0,
+        target_requests_per_phase=100_000,
+        rate_fractions=(0.5, 0.9),
+        ready_timeout_seconds=30.0,
+        stop_grace_seconds=2.0,
+    )
+
+
+def server_run(workloads, parallelism=1):
+    base = run(workloads)
+    return replace(base, config=run_config(server=server_settings(parallelism)))
