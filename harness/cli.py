@@ -26,7 +26,6 @@ from harness import (
     measure,
     noise,
     report,
-    server,
     trend,
 )
 from harness.analysis import analyse_run
@@ -37,6 +36,7 @@ from harness.model import Run, RunConfig, StoppingRule
 from harness.progress import ProgressView
 from harness.runner import RunInterrupted, build_all, harness_cpus_for, run_suite
 from harness.schedule import ORDERS
+from harness.servers.protocol import ServerRunner, default_settings
 from harness.store import load_run, save_run_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,6 +151,38 @@ def _number(value: str | None, option: str, kind: type, low: float, high: float 
     return number
 
 
+def _rates(value: str | None) -> tuple[float, ...]:
+    """--rates '2000,4000,8000': offered rates in requests/s, each above 0; () when not given."""
+    if value is None:
+        return ()
+    rates = []
+    for item in value.split(","):
+        rate = _number(item.strip(), "--rates", float, 0.0)
+        rates.append(rate)
+    if len(set(rates)) != len(rates):
+        raise HarnessError(f"--rates: each rate once, got {value!r}")
+    return tuple(sorted(rates))
+
+
+def _server_settings(
+    args: argparse.Namespace,
+    measured_cpus: tuple[int, ...] | None,
+    harness_cpus: tuple[int, ...] | None,
+    replicates: int | None = None,
+):
+    """The server protocol's settings for this size, with --rates and --replicates applied
+    (`replicates`: the command's own default when the option is absent)."""
+    chosen = _number(getattr(args, "replicates", None), "--replicates", int, 1)
+    return default_settings(
+        args.size,
+        f"oha {loadgen.OHA_VERSION}",
+        measured_cpus,
+        harness_cpus,
+        replicates=chosen or replicates,
+        rates_rps=_rates(getattr(args, "rates", None)),
+    )
+
+
 def _stopping(
     args: argparse.Namespace, minimum: int, adaptive: bool, target_pct: float
 ) -> StoppingRule | None:
@@ -184,6 +216,8 @@ def _run_config(
 ) -> RunConfig:
     """The measurement options shared by run and ab, checked, as one RunConfig."""
     repetitions, warmups, timeout = DEFAULTS[args.size]
+    _rates(getattr(args, "rates", None))  # server options: refused before anything is built
+    _number(getattr(args, "replicates", None), "--replicates", int, 1)
     chosen = _number(args.repetitions, "--repetitions", int, 1)
     repetitions = chosen or max(minimum_repetitions, repetitions)
     seed = _number(args.seed, "--seed", int, 0)
@@ -212,10 +246,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     server_settings = None
     if any(w.kind == "server" for w in selected):
         oha = loadgen.find_oha(ROOT / "tools")
-        server_settings = server.default_settings(
-            args.size, f"oha {loadgen.OHA_VERSION}", measured_cpus, harness_cpus
-        )
-        run_server = server.ServerRunner(
+        server_settings = _server_settings(args, measured_cpus, harness_cpus)
+        run_server = ServerRunner(
             oha, server_settings, _work_dir(cache_dir), measure.ensure_launcher(cache_dir)
         )
     run_config = replace(run_config, server=server_settings)
@@ -552,6 +584,17 @@ def _add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
     s.add_argument("--max-rounds", help=f"rounds budget per workload (default {MAX_ROUNDS})")
     s.add_argument(
         "--max-seconds", help=f"measuring budget per workload in seconds (default {MAX_SECONDS:g})"
+    )
+    s.add_argument(
+        "--rates",
+        metavar="RPS,...",
+        help="server workloads: offered rates in requests/s, e.g. 2000,4000,8000 (default: the "
+        "manifest's [server.rates], else fractions of the slower default's saturation)",
+    )
+    s.add_argument(
+        "--replicates",
+        metavar="N",
+        help="server workloads: replicates of every rate, each on a fresh server (full 5, quick 2)",
     )
 
 

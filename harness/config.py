@@ -44,7 +44,7 @@ TOP_KEYS = (
 )
 INPUT_KEYS = ("generator", "seed")
 IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library")
-SERVER_KEYS = ("health", "requests", "checks")
+SERVER_KEYS = ("health", "requests", "checks", "rates")
 REQUEST_KEYS = (
     "name",
     "method",
@@ -157,7 +157,36 @@ def _parse_server(table: dict, params: dict[str, dict[str, ParamValue]], where: 
             raise HarnessError(
                 f"{at}: field 'checks' uses undefined placeholder(s) {sorted(unknown)}"
             )
-    return ServerSpec(health=health, requests=tuple(streams), checks=tuple(checks))
+    return ServerSpec(
+        health=health,
+        requests=tuple(streams),
+        checks=tuple(checks),
+        rates_rps=_parse_rates(
+            _field(table, "rates", dict, at, default={}), f"{where} [server.rates]"
+        ),
+    )
+
+
+def _parse_rates(table: dict, at: str) -> dict[str, tuple[float, ...]]:
+    """size -> offered rates fixed in the manifest: positive numbers, each once."""
+    reject_unknown_keys(table, ("full", "quick"), at)
+    rates = {}
+    for size, values in table.items():
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in values
+            )
+        ):
+            raise HarnessError(
+                f"{at}: field {size!r} must be a non-empty list of rates above 0 (requests/s), "
+                f"got {values!r}"
+            )
+        if len(set(values)) != len(values):
+            raise HarnessError(f"{at}: field {size!r} lists a rate twice: {values!r}")
+        rates[size] = tuple(sorted(float(v) for v in values))
+    return rates
 
 
 def parse_manifest(data: dict, path: Path) -> Workload:

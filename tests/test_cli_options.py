@@ -20,6 +20,10 @@ from harness.runner import RoundProgress
         (["--seed", "1.5"], "--seed: expected an integer, got '1.5'"),
         (["--repetitions", "0"], "--repetitions: must be at least 1, got 0"),
         (["--max-rounds", "5"], "--max-rounds: 5 is below the minimum of 10 rounds"),
+        (["--rates", "1000,x"], "--rates: expected a number, got 'x'"),
+        (["--rates", "1000,0"], "--rates: must be above 0, got 0"),
+        (["--rates", "1000,1000"], "--rates: each rate once, got '1000,1000'"),
+        (["--replicates", "0"], "--replicates: must be at least 1, got 0"),
     ],
 )
 def test_bad_measurement_options_are_one_line_errors(tmp_path, capsys, argv, message):
@@ -82,3 +86,15 @@ def test_defaults_are_the_ones_the_gate_and_the_budget_figures_were_measured_wit
     assert full.stopping.target_ci_half_width == pytest.approx(0.02)
     assert (full.stopping.max_rounds, full.stopping.max_seconds) == (40, 60.0)
     assert cli._run_config(parse(["run", "--size", "quick"]), [], adaptive=False).stopping is None
+
+
+def test_server_options_reach_the_server_settings():
+    """--rates and --replicates override the size's defaults (README: full 5 replicates, quick 2)."""
+    parse = cli.parser().parse_args
+    chosen = cli._server_settings(
+        parse(["run", "--rates", "4000,2000", "--replicates", "3"]), (1,), (0,)
+    )
+    assert (chosen.rates_rps, chosen.replicates) == ((2000.0, 4000.0), 3)
+    full = cli._server_settings(parse(["run"]), (1,), (0,))
+    quick = cli._server_settings(parse(["run", "--size", "quick"]), (1,), (0,))
+    assert (full.rates_rps, full.replicates, quick.replicates) == ((), 5, 2)

@@ -255,3 +255,26 @@ SERVER = (WORKLOADS_DIR / "http-json.toml").read_text()
 def test_unknown_keys_are_refused_at_every_level(tmp_path, text, name, message):
     assert text != VALID and text != SERVER  # the replacement above took effect
     assert re.search(message, error_for(tmp_path, text, name))
+
+
+def test_server_rates_can_be_fixed_per_size(tmp_path):
+    write(tmp_path, SERVER + "\n[server.rates]\nquick = [2000, 1000]\n", "http-json")
+    workload = load_workloads(tmp_path)["http-json"]
+    assert workload.server is not None
+    assert workload.server.rates_rps == {"quick": (1000.0, 2000.0)}
+
+
+@pytest.mark.parametrize(
+    ("rates", "message"),
+    [
+        ("quick = []", r"field 'quick' must be a non-empty list of rates above 0"),
+        ("quick = [1000, -5]", r"field 'quick' must be a non-empty list of rates above 0"),
+        ('quick = ["fast"]', r"field 'quick' must be a non-empty list of rates above 0"),
+        ("quick = [1000, 1000]", r"field 'quick' lists a rate twice"),
+        ("medium = [1000]", r"\[server.rates\]: unknown field 'medium' \(known: full, quick\)"),
+    ],
+)
+def test_bad_server_rates_are_one_line_errors(tmp_path, rates, message):
+    error = error_for(tmp_path, SERVER + f"\n[server.rates]\n{rates}\n", "http-json")
+    assert "http-json.toml" in error and "\n" not in error
+    assert re.search(message, error)

@@ -675,7 +675,7 @@ def test_servers_listen_on_loopback_only_and_stop_with_the_run(harness):
     from harness.build import Builder
     from harness.measure import ServerProcess, ensure_launcher
     from harness.runner import argv_for
-    from harness.server import free_port
+    from harness.servers.lifecycle import free_port
 
     workload = config.load_workloads(ROOT / "workloads")["http-json"]
     impl = workload.default_for("go")

@@ -34,7 +34,8 @@ from harness.model import (
     Workload,
 )
 from harness.runner import to_repetition
-from harness.server import ServerFailure, ServerRunner, default_settings
+from harness.servers.lifecycle import ServerFailure
+from harness.servers.protocol import ServerRunner, default_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

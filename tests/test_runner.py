@@ -428,7 +428,7 @@ def test_no_cpu_window_where_proc_stat_cannot_be_read():
 
 
 def test_server_runner_reads_its_cpu_window_around_the_whole_protocol(tmp_path):
-    from harness.server import ServerRunner, default_settings
+    from harness.servers.protocol import ServerRunner, default_settings
 
     wl = replace(workload(with_input=False, args=()), kind="server")
     executor = FakeExecutor()

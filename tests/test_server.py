@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import signal
 import socket
 import sys
@@ -17,9 +18,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-from builders import build_record
+from builders import build_record, server_phase
 
-from harness import loadgen, server
+from harness import loadgen
 from harness.measure import SubprocessExecutor, ensure_launcher
 from harness.model import (
     Implementation,
@@ -29,7 +30,10 @@ from harness.model import (
     Workload,
 )
 from harness.phase_analysis import headline_exclusions, is_headline
-from harness.server import ServerFailure, ServerRunner, default_settings
+from harness.servers import lifecycle
+from harness.servers.lifecycle import ServerFailure
+from harness.servers.protocol import ServerRunner, choose_rates, default_settings, rate_order
+from harness.servers.replicates import rate_summaries
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +57,7 @@ with open(os.path.join(STATE, "starts"), "a") as f:
 with open(os.path.join(STATE, "starts")) as f:
     start_number = len(f.read().splitlines())
 
-if MODE == "exit":
+if MODE == "exit" or (MODE == "exit-third-start" and start_number == 3):
     print("fake-server: cannot load records table: /nonexistent/records.db", file=sys.stderr)
     sys.exit(3)
 if MODE == "hang":  # never binds; ignores SIGTERM; has a child of its own
@@ -178,6 +182,8 @@ def settings(**overrides):
         rate_fractions=(0.5,),
         ready_timeout_seconds=10.0,
         stop_grace_seconds=1.0,
+        replicates=1,
+        replicate_probe_seconds=0.0,
     )
     return dataclasses.replace(base, **overrides)
 
@@ -192,6 +198,8 @@ def run_config(server_settings) -> RunConfig:
         sample_interval_seconds=0.1,
         workloads=(WORKLOAD.name,),
         server=server_settings,
+        order="latin",
+        seed=1,
     )
 
 
@@ -249,14 +257,14 @@ def listening(port: int) -> bool:
 def ports(monkeypatch):
     """Records every port the harness hands out; afterwards: no child left, every port closed."""
     handed_out: list[int] = []
-    real_free_port = server.free_port
+    real_free_port = lifecycle.free_port
 
     def recording_free_port() -> int:
         port = real_free_port()
         handed_out.append(port)
         return port
 
-    monkeypatch.setattr(server, "free_port", recording_free_port)
+    monkeypatch.setattr(lifecycle, "free_port", recording_free_port)
     yield handed_out
     me = psutil.Process()
     left = wait_gone([c.pid for c in me.children(recursive=True)], timeout=3.0)
@@ -335,7 +343,7 @@ def test_port_in_use_is_a_clear_error(tmp_path, oha, launcher, monkeypatch, port
         occupier.listen()
         port = occupier.getsockname()[1]
         ports.append(port)
-        monkeypatch.setattr(server, "free_port", lambda: port)
+        monkeypatch.setattr(lifecycle, "free_port", lambda: port)
         runner = ServerRunner(oha, settings(), tmp_path, launcher)
         script = fake_server(tmp_path, "ok")
         with pytest.raises(ServerFailure) as failure:
@@ -528,3 +536,140 @@ def test_a_phase_has_its_own_window_and_its_own_peak_rss(tmp_path, oha, launcher
         assert phase.achieved_rps == pytest.approx(
             phase.status_counts["200"] / phase.duration_seconds
         )
+
+
+# --- replicates ----------------------------------------------------------------------------------
+
+
+def replicate_lines(messages: list[str]) -> list[tuple[str, int]]:
+    """(implementation, replicate) of each replicate's first progress line, in the order run."""
+    seen: list[tuple[str, int]] = []
+    for m in messages:
+        found = re.match(r"fake-http (\S+) replicate (\d+)/", m)
+        if found and (found[1], int(found[2])) not in seen:
+            seen.append((found[1], int(found[2])))
+    return seen
+
+
+def test_every_rate_is_replicated_on_a_fresh_server_in_counterbalanced_order(
+    tmp_path, oha, launcher, executor, ports
+):
+    runner = ServerRunner(
+        oha,
+        settings(replicates=3, replicate_probe_seconds=0.5, rate_fractions=(0.3, 0.5)),
+        tmp_path,
+        launcher,
+    )
+    go_script, rust_script = fake_server(tmp_path / "go", "ok"), fake_server(tmp_path / "rs", "ok")
+    messages: list[str] = []
+    result = runner(
+        WORKLOAD,
+        builds_for(go_script, rust_script),
+        None,
+        run_config(runner.settings),
+        executor,
+        messages.append,
+    )
+    low, high = result.offered_rates_rps
+    assert low < high
+    assert result.rates_source.startswith("fractions 0.3, 0.5 of the slowest default's")
+    for impl, script in (
+        (result.result_for(GO.key), go_script),
+        (result.result_for(RUST.key), rust_script),
+    ):
+        assert impl.status == "ok", impl.error
+        # The selection pass's probe, then per replicate: the rates (ascending in odd replicates,
+        # descending in even ones) and a closed-loop probe.
+        assert [(p.phase, p.replicate) for p in impl.phases] == [
+            ("saturation", None),
+            (f"rate={low:g}", 1),
+            (f"rate={high:g}", 1),
+            ("saturation", 1),
+            (f"rate={high:g}", 2),
+            (f"rate={low:g}", 2),
+            ("saturation", 2),
+            (f"rate={low:g}", 3),
+            (f"rate={high:g}", 3),
+            ("saturation", 3),
+        ]
+        assert all(p.ok for p in impl.phases), [p.error for p in impl.phases]
+        assert len(starts_of(script)) == 1 + 3  # the selection pass, then one per replicate
+    # Go and Rust alternate: ABBA over replicates, whichever starts.
+    order = replicate_lines(messages)
+    assert [r for _, r in order] == [1, 1, 2, 2, 3, 3]
+    firsts = [order[0][0], order[2][0], order[4][0]]
+    assert firsts[0] != firsts[1] and firsts[1] != firsts[2]
+
+
+def test_fixed_rates_are_used_as_given_and_recorded(tmp_path, oha, launcher, executor, ports):
+    runner = ServerRunner(oha, settings(rates_rps=(30.0, 60.0)), tmp_path, launcher)
+    script = fake_server(tmp_path, "ok")
+    result = runner(
+        WORKLOAD, builds_for(script, script), None, run_config(runner.settings), executor
+    )
+    assert result.offered_rates_rps == (30.0, 60.0)
+    assert result.rates_source == "fixed on the command line (--rates)"
+    go = result.result_for(GO.key)
+    assert [p.offered_rps for p in go.phases if p.replicate] == [30.0, 60.0]
+
+
+def test_a_replicate_whose_server_will_not_start_fails_alone(
+    tmp_path, oha, launcher, executor, ports
+):
+    # Start 1 is the selection pass, start 2 replicate 1; start 3 (replicate 2) exits at once.
+    runner = ServerRunner(oha, settings(replicates=3), tmp_path, launcher)
+    broken, steady = fake_server(tmp_path / "go", "exit-third-start"), fake_server(tmp_path, "ok")
+    messages: list[str] = []
+    result = runner(
+        WORKLOAD,
+        builds_for(broken, steady),
+        None,
+        run_config(runner.settings),
+        executor,
+        messages.append,
+    )
+    go = result.result_for(GO.key)
+    assert go.status == "ok", go.error
+    by_replicate = {p.replicate: p for p in go.phases if p.replicate}
+    assert by_replicate[1].ok and by_replicate[3].ok
+    failed = by_replicate[2]
+    assert not failed.ok and failed.latency is None
+    assert "replicate 2: server exited with status 3 before it was ready" in failed.error
+    assert "cannot load records table" in failed.error  # its stderr tail
+    (summary,) = rate_summaries(go)
+    assert not summary.usable
+    assert summary.exclusions[0].startswith("replicate 2: the phase failed")
+    assert summary.replicates == (1, 2, 3)
+    assert result.status == "ok"
+    assert any("replicate 2/3: server exited with status 3" in m for m in messages)
+
+
+def test_rates_come_from_the_command_line_then_the_manifest_then_the_probes():
+    probe = dataclasses.replace(server_phase(None, 1000.0), phase="saturation")
+    slow = dataclasses.replace(probe, achieved_rps=800.0)
+    chosen = choose_rates(
+        WORKLOAD,
+        "quick",
+        settings(rate_fractions=(0.5, 0.75)),
+        {GO.key: probe, RUST.key: slow},
+        (GO.key, RUST.key),
+    )
+    assert chosen == (
+        (400.0, 600.0),
+        "fractions 0.5, 0.75 of the slowest default's closed-loop "
+        "saturation (rust/default: 800 req/s in a 1 s probe)",
+    )
+    pinned = dataclasses.replace(
+        WORKLOAD, server=dataclasses.replace(WORKLOAD.server, rates_rps={"quick": (100.0, 200.0)})
+    )
+    assert choose_rates(pinned, "quick", settings(), {}, ()) == (
+        (100.0, 200.0),
+        "fixed in workloads/fake-http.toml ([server.rates] quick)",
+    )
+    assert choose_rates(pinned, "full", settings(), {}, ())[0] == ()
+    assert choose_rates(pinned, "quick", settings(rates_rps=(5.0,)), {}, ()) == (
+        (5.0,),
+        "fixed on the command line (--rates)",
+    )
+    assert rate_order((3.0, 1.0, 2.0), 1) == (1.0, 2.0, 3.0)
+    assert rate_order((3.0, 1.0, 2.0), 2) == (3.0, 2.0, 1.0)

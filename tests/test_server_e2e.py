@@ -23,11 +23,13 @@ import psutil
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from harness import config, loadgen, server, transport
+from harness import config, loadgen, transport
 from harness.build import Builder
 from harness.measure import SubprocessExecutor, available_cpus, ensure_launcher
 from harness.model import RunConfig
-from harness.server import ServerRunner, default_settings
+from harness.servers import lifecycle
+from harness.servers.protocol import ServerRunner, default_settings
+from harness.servers.replicates import rate_summaries, replicate_ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "http-json"
@@ -108,13 +110,13 @@ def check_latency(phase) -> None:
 
 def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
     ports: list[int] = []
-    real_free_port = server.free_port
+    real_free_port = lifecycle.free_port
 
     def recording_free_port() -> int:
         ports.append(real_free_port())
         return ports[-1]
 
-    monkeypatch.setattr(server, "free_port", recording_free_port)
+    monkeypatch.setattr(lifecycle, "free_port", recording_free_port)
     server_cpus, loadgen_cpus = cpus()
     settings = dataclasses.replace(
         default_settings("quick", f"oha {loadgen.OHA_VERSION}", server_cpus, loadgen_cpus),
@@ -133,6 +135,7 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
         sample_interval_seconds=0.1,
         workloads=(NAME,),
         server=settings,
+        order="latin",
     )
     runner = ServerRunner(
         loadgen.find_oha(ROOT / "tools"), settings, tmp_path, ensure_launcher(ROOT / ".cache")
@@ -158,11 +161,17 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
     assert go.transport == rust.transport == EXPECTED_TRANSPORT
 
     saturations = {}
+    rates = result.offered_rates_rps
     for impl in (go, rust):
         assert impl.idle_rss_bytes and impl.idle_rss_bytes > 0
-        assert [p.phase for p in impl.phases] == [
-            "saturation",
-            *(f"rate={r:g}" for r in result.offered_rates_rps),
+        # The selection pass's probe, then 2 replicates (quick): rates ascending, then
+        # descending, each closed by a short closed-loop probe.
+        assert [(p.phase, p.replicate) for p in impl.phases] == [
+            ("saturation", None),
+            *((f"rate={r:g}", 1) for r in rates),
+            ("saturation", 1),
+            *((f"rate={r:g}", 2) for r in reversed(rates)),
+            ("saturation", 2),
         ]
         for phase in impl.phases:
             assert phase.ok, phase.error
@@ -184,16 +193,25 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
         saturation = impl.phases[0]
         assert saturation.offered_rps is None
         saturations[impl.key] = saturation.achieved_rps
+        # Per rate: both replicates, a median with a CI over them.
+        summaries = rate_summaries(impl)
+        assert [s.offered_rps for s in summaries] == sorted(rates)
+        for summary in summaries:
+            assert summary.replicates == (1, 2)
+            p99 = summary.latency["p99"]
+            assert len(p99.values) == 2 and p99.ci_low is not None
+            assert p99.ci_low <= p99.median <= p99.ci_high
 
     # The same offered rates for both languages: fractions of the slower one's saturation.
     slowest = min(saturations.values())
-    assert result.offered_rates_rps == tuple(float(round(f * slowest)) for f in FRACTIONS)
-    assert [p.offered_rps for p in go.phases[1:]] == list(result.offered_rates_rps)
-    assert [p.offered_rps for p in rust.phases[1:]] == list(result.offered_rates_rps)
+    assert rates == tuple(float(round(f * slowest)) for f in FRACTIONS)
+    assert result.rates_source.startswith("fractions ")
+    ratio = replicate_ratio(go, rust, "latency_p50_seconds", min(rates))
+    assert ratio is not None and ratio.rounds == 2 and ratio.ratio > 0
     assert any("saturation" in m for m in messages)
 
     # Nothing left: no server or oha of this run alive, no port listening, no child process.
-    assert len(ports) == 4  # each language: once to probe, once for the fixed rates
+    assert len(ports) == 6  # each language: once to probe, once per replicate
     binaries = {b.binary_path for b in builds.values()}
     assert processes_using(set(ports), binaries) == []
     assert [p for p in ports if listening(p)] == []

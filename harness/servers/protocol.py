@@ -1,0 +1,427 @@
+"""The server protocol: check each implementation, choose the offered rates, then measure every
+rate k times, each replicate on a fresh server, implementations in counterbalanced order.
+
+1. Selection pass, per implementation alone (never two servers alive at once, so an idle Go
+   server's GC cannot steal the other's CPU): start it, record idle RSS and what its TCP
+   transport does (transport.py), check its answers byte for byte against the other language's,
+   warm up (discarded), and probe saturation closed loop.
+2. Rates: fixed on the command line (--rates) or in the manifest ([server.rates]), else fractions
+   of the slowest default's probe. The run records which (WorkloadResult.rates_source), so two runs
+   at fixed rates can be compared rate by rate.
+3. Replicates 1..k. In each, every implementation in turn, in the order the run's schedule gives
+   that round (a Williams square: Go/Rust alternate ABBA), starts a fresh server, warms up at the
+   replicate's first rate, runs every rate (ascending in odd replicates, descending in even ones,
+   so warm-up, drift and heap growth do not fold into "rate"), then a short closed-loop probe, and
+   stops. A fresh server per replicate makes the replicates independent: what one server's
+   lifetime did (its heap, its JIT-free but allocator-warm state) is one sample, not all of them.
+
+A server that will not start, or dies, fails that replicate's phases with its stderr tail; the
+other replicates and implementations go on. Servers are stopped (SIGTERM, then SIGKILL after a
+grace period) on every path; processes a server leaves running are killed and fail it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from harness import phase_analysis, transport
+from harness.measure import Executor
+from harness.model import (
+    BuildRecord,
+    Implementation,
+    ImplementationResult,
+    InputRecord,
+    RunConfig,
+    ServerPhase,
+    ServerSettings,
+    Workload,
+    WorkloadResult,
+)
+from harness.noise import (
+    CpuClock,
+    StatReader,
+    process_cpu_seconds,
+    read_cpu_times,
+    start_cpu_window,
+)
+from harness.runner import Progress, conclude_workload
+from harness.schedule import Schedule
+from harness.servers import lifecycle
+from harness.servers.drive import PhaseDriver, failed_phase
+from harness.servers.lifecycle import RunningServer, ServerFailure, note_leftovers
+
+
+def rate_setters(workload: Workload) -> tuple[str, ...]:
+    """The implementations whose saturation sets the rates: the defaults (in `harness ab`, base
+    and head defaults alike, whose variants start with "default-")."""
+    return tuple(
+        i.key for i in workload.implementations if i.is_default or i.variant.startswith("default-")
+    )
+
+
+def choose_rates(
+    workload: Workload,
+    size: str,
+    settings: ServerSettings,
+    probes: Mapping[str, ServerPhase],
+    setters: Sequence[str],
+) -> tuple[tuple[float, ...], str]:
+    """(offered rates, how they were chosen in words). Fixed rates win: the command line's, then
+    the manifest's for this size; otherwise fractions of the slowest setter's closed-loop probe.
+    No rates (and the reason) when none of the setters finished its probe."""
+    if settings.rates_rps:
+        return tuple(settings.rates_rps), "fixed on the command line (--rates)"
+    fixed = workload.server.rates_rps.get(size) if workload.server else None
+    if fixed:
+        return tuple(fixed), f"fixed in {workload.manifest_path} ([server.rates] {size})"
+    measured = {
+        k: probes[k].achieved_rps
+        for k in setters
+        if k in probes and probes[k].ok and probes[k].achieved_rps > 0
+    }
+    if not measured:
+        return (), "no default implementation finished its saturation probe: no rate to offer"
+    slowest = min(measured, key=lambda k: measured[k])
+    fractions = ", ".join(f"{f:g}" for f in settings.rate_fractions)
+    rates = tuple(float(round(f * measured[slowest])) for f in settings.rate_fractions)
+    return rates, (
+        f"fractions {fractions} of the slowest default's closed-loop saturation "
+        f"({slowest}: {measured[slowest]:,.0f} req/s in a {settings.probe_seconds:g} s probe)"
+    )
+
+
+def rate_order(rates: Sequence[float], replicate: int) -> tuple[float, ...]:
+    """Ascending in odd replicates, descending in even ones."""
+    ordered = tuple(sorted(rates))
+    return ordered if replicate % 2 else ordered[::-1]
+
+
+class ServerRunner:
+    """Runs one server workload; same call signature as runner.run_batch_workload. /proc/stat
+    (`read_stat`) and the harness's CPU time (`cpu_clock`) are read around the whole protocol."""
+
+    def __init__(
+        self,
+        oha: Path,
+        settings: ServerSettings,
+        work_dir: Path,
+        launcher: Path,
+        read_stat: StatReader = read_cpu_times,
+        cpu_clock: CpuClock = process_cpu_seconds,
+    ):
+        self.driver = PhaseDriver(oha, settings)
+        self.work_dir = work_dir
+        self.launcher = launcher  # measure.ensure_launcher's
+        self.read_stat = read_stat
+        self.cpu_clock = cpu_clock
+
+    @property
+    def settings(self) -> ServerSettings:
+        return self.driver.settings
+
+    @property
+    def oha(self) -> Path:
+        return self.driver.oha
+
+    # --- the parts, for callers and tests that drive one step ---------------------------------
+
+    def start(
+        self,
+        workload: Workload,
+        impl: Implementation,
+        build: BuildRecord,
+        params: Mapping[str, object],
+        folder: Path,
+    ) -> RunningServer:
+        return lifecycle.start(self.launcher, self.settings, workload, impl, build, params, folder)
+
+    def request_bodies(self, workload, server, params) -> dict[str, bytes | None]:
+        return lifecycle.request_bodies(workload, server, params)
+
+    def run_phase(self, *args, **kwargs) -> ServerPhase:
+        return self.driver.run_phase(*args, **kwargs)
+
+    def environment(self, impl: Implementation) -> dict[str, str]:
+        return lifecycle.environment(impl, self.settings.parallelism)
+
+    # --- the workload -------------------------------------------------------------------------
+
+    def __call__(
+        self,
+        workload: Workload,
+        builds: Mapping[str, BuildRecord],
+        input_record: InputRecord | None,
+        config: RunConfig,
+        executor: Executor,
+        progress: Progress = lambda _: None,
+        setters: Sequence[str] | None = None,
+    ) -> WorkloadResult:
+        """`setters`: the implementations whose saturation sets the rates (rate_setters)."""
+        params = workload.params[config.size]
+        runnable = [i for i in workload.implementations if builds[i.key].ok]
+        errors = {
+            i.key: builds[i.key].error or "build failed"
+            for i in workload.implementations
+            if not builds[i.key].ok
+        }
+        folder = Path(tempfile.mkdtemp(prefix=f"{workload.name}-", dir=self.work_dir))
+        close_window = start_cpu_window(self.read_stat, self.cpu_clock)
+        state = _State(
+            workload, builds, params, config, executor, progress, folder, errors, runnable
+        )
+
+        for impl in runnable:
+            self._select(state, impl)
+        rates, source = choose_rates(
+            workload,
+            config.size,
+            self.settings,
+            state.probes,
+            setters or rate_setters(workload),
+        )
+        progress(
+            f"{workload.name}: offered rates {', '.join(f'{r:g}' for r in rates) or 'none'}"
+            f" req/s ({source}); {self.settings.replicates} replicate(s)"
+        )
+        if rates:
+            measured = [i for i in runnable if i.key not in errors]
+            schedule = Schedule(
+                len(measured), config.order, config.seed, workload.name, config.reverse
+            )
+            for replicate in range(1, self.settings.replicates + 1):
+                for index in schedule.round_order(replicate - 1):
+                    self._replicate(state, measured[index], replicate, rates)
+            for impl in measured:
+                ok = [p for p in state.phases[impl.key] if p.replicate is not None and p.ok]
+                if not ok and impl.key not in errors:
+                    failures = [p.error for p in state.phases[impl.key] if p.replicate and p.error]
+                    errors[impl.key] = "no replicate ran: " + (
+                        failures[0] if failures else "unknown"
+                    )
+
+        window = close_window()
+        reference = state.digests.get("go/default") or state.digests.get("rust/default")
+        results = []
+        workload_error = None
+        for impl in workload.implementations:
+            status = "ok"
+            error = errors.get(impl.key)
+            if not builds[impl.key].ok:
+                status = "build_failed"
+            elif error:
+                status = "failed"
+            elif reference is not None and state.digests.get(impl.key) != reference:
+                status = "checksum_mismatch"
+                error = (
+                    f"responses differ: {impl.key} digest {state.digests.get(impl.key)}, "
+                    f"reference {reference}"
+                )
+                if impl.is_default:
+                    workload_error = error
+            results.append(
+                ImplementationResult(
+                    lang=impl.lang,
+                    variant=impl.variant,
+                    library=impl.library,
+                    status=status,
+                    build=builds[impl.key],
+                    error=error,
+                    phases=tuple(state.phases[impl.key]),
+                    idle_rss_bytes=state.idle_rss.get(impl.key),
+                    parallelism={k: v for k, v in self.environment(impl).items() if k != "GODEBUG"},
+                    transport=state.transports.get(impl.key, {}),
+                )
+            )
+        return conclude_workload(
+            workload,
+            results,
+            input_record,
+            params,
+            reference,
+            workload_error,
+            offered_rates_rps=rates,
+            rates_source=source,
+            cpu_window=window,
+        )
+
+    def _select(self, state: _State, impl: Implementation) -> None:
+        """Alone: verify the answers, warm up, probe saturation closed loop."""
+        s, name = self.settings, state.workload.name
+        try:
+            server = self.start(
+                state.workload, impl, state.builds[impl.key], state.params, state.folder
+            )
+        except ServerFailure as exc:
+            state.errors[impl.key] = str(exc)
+            state.progress(f"{name} {impl.key}: {exc}")
+            return
+        with server.process:
+            time.sleep(0.5)
+            state.idle_rss[impl.key] = server.process.rss_bytes()
+            assert state.workload.server is not None
+            state.transports[impl.key] = transport.observe(
+                server.process.pid, server.port, state.workload.server.health
+            )
+            try:
+                bodies = self.request_bodies(state.workload, server, state.params)
+                state.digests[impl.key] = lifecycle.response_digest(
+                    state.workload, server, state.params, bodies
+                )
+            except OSError as exc:  # it answered /health, then died or hung up
+                state.errors[impl.key] = f"server stopped answering ({exc}): {server.stderr_tail()}"
+                state.progress(f"{name} {impl.key}: {state.errors[impl.key]}")
+                server.process.stop(s.stop_grace_seconds)
+                note_leftovers(state.errors, impl.key, server.process)
+                return
+            self._phase(state, impl, server, bodies, "warmup", None, s.warmup_seconds)
+            probe = self._phase(state, impl, server, bodies, "saturation", None, s.probe_seconds)
+            server.process.stop(s.stop_grace_seconds)
+        state.probes[impl.key] = probe
+        state.phases[impl.key].append(probe)
+        state.progress(
+            f"{name} {impl.key}: saturation {probe.achieved_rps:.0f} req/s (closed loop)"
+            + (f" ({probe.error})" if probe.error else "")
+        )
+        if not probe.ok:
+            state.errors[impl.key] = f"saturation probe failed: {probe.error}"
+        note_leftovers(state.errors, impl.key, server.process)
+
+    def _replicate(
+        self, state: _State, impl: Implementation, replicate: int, rates: Sequence[float]
+    ) -> None:
+        """One replicate of one implementation: a fresh server, warm-up, every rate, the probe.
+        A server that dies is restarted for the rest; one that will not start fails what is left
+        of this replicate, with the reason."""
+        s, name = self.settings, state.workload.name
+        plan: list[tuple[str, float | None]] = [
+            (f"rate={rate:g}", rate) for rate in rate_order(rates, replicate)
+        ]
+        if s.replicate_probe_seconds > 0:
+            plan.append(("saturation", None))
+        server: RunningServer | None = None
+        bodies: Mapping[str, bytes | None] = {}
+        tag = f"{name} {impl.key} replicate {replicate}/{s.replicates}"
+        try:
+            for done, (label, rate) in enumerate(plan):
+                if server is None or server.process.exit_code() is not None:
+                    if server is not None:
+                        server.process.stop(0)
+                        note_leftovers(state.errors, impl.key, server.process)
+                    try:
+                        server = self.start(
+                            state.workload, impl, state.builds[impl.key], state.params, state.folder
+                        )
+                        bodies = self.request_bodies(state.workload, server, state.params)
+                    except (ServerFailure, OSError) as exc:
+                        message = f"replicate {replicate}: {exc}"
+                        state.progress(f"{tag}: {exc}")
+                        state.phases[impl.key] += [
+                            failed_phase(lbl, r, replicate, message) for lbl, r in plan[done:]
+                        ]
+                        return
+                    first_rate = rate if rate is not None else min(rates)
+                    self._phase(state, impl, server, bodies, "warmup", first_rate, s.warmup_seconds)
+                seconds = self.driver.phase_seconds(rate) if rate else s.replicate_probe_seconds
+                phase = self._phase(state, impl, server, bodies, label, rate, seconds, replicate)
+                state.phases[impl.key].append(phase)
+                state.progress(_phase_line(tag, phase))
+        finally:
+            if server is not None:
+                server.process.stop(s.stop_grace_seconds)
+                note_leftovers(state.errors, impl.key, server.process)
+
+    def _phase(
+        self,
+        state: _State,
+        impl: Implementation,
+        server: RunningServer,
+        bodies: Mapping[str, bytes | None],
+        label: str,
+        rate: float | None,
+        seconds: float,
+        replicate: int | None = None,
+    ) -> ServerPhase:
+        return self.driver.run_phase(
+            label,
+            state.workload,
+            impl,
+            server,
+            state.params,
+            bodies,
+            rate,
+            seconds,
+            state.config,
+            state.executor,
+            state.folder,
+            replicate,
+        )
+
+
+def _phase_line(tag: str, phase: ServerPhase) -> str:
+    p99 = phase.latency.p99_seconds * 1e3 if phase.latency else float("nan")
+    loop = "" if phase.offered_rps is not None else " (closed loop)"
+    return (
+        f"{tag} {phase.phase}{loop}: achieved {phase.achieved_rps:.0f}, p99 {p99:.2f} ms"
+        + (f" [{'; '.join(phase.flags)}]" if phase.flags else "")
+        + (f" FAILED: {phase.error}" if phase.error else "")
+    )
+
+
+class _State:
+    """What one workload's protocol accumulates across the selection pass and the replicates."""
+
+    def __init__(
+        self,
+        workload: Workload,
+        builds: Mapping[str, BuildRecord],
+        params: Mapping[str, object],
+        config: RunConfig,
+        executor: Executor,
+        progress: Progress,
+        folder: Path,
+        errors: dict[str, str],
+        runnable: Sequence[Implementation],
+    ):
+        self.workload, self.builds, self.params = workload, builds, params
+        self.config, self.executor, self.progress = config, executor, progress
+        self.folder, self.errors = folder, errors
+        self.digests: dict[str, str] = {}
+        self.probes: dict[str, ServerPhase] = {}
+        self.idle_rss: dict[str, int] = {}
+        self.transports: dict[str, dict[str, str]] = {}
+        self.phases: dict[str, list[ServerPhase]] = {i.key: [] for i in workload.implementations}
+
+
+def default_settings(
+    size: str,
+    loadgen_name: str,
+    server_cpus: tuple[int, ...] | None,
+    loadgen_cpus: tuple[int, ...] | None,
+    replicates: int | None = None,
+    rates_rps: tuple[float, ...] = (),
+) -> ServerSettings:
+    """Full: 5 replicates of 4 rates at 5-10 s a phase (about 6 min a workload here); quick: 2
+    replicates of 3 s phases. A replicate's phase aims at 20,000 requests: five of them pool
+    100,000 (phase_analysis.TRUSTWORTHY_P999_REQUESTS)."""
+    full = size == "full"
+    return ServerSettings(
+        loadgen=loadgen_name,
+        server_cpus=server_cpus,
+        loadgen_cpus=loadgen_cpus,
+        parallelism=1,
+        connections=64,
+        warmup_seconds=2.0 if full else 1.0,
+        probe_seconds=10.0 if full else 2.0,
+        min_phase_seconds=5.0 if full else 3.0,
+        max_phase_seconds=10.0 if full else 3.0,
+        target_requests_per_phase=phase_analysis.TRUSTWORTHY_P999_REQUESTS // 5,
+        rate_fractions=(0.25, 0.5, 0.75, 0.9),
+        ready_timeout_seconds=120.0 if full else 30.0,
+        stop_grace_seconds=2.0,
+        replicates=replicates or (5 if full else 2),
+        replicate_probe_seconds=3.0 if full else 1.0,
+        rates_rps=tuple(rates_rps),
+    )
