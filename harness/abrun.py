@@ -11,6 +11,11 @@ sides run the head's manifests on the head's input bytes, so only the programs d
 head of every implementation run in the same rounds, in a balanced Latin-square order over all of
 them (schedule.py), so `compare` pairs them round by round; rounds are added until every
 head/base ratio's CI is narrow enough or the budget runs out.
+
+Server workloads go through the server protocol the same way: base and head servers are the
+implementations of one workload, so they are checked against each other, driven at the same offered
+rates (fixed, or fractions of the slowest of the four defaults' saturation), and measured in the
+same replicates in counterbalanced order; `compare` pairs them replicate by replicate.
 """
 
 from __future__ import annotations
@@ -167,6 +172,7 @@ def run_ab(
     progress: Progress = lambda _: None,
     allow_incomplete: bool = False,
     system_state: Callable[[], SystemState | None] = read_system_state,
+    run_server: Callable[..., WorkloadResult] | None = None,
 ) -> tuple[Run, Run]:
     """Two Run values (base, head) measured in one interleaved session. A selected workload the
     base lacks is refused before anything is built, unless `allow_incomplete` (then skipped).
@@ -180,20 +186,20 @@ def run_ab(
     system = system_state()
     with checkout(repo, base_commit) as base_tree:
         base_manifests = load_workloads(base_tree / inside)
-        batch = [w for w in workloads if w.kind == "batch"]
-        missing = [w.name for w in batch if w.name not in base_manifests]
+        measurable = [w for w in workloads if w.kind == "batch" or run_server is not None]
+        missing = [w.name for w in measurable if w.name not in base_manifests]
         if missing and not allow_incomplete:
             raise HarnessError(
                 f"{', '.join(missing)}: not in {base_ref}, so not comparable; "
                 "pass --allow-incomplete to measure the rest"
             )
-        if len(missing) == len(batch):
-            raise HarnessError(f"no batch workload to measure against {base_ref}")
+        if len(missing) == len(measurable):
+            raise HarnessError(f"no workload to measure against {base_ref}")
         base_builder = Builder(base_tree / inside, cache_dir)
         head_builder = Builder(workloads_dir, cache_dir)
         for workload in workloads:
-            if workload.kind != "batch":
-                progress(f"{workload.name}: skipped (interleaved A/B covers batch workloads)")
+            if workload.kind != "batch" and run_server is None:
+                progress(f"{workload.name}: skipped (no server runner)")
                 continue
             if workload.name not in base_manifests:
                 progress(f"{workload.name}: not in {base_ref}; skipped")
@@ -208,12 +214,23 @@ def run_ab(
                 builds[f"{impl.lang}/{impl.variant}{BASE_SUFFIX}"] = replace(
                     record, variant=impl.variant + BASE_SUFFIX
                 )
-            input_record = prepare_input(workload, config.size, cache_dir / "inputs")
             progress(f"run {workload.name}: {base_ref} and working tree interleaved")
-            targets = [(i.key, f"{i.key}{BASE_SUFFIX}") for i in workload.implementations]
-            result = run_batch_workload(
-                combined(workload), builds, input_record, config, executor, progress, targets
-            )
+            both = combined(workload)
+            if workload.kind == "server":
+                assert run_server is not None
+                setters = [
+                    k
+                    for i in workload.implementations
+                    if i.is_default
+                    for k in (i.key, f"{i.key}{BASE_SUFFIX}")
+                ]
+                result = run_server(both, builds, None, config, executor, progress, setters)
+            else:
+                input_record = prepare_input(workload, config.size, cache_dir / "inputs")
+                targets = [(i.key, f"{i.key}{BASE_SUFFIX}") for i in workload.implementations]
+                result = run_batch_workload(
+                    both, builds, input_record, config, executor, progress, targets
+                )
             base, head = split(result)
             base_results.append(base)
             head_results.append(head)

@@ -63,6 +63,9 @@ AB_TARGET_CI_PCT = 1.5
 # runs, so a smaller change can fail the gate without false alarms (benchmarks/test_gate.py measures
 # both on this machine; docs/regression-gate.md has the figures). compare keeps 5 % for stored runs.
 AB_DEFAULT_THRESHOLD_PCT = 3.0
+# Replicates of every server rate in ab, whatever the size: the paired t-test needs a few to say
+# anything, and each costs about 70 s per server workload in quick size (4 servers x 4 rates).
+AB_SERVER_REPLICATES = 5
 
 console = Console(stderr=True, highlight=False)
 # Under make or CI stdout is not a terminal: give tables room instead of rich's 80-column default.
@@ -487,6 +490,18 @@ def cmd_ab(args: argparse.Namespace) -> int:
         target_pct=AB_TARGET_CI_PCT,
     )
     harness_cpus = harness_cpus_for(run_config.cpu_affinity)
+    run_server = None
+    if any(w.kind == "server" for w in selected):
+        settings = _server_settings(
+            args, run_config.cpu_affinity, harness_cpus, replicates=AB_SERVER_REPLICATES
+        )
+        run_config = replace(run_config, server=settings)
+        run_server = ServerRunner(
+            loadgen.find_oha(ROOT / "tools"),
+            settings,
+            _work_dir(cache_dir),
+            measure.ensure_launcher(cache_dir),
+        )
     if harness_cpus:
         measure.pin_current_process(harness_cpus)
     repo, _ = abrun.repository_of(workloads_dir)
@@ -500,6 +515,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         cache_dir,
         _progress,
         allow_incomplete=args.allow_incomplete,
+        run_server=run_server,
     )
     for run in (base, head):
         save_run_file(run, results_dir / "ab")
@@ -510,7 +526,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         default_threshold=args.default_threshold / 100,
     )
     measured = {w.name for w in head.workloads}
-    skipped = [w.name for w in selected if w.kind == "batch" and w.name not in measured]
+    skipped = [w.name for w in selected if w.name not in measured]
     notes = tuple(f"INCOMPLETE: {name}: not in {args.base}; not measured" for name in skipped)
     return _print_comparison(replace(result, notes=result.notes + notes), args.format)
 
@@ -681,7 +697,7 @@ def parser() -> argparse.ArgumentParser:
         help="measure a base commit and the working tree interleaved in one run; gate like compare",
     )
     s.add_argument("base", help="git commit or ref to compare the working tree against")
-    s.add_argument("--workloads", help="comma-separated batch workloads (default: all batch)")
+    s.add_argument("--workloads", help="comma-separated workloads (default: all)")
     s.add_argument("--size", choices=("full", "quick"), default="quick")
     _add_measurement(s, f"minimum rounds per side (default {AB_MIN_ROUNDS})")
     s.add_argument("--format", choices=("table", "markdown", "json"), default="table")

@@ -92,3 +92,47 @@ def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, ca
         ["git", "-C", str(root), "worktree", "list"], capture_output=True, text=True, check=True
     ).stdout
     assert "gorust-base-" not in worktrees
+
+
+@pytest.mark.e2e
+def test_ab_drives_base_and_head_servers_at_the_same_rates_in_the_same_replicates(tmp_path, capsys):
+    root = Path(__file__).resolve().parent.parent
+    code = cli.main(
+        [
+            "--results-dir",
+            str(tmp_path),
+            "--cache-dir",
+            str(root / ".cache"),
+            "ab",
+            "HEAD",
+            "--workloads",
+            "http-json",
+            "--size",
+            "quick",
+            "--rates",
+            "1500,3000",
+            "--replicates",
+            "2",
+            "--format",
+            "json",
+        ]
+    )
+    assert code in (0, 1)  # the verdict is the gate's; here: both sides measured alike
+    files = sorted((tmp_path / "ab").glob("*.json"))
+    assert [f.name.rsplit("-", 1)[-1] for f in files] == ["base.json", "head.json"]
+    sides = [json.loads(path.read_text()) for path in files]
+    for run in sides:
+        (result,) = run["workloads"]
+        assert result["status"] == "ok", result["error"]
+        assert result["offered_rates_rps"] == [1500.0, 3000.0]
+        assert result["rates_source"] == "fixed on the command line (--rates)"
+        assert [i["variant"] for i in result["implementations"]] == ["default", "default"]
+        for impl in result["implementations"]:
+            measured = [
+                (p["offered_rps"], p["replicate"]) for p in impl["phases"] if p["replicate"]
+            ]
+            assert sorted(measured, key=str) == sorted(
+                [(1500.0, 1), (3000.0, 1), (None, 1), (3000.0, 2), (1500.0, 2), (None, 2)], key=str
+            )
+    assert sides[0]["session_id"] == sides[1]["session_id"] is not None
+    assert sides[0]["config"]["server"]["replicates"] == 2
