@@ -51,7 +51,9 @@ def harness(results: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def measured(results: Path, *extra: str):
-    done = harness(results, "run", "--workloads", WORKLOAD, "--size", "full", *extra)
+    done = harness(
+        results, "run", "--workloads", WORKLOAD, "--size", "full", "--no-build-profile", *extra
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return load_run(results / "latest.json")
 
