@@ -1,13 +1,19 @@
 """Compare two runs metric by metric and decide, with evidence, what regressed.
 
-For each workload, implementation and gated metric: the change of the median (head / base - 1), a
-95 % bootstrap CI of that change, and a two-sided Mann-Whitney U p-value (as benchstat and asv do).
-A change is a regression only when it is significant (p < 0.05 and the CI excludes zero) *and*
+For each batch workload, implementation and gated metric: the change of the median (head / base -
+1), a 95 % bootstrap CI of that change, and a two-sided Mann-Whitney U p-value (as benchstat and asv
+do). A change is a regression only when it is significant (p < 0.05 and the CI excludes zero) *and*
 larger than the noise threshold (default 5 %, overridable per metric), so tiny but real shifts do not
 fail builds. Runs from different machines, toolchains or sizes are refused unless asked for, and
 then every change is labelled as mixed. So are runs that do not cover the same ground (one not
 `complete`, or a workload one has and the other lacks): an interrupted head with no workloads
 once "passed" with 0 regressions; when allowed, the gaps are labelled INCOMPLETE.
+
+Server workloads have a few replicates per offered rate (servers.replicates), not many
+repetitions: p50 and p99 latency at each rate both runs measured, and saturation throughput, are
+gated by the same rule, with a t-test on log values (the rank tests cannot call a 5-replicate
+difference). A rate where any replicate on either side failed, fell behind its rate or lost
+requests gets a note instead of a verdict, the rule the report's headline figures follow.
 
 Each comparison also says what the machine and the order did to the runs (noise.py): a `NOISE:`
 note per warning (drift, position effect, steal, other load, governor) and one `noise:` line per
@@ -19,13 +25,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from harness import noise, stats
-from harness.analysis import HIGHER_IS_BETTER, metric_values, paired_ratio, values_by_round
+from harness import analysis, noise, stats
+from harness.analysis import PairedRatio, metric_values, paired_ratio, values_by_round
 from harness.errors import HarnessError
-from harness.model import Run
+from harness.model import ImplementationResult, Run, WorkloadResult
+from harness.servers import replicates
 from harness.stats import ALPHA
 
 DEFAULT_THRESHOLD = 0.05
@@ -35,6 +42,18 @@ OFF_CPU_SHIFT_NOTE = 0.05
 GATED_METRICS = ("wall_seconds", "cpu_seconds", "peak_rss_bytes")
 MANN_WHITNEY = "unpaired: ratio of medians, Mann-Whitney U"
 SIGNED_RANK = "paired by round: median per-round ratio, Wilcoxon signed-rank"
+REPLICATE_T = "paired by replicate: median per-replicate ratio, t-test on log ratios"
+WELCH_LOGS = "unpaired: ratio of medians over replicates, Welch t-test on logs"
+# Server metrics gated at every usable offered rate, and once per implementation.
+SERVER_RATE_METRICS = ("latency_p50_seconds", "latency_p99_seconds")
+SERVER_UNITS = {
+    "latency_p50_seconds": "seconds",
+    "latency_p99_seconds": "seconds",
+    replicates.SATURATION_METRIC: "req/s",
+}
+# Under this many replicates a side the t-test on logs has too few degrees of freedom to say much.
+MIN_REPLICATES = 3
+HIGHER_IS_BETTER = analysis.HIGHER_IS_BETTER | replicates.HIGHER_IS_BETTER
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,12 @@ class MetricChange:
     verdict: str  # "improved" | "regressed" | "no significant change"
     p_adjusted: float | None = None  # Benjamini-Hochberg over every p of the comparison
     method: str = MANN_WHITNEY
+    rate_rps: float | None = None  # server latencies: the offered rate; None for everything else
+
+    @property
+    def label(self) -> str:
+        """The metric as the tables show it: 'latency_p99_seconds @ 6,000 req/s' for a rate."""
+        return self.metric if self.rate_rps is None else f"{self.metric} @ {_rate(self.rate_rps)}"
 
 
 @dataclass(frozen=True)
@@ -147,10 +172,15 @@ class Shift:
 
 
 def shift(
-    metric: str, before: Sequence[float], after: Sequence[float], threshold: float
+    metric: str,
+    before: Sequence[float],
+    after: Sequence[float],
+    threshold: float,
+    test: Callable[[Sequence[float], Sequence[float]], float | None] = stats.mann_whitney_p,
 ) -> Shift | None:
-    """The change of the median with its bootstrap CI, the Mann-Whitney p-value and the verdict;
-    None when the base median is 0 (no relative change exists). Shared by compare and trend."""
+    """The change of the median with its bootstrap CI, the p-value of `test` (Mann-Whitney for
+    repetitions, Welch on logs for server replicates) and the verdict; None when the base median
+    is 0 (no relative change exists). Shared by compare and trend."""
     base_median = stats.median(before)
     if base_median == 0:
         return None
@@ -158,7 +188,7 @@ def shift(
     change = head_median / base_median - 1
     ci = stats.ratio_of_medians_ci(after, before)
     ci_low, ci_high = (ci.low - 1, ci.high - 1) if ci else (None, None)
-    p_value = stats.mann_whitney_p(after, before)
+    p_value = test(after, before)
     if p_value is not None and math.isnan(p_value):
         p_value = None  # keeps the JSON output strict
     return Shift(
@@ -181,13 +211,25 @@ def paired_shift(
     paired = paired_ratio(dict(after), dict(before))
     if paired is None:
         return None
-    rounds = sorted(before.keys() & after.keys())
+    return ratio_shift(metric, paired, before, after, threshold)
+
+
+def ratio_shift(
+    metric: str,
+    paired: PairedRatio,
+    before: Mapping[int, float],
+    after: Mapping[int, float],
+    threshold: float,
+) -> Shift:
+    """A paired head/base ratio as a Shift: the medians are over the rounds (or replicates) both
+    sides have, so they describe the same pairs the ratio does."""
+    common = sorted(before.keys() & after.keys())
     change = paired.ratio - 1
     ci_low = None if paired.ci_low is None else paired.ci_low - 1
     ci_high = None if paired.ci_high is None else paired.ci_high - 1
     return Shift(
-        base_median=stats.median([before[r] for r in rounds]),
-        head_median=stats.median([after[r] for r in rounds]),
+        base_median=stats.median([before[r] for r in common]),
+        head_median=stats.median([after[r] for r in common]),
         change=change,
         ci_low=ci_low,
         ci_high=ci_high,
@@ -226,8 +268,9 @@ def compare_runs(
     allow_mixed: bool = False,
     allow_incomplete: bool = False,
 ) -> RunComparison:
-    """Every gated metric of every implementation present and "ok" in both runs; what could not be
-    compared (absent, failed, diverging outputs, too few repetitions) becomes a note."""
+    """Every gated metric of every implementation present and "ok" in both runs (servers: see
+    compare_server); what could not be compared (absent, failed, diverging outputs, too few
+    repetitions, a server rate one side could not hold) becomes a note."""
     differences = incomparabilities(base, head)
     if differences and not allow_mixed:
         raise HarnessError(
@@ -247,6 +290,7 @@ def compare_runs(
     base_workloads = {w.name: w for w in base.workloads}
     changes = []
     underpowered: set[tuple[int, int]] = set()
+    few_replicates: set[tuple[int, int]] = set()
     paired = same_session(base, head)
     for head_w in head.workloads:
         base_w = base_workloads.get(head_w.name)
@@ -262,6 +306,9 @@ def compare_runs(
                 f"{head_w.name}: input differs (base {base_w.input.size_bytes} bytes, "
                 f"head {head_w.input.size_bytes} bytes, different SHA-256)"
             )
+        server = head_w.kind == "server"
+        if server:
+            notes += rate_set_notes(base_w, head_w)
         for head_impl in head_w.implementations:
             base_impl = base_w.result_for(head_impl.key)
             if base_impl is None or base_impl.status != "ok" or head_impl.status != "ok":
@@ -269,6 +316,20 @@ def compare_runs(
                     f"{head_w.name} {head_impl.key}: not compared (base "
                     f"{base_impl.status if base_impl else 'absent'}, head {head_impl.status})"
                 )
+                continue
+            if server:
+                found = compare_server(
+                    head_w.name,
+                    base_impl,
+                    head_impl,
+                    common_rates(base_w, head_w),
+                    paired,
+                    thresholds,
+                    default_threshold,
+                )
+                changes += found.changes
+                notes += found.notes
+                few_replicates.update(c for c in found.replicate_counts if min(c) < MIN_REPLICATES)
                 continue
             base_values = metric_values(base_impl, base_w.throughput)
             head_values = metric_values(head_impl, head_w.throughput)
@@ -338,16 +399,233 @@ def compare_runs(
             "(use at least 4 a side, 10 for a useful gate)"
             for n_base, n_head in sorted(underpowered)
         ]
+    notes += [few_replicates_note(paired, *counts) for counts in sorted(few_replicates)]
     changes = adjust_for_many(changes)
     if changes:
         notes.append(
-            f"method: {changes[0].method}; p adjusted for the {len(changes)} verdicts of this "
+            f"{method_line(changes)}; p adjusted for the {len(changes)} verdicts of this "
             "comparison (Benjamini-Hochberg false-discovery rate), verdicts use the adjusted p"
         )
     notes += noise_notes(base, head, default_threshold)
     return RunComparison(
         base_run_id=base.run_id, head_run_id=head.run_id, changes=tuple(changes), notes=tuple(notes)
     )
+
+
+def method_line(changes: Sequence[MetricChange]) -> str:
+    """'method: X', or with batch and server rows in one comparison each method with its count of
+    verdicts, so no row is read with the wrong test in mind."""
+    methods = list(dict.fromkeys(c.method for c in changes))
+    if len(methods) == 1:
+        return f"method: {methods[0]}"
+    counts = {m: sum(c.method == m for c in changes) for m in methods}
+    return "methods: " + "; ".join(f"{m} ({counts[m]} verdicts)" for m in methods)
+
+
+# --- server workloads ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerComparison:
+    """One server implementation compared: its verdict rows, what was left out and why, and the
+    replicate counts behind each row (base, head; a paired row's pairs twice) for the note on too
+    few replicates."""
+
+    changes: tuple[MetricChange, ...]
+    notes: tuple[str, ...]
+    replicate_counts: tuple[tuple[int, int], ...]
+
+
+def _rate(rate: float) -> str:
+    return f"{rate:,.0f} req/s"
+
+
+def _rates(rates: Sequence[float]) -> str:
+    return ", ".join(f"{r:,.0f}" for r in rates) + " req/s"
+
+
+def workload_rates(w: WorkloadResult) -> set[float]:
+    """Every offered rate any implementation of the workload measured."""
+    return {rate for impl in w.implementations for rate in replicates.rates_of(impl)}
+
+
+def common_rates(base: WorkloadResult, head: WorkloadResult) -> tuple[float, ...]:
+    return tuple(sorted(workload_rates(base) & workload_rates(head)))
+
+
+def rate_set_notes(base: WorkloadResult, head: WorkloadResult) -> list[str]:
+    """Rates only one run measured get a note, never a verdict. With no rate in common (rates are
+    fractions of each run's own saturation unless fixed), one note says how to make them meet."""
+    before, after = workload_rates(base), workload_rates(head)
+    if before and after and not before & after:
+        return [
+            f"{head.name}: the offered rates differ (base {_rates(sorted(before))}; head "
+            f"{_rates(sorted(after))}), so no latency was compared; fix them with --rates or "
+            "[server.rates] so runs are comparable"
+        ]
+    return [
+        f"{head.name} @ {_rate(rate)}: measured in the {side} run only; not compared"
+        for side, only in (("base", before - after), ("head", after - before))
+        for rate in sorted(only)
+    ]
+
+
+def shortened(reasons: Sequence[str], keep: int = 2) -> str:
+    """The first `keep` reasons and how many more: a note points at the report, it does not
+    repeat it."""
+    rest = len(reasons) - keep
+    return "; ".join(reasons[:keep]) + (f"; and {rest} more" if rest > 0 else "")
+
+
+def probe_exclusions(impl: ImplementationResult) -> tuple[str, ...]:
+    """Why the saturation probes may not be gated, as a rate's replicates may not: one that
+    failed or lost requests (quoting the others would hide it)."""
+    reasons = []
+    for probe in replicates.saturation_probes(impl):
+        where = "" if probe.replicate is None else f"replicate {probe.replicate}: "
+        if not probe.ok:
+            reasons.append(f"{where}the probe failed")
+        elif probe.errors:
+            reasons.append(f"{where}{probe.errors:,} failed requests")
+    return tuple(reasons)
+
+
+def _exclusion_note(what: str, base: Sequence[str] | None, head: Sequence[str] | None) -> str:
+    """'api go/default @ 6,000 req/s: not compared (head: replicate 3: the phase failed)'; None
+    for a side means it did not measure this at all."""
+    parts = [
+        f"{side}: " + ("not measured" if reasons is None else shortened(reasons))
+        for side, reasons in (("base", base), ("head", head))
+        if reasons is None or reasons
+    ]
+    return f"{what}: not compared ({'; '.join(parts)})"
+
+
+def _server_change(
+    workload: str,
+    base_impl: ImplementationResult,
+    head_impl: ImplementationResult,
+    metric: str,
+    rate: float | None,
+    paired: bool,
+    threshold: float,
+) -> tuple[MetricChange | None, tuple[int, int]]:
+    """One server metric's row (None without values on both sides) and the replicate counts
+    behind it. Paired (one session): the
+    median per-replicate head/base ratio and the t-test on log ratios; apart: the change of the
+    medians over replicates and Welch's t-test on logs."""
+    before = replicates.values_by_replicate(base_impl, metric, rate)
+    after = replicates.values_by_replicate(head_impl, metric, rate)
+    if paired:
+        ratio = replicates.replicate_ratio(head_impl, base_impl, metric, rate)
+        pairs = ratio.rounds if ratio else 0
+        moved = ratio_shift(metric, ratio, before, after, threshold) if ratio else None
+        counts = (pairs, pairs)
+    else:
+        moved = None
+        if before and after:
+            moved = shift(
+                metric,
+                list(before.values()),
+                list(after.values()),
+                threshold,
+                test=stats.welch_log_p,
+            )
+        counts = (len(before), len(after))
+    if moved is None:
+        return None, counts
+    change = MetricChange(
+        workload=workload,
+        lang=head_impl.lang,
+        variant=head_impl.variant,
+        metric=metric,
+        unit=SERVER_UNITS[metric],
+        base_median=moved.base_median,
+        head_median=moved.head_median,
+        change=moved.change,
+        ci_low=moved.ci_low,
+        ci_high=moved.ci_high,
+        p_value=moved.p_value,
+        threshold=threshold,
+        verdict=moved.verdict,
+        method=REPLICATE_T if paired else WELCH_LOGS,
+        rate_rps=rate,
+    )
+    return change, counts
+
+
+def compare_server(
+    workload: str,
+    base_impl: ImplementationResult,
+    head_impl: ImplementationResult,
+    rates: Sequence[float],
+    paired: bool,
+    thresholds: Mapping[str, float],
+    default_threshold: float,
+) -> ServerComparison:
+    """p50 and p99 latency at each of `rates` usable on both sides, then saturation throughput.
+    A rate with any replicate excluded on either side (failed, fell behind, lost requests) is a
+    note, not a verdict: the same rule as the report's headline figures."""
+    key = f"{workload} {head_impl.key}"
+    before = {s.offered_rps: s for s in replicates.rate_summaries(base_impl)}
+    after = {s.offered_rps: s for s in replicates.rate_summaries(head_impl)}
+    changes: list[MetricChange] = []
+    notes: list[str] = []
+    counts: list[tuple[int, int]] = []
+    gated: list[tuple[str, float | None]] = []
+    for rate in rates:
+        b, h = before.get(rate), after.get(rate)
+        if b is None or h is None or not (b.usable and h.usable):
+            notes.append(
+                _exclusion_note(
+                    f"{key} @ {_rate(rate)}",
+                    None if b is None else b.exclusions,
+                    None if h is None else h.exclusions,
+                )
+            )
+            continue
+        gated += [(metric, rate) for metric in SERVER_RATE_METRICS]
+    probed = [
+        probe_exclusions(impl) if replicates.saturation_probes(impl) else None
+        for impl in (base_impl, head_impl)
+    ]
+    if probed == [(), ()]:
+        gated.append((replicates.SATURATION_METRIC, None))
+    elif probed != [None, None]:
+        notes.append(_exclusion_note(f"{key} {replicates.SATURATION_METRIC}", *probed))
+    for metric, rate in gated:
+        threshold = thresholds.get(metric, default_threshold)
+        change, count = _server_change(
+            workload, base_impl, head_impl, metric, rate, paired, threshold
+        )
+        if change is not None:
+            changes.append(change)
+            counts.append(count)
+        elif paired:
+            at = metric if rate is None else f"{metric} @ {_rate(rate)}"
+            notes.append(f"{key} {at}: not compared (no replicate measured on both sides)")
+    return ServerComparison(tuple(changes), tuple(notes), tuple(counts))
+
+
+def few_replicates_note(paired: bool, n_base: int, n_head: int) -> str:
+    """Why server verdicts are unlikely (or impossible) with fewer than MIN_REPLICATES replicates a
+    side: the t-test's degrees of freedom, not a rank test's floor, are what is short."""
+    what = (
+        f"only {n_base} paired server replicates"
+        if paired
+        else f"only {n_base} vs {n_head} server replicates"
+    )
+    if min(n_base, n_head) < 2:
+        why = (
+            "a single pair gives no p-value"
+            if paired
+            else "a single replicate gives no p-value (files before schema 5 have one per rate)"
+        )
+        why += ", so no server change can be called significant"
+    else:
+        test = "the t-test on log ratios" if paired else "Welch's t-test on logs"
+        why = f"{test} has too few degrees of freedom to call any but a large and steady change"
+    return f"{what}: {why} (measure at least 5 replicates a rate for a useful gate)"
 
 
 def noise_notes(base: Run, head: Run, threshold: float) -> list[str]:
@@ -392,7 +670,7 @@ def _row(c: MetricChange) -> list[str]:
     return [
         c.workload,
         f"{c.lang}/{c.variant}",
-        c.metric,
+        c.label,
         _pct(c.change),
         f"[{_pct(c.ci_low)}, {_pct(c.ci_high)}]",
         "–" if c.p_adjusted is None else f"{c.p_adjusted:.3g}",

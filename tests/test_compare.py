@@ -7,7 +7,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from builders import cpu_window, impl_result, noise_run, repetition, run, workload_result
+from builders import (
+    cpu_window,
+    impl_result,
+    noise_run,
+    repetition,
+    run,
+    server_phase,
+    server_run,
+    server_workload,
+    workload_result,
+)
 
 from harness import cli, compare
 from harness.errors import HarnessError
@@ -429,3 +439,258 @@ def test_an_ab_session_is_one_noise_summary_over_both_sides():
     ]
     (summary,) = notes[2:]
     assert summary.startswith("noise: session: steal 0.0 %") and "(base)" in summary
+
+
+# --- server workloads -------------------------------------------------------------------------
+
+RATES = (3000.0, 6000.0)
+P99S = (0.010, 0.012, 0.011, 0.013, 0.009)  # base p99 per replicate, seconds
+SATURATIONS = (8000.0, 8100.0, 7900.0, 8050.0, 7950.0)  # closed-loop probe per replicate, req/s
+SLOWER = (1.28, 1.32, 1.30, 1.29, 1.31)  # head / base p99 per replicate: median +30 %
+SAME = (1.0,) * 5
+# Paired t-test on the log ratios of SLOWER: logs 0.24686, 0.27763, 0.26236, 0.25464, 0.27003;
+# mean 0.26231, sample sd 0.012164, t = 0.26231 / (0.012164 / sqrt 5) = 48.22 with 4 degrees of
+# freedom -> two-sided p = 1.107e-6.
+P_SLOWER_PAIRED = 1.107e-6
+
+
+def replicated(
+    p99_factors=SAME, sat_factors=SAME, rates=RATES, n=5, failed=(), behind=(), probe_failed=()
+):
+    """One implementation's schema-5 phases: the selection pass's probe (replicate None), then
+    per replicate every rate and the closing probe. `failed`/`behind`: (replicate, rate) pairs
+    that failed or achieved only 95 % of the rate; `probe_failed`: replicates whose probe failed."""
+    phases = [server_phase(None, 8000.0)]
+    for r in range(1, n + 1):
+        for rate in rates:
+            phases.append(
+                server_phase(
+                    rate,
+                    rate * 0.95 if (r, rate) in behind else rate,
+                    p99=P99S[r - 1] * p99_factors[r - 1],
+                    replicate=r,
+                    ok=(r, rate) not in failed,
+                )
+            )
+        phases.append(
+            server_phase(
+                None,
+                SATURATIONS[r - 1] * sat_factors[r - 1],
+                replicate=r,
+                ok=r not in probe_failed,
+            )
+        )
+    return phases
+
+
+def server_runs(base_go, head_go, base_rust=None, head_rust=None, session="s1"):
+    """Base and head runs of one server workload, both in one `harness ab` session unless
+    `session` is None; Rust defaults to the same unchanged phases on both sides."""
+    runs = []
+    for run_id, go, rust in ((BASE_ID, base_go, base_rust), (HEAD_ID, head_go, head_rust)):
+        r = server_run([server_workload(go, rust if rust is not None else replicated())])
+        runs.append(replace(r, run_id=run_id, session_id=session))
+    return tuple(runs)
+
+
+def server_change(result, lang, metric, rate=None) -> compare.MetricChange:
+    (change,) = [
+        c
+        for c in result.changes
+        if (c.lang, c.metric, c.rate_rps) == (lang, metric, rate) and c.workload == "api"
+    ]
+    return change
+
+
+def test_paired_server_head_slower_at_p99_in_every_replicate_is_regressed():
+    result = compare.compare_runs(*server_runs(replicated(), replicated(SLOWER)))
+    for rate in RATES:
+        p99 = server_change(result, "go", "latency_p99_seconds", rate)
+        assert p99.change == pytest.approx(0.30)  # the median per-replicate ratio
+        assert p99.p_value == pytest.approx(P_SLOWER_PAIRED, rel=1e-3)
+        assert (p99.ci_low, p99.ci_high) == (pytest.approx(0.28), pytest.approx(0.32))
+        assert p99.verdict == "regressed" and p99.method == compare.REPLICATE_T
+        assert p99.unit == "seconds" and p99.label == f"latency_p99_seconds @ {rate:,.0f} req/s"
+    assert [(c.lang, c.metric, c.rate_rps) for c in result.regressions] == [
+        ("go", "latency_p99_seconds", 3000.0),
+        ("go", "latency_p99_seconds", 6000.0),
+    ]
+    # p50, saturation and every Rust figure are identical on both sides: 2 x (2 x 2 + 1) rows
+    assert len(result.changes) == 10
+    assert server_change(result, "go", "saturation_rps").verdict == "no significant change"
+    assert (
+        "method: paired by replicate: median per-replicate ratio, t-test on log ratios; p adjusted "
+        "for the 10 verdicts" in "\n".join(result.notes)
+    )
+    assert not any("server replicates:" in n for n in result.notes)  # 5 pairs: none too few
+    raised = compare.compare_runs(
+        *server_runs(replicated(), replicated(SLOWER)), thresholds={"latency_p99_seconds": 0.35}
+    )
+    assert raised.regressions == ()  # +30 % is within a 35 % threshold for that metric
+
+
+def test_identical_server_runs_have_no_change_paired_or_not():
+    for session in ("s1", None):
+        result = compare.compare_runs(*server_runs(replicated(), replicated(), session=session))
+        assert len(result.changes) == 10
+        assert {c.verdict for c in result.changes} == {"no significant change"}
+        assert {c.change for c in result.changes} == {0.0}
+        assert not any("not compared" in n or "server replicates:" in n for n in result.notes)
+
+
+def test_unpaired_server_runs_use_welch_on_logs():
+    # The same p99 values as the paired case, from two separate runs: Welch's t on the logs of the
+    # two samples. Log means -4.51824 (base) and -4.25594 (head), sample sds 0.14533 and 0.14579:
+    # t = 0.26231 / sqrt(0.14533^2 / 5 + 0.14579^2 / 5) = 0.26231 / 0.092060 = 2.849 with 8.0
+    # degrees of freedom -> p = 0.0215; BH over the 10 p-values (these two, eight of 1) gives
+    # 0.0215 * 10 / 2 = 0.108. Unpaired, the spread between replicates stays in and the bootstrap
+    # CI of the ratio of medians spans 0: no verdict, where pairing by replicate gives one.
+    result = compare.compare_runs(*server_runs(replicated(), replicated(SLOWER), session=None))
+    p99 = server_change(result, "go", "latency_p99_seconds", 3000.0)
+    assert p99.change == pytest.approx(0.30)
+    assert p99.p_value == pytest.approx(0.0215, abs=1e-4)
+    assert p99.p_adjusted == pytest.approx(0.108, abs=1e-3)
+    assert p99.ci_low < 0 < p99.ci_high
+    assert p99.verdict == "no significant change" and p99.method == compare.WELCH_LOGS
+
+
+def test_a_rate_not_every_replicate_held_is_a_note_not_a_verdict():
+    base_rust = replicated(behind={(2, 3000.0)})  # replicate 2 achieved 2,850 of 3,000 req/s
+    head_go = replicated(SLOWER, failed={(3, 6000.0), (4, 6000.0), (5, 6000.0)})
+    result = compare.compare_runs(
+        *server_runs(replicated(), head_go, base_rust=base_rust, head_rust=replicated())
+    )
+    assert {(c.lang, c.rate_rps) for c in result.changes} == {
+        ("go", 3000.0),
+        ("go", None),
+        ("rust", 6000.0),
+        ("rust", None),
+    }
+    assert (
+        "api go/default @ 6,000 req/s: not compared (head: replicate 3: the phase failed; "
+        "replicate 4: the phase failed; and 1 more)" in result.notes
+    )
+    assert (
+        "api rust/default @ 3,000 req/s: not compared (base: replicate 2: achieved 2,850 req/s "
+        "< 99 % of offered 3,000)"
+    ) in result.notes
+    # the usable rate still gates: go's p99 at 3,000 req/s regressed
+    assert [(c.lang, c.rate_rps) for c in result.regressions] == [("go", 3000.0)]
+
+
+def test_a_failed_saturation_probe_is_a_note_not_a_verdict():
+    base, head = server_runs(replicated(), replicated(probe_failed={2}))
+    result = compare.compare_runs(base, head)
+    assert not [c for c in result.changes if c.lang == "go" and c.metric == "saturation_rps"]
+    assert "api go/default saturation_rps: not compared (head: replicate 2: the probe failed)" in (
+        result.notes
+    )
+
+
+def test_saturation_higher_is_better():
+    jitter = (0.79, 0.81, 0.80, 0.805, 0.795)  # about 20 % fewer requests per second
+    lower = compare.compare_runs(*server_runs(replicated(), replicated(sat_factors=jitter)))
+    saturation = server_change(lower, "go", "saturation_rps")
+    assert saturation.change == pytest.approx(-0.20)
+    assert saturation.unit == "req/s" and saturation.rate_rps is None
+    assert saturation.verdict == "regressed"
+    higher = compare.compare_runs(
+        *server_runs(replicated(), replicated(sat_factors=[2 - f for f in jitter]))
+    )
+    assert server_change(higher, "go", "saturation_rps").verdict == "improved"
+    sig = {"ci_low": -0.25, "ci_high": -0.15, "p_value": 0.001, "threshold": 0.05}
+    assert compare.verdict_for("saturation_rps", -0.2, **sig) == "regressed"
+    assert compare.verdict_for("latency_p99_seconds", -0.2, **sig) == "improved"
+
+
+def test_schema_4_server_phases_compare_but_one_replicate_gives_no_verdict():
+    """Before schema 5 every rate had one phase (replicate None) and one saturation probe."""
+
+    def single(p99):
+        return [server_phase(None, 8000.0), *(server_phase(r, r, p99=p99) for r in RATES)]
+
+    base, head = server_runs(single(0.010), single(0.020), single(0.010), single(0.010), None)
+    result = compare.compare_runs(base, head)
+    assert len(result.changes) == 10
+    p99 = server_change(result, "go", "latency_p99_seconds", 6000.0)
+    assert p99.change == pytest.approx(1.0)  # twice as slow, yet one value a side: no p, no CI
+    assert (p99.p_value, p99.ci_low, p99.verdict) == (None, None, "no significant change")
+    assert (
+        "only 1 vs 1 server replicates: a single replicate gives no p-value (files before "
+        "schema 5 have one per rate), so no server change can be called significant (measure at "
+        "least 5 replicates a rate for a useful gate)"
+    ) in result.notes
+
+
+def test_two_replicates_are_compared_with_a_note():
+    result = compare.compare_runs(*server_runs(replicated(n=2), replicated(SLOWER, n=2)))
+    assert len(result.changes) == 10
+    assert (
+        "only 2 paired server replicates: the t-test on log ratios has too few degrees of freedom "
+        "to call any but a large and steady change (measure at least 5 replicates a rate for a "
+        "useful gate)"
+    ) in result.notes
+
+
+def test_offered_rates_that_differ_are_a_note():
+    other = (4000.0, 8000.0)
+    base, head = server_runs(
+        replicated(), replicated(rates=other), head_rust=replicated(rates=other), session=None
+    )
+    result = compare.compare_runs(base, head)
+    assert {c.metric for c in result.changes} == {"saturation_rps"}  # saturation still compares
+    assert (
+        "api: the offered rates differ (base 3,000, 6,000 req/s; head 4,000, 8,000 req/s), so no "
+        "latency was compared; fix them with --rates or [server.rates] so runs are comparable"
+    ) in result.notes
+    partial = (3000.0, 7000.0)
+    base, head = server_runs(
+        replicated(), replicated(rates=partial), head_rust=replicated(rates=partial), session=None
+    )
+    result = compare.compare_runs(base, head)
+    assert {c.rate_rps for c in result.changes} == {3000.0, None}
+    assert [n for n in result.notes if "run only" in n] == [
+        "api @ 6,000 req/s: measured in the base run only; not compared",
+        "api @ 7,000 req/s: measured in the head run only; not compared",
+    ]
+
+
+def test_batch_and_server_rows_name_each_method():
+    batch = make_run(BASE_WALLS, BASE_ID).workloads[0]
+    base, head = server_runs(replicated(), replicated(SLOWER), session=None)
+    base = replace(base, workloads=(batch, *base.workloads))
+    head = replace(head, workloads=(batch, *head.workloads))
+    (line,) = [n for n in compare.compare_runs(base, head).notes if n.startswith("method")]
+    assert line.startswith(
+        "methods: unpaired: ratio of medians, Mann-Whitney U (3 verdicts); unpaired: ratio of "
+        "medians over replicates, Welch t-test on logs (10 verdicts); p adjusted for the 13 "
+        "verdicts of this comparison"
+    )
+
+
+def test_server_rows_in_markdown_and_json(tmp_path, capsys):
+    ids = saved(tmp_path, *server_runs(replicated(), replicated(SLOWER)))
+    assert cli_compare(tmp_path, *ids, "--format", "markdown") == 1
+    out = capsys.readouterr().out
+    assert "**2 regression(s)** beyond the noise threshold." in out
+    row = next(line for line in out.splitlines() if "latency_p99_seconds @ 6,000" in line)
+    # BH over 10 p-values, the two smallest equal: 1.107e-6 * 10 / 2 = 5.53e-6
+    assert row.split(" | ") == [
+        "| api",
+        "go/default",
+        "latency_p99_seconds @ 6,000 req/s",
+        "+30.0 %",
+        "[+28.0 %, +32.0 %]",
+        "5.53e-06",
+        "5 %",
+        "🔴 regressed |",
+    ]
+    assert cli_compare(tmp_path, *ids, "--format", "json") == 1
+    data = json.loads(capsys.readouterr().out)
+    rows = {(c["lang"], c["metric"], c["rate_rps"]): c for c in data["changes"]}
+    assert len(rows) == 10 and data["regression_count"] == 2
+    assert rows[("go", "latency_p99_seconds", 6000.0)]["verdict"] == "regressed"
+    assert rows[("go", "saturation_rps", None)]["unit"] == "req/s"
+    assert cli_compare(tmp_path, *ids) == 1
+    assert "latency_p99_seconds @ 6,000 req/s" in capsys.readouterr().out
+    assert cli_compare(tmp_path, *ids, "--threshold", "latency_p99_seconds=35") == 0  # every rate
