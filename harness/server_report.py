@@ -60,6 +60,8 @@ def ratio_text(ratio: PairedRatio | None) -> tuple[str, str]:
     if ratio is None:
         return "–", "no common replicate"
     shown = formatting.ratio_with_ci(ratio.ratio, ratio.ci_low, ratio.ci_high)
+    if ratio.rounds == 1:
+        return shown, "one replicate: no CI, no test"
     p = "no p-value" if ratio.p_value is None else f"p = {ratio.p_value:.2g}"
     called = "significant" if ratio.significant else "not significant"
     return shown, f"{called} ({p}, {ratio.rounds} paired replicates)"
