@@ -6,13 +6,13 @@ phases still rendered (each rate's one phase as replicate 1)."""
 import re
 from dataclasses import replace
 
-from builders import replicated, server_phase, server_run, server_workload
+from builders import gc_cycle, replicated, server_phase, server_run, server_workload
 
 from harness import cli
 from harness.analysis import analyse_run
 from harness.decision import server_tails
 from harness.report import build_context, render
-from harness.sections import summary
+from harness.sections import gc_and_memory, summary
 from harness.servers import replicates
 
 MISSED = "achieved 1900 req/s < 99 % of offered 2000"
@@ -292,3 +292,23 @@ def test_report_shows_each_servers_observed_transport():
     servers = table(page, "Servers")
     assert "<td>listen backlog 4096, TCP_NODELAY on, SO_KEEPALIVE off</td>" in servers
     assert "<td>not recorded</td>" in servers
+
+
+def test_gc_section_has_one_row_per_rate_and_no_probe_pauses():
+    go = [
+        *replicated(None, achieved=[5000, 5000], gc=[(gc_cycle(1, pause=0.040),), None]),
+        *replicated(
+            1000,
+            achieved=[1000, 1000],
+            gc=[(gc_cycle(1, pause=0.002),), (gc_cycle(1, pause=0.006), gc_cycle(2))],
+        ),
+    ]
+    rust = replicated(1000, achieved=[1000, 1000])
+    run = server_run([server_workload(go, rust)])
+    found = gc_and_memory(run, analyse_run(run))
+    (go_row, rust_row) = found["rows"]
+    assert go_row["workload"] == "api 1,000 req/s (2 replicates)"
+    assert go_row["gc"] == "1.5"  # median of 1 and 2 cycles
+    assert go_row["max_pause"] == "6 ms"  # the probe's 40 ms is not a fixed-rate phase
+    assert rust_row["gc"] == "no GC"
+    assert "Across 3 Go GC cycles" in found["reading"][0]
