@@ -159,6 +159,13 @@ class PairedRatio:
             return None
         return stats.relative_half_width(self.ratio, stats.Interval(self.ci_low, self.ci_high))
 
+    @property
+    def significant(self) -> bool:
+        """The harness's one rule for calling a difference: the CI excludes 1 and p < ALPHA."""
+        if self.ci_low is None or self.ci_high is None or self.p_value is None:
+            return False
+        return (self.ci_low > 1 or self.ci_high < 1) and self.p_value < ALPHA
+
 
 @dataclass(frozen=True)
 class WorkloadAnalysis:
@@ -278,8 +285,7 @@ def compare(
     )
     if paired is None:
         return None
-    excludes_one = paired.ci_low is not None and (paired.ci_low > 1 or paired.ci_high < 1)
-    significant = excludes_one and paired.p_value is not None and paired.p_value < ALPHA
+    significant = paired.significant
     better = None
     if significant:
         go_higher = paired.ratio > 1

@@ -26,8 +26,9 @@ from pathlib import Path
 from harness import formatting, stats
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
-from harness.model import DEFAULT_VARIANT, ImplementationResult, Run, ServerPhase, WorkloadResult
-from harness.phase_analysis import is_headline
+from harness.model import DEFAULT_VARIANT, ImplementationResult, Run, WorkloadResult
+from harness.servers import replicates
+from harness.servers.replicates import RateSummary
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CONFIG_PATH = ROOT / "config" / "capacity.toml"
@@ -214,36 +215,41 @@ def measure_batch(workload: WorkloadResult, result: ImplementationResult) -> Mea
     )
 
 
-def qualifying_phase(phases: tuple[ServerPhase, ...]) -> ServerPhase | None:
-    """The highest-rate headline phase (fixed rate, met it, no failed request) with CPU and RSS."""
+def qualifying_rate(result: ImplementationResult) -> RateSummary | None:
+    """The highest offered rate whose every replicate is usable (fixed rate, met it, no failed
+    request: replicates.RateSummary.usable) and which has server CPU and peak RSS."""
     candidates = [
-        p
-        for p in phases
-        if is_headline(p)
-        and p.duration_seconds > 0
-        and p.server_user_seconds + p.server_sys_seconds > 0
-        and p.server_peak_rss_bytes > 0
+        s
+        for s in replicates.rate_summaries(result)
+        if s.usable
+        and s.server_cpu_per_request_seconds is not None
+        and s.server_cpu_per_request_seconds.median > 0
+        and s.server_peak_rss_bytes.median > 0
     ]
-    return max(candidates, key=lambda p: (p.offered_rps or 0.0, p.achieved_rps), default=None)
+    return max(candidates, key=lambda s: s.offered_rps, default=None)
 
 
 def measure_server(result: ImplementationResult, parallelism: int) -> Measured:
-    """Requests per core-second = achieved_rps / (server CPU seconds / phase duration): all three
-    over the phase's one window, the load generator's own span."""
-    phase = qualifying_phase(result.phases)
-    if phase is None:
+    """Requests per core-second = 1 / server CPU seconds per request, the median over the
+    replicates of the highest usable rate (each replicate's CPU and requests over its one window,
+    the load generator's own span); peak RSS the median of those replicates' own peaks."""
+    found = qualifying_rate(result)
+    if found is None:
         return _not_measured(
-            "no fixed-rate phase met its offered rate (achieved >= 99 % of offered, no errors)"
+            "no offered rate where every replicate met it (achieved >= 99 % of offered, no errors)"
         )
-    cpu = phase.server_user_seconds + phase.server_sys_seconds
-    busy_cores = cpu / phase.duration_seconds
+    cpu = found.server_cpu_per_request_seconds
+    assert cpu is not None  # qualifying_rate checked
+    k = len(found.replicates)
     return Measured(
-        work_per_core_second=phase.achieved_rps / busy_cores,
-        peak_rss_bytes=float(phase.server_peak_rss_bytes),
+        work_per_core_second=1.0 / cpu.median,
+        peak_rss_bytes=found.server_peak_rss_bytes.median,
         cores_per_process=parallelism,
         basis=(
-            f"phase {phase.phase}: {phase.achieved_rps:.0f} req/s on {busy_cores:.3g} busy cores; "
-            "peak RSS of that phase"
+            f"{found.offered_rps:,.0f} req/s, "
+            + ("1 replicate" if k == 1 else f"median of {k} replicates")
+            + f": {formatting.seconds(cpu.median)} server CPU per request; peak RSS of those "
+            "phases"
         ),
     )
 
@@ -405,10 +411,10 @@ def assumptions(run: Run, config: CapacityConfig) -> tuple[str, ...]:
         "Batch: throughput per core is the median over repetitions of the work counter divided by "
         "the process's CPU seconds, so start-up and input loading are charged too; one "
         "single-threaded process per core.",
-        "Servers: requests per core-second come from the highest fixed-rate phase that met its "
-        "offered rate (achieved >= 99 %, no failed request): achieved req/s / (server CPU s / "
-        "phase s), all over the load generator's own span, with that phase's own peak RSS; "
-        f"the saturation probe is not used. Each server process had {parallelism} core(s) "
+        "Servers: requests per core-second are 1 / server CPU seconds per request at the highest "
+        "offered rate where every replicate met it (achieved >= 99 %, no failed request): the "
+        "median over those replicates, each over the load generator's own span, with the median "
+        f"of their own peak RSS; the saturation probes are not used. Each server process had {parallelism} core(s) "
         "(GOMAXPROCS = TOKIO_WORKER_THREADS); the load generator's CPU is not counted.",
         "Cores scale linearly: N cores do N times the measured work. Lock contention, shared "
         "caches, network and kernel limits make real scaling worse, more so at high core counts.",

@@ -288,64 +288,21 @@ def print_summary(run: Run) -> None:
         "status",
     ):
         batch.add_column(column)
+    # Imported here, not at the top, only to keep this change inside print_summary.
+    from harness.server_report import CONSOLE_COLUMNS, console_rows
+
     servers = Table(
-        title="Servers: latency per phase (rate=: open loop, corrected for coordinated omission; "
-        "saturation: closed-loop probe, not corrected)"
+        title="Servers: medians over replicates per offered rate (open loop, corrected for "
+        "coordinated omission); saturation: closed-loop probes, median achieved"
     )
-    for column in (
-        "workload",
-        "impl",
-        "phase",
-        "achieved req/s",
-        "p50",
-        "p99",
-        "p99.9",
-        "max",
-        "GC max pause",
-        "flags",
-    ):
+    for column in CONSOLE_COLUMNS:
         servers.add_column(column)
     analyses = analyse_run(run)
     for analysis in analyses:
         workload = analysis.result
         if workload.kind == "server":
-            for impl in workload.implementations:
-                if impl.status != "ok":
-                    servers.add_row(
-                        workload.name, impl.key, "", "", "", "", "", "", "", impl.status
-                    )
-                for phase in impl.phases:
-                    lat = phase.latency
-                    gc = (
-                        "no GC"
-                        if phase.gc_cycles is None
-                        else formatting.seconds(
-                            max((c.pause_seconds for c in phase.gc_cycles), default=0.0)
-                        )
-                    )
-                    servers.add_row(
-                        workload.name,
-                        impl.key,
-                        phase.phase
-                        if phase.offered_rps is not None
-                        else "saturation (closed loop)",
-                        f"{phase.achieved_rps:.0f}",
-                        *(
-                            formatting.seconds(v) if lat else "–"
-                            for v in (
-                                (
-                                    lat.p50_seconds,
-                                    lat.p99_seconds,
-                                    lat.p999_seconds,
-                                    lat.max_seconds,
-                                )
-                                if lat
-                                else (0, 0, 0, 0)
-                            )
-                        ),
-                        gc,
-                        "; ".join(phase.flags) if phase.ok else f"FAILED: {phase.error}",
-                    )
+            for row in console_rows(workload):
+                servers.add_row(*row)
             continue
         for s in analysis.implementations:
             m = s.metrics

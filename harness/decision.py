@@ -24,7 +24,7 @@ from harness.capacity import CapacityProjection, describe_load
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, ServerPhase
-from harness.phase_analysis import is_headline
+from harness.servers import replicates
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEAM_PATH = ROOT / "config" / "team.toml"
@@ -165,8 +165,8 @@ class CategoryEvidence:
 
 @dataclass(frozen=True)
 class TailAtRate:
-    """One server workload's latency spread at the highest offered rate both defaults met without
-    a failed request."""
+    """One server workload's latency spread at its headline rate (replicates.headline_rate), as
+    medians over replicates."""
 
     workload: str
     offered_rps: float
@@ -174,7 +174,8 @@ class TailAtRate:
     go_p999_seconds: float
     rust_p50_seconds: float
     rust_p999_seconds: float
-    caveats: tuple[str, ...]  # the phases' flags, e.g. "achieved < 99 % of offered"
+    caveats: tuple[str, ...]  # the replicates' flags, e.g. "replicate 2: p99.9 from 20000 ..."
+    replicate_count: int = 1  # the latencies are medians over this many replicates per side
 
     @property
     def go_tail_ratio(self) -> float:
@@ -190,6 +191,11 @@ class TailAtRate:
             f"{self.workload} at {self.offered_rps:g} req/s: p99.9 Go {s(self.go_p999_seconds)} "
             f"vs Rust {s(self.rust_p999_seconds)}, p99.9/p50 Go {self.go_tail_ratio:.3g}× vs "
             f"Rust {self.rust_tail_ratio:.3g}×"
+            + (
+                f" (medians over {self.replicate_count} replicates)"
+                if self.replicate_count > 1
+                else ""
+            )
         )
 
 
@@ -200,12 +206,6 @@ class GcPause:
     seconds: float
     workload: str
     pauses: int  # how many pauses it is the largest of
-
-
-def _usable_phase(phase: ServerPhase) -> bool:
-    """A headline phase (phase_analysis: fixed rate, met, no failed request) with a tail ratio."""
-    lat = phase.latency
-    return is_headline(phase) and lat is not None and lat.count > 0 and lat.p50_seconds > 0
 
 
 def _both_ok(
@@ -220,35 +220,50 @@ def _both_ok(
 
 
 def server_tails(analyses: Sequence[WorkloadAnalysis]) -> tuple[TailAtRate, ...]:
-    """Per server workload: p99.9 and p50 of both defaults at the highest common offered rate."""
+    """Per server workload: both defaults' p50 and p99.9, medians over replicates, at the rate the
+    summary quotes (replicates.headline_rate: every replicate on both sides usable)."""
     tails = []
     for analysis in analyses:
         pair = _both_ok(analysis) if analysis.result.kind == "server" else None
         if pair is None:
             continue
-        go, rust = ({p.offered_rps: p for p in r.phases if _usable_phase(p)} for r in pair)
-        common = [rate for rate in go if rate in rust and rate is not None]
-        if not common:
+        go, rust = pair
+        rate = replicates.headline_rate(go, rust)
+        if rate is None:
             continue
-        rate = max(common)
-        g, r = go[rate], rust[rate]
-        assert g.latency is not None and r.latency is not None
+        g, r = replicates.summarise_rate(go, rate), replicates.summarise_rate(rust, rate)
+        if (
+            g is None
+            or r is None
+            or not all(
+                p in s.latency and s.latency[p].median > 0 for s in (g, r) for p in ("p50", "p999")
+            )
+        ):
+            continue
         tails.append(
             TailAtRate(
                 workload=analysis.result.name,
                 offered_rps=rate,
-                go_p50_seconds=g.latency.p50_seconds,
-                go_p999_seconds=g.latency.p999_seconds,
-                rust_p50_seconds=r.latency.p50_seconds,
-                rust_p999_seconds=r.latency.p999_seconds,
+                go_p50_seconds=g.latency["p50"].median,
+                go_p999_seconds=g.latency["p999"].median,
+                rust_p50_seconds=r.latency["p50"].median,
+                rust_p999_seconds=r.latency["p999"].median,
                 caveats=tuple(f"Go: {f}" for f in g.flags) + tuple(f"Rust: {f}" for f in r.flags),
+                replicate_count=min(len(g.replicates), len(r.replicates)),
             )
         )
     return tuple(tails)
 
 
+def gc_phases(impl: ImplementationResult) -> list[ServerPhase]:
+    """The server phases GC figures come from: every successful fixed-rate replicate, usable or
+    not (a pause is the runtime's at any rate), never a closed-loop probe or the warm-up, whose
+    unthrottled load would make Go's pauses look like those of a server nobody runs."""
+    return [p for p in replicates.measured_phases(impl) if p.ok]
+
+
 def largest_go_pause(analyses: Sequence[WorkloadAnalysis]) -> GcPause | None:
-    """Over Go defaults' successful batch repetitions and successful server phases."""
+    """Over Go defaults' successful batch repetitions and fixed-rate server replicates."""
     pauses: list[tuple[float, str]] = []
     for analysis in analyses:
         result = analysis.result
@@ -258,10 +273,7 @@ def largest_go_pause(analyses: Sequence[WorkloadAnalysis]) -> GcPause | None:
             go = result.result_for(f"go/{DEFAULT_VARIANT}")
             if go is not None and go.status == "ok":
                 pauses += [
-                    (c.pause_seconds, result.name)
-                    for p in go.phases
-                    if p.ok
-                    for c in p.gc_cycles or ()
+                    (c.pause_seconds, result.name) for p in gc_phases(go) for c in p.gc_cycles or ()
                 ]
         else:
             summary = analysis.summary_for(f"go/{DEFAULT_VARIANT}")
@@ -274,7 +286,7 @@ def largest_go_pause(analyses: Sequence[WorkloadAnalysis]) -> GcPause | None:
 
 
 def latency_evidence(analyses: Sequence[WorkloadAnalysis]) -> CategoryEvidence:
-    """Servers' tail spread at the highest common rate, and Go's largest GC pause."""
+    """Servers' tail spread at their headline rates, and Go's largest GC pause."""
     tails = server_tails(analyses)
     pause = largest_go_pause(analyses)
     lines = [t.describe() + (f" [{'; '.join(t.caveats)}]" if t.caveats else "") for t in tails]
@@ -283,7 +295,7 @@ def latency_evidence(analyses: Sequence[WorkloadAnalysis]) -> CategoryEvidence:
         lines.append(
             f"largest Go GC pause (stop-the-world, wall clock): {formatting.seconds(pause.seconds)} "
             f"in {pause.workload}, the largest of {pause.pauses} pauses across batch repetitions "
-            "and server phases"
+            "and fixed-rate server phases"
         )
         pieces.append(f"largest Go GC pause {formatting.seconds(pause.seconds)} ({pause.workload})")
     if not pieces:

@@ -15,6 +15,7 @@ import pandas as pd
 from harness import formatting
 from harness.analysis import analyse_run, phase_metrics, repetition_metrics
 from harness.model import Run
+from harness.servers import replicates
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}  # uname -m -> Go's name for the architecture
 TIDY_COLUMNS = [
@@ -24,6 +25,7 @@ TIDY_COLUMNS = [
     "lang",
     "variant",
     "phase",
+    "replicate",
     "rep",
     "metric",
     "unit",
@@ -32,7 +34,10 @@ TIDY_COLUMNS = [
 
 
 def tidy_frame(run: Run) -> pd.DataFrame:
-    """One row per metric per repetition: the long format pandas, R and spreadsheets expect."""
+    """One row per metric per repetition (batch) or per server phase: the long format pandas, R
+    and spreadsheets expect. `replicate` numbers a server phase's replicate (1..k, each on a fresh
+    server; empty for the selection pass and batch rows; 1 for the fixed-rate phases of files
+    before replicated phases), so the k phases of one rate stay apart."""
     rows = []
     for workload in run.workloads:
         if workload.status == "checksum_mismatch":
@@ -40,9 +45,13 @@ def tidy_frame(run: Run) -> pd.DataFrame:
         for impl in workload.implementations:
             if impl.status != "ok":
                 continue
+            measured = replicates.measured_phases(impl)
             for phase in impl.phases:
                 if not phase.ok or phase.phase == "warmup":
                     continue
+                replicate = phase.replicate
+                if replicate is None and any(phase is m for m in measured):
+                    replicate = 1  # a file before replicated phases: each rate's one phase
                 for metric in phase_metrics(phase):
                     rows.append(
                         (
@@ -52,6 +61,7 @@ def tidy_frame(run: Run) -> pd.DataFrame:
                             impl.lang,
                             impl.variant,
                             phase.phase,
+                            replicate,
                             0,
                             metric.name,
                             metric.unit,
@@ -70,13 +80,16 @@ def tidy_frame(run: Run) -> pd.DataFrame:
                             impl.lang,
                             impl.variant,
                             "",
+                            None,
                             rep.rep,
                             metric.name,
                             metric.unit,
                             metric.value,
                         )
                     )
-    return pd.DataFrame(rows, columns=TIDY_COLUMNS)
+    frame = pd.DataFrame(rows, columns=TIDY_COLUMNS)
+    frame["replicate"] = frame["replicate"].astype("Int64")  # 1, not 1.0; empty when None
+    return frame
 
 
 def export_csv(run: Run) -> str:
@@ -84,33 +97,59 @@ def export_csv(run: Run) -> str:
 
 
 def _server_markdown_rows(run: Run) -> list[str]:
-    """Per server and common offered rate: Go and Rust p99 / p99.9 (one phase each, no CI)."""
+    """Per server and offered rate: Go and Rust p99 / p99.9 medians over replicates, and the
+    Go/Rust p99 ratio paired by replicate where every replicate on both sides is usable."""
     rows = []
     for w in run.workloads:
         if w.kind != "server":
             continue
         if w.status != "ok":
             rows.append(
-                f"| {w.name} | | | | | | **{w.status.upper()}**: {formatting.md_escape(w.error or '')} |"
+                f"| {w.name} | | | | | | | | **{w.status.upper()}**: "
+                f"{formatting.md_escape(w.error or '')} |"
             )
             continue
-        phases = {}
-        for key in ("go/default", "rust/default"):
-            impl = w.result_for(key)
-            phases[key] = {
-                p.offered_rps: p for p in (impl.phases if impl else ()) if p.ok and p.latency
-            }
-        for rate in w.offered_rates_rps:
-            go, rust = phases["go/default"].get(rate), phases["rust/default"].get(rate)
-            if go is None or rust is None or go.latency is None or rust.latency is None:
-                continue
-            flags = "; ".join(f for f in (*go.flags, *rust.flags) if not f.startswith("p99.9 from"))
+        go, rust = w.result_for("go/default"), w.result_for("rust/default")
+        if go is None or rust is None or go.status != "ok" or rust.status != "ok":
+            continue
+        go_at = {s.offered_rps: s for s in replicates.rate_summaries(go)}
+        rust_at = {s.offered_rps: s for s in replicates.rate_summaries(rust)}
+        usable = replicates.usable_rates(go, rust)
+        for rate in sorted(go_at.keys() & rust_at.keys()):
+            g, r = go_at[rate], rust_at[rate]
+            ratio = "–"
+            if rate in usable:
+                paired = replicates.replicate_ratio(go, rust, "latency_p99_seconds", rate)
+                if paired is not None:
+                    called = "significant" if paired.significant else "not significant"
+                    called = "one replicate, no CI" if paired.rounds == 1 else called
+                    ratio = (
+                        f"{formatting.ratio_with_ci(paired.ratio, paired.ci_low, paired.ci_high)}"
+                        f" ({called})"
+                    )
+            excluded = [f"Go {e}" for e in g.exclusions] + [f"Rust {e}" for e in r.exclusions]
+            notes = (
+                ["not usable: " + "; ".join(excluded)]
+                if excluded
+                else [
+                    f"{lang} {f}"
+                    for lang, found in (("Go", g), ("Rust", r))
+                    for f in found.flags
+                    if "p99.9 from" not in f
+                ]
+            )
+            k = min(len(g.replicates), len(r.replicates))
             rows.append(
-                f"| {w.name} | {rate:,.0f} | {formatting.seconds(go.latency.p99_seconds)} | "
-                f"{formatting.seconds(rust.latency.p99_seconds)} | {formatting.seconds(go.latency.p999_seconds)} | "
-                f"{formatting.seconds(rust.latency.p999_seconds)} | {formatting.md_escape(flags) or 'ok'} |"
+                f"| {w.name} | {rate:,.0f} | {k} | {_median(g, 'p99')} | {_median(r, 'p99')} | "
+                f"{_median(g, 'p999')} | {_median(r, 'p999')} | {ratio} | "
+                f"{formatting.md_escape('; '.join(notes)) or 'ok'} |"
             )
     return rows
+
+
+def _median(found: replicates.RateSummary, percentile: str) -> str:
+    estimate = found.latency.get(percentile)
+    return formatting.seconds(estimate.median if estimate else None)
 
 
 def export_markdown(run: Run) -> str:
@@ -149,8 +188,9 @@ def export_markdown(run: Run) -> str:
     if servers:
         lines += [
             "",
-            "| server | offered req/s | Go p99 | Rust p99 | Go p99.9 | Rust p99.9 | flags |",
-            "|---|---|---|---|---|---|---|",
+            "| server | offered req/s | replicates | Go p99 | Rust p99 | Go p99.9 | Rust p99.9 | "
+            "Go/Rust p99 (95% CI) | notes |",
+            "|---|---|---|---|---|---|---|---|---|",
             *servers,
         ]
     lines += [

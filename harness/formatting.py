@@ -6,6 +6,7 @@ Formatting never rounds a value away in storage: it only decides how many digits
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from harness.analysis import HIGHER_IS_BETTER, Comparison
 
@@ -74,6 +75,26 @@ def ratio_with_ci(ratio: float, low: float | None, high: float | None) -> str:
     if low is None or high is None:
         return f"{ratio:.2f}×"
     return f"{ratio:.2f}× [{low:.2f}, {high:.2f}]"
+
+
+def with_ci(
+    value: float, low: float | None, high: float | None, fmt: Callable[[float | None], str]
+) -> str:
+    """ "1.23 ms [1.10, 1.41]": a median with its 95 % CI in one unit; the value alone without one.
+    The bounds drop the unit when it is the value's ("ms", "µs", "s", "MiB")."""
+    shown = fmt(value)
+    if low is None or high is None:
+        return shown
+    unit = shown.rsplit(" ", 1)[1] if " " in shown else ""
+    bounds = [fmt(low), fmt(high)]
+    if unit and all(b.endswith(" " + unit) for b in bounds):
+        bounds = [b.removesuffix(" " + unit) for b in bounds]
+    return f"{shown} [{bounds[0]}, {bounds[1]}]"
+
+
+def requests_rate(value: float | None) -> str:
+    """Requests per second as the server tables show them: "12,345"."""
+    return "–" if value is None else f"{value:,.0f}"
 
 
 def verdict(comparison: Comparison) -> str:

@@ -7,30 +7,24 @@ sentence says so ("no significant difference", "single phase, no confidence inte
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from markupsafe import Markup
 
-from harness import charts, formatting, noise
-from harness.analysis import CV_WARNING, WorkloadAnalysis
+from harness import charts, formatting, noise, stats
+from harness.analysis import CV_WARNING, PairedRatio, WorkloadAnalysis
 from harness.capacity import CapacityProjection, describe_load
 from harness.charts import Chart
-from harness.decision import CATEGORIES, Decision
+from harness.decision import CATEGORIES, Decision, gc_phases
 from harness.model import CpuState, ImplementationResult, Run, ServerPhase, SystemState
-from harness.phase_analysis import is_headline
+from harness.server_report import GO, RUST, estimate_text
+from harness.servers import replicates
 from harness.trend import trends
 
 CATEGORY_ORDER = ("parsing", "compression", "crypto", "allocation", "server")
 CATEGORY_NAMES = {"server": "servers"}
 SPIKE_FACTOR = 3.0  # a latency window is a spike when its max exceeds 3x the median window max
-
-
-def _measured_phases(impl: ImplementationResult | None) -> list[ServerPhase]:
-    """The phases figures may be quoted from: fixed rate, met, no failed request
-    (phase_analysis.headline_exclusions); the others stay in the workload's own table."""
-    if impl is None or impl.status != "ok":
-        return []
-    return [p for p in impl.phases if is_headline(p)]
 
 
 def _batch_sentence(a: WorkloadAnalysis) -> str:
@@ -54,42 +48,60 @@ def _batch_sentence(a: WorkloadAnalysis) -> str:
 
 
 def _server_sentence(a: WorkloadAnalysis) -> str:
+    """Saturation (closed loop) and the latency at replicates.headline_rate, as medians over
+    replicates with their CIs and the Go/Rust ratio paired by replicate; only rates where every
+    replicate on both sides is usable are ever quoted."""
     w = a.result
-    go, rust = w.result_for("go/default"), w.result_for("rust/default")
-    probes = {}
-    for impl in (go, rust):
-        probe = (
-            next((p for p in impl.phases if p.phase == "saturation" and p.ok), None)
-            if impl
-            else None
-        )
-        probes[impl.lang if impl else ""] = probe
+    go, rust = w.result_for(GO), w.result_for(RUST)
+    if go is None or rust is None or go.status != "ok" or rust.status != "ok":
+        return f"{w.name}: no comparable phases."
     parts = []
-    if probes.get("go") and probes.get("rust"):
-        g, r = probes["go"].achieved_rps, probes["rust"].achieved_rps
-        leader = "Rust" if r > g else "Go"
+    go_sat, rust_sat = replicates.saturation(go), replicates.saturation(rust)
+    if go_sat is not None and rust_sat is not None:
+        counts = len(go_sat.values), len(rust_sat.values)
+        ratio = replicates.replicate_ratio(go, rust, replicates.SATURATION_METRIC)
         parts.append(
-            f"saturation Go {g:,.0f} vs Rust {r:,.0f} req/s ({leader} {max(g, r) / min(g, r):.2f}× higher; "
-            "one closed-loop probe each)"
+            f"closed-loop saturation Go {estimate_text(go_sat, formatting.requests_rate)} vs Rust "
+            f"{estimate_text(rust_sat, formatting.requests_rate)} req/s ({_ratio_phrase(ratio)}; "
+            + _probes_phrase(*counts)
+            + ")"
         )
-    go_phases = {p.offered_rps: p for p in _measured_phases(go)}
-    common = [p for p in _measured_phases(rust) if p.offered_rps in go_phases]
-    if common:
-        r = max(common, key=lambda p: p.offered_rps or 0)
-        g = go_phases[r.offered_rps]
-        assert g.latency and r.latency
+    rate = replicates.headline_rate(go, rust)
+    if rate is not None:
+        g, r = replicates.summarise_rate(go, rate), replicates.summarise_rate(rust, rate)
+        assert g is not None and r is not None  # a usable rate has phases on both sides
+        k = min(len(g.replicates), len(r.replicates))
+        ratio = replicates.replicate_ratio(go, rust, "latency_p99_seconds", rate)
+        seconds = formatting.seconds
         parts.append(
-            f"at {r.offered_rps:,.0f} req/s p99 Go {formatting.seconds(g.latency.p99_seconds)} vs Rust "
-            f"{formatting.seconds(r.latency.p99_seconds)}, p99.9 {formatting.seconds(g.latency.p999_seconds)}"
-            f" vs {formatting.seconds(r.latency.p999_seconds)} (single phase, no CI; the highest rate "
-            "both met without a failed request)"
+            f"at {rate:,.0f} req/s p99 Go {estimate_text(g.latency.get('p99'), seconds)} vs Rust "
+            f"{estimate_text(r.latency.get('p99'), seconds)} ({_ratio_phrase(ratio)}), p99.9 Go "
+            f"{estimate_text(g.latency.get('p999'), seconds)} vs Rust "
+            f"{estimate_text(r.latency.get('p999'), seconds)} ("
+            + ("one replicate each, no CI" if k == 1 else f"medians over {k} replicates")
+            + "; the highest rate where every replicate on both sides was usable, at most "
+            f"{replicates.HEADLINE_MAX_SATURATION_FRACTION * 100:.0f} % of the slower saturation)"
         )
-    elif go and rust and go.status == rust.status == "ok":
+    else:
         parts.append(
-            "no offered rate that both met without a failed request: no latency comparison "
-            "(see the phase table)"
+            "no offered rate where every replicate on both sides met the rate without a failed "
+            "request: no latency comparison (see the rate table)"
         )
-    return f"{w.name}: " + "; ".join(parts) + "." if parts else f"{w.name}: no comparable phases."
+    return f"{w.name}: " + "; ".join(parts) + "."
+
+
+def _probes_phrase(go: int, rust: int) -> str:
+    if go == rust:
+        return "one probe each" if go == 1 else f"medians of {go} probes each"
+    return f"medians of {go} (Go) and {rust} (Rust) probes"
+
+
+def _ratio_phrase(ratio: PairedRatio | None) -> str:
+    """ "Go/Rust 2.24× [2.05, 2.26], significant"; the batch workloads' rule (CI and p)."""
+    if ratio is None:
+        return "no paired replicates"
+    called = "significant" if ratio.significant else "no significant difference"
+    return f"Go/Rust {formatting.ratio_with_ci(ratio.ratio, ratio.ci_low, ratio.ci_high)}, {called}"
 
 
 def summary(analyses: Sequence[WorkloadAnalysis]) -> list[dict]:
@@ -108,23 +120,89 @@ def summary(analyses: Sequence[WorkloadAnalysis]) -> list[dict]:
     return [{"category": CATEGORY_NAMES.get(c, c), "sentences": groups[c]} for c in order]
 
 
-def _spike_alignment(phase: ServerPhase) -> str:
-    """How many latency spikes of a phase start in a window that also saw a GC cycle begin."""
+@dataclass(frozen=True)
+class Spikes:
+    """Latency spikes of one phase: windows whose max exceeds SPIKE_FACTOR x the median window max,
+    and how many of them start within a window of a GC cycle's start."""
+
+    spikes: int
+    aligned: int
+    gc_windows: int  # windows in which a GC cycle started
+    windows: int
+
+
+def spikes_of(phase: ServerPhase) -> Spikes | None:
+    """None when the phase has no GC record (Rust) or too few windows to call a spike."""
     windows = phase.latency_windows
     if len(windows) < 4 or phase.gc_cycles is None:
-        return "–"
+        return None
     maxima = np.array([w.max_seconds for w in windows])
     threshold = SPIKE_FACTOR * float(np.median(maxima))
     width = windows[1].t_seconds - windows[0].t_seconds if len(windows) > 1 else 0.25
     gc_windows = {int((c.at_seconds - windows[0].t_seconds) // width) for c in phase.gc_cycles}
     spikes = [i for i, w in enumerate(windows) if w.max_seconds > threshold]
-    if not spikes:
-        return f"no spikes (> {SPIKE_FACTOR:g}× median window max); GC in {len(gc_windows)} windows"
-    aligned = sum(1 for i in spikes if i in gc_windows or i - 1 in gc_windows)
-    return (
-        f"{aligned} of {len(spikes)} spikes within a window of a GC start "
-        f"(GC started in {len(gc_windows & set(range(len(windows))))} of {len(windows)} windows)"
+    return Spikes(
+        spikes=len(spikes),
+        aligned=sum(1 for i in spikes if i in gc_windows or i - 1 in gc_windows),
+        gc_windows=len(gc_windows & set(range(len(windows)))),
+        windows=len(windows),
     )
+
+
+def _spike_alignment(found: Sequence[Spikes]) -> str:
+    """Spikes over every replicate of a rate, and how many start near a GC cycle."""
+    if not found:
+        return "–"
+    spikes = sum(f.spikes for f in found)
+    gc_windows = sum(f.gc_windows for f in found)
+    windows = sum(f.windows for f in found)
+    if not spikes:
+        return (
+            f"no spikes (> {SPIKE_FACTOR:g}× median window max); GC in {gc_windows} of "
+            f"{windows} windows"
+        )
+    return (
+        f"{sum(f.aligned for f in found)} of {spikes} spikes within a window of a GC start "
+        f"(GC started in {gc_windows} of {windows} windows)"
+    )
+
+
+def _server_gc_rows(name: str, impl: ImplementationResult) -> tuple[list[dict], list[float]]:
+    """One row per offered rate (figures over its successful replicates), and every GC pause."""
+    rows = []
+    pauses: list[float] = []
+    measured = gc_phases(impl)
+    for rate in replicates.rates_of(impl):
+        phases = [p for p in measured if p.offered_rps == rate]
+        if not phases:
+            continue
+        gc = [p.gc_cycles for p in phases if p.gc_cycles is not None]
+        pauses += [c.pause_seconds for cycles in gc for c in cycles]
+        shares = [
+            sum(c.cpu_seconds for c in p.gc_cycles)
+            / max(1e-9, p.server_user_seconds + p.server_sys_seconds)
+            for p in phases
+            if p.gc_cycles is not None
+        ]
+        k = len(phases)
+        rows.append(
+            {
+                "workload": f"{name} {rate:,.0f} req/s ({k} replicate{'s' if k > 1 else ''})",
+                "key": impl.key,
+                "gc": "no GC" if not gc else f"{stats.median([len(c) for c in gc]):g}",
+                "max_pause": "no GC"
+                if not gc
+                else formatting.seconds(max((c.pause_seconds for x in gc for c in x), default=0)),
+                "gc_cpu": "no GC" if not shares else formatting.percent(stats.median(shares)),
+                "peak_rss": formatting.size(
+                    stats.median([float(p.server_peak_rss_bytes) for p in phases])
+                ),
+                "spikes": _spike_alignment([f for p in phases if (f := spikes_of(p)) is not None])
+                if gc
+                else "–",
+            }
+        )
+    return rows, pauses
 
 
 def gc_and_memory(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
@@ -137,32 +215,10 @@ def gc_and_memory(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             if impl is None or impl.status != "ok" or w.status == "checksum_mismatch":
                 continue
             if w.kind == "server":
-                for phase in _measured_phases(impl):
-                    pause_list = (
-                        [c.pause_seconds for c in phase.gc_cycles]
-                        if phase.gc_cycles is not None
-                        else None
-                    )
-                    if pause_list is not None:
-                        pauses.setdefault(f"{w.name} (server)", []).extend(pause_list)
-                    rows.append(
-                        {
-                            "workload": f"{w.name} {phase.phase}",
-                            "key": impl.key,
-                            "gc": "no GC" if pause_list is None else str(len(pause_list)),
-                            "max_pause": "no GC"
-                            if pause_list is None
-                            else formatting.seconds(max(pause_list, default=0)),
-                            "gc_cpu": "no GC"
-                            if phase.gc_cycles is None
-                            else formatting.percent(
-                                sum(c.cpu_seconds for c in phase.gc_cycles)
-                                / max(1e-9, phase.server_user_seconds + phase.server_sys_seconds)
-                            ),
-                            "peak_rss": formatting.size(phase.server_peak_rss_bytes),
-                            "spikes": _spike_alignment(phase) if pause_list is not None else "–",
-                        }
-                    )
+                found, server_pauses = _server_gc_rows(w.name, impl)
+                rows += found
+                if server_pauses:
+                    pauses.setdefault(f"{w.name} (server)", []).extend(server_pauses)
                 continue
             m = summary_.metrics
             if summary_.has_gc and summary_.gc_pauses_seconds:
@@ -256,10 +312,11 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
     flags = []
     for a in analyses:
         for impl in a.result.implementations:
-            for phase in impl.phases:
-                if phase.flags and phase.phase.startswith("rate="):
+            for found in replicates.rate_summaries(impl):
+                if found.flags:
                     flags.append(
-                        f"{a.result.name} {impl.key} {phase.phase}: {'; '.join(phase.flags)}"
+                        f"{a.result.name} {impl.key} at {found.offered_rps:,.0f} req/s: "
+                        + "; ".join(found.flags)
                     )
     build_flags = sorted(
         {

@@ -1,24 +1,36 @@
-"""The report's context for server workloads: phase tables and the four server charts.
+"""The report's context for server workloads: per-rate figures over replicates, the closed-loop
+saturation, Go/Rust ratios, the server charts, and every phase behind a disclosure.
 
-Each rate is one measured phase per implementation, so there is no repetition distribution to
-build a confidence interval from; the report says so instead of pretending, and it never compares
-latencies across different offered rates. The closed-loop saturation probe gets a table of its
-own: its latencies are not corrected for coordinated omission. Ratios come only from phases that
-may be quoted (phase_analysis.headline_exclusions); the others are shown with the reason.
+Every headline figure comes from servers/replicates.py: per offered rate, the median over
+replicates with its 95 % bootstrap CI, and Go/Rust ratios paired by replicate with the batch
+workloads' significance rule (PairedRatio.significant). A rate where any replicate may not be
+quoted (phase_analysis.headline_exclusions) is shown with its reasons and gets no ratio. Latencies
+are never compared across rates, and the closed-loop probe has a table of its own: its latencies
+are not corrected for coordinated omission. The per-phase tables (each replicate, its number and
+flags) are the evidence behind the medians, so they sit in a collapsed <details>, not the headline.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from markupsafe import Markup
 
 from harness import charts, formatting
+from harness.analysis import PairedRatio
 from harness.charts import Chart
 from harness.model import ImplementationResult, RunConfig, ServerPhase, WorkloadResult
-from harness.phase_analysis import CLOSED_LOOP, OPEN_LOOP, headline_exclusions, is_headline
+from harness.phase_analysis import CLOSED_LOOP, OPEN_LOOP, headline_exclusions
+from harness.servers import replicates
+from harness.servers.replicates import Estimate, RateSummary
+
+GO, RUST = "go/default", "rust/default"
+_HEADLINE_PERCENTILES = ("p50", "p99", "p999")
+_RATIO_PERCENTILES = ("p50", "p99")
 
 
-def _measured(impl: ImplementationResult) -> list[ServerPhase]:
-    return [p for p in impl.phases if p.phase.startswith("rate=")]
+def _ok(impl: ImplementationResult | None) -> bool:
+    return impl is not None and impl.status == "ok"
 
 
 def _pct_of_core(phase: ServerPhase) -> str:
@@ -36,7 +48,32 @@ def _loadgen_share(phase: ServerPhase) -> float | None:
     return (phase.loadgen_user_seconds + phase.loadgen_sys_seconds) / wall if wall > 0 else None
 
 
-def _phase_row(impl: ImplementationResult, phase: ServerPhase) -> dict:
+def estimate_text(found: Estimate | None, fmt: Callable[[float | None], str]) -> str:
+    """ "1.23 ms [1.10, 1.41]"; "–" when nothing was measured."""
+    if found is None:
+        return "–"
+    return formatting.with_ci(found.median, found.ci_low, found.ci_high, fmt)
+
+
+def ratio_text(ratio: PairedRatio | None) -> tuple[str, str]:
+    """(Go/Rust ratio with its CI, the verdict with its p-value) for one paired metric."""
+    if ratio is None:
+        return "–", "no common replicate"
+    shown = formatting.ratio_with_ci(ratio.ratio, ratio.ci_low, ratio.ci_high)
+    if ratio.rounds == 1:
+        return shown, "one replicate: no CI, no test"
+    p = "no p-value" if ratio.p_value is None else f"p = {ratio.p_value:.2g}"
+    called = "significant" if ratio.significant else "not significant"
+    return shown, f"{called} ({p}, {ratio.rounds} paired replicates)"
+
+
+def _replicate_label(phase: ServerPhase, measured: Sequence[ServerPhase]) -> str:
+    if any(phase is p for p in measured):
+        return str(phase.replicate or 1)  # files before schema 5: each rate's phase is replicate 1
+    return "selection pass" if phase.replicate is None else str(phase.replicate)
+
+
+def _phase_row(impl: ImplementationResult, phase: ServerPhase, replicate: str) -> dict:
     lat = phase.latency
     gc = phase.gc_cycles
     counts = phase.request_counts
@@ -44,6 +81,7 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase) -> dict:
     return {
         "key": impl.key,
         "phase": phase.phase,
+        "replicate": replicate,
         "ok": phase.ok,
         "error": phase.error or "",
         "offered": "closed loop" if phase.offered_rps is None else f"{phase.offered_rps:,.0f}",
@@ -81,92 +119,204 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase) -> dict:
     }
 
 
-def _comparisons(go: ImplementationResult | None, rust: ImplementationResult | None) -> list[dict]:
-    if go is None or rust is None or go.status != "ok" or rust.status != "ok":
-        return []
-    rust_by_rate = {p.offered_rps: p for p in _measured(rust) if is_headline(p)}
+def _phase_tables(w: WorkloadResult) -> list[dict]:
+    """Every phase of every implementation: the closed-loop ones (warm-up, probes), then the
+    fixed-rate replicates ordered by rate and replicate, implementations side by side."""
+    order = {impl.key: n for n, impl in enumerate(w.implementations)}
+    closed: list[tuple[tuple, dict]] = []
+    fixed: list[tuple[tuple, dict]] = []
+    for impl in w.implementations:
+        measured = replicates.measured_phases(impl)
+        for n, phase in enumerate(impl.phases):
+            row = _phase_row(impl, phase, _replicate_label(phase, measured))
+            number = phase.replicate or 0
+            if phase.offered_rps is None:
+                closed.append(((number, order[impl.key], n), row))
+            else:
+                fixed.append(((phase.offered_rps, number, order[impl.key], n), row))
+    return [
+        {
+            "caption": f"Closed-loop phases (warm-up and saturation probes): {CLOSED_LOOP}",
+            "rows": [row for _, row in sorted(closed, key=lambda x: x[0])],
+        },
+        {
+            "caption": f"Fixed-rate phases, every replicate: {OPEN_LOOP}; latency from an HDR "
+            "histogram of every answered request, the unsent ones at a lower bound",
+            "rows": [row for _, row in sorted(fixed, key=lambda x: x[0])],
+        },
+    ]
+
+
+def _rate_cells(impl: ImplementationResult, found: RateSummary | None) -> list[str]:
+    """One implementation's cells of a rate row: usable/total replicates, p50, p99, p99.9,
+    achieved."""
+    if found is None:
+        return ["not measured", "–", "–", "–", "–"]
+    phases = replicates.phases_at(impl, found.offered_rps)
+    usable = sum(1 for p in phases if not headline_exclusions(p))
+    return [
+        f"{usable}/{len(phases)}",
+        *(estimate_text(found.latency.get(p), formatting.seconds) for p in _HEADLINE_PERCENTILES),
+        estimate_text(found.achieved_rps, formatting.requests_rate),
+    ]
+
+
+def rate_table(w: WorkloadResult) -> dict:
+    """One row per offered rate: each implementation's medians over replicates with CIs and, where
+    every replicate on both sides is usable, the Go/Rust ratios paired by replicate."""
+    impls = [i for i in w.implementations if _ok(i) and replicates.rates_of(i)]
+    by_key = {i.key: {s.offered_rps: s for s in replicates.rate_summaries(i)} for i in impls}
+    go, rust = w.result_for(GO), w.result_for(RUST)
+    keys = {i.key for i in impls}
+    paired = go is not None and rust is not None and {GO, RUST} <= keys
+    usable = set(replicates.usable_rates(go, rust)) if go and rust and paired else set()
+    rates = sorted({rate for table in by_key.values() for rate in table})
     rows = []
-    for g in _measured(go):
-        r = rust_by_rate.get(g.offered_rps)
-        if r is None or not is_headline(g) or not (g.latency and r.latency):
-            continue
+    for rate in rates:
+        ratios = []
+        if go and rust and paired:
+            for p in _RATIO_PERCENTILES:
+                if rate in usable:
+                    metric = f"latency_{p}_seconds"
+                    ratios.append(ratio_text(replicates.replicate_ratio(go, rust, metric, rate)))
+                else:
+                    ratios.append(("–", "no ratio: not every replicate usable"))
+        excluded = [
+            f"{i.key} {e}"
+            for i in impls
+            if (found := by_key[i.key].get(rate)) is not None
+            for e in found.exclusions
+        ]
         rows.append(
             {
-                "rate": f"{g.offered_rps:,.0f}",
-                "p50": f"{g.latency.p50_seconds / r.latency.p50_seconds:.2f}×",
-                "p99": f"{g.latency.p99_seconds / r.latency.p99_seconds:.2f}×",
-                "p999": f"{g.latency.p999_seconds / r.latency.p999_seconds:.2f}×",
-                "cpu": formatting.ratio_with_ci(
-                    (g.server_user_seconds + g.server_sys_seconds)
-                    / max(1e-9, r.server_user_seconds + r.server_sys_seconds),
-                    None,
-                    None,
-                ),
-                "rss": formatting.ratio_with_ci(
-                    g.server_peak_rss_bytes / max(1, r.server_peak_rss_bytes), None, None
-                ),
+                "rate": formatting.requests_rate(rate),
+                "cells": [c for i in impls for c in _rate_cells(i, by_key[i.key].get(rate))],
+                "ratios": [{"ratio": r, "verdict": v} for r, v in ratios],
+                "excluded": "; ".join(excluded),
             }
         )
+    return {
+        "impls": [i.key for i in impls],
+        "paired": paired,
+        "rows": rows,
+        "span": str(1 + 5 * len(impls) + (len(_RATIO_PERCENTILES) if paired else 0)),
+    }
+
+
+def saturation_rows(w: WorkloadResult) -> list[dict]:
+    """Each implementation's closed-loop saturation (median over replicated probes), then the
+    Go/Rust ratio paired by replicate."""
+    rows = []
+    for impl in w.implementations:
+        if not _ok(impl):
+            continue
+        probes = replicates.saturation_probes(impl)
+        found = replicates.saturation(impl)
+        rows.append(
+            {
+                "key": impl.key,
+                "saturation": estimate_text(found, formatting.requests_rate),
+                "probes": f"{len(found.values) if found else 0} of {len(probes)} succeeded",
+                "verdict": "",
+            }
+        )
+    go, rust = w.result_for(GO), w.result_for(RUST)
+    if _ok(go) and _ok(rust) and go and rust:
+        ratio = replicates.replicate_ratio(go, rust, replicates.SATURATION_METRIC)
+        if ratio is not None:
+            shown, called = ratio_text(ratio)
+            rows.append({"key": "Go / Rust", "saturation": shown, "probes": "", "verdict": called})
     return rows
 
 
+def replicate_count(w: WorkloadResult) -> int:
+    """The most replicates any rate has (1 in files before replicated phases)."""
+    return max(
+        (len(s.replicates) for impl in w.implementations for s in replicates.rate_summaries(impl)),
+        default=0,
+    )
+
+
+def _replicates_text(w: WorkloadResult) -> str:
+    k = replicate_count(w)
+    if k == 0:
+        return "none measured"
+    if k == 1:
+        return (
+            "1 per rate (no confidence intervals: a file from before replicated phases, or a run "
+            "with one replicate)"
+        )
+    return (
+        f"{k} per rate, each on a fresh server, implementations alternating in counterbalanced "
+        "order; medians over replicates with 95 % bootstrap CIs, ratios paired by replicate "
+        "(t-test on log ratios)"
+    )
+
+
 def _charts(w: WorkloadResult) -> list[Chart]:
-    ok = [i for i in w.implementations if i.status == "ok" and _measured(i)]
+    ok = [i for i in w.implementations if _ok(i) and replicates.rates_of(i)]
     if not ok:
         return []
     result = []
+    summaries = {i.key: replicates.rate_summaries(i) for i in ok}
     curves = {
-        i.key: [
+        key: [
             (
-                p.offered_rps or 0.0,
-                p.latency.p50_seconds,
-                p.latency.p99_seconds,
-                p.latency.p999_seconds,
+                s.offered_rps,
+                s.latency["p50"].median,
+                s.latency["p99"].median,
+                s.latency["p999"].median,
             )
-            for p in _measured(i)
-            if p.ok and p.latency
+            for s in found
+            if all(p in s.latency for p in _HEADLINE_PERCENTILES)
         ]
-        for i in ok
+        for key, found in summaries.items()
     }
     result.append(
         Chart(
             title=f"{w.name}: latency percentiles against offered rate",
             alt=(
-                f"Line chart of p50, p99 and p99.9 latency in milliseconds (log scale) against the offered request "
-                f"rate for {', '.join(curves)}; the phase table lists every value."
+                f"Line chart of the median over replicates of p50, p99 and p99.9 latency in "
+                f"milliseconds (log scale) against the offered request rate for {', '.join(curves)}; "
+                "the rate table lists every value with its confidence interval."
             ),
             svg=Markup(charts.latency_vs_rate(f"{w.name}: latency vs offered rate", curves)),
         )
     )
-    rates = {i.key: [(p.offered_rps or 0.0, p.achieved_rps) for p in _measured(i)] for i in ok}
+    rates = {
+        key: [(s.offered_rps, s.achieved_rps.median) for s in found]
+        for key, found in summaries.items()
+    }
     result.append(
         Chart(
             title=f"{w.name}: achieved against offered rate",
             alt=(
-                f"Achieved request rate against offered rate for {', '.join(rates)}, with the line where "
-                "achieved equals offered."
+                f"Median achieved request rate over replicates against offered rate for "
+                f"{', '.join(rates)}, with the line where achieved equals offered."
             ),
             svg=Markup(charts.achieved_vs_offered(f"{w.name}: achieved vs offered", rates)),
         )
     )
-    common = set.intersection(*({p.offered_rps for p in _measured(i) if p.ok} for i in ok))
-    if common:
-        top = max(r for r in common if r is not None)
-        panels = {}
-        for i in ok:
-            phase = next(p for p in _measured(i) if p.offered_rps == top)
-            panels[i.key] = (
+    common = set.intersection(*({s.offered_rps for s in found} for found in summaries.values()))
+    shown = _first_replicates(ok, max(common)) if common else {}
+    if shown:
+        top = max(common)
+        panels = {
+            key: (
                 [x.t_seconds for x in phase.latency_windows],
                 [x.p99_seconds for x in phase.latency_windows],
                 [x.max_seconds for x in phase.latency_windows],
                 [c.at_seconds for c in phase.gc_cycles or ()],
             )
+            for key, phase in shown.items()
+        }
+        which = ", ".join(f"{key} replicate {phase.replicate or 1}" for key, phase in shown.items())
         result.append(
             Chart(
                 title=f"{w.name}: latency over time at {top:,.0f} req/s",
                 alt=(
-                    f"Per-window p99 and maximum latency over the {top:,.0f} requests/s phase for "
-                    f"{', '.join(panels)}; dotted vertical lines mark the start of each Go GC cycle."
+                    f"Per-window p99 and maximum latency over one {top:,.0f} requests/s phase "
+                    f"({which}); dotted vertical lines mark the start of each Go GC cycle."
                 ),
                 svg=Markup(
                     charts.latency_over_time(
@@ -175,39 +325,50 @@ def _charts(w: WorkloadResult) -> list[Chart]:
                 ),
             )
         )
-    series = {}
-    for i in ok:
-        samples = [s for p in _measured(i) for s in p.server_samples]
-        if len(samples) >= 3:
-            series[i.key] = ([s.t_seconds for s in samples], [s.rss_bytes for s in samples])
-    if series:
-        result.append(
-            Chart(
-                title=f"{w.name}: server RSS over time",
-                alt=(
-                    f"Resident memory of each server in MiB over the measured phases for {', '.join(series)}, "
-                    "sampled by psutil; the table's peak RSS is the kernel's high-water mark."
-                ),
-                svg=Markup(
-                    charts.time_series(
-                        f"{w.name}: server RSS during the phases",
-                        "RSS (MiB)",
-                        series,
-                        y_scale=1 / (1 << 20),
-                    )
-                ),
+        series = {
+            key: (
+                [s.t_seconds for s in phase.server_samples],
+                [s.rss_bytes for s in phase.server_samples],
             )
-        )
+            for key, phase in shown.items()
+            if len(phase.server_samples) >= 3
+        }
+        if series:
+            result.append(
+                Chart(
+                    title=f"{w.name}: server RSS over time at {top:,.0f} req/s",
+                    alt=(
+                        f"Resident memory of each server in MiB over the same phases ({which}), "
+                        "sampled by psutil; the tables' peak RSS is the kernel's high-water mark."
+                    ),
+                    svg=Markup(
+                        charts.time_series(
+                            f"{w.name}: server RSS at {top:,.0f} req/s",
+                            "RSS (MiB)",
+                            series,
+                            y_scale=1 / (1 << 20),
+                        )
+                    ),
+                )
+            )
     return result
+
+
+def _first_replicates(impls: Sequence[ImplementationResult], rate: float) -> dict[str, ServerPhase]:
+    """Per implementation, its lowest-numbered successful replicate at `rate`: over-time charts
+    show one phase each (replicates ran on different servers, so their clocks do not line up)."""
+    found = {}
+    for impl in impls:
+        phase = next((p for p in replicates.phases_at(impl, rate) if p.ok), None)
+        if phase is not None:
+            found[impl.key] = phase
+    return found
 
 
 def server_context(w: WorkloadResult, config: RunConfig) -> dict:
     settings = config.server
     impls = []
-    probes = []
-    phases = []
     for impl in w.implementations:
-        probe = next((p for p in impl.phases if p.phase == "saturation"), None)
         impls.append(
             {
                 "key": impl.key,
@@ -215,7 +376,6 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
                 "status": impl.status,
                 "ok": impl.status == "ok",
                 "error": impl.error or "",
-                "saturation": f"{probe.achieved_rps:,.0f} req/s" if probe and probe.ok else "–",
                 "idle_rss": formatting.size(impl.idle_rss_bytes),
                 "parallelism": ", ".join(f"{k}={v}" for k, v in impl.parallelism.items()) or "–",
                 "transport": ", ".join(f"{k} {v}" for k, v in impl.transport.items())
@@ -223,8 +383,6 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
                 "binary": formatting.size(impl.build.binary_bytes),
             }
         )
-        probes += [_phase_row(impl, p) for p in impl.phases if p.offered_rps is None]
-        phases += [_phase_row(impl, p) for p in _measured(impl)]
     method = "–"
     if settings is not None:
         method = (
@@ -237,6 +395,7 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
             "requests; a phase's requests, achieved rate, server CPU and GC cycles cover the load "
             "generator's own span, its peak RSS is its own (VmHWM reset at its start)"
         )
+    phase_tables = _phase_tables(w)
     return {
         "kind": "server",
         "name": w.name,
@@ -250,15 +409,83 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
         "method": method,
         "rates": ", ".join(f"{r:,.0f}" for r in w.offered_rates_rps)
         or "none (no saturation figure)",
+        "rates_source": w.rates_source or "not recorded (a file from before schema 5)",
+        "replicates": _replicates_text(w),
         "impls": impls,
-        "phase_tables": [
-            {"caption": f"Saturation probe: {CLOSED_LOOP}", "rows": probes},
-            {
-                "caption": f"Fixed-rate phases: {OPEN_LOOP}; latency from an HDR histogram of "
-                "every answered request, the unsent ones at a lower bound",
-                "rows": phases,
-            },
-        ],
-        "comparisons": _comparisons(w.result_for("go/default"), w.result_for("rust/default")),
+        "rate_table": rate_table(w),
+        "saturation": {"caption": f"Saturation: {CLOSED_LOOP}", "rows": saturation_rows(w)},
+        "phase_tables": phase_tables,
+        "phase_count": str(sum(len(t["rows"]) for t in phase_tables)),
         "charts": _charts(w),
     }
+
+
+CONSOLE_COLUMNS = (
+    "workload",
+    "impl",
+    "load",
+    "replicates",
+    "achieved req/s",
+    "p50",
+    "p99",
+    "p99.9",
+    "GC max pause",
+    "notes",
+)
+
+
+def console_rows(w: WorkloadResult) -> list[tuple[str, ...]]:
+    """The run summary's server rows (CONSOLE_COLUMNS): per implementation, one row per offered
+    rate with medians over its replicates, then one for the closed-loop saturation probes."""
+    rows = []
+    for impl in w.implementations:
+        if impl.status != "ok":
+            rows.append((w.name, impl.key, "", "", "", "", "", "", "", impl.status))
+            continue
+        for found in replicates.rate_summaries(impl):
+            phases = replicates.phases_at(impl, found.offered_rps)
+            usable = sum(1 for p in phases if not headline_exclusions(p))
+            gc = [p.gc_cycles for p in phases if p.ok and p.gc_cycles is not None]
+            notes = (
+                "not usable: " + "; ".join(found.exclusions)
+                if found.exclusions
+                else "; ".join(found.flags)
+            )
+            rows.append(
+                (
+                    w.name,
+                    impl.key,
+                    f"{found.offered_rps:,.0f} req/s",
+                    f"{len(phases)}" if usable == len(phases) else f"{usable}/{len(phases)} usable",
+                    formatting.requests_rate(found.achieved_rps.median),
+                    *(
+                        formatting.seconds(found.latency[p].median) if p in found.latency else "–"
+                        for p in _HEADLINE_PERCENTILES
+                    ),
+                    "no GC"
+                    if not gc
+                    else formatting.seconds(
+                        max((c.pause_seconds for x in gc for c in x), default=0.0)
+                    ),
+                    notes,
+                )
+            )
+        probes = replicates.saturation_probes(impl)
+        found = replicates.saturation(impl)
+        if probes:
+            failed = [f"FAILED: {p.error}" for p in probes if not p.ok]
+            rows.append(
+                (
+                    w.name,
+                    impl.key,
+                    "saturation (closed loop)",
+                    f"{len(found.values) if found else 0}/{len(probes)} probes",
+                    formatting.requests_rate(found.median if found else None),
+                    "–",
+                    "–",
+                    "–",
+                    "–",
+                    "; ".join(failed),
+                )
+            )
+    return rows

@@ -420,3 +420,15 @@ def server_settings(parallelism=1) -> ServerSettings:
 def server_run(workloads, parallelism=1):
     base = run(workloads)
     return replace(base, config=run_config(server=server_settings(parallelism)))
+
+
+def replicated(offered, **per_replicate) -> list[ServerPhase]:
+    """One phase per replicate (numbered from 1) of one offered rate, or of the closed-loop probe
+    (`offered` None); every keyword is a list with one server_phase argument per replicate."""
+    k = len(next(iter(per_replicate.values())))
+    return [
+        server_phase(
+            offered, **{name: values[n] for name, values in per_replicate.items()}, replicate=n + 1
+        )
+        for n in range(k)
+    ]

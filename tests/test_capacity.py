@@ -7,6 +7,7 @@ from builders import (
     MIB,
     impl_result,
     repetition,
+    replicated,
     run,
     server_phase,
     server_run,
@@ -21,7 +22,7 @@ from harness.capacity import (
     load_capacity_config,
     parse_capacity_config,
     project_capacity,
-    qualifying_phase,
+    qualifying_rate,
 )
 from harness.errors import HarnessError
 from harness.model import WorkloadResult
@@ -170,7 +171,7 @@ def test_server_projection_hand_computed():
     (row,) = project_capacity(server_run([server_workload(go, rust)]), cfg).workloads
     assert (row.unit, row.target_load) == ("requests/s", 10_000)
     assert row.go.work_per_core_second == pytest.approx(5000)
-    assert row.go.basis.startswith("phase rate=1000:")
+    assert row.go.basis.startswith("1,000 req/s, 1 replicate: 200 µs server CPU per request")
     assert row.rust.work_per_core_second == pytest.approx(8000)
     # Go: 10000 x 1.2 / 5000 = 2.4 -> 3 cores; Rust: 1.5 -> 2 cores
     assert (row.go.cores, row.go.processes, row.go.instances) == (3, 3, 1)
@@ -193,22 +194,42 @@ def test_server_processes_follow_parallelism():
     assert row.go.memory_bytes == pytest.approx(2 * 100 * MIB * 1.3)
 
 
-def test_qualifying_phase_rules():
-    assert qualifying_phase((server_phase(None, 5000),)) is None  # saturation is closed-loop
-    assert qualifying_phase((server_phase(1000, 989),)) is None  # below 99 %
-    assert qualifying_phase((server_phase(1000, 990),)).offered_rps == 1000  # exactly 99 %
-    assert qualifying_phase((server_phase(1000, 1000, errors=1),)) is None
-    assert qualifying_phase((server_phase(1000, 1000, ok=False),)) is None
-    assert qualifying_phase((server_phase(1000, 1000, cpu=0.0),)) is None
-    best = qualifying_phase((server_phase(1000, 1000), server_phase(3000, 3000)))
-    assert best.offered_rps == 3000
+def qualifying(*phases):
+    found = qualifying_rate(replace(impl_result("go"), phases=phases))
+    return None if found is None else found.offered_rps
+
+
+def test_qualifying_rate_rules():
+    assert qualifying(server_phase(None, 5000)) is None  # saturation is closed-loop
+    assert qualifying(server_phase(1000, 989)) is None  # below 99 %
+    assert qualifying(server_phase(1000, 990)) == 1000  # exactly 99 %
+    assert qualifying(server_phase(1000, 1000, errors=1)) is None
+    assert qualifying(server_phase(1000, 1000, ok=False)) is None
+    assert qualifying(server_phase(1000, 1000, cpu=0.0)) is None
+    assert qualifying(server_phase(1000, 1000), server_phase(3000, 3000)) == 3000
+
+
+def test_server_projection_takes_medians_over_the_replicates_of_a_usable_rate():
+    go = [
+        *replicated(None, achieved=[9000, 9000, 9000], cpu=[9.0] * 3),  # probes: never used
+        # 10,000 requests each: 200, 220, 180 µs CPU per request -> median 200 µs, 5000 req/core-s
+        *replicated(
+            1000, achieved=[1000] * 3, cpu=[2.0, 2.2, 1.8], rss=[100 * MIB, 120 * MIB, 80 * MIB]
+        ),
+        # cheaper per request, but replicate 3 fell behind: the rate does not qualify
+        *replicated(2000, achieved=[2000, 2000, 1900], cpu=[1.0] * 3),
+    ]
+    (row,) = project_capacity(server_run([server_workload(go, go)]), config()).workloads
+    assert row.go.work_per_core_second == pytest.approx(5000)
+    assert row.go.peak_rss_per_process_bytes == pytest.approx(100 * MIB)
+    assert row.go.basis.startswith("1,000 req/s, median of 3 replicates: 200 µs")
 
 
 def test_server_without_a_qualifying_phase_is_not_measured():
     go = [server_phase(1000, 900)]
     rust = [server_phase(1000, 1000)]
     (row,) = project_capacity(server_run([server_workload(go, rust)]), config()).workloads
-    assert not row.go.measured and "no fixed-rate phase met its offered rate" in row.go.basis
+    assert not row.go.measured and "no offered rate where every replicate met it" in row.go.basis
     assert row.rust.measured and row.go_rust_cost_ratio is None
 
 

@@ -3,8 +3,18 @@
 from dataclasses import dataclass, fields, replace
 
 import pytest
-from builders import build_record, gc_cycle, impl_result, repetition, run, small_run
-from test_capacity import server_phase, server_run, server_workload
+from builders import (
+    build_record,
+    gc_cycle,
+    impl_result,
+    repetition,
+    replicated,
+    run,
+    server_phase,
+    server_run,
+    server_workload,
+    small_run,
+)
 
 from harness.analysis import analyse_run
 from harness.capacity import DEFAULT_CONFIG, project_capacity
@@ -280,7 +290,7 @@ def test_latency_evidence_at_the_highest_common_rate():
     assert (tail.workload, tail.offered_rps) == ("api", 2000)
     assert tail.go_tail_ratio == pytest.approx(20.0)  # 40 ms / 2 ms
     assert tail.rust_tail_ratio == pytest.approx(5.0)  # 5 ms / 1 ms
-    assert tail.caveats == ("Go: p99.9 from 20000 requests",)
+    assert tail.caveats == ("Go: replicate 1: p99.9 from 20000 requests",)  # an old file
     latency = ev.categories["latency_determinism"]
     assert latency.measured
     assert "p99.9 Go 40 ms vs Rust 5 ms" in latency.summary
@@ -289,6 +299,29 @@ def test_latency_evidence_at_the_highest_common_rate():
     assert ev.largest_go_pause.workload == "api"
     assert ev.largest_go_pause.pauses == 5  # 1 server + 2 x 2 batch
     assert "largest Go GC pause 4 ms (api)" in latency.summary
+
+
+def test_tails_and_pauses_from_replicates_never_from_the_closed_loop_probes():
+    go = [
+        server_phase(None, 5000, gc=(gc_cycle(1, pause=0.050),)),  # selection pass
+        *replicated(None, achieved=[5000, 5000], gc=[(gc_cycle(1, pause=0.040),), None]),
+        *replicated(
+            1000,
+            achieved=[1000, 1000],
+            p50=[0.001, 0.003],  # median 2 ms
+            p999=[0.010, 0.030],  # median 20 ms
+            gc=[(gc_cycle(1, pause=0.002),), (gc_cycle(1, pause=0.006), gc_cycle(2))],
+        ),
+    ]
+    rust = replicated(1000, achieved=[1000, 1000], p50=[0.001, 0.001], p999=[0.004, 0.006])
+    ev = collect_evidence(analyse_run(server_run([server_workload(go, rust)])))
+    (tail,) = ev.server_tails
+    assert (tail.go_p50_seconds, tail.go_p999_seconds) == (0.002, 0.020)
+    assert tail.rust_p999_seconds == 0.005
+    assert tail.replicate_count == 2
+    assert "(medians over 2 replicates)" in tail.describe()
+    assert ev.largest_go_pause.seconds == pytest.approx(0.006)  # not the probes' 50 or 40 ms
+    assert ev.largest_go_pause.pauses == 3
 
 
 def test_failed_server_gives_no_tail_evidence():

@@ -4,11 +4,21 @@ import json
 from dataclasses import replace
 
 import pytest
-from builders import impl_result, repetition, run, small_run, workload_result
+from builders import (
+    impl_result,
+    repetition,
+    replicated,
+    run,
+    server_phase,
+    server_run,
+    server_workload,
+    small_run,
+    workload_result,
+)
 
 from harness.export import EXPORTERS, export_benchstat, export_bmf, export_csv, export_markdown
 
-HEADER = "workload,category,kind,lang,variant,phase,rep,metric,unit,value"
+HEADER = "workload,category,kind,lang,variant,phase,replicate,rep,metric,unit,value"
 MIB = 1 << 20
 
 
@@ -48,6 +58,7 @@ def test_csv_values_hand_computed():
         "lang": "go",
         "variant": "default",
         "phase": "",
+        "replicate": "",
         "rep": "1",
         "metric": "wall_seconds",
         "unit": "s",
@@ -157,3 +168,55 @@ def test_bmf_medians():
 def test_registry():
     assert EXPORTERS["csv"] is export_csv
     assert EXPORTERS["markdown"] is export_markdown
+
+
+def replicated_server_run():
+    """Two replicates per rate; Go's second replicate at 2000 req/s fell behind."""
+    go = [
+        server_phase(None, 5000),  # selection pass: no replicate number
+        *replicated(1000, achieved=[1000, 1000], p99=[0.003, 0.005]),  # median 4 ms
+        *replicated(2000, achieved=[2000, 1900]),
+        *replicated(None, achieved=[5100, 4900]),
+    ]
+    rust = [
+        server_phase(None, 9000),
+        *replicated(1000, achieved=[1000, 1000], p99=[0.001, 0.002]),
+        *replicated(2000, achieved=[2000, 2000]),
+        *replicated(None, achieved=[9000, 9100]),
+    ]
+    return server_run([server_workload(go, rust)])
+
+
+def test_csv_keeps_every_server_replicate_apart():
+    table = rows(export_csv(replicated_server_run()))
+    p99 = [
+        (r["phase"], r["replicate"], r["value"])
+        for r in table
+        if r["lang"] == "go" and r["metric"] == "latency_p99_seconds"
+    ]
+    assert p99 == [
+        ("saturation", "", "0.005"),  # the selection pass
+        ("rate=1000", "1", "0.003"),
+        ("rate=1000", "2", "0.005"),
+        ("rate=2000", "1", "0.005"),
+        ("rate=2000", "2", "0.005"),
+        ("saturation", "1", "0.005"),
+        ("saturation", "2", "0.005"),
+    ]
+
+
+def test_csv_numbers_an_old_files_rate_phases_as_replicate_1():
+    old = server_run([server_workload([server_phase(None, 5000), server_phase(1000, 1000)], [])])
+    table = rows(export_csv(old))
+    found = {(r["phase"], r["replicate"]) for r in table}
+    assert found == {("saturation", ""), ("rate=1000", "1")}
+
+
+def test_markdown_has_one_server_row_per_rate_with_medians():
+    text = export_markdown(replicated_server_run())
+    lines = [line for line in text.splitlines() if line.startswith("| api |")]
+    assert len(lines) == 2  # 1000 and 2000, not one row per replicate
+    assert lines[0].startswith("| api | 1,000 | 2 | 4 ms | 1.5 ms |")
+    assert "×" in lines[0]
+    assert "| – |" in lines[1]  # no ratio at a rate with an unusable replicate
+    assert "not usable: Go replicate 2: achieved 1,900 req/s &lt; 99 % of offered 2,000" in lines[1]

@@ -1,22 +1,27 @@
-"""What the report, the run summary and the decision evidence say about server phases: flagged
-phases are shown but never quoted, and the closed-loop probe is labelled closed loop."""
+"""What the report, the run summary and the decision evidence say about server phases: one row per
+offered rate with medians over replicates and their CIs, unusable rates shown with their reasons
+but never quoted, the closed-loop probe labelled closed loop, and files from before replicated
+phases still rendered (each rate's one phase as replicate 1)."""
 
 import re
 from dataclasses import replace
 
-from test_capacity import server_phase, server_run, server_workload
+from builders import gc_cycle, replicated, server_phase, server_run, server_workload
 
 from harness import cli
 from harness.analysis import analyse_run
 from harness.decision import server_tails
 from harness.report import build_context, render
-from harness.sections import summary
+from harness.sections import gc_and_memory, summary
+from harness.servers import replicates
 
 MISSED = "achieved 1900 req/s < 99 % of offered 2000"
+BUSY = "load generator near its CPU limit: the server may be capable of more"
 
 
 def flagged_run(go_top=None):
-    """Both reach 1000 req/s cleanly; at 2000 Go falls behind (or `go_top` replaces its phase)."""
+    """A file from before replicated phases (replicate None everywhere): both reach 1000 req/s
+    cleanly; at 2000 Go falls behind (or `go_top` replaces its phase)."""
     go = [
         server_phase(None, 5000),
         server_phase(1000, 1000, p50=0.001, p999=0.010),
@@ -30,16 +35,128 @@ def flagged_run(go_top=None):
     return server_run([server_workload(go, rust)])
 
 
+def replicated_run(rates_source="fractions 25/50/75/90 % of the slower default's saturation"):
+    """Three replicates per rate. Go's replicate 2 at 2000 req/s fell behind (that rate is not
+    usable); 4500 req/s is usable but above 80 % of Go's median saturation (5000), so the headline
+    rate is 3000. Go's p99 at 3000: 4.1, 4.7, 4.3 ms -> median 4.3 ms; Rust's 2.0, 2.1, 1.9 ms.
+    Paired Go/Rust p99 ratios 2.05, 2.238, 2.263 -> median 2.238 (2.24×)."""
+    go = [
+        server_phase(None, 5100),  # the selection pass's probe
+        *replicated(
+            1000,
+            achieved=[1000] * 3,
+            p50=[0.0010, 0.0012, 0.0011],
+            p99=[0.003] * 3,
+            p999=[0.006] * 3,
+            flags=[(), (BUSY,), ()],
+        ),
+        *replicated(2000, achieved=[2000, 1900, 2000], p50=[0.002] * 3, flags=[(), (MISSED,), ()]),
+        *replicated(
+            3000,
+            achieved=[3000] * 3,
+            p50=[0.0015, 0.0016, 0.0014],
+            p99=[0.0041, 0.0047, 0.0043],
+            p999=[0.009, 0.010, 0.011],
+        ),
+        *replicated(4500, achieved=[4500] * 3, p50=[0.004] * 3, p99=[0.02] * 3, p999=[0.05] * 3),
+        *replicated(None, achieved=[5000, 5200, 4800]),
+    ]
+    rust = [
+        server_phase(None, 9000),
+        *replicated(1000, achieved=[1000] * 3, p50=[0.0005] * 3, p99=[0.001] * 3, p999=[0.002] * 3),
+        *replicated(2000, achieved=[2000] * 3, p50=[0.0006] * 3),
+        *replicated(
+            3000,
+            achieved=[3000] * 3,
+            p50=[0.0007, 0.0008, 0.0007],
+            p99=[0.0020, 0.0021, 0.0019],
+            p999=[0.004, 0.005, 0.004],
+        ),
+        *replicated(4500, achieved=[4500] * 3, p50=[0.0008] * 3, p99=[0.003] * 3, p999=[0.005] * 3),
+        *replicated(None, achieved=[9000, 9100, 8900]),
+    ]
+    workload = replace(
+        server_workload(go, rust),
+        offered_rates_rps=(1000.0, 2000.0, 3000.0, 4500.0),
+        rates_source=rates_source,
+    )
+    return server_run([workload])
+
+
 def server_sentence(run) -> str:
     (group,) = summary(list(analyse_run(run)))
     (sentence,) = group["sentences"]
     return sentence
 
 
-def test_summary_sentence_skips_a_rate_one_side_did_not_meet():
+def tables(page: str) -> dict[str, str]:
+    """caption -> the table's body, for the tables of the page."""
+    return {
+        caption: body
+        for caption, body in re.findall(r"<caption>(.*?)</caption>(.*?)</table>", page, re.S)
+    }
+
+
+def table(page: str, prefix: str) -> str:
+    (body,) = [body for caption, body in tables(page).items() if caption.startswith(prefix)]
+    return body
+
+
+def rate_rows(page: str) -> list[str]:
+    """The rate table's rows (not its notes), each as its HTML."""
+    body = table(page, "Latency per offered rate").split("<tbody>")[1]
+    rows = re.findall(r"<tr[^>]*>.*?</tr>", body, re.S)
+    return [row for row in rows if not row.startswith('<tr class="flag-note"')]
+
+
+# --- the headline rate ---------------------------------------------------------------------------
+
+
+def test_headline_rate_is_the_highest_usable_rate_below_the_saturation_cap():
+    go, rust = replicated_run().workloads[0].implementations
+    assert replicates.usable_rates(go, rust) == (1000, 3000, 4500)
+    assert replicates.headline_rate(go, rust) == 3000  # 4500 > 0.8 x 5000
+
+
+def test_headline_rate_without_a_saturation_figure_is_the_highest_usable_rate():
+    go, rust = replicated_run().workloads[0].implementations
+    no_probe = [replace(p, ok=False) if p.phase == "saturation" else p for p in go.phases]
+    assert replicates.headline_rate(replace(go, phases=tuple(no_probe)), rust) == 4500
+
+
+# --- the summary sentence ------------------------------------------------------------------------
+
+
+def test_summary_sentence_quotes_medians_with_cis_at_the_headline_rate():
+    sentence = server_sentence(replicated_run())
+    assert "at 3,000 req/s p99 Go 4.3 ms [4.1, 4.7] vs Rust 2 ms [1.9, 2.1]" in sentence
+    assert "Go/Rust 2.24× [2.05, 2.26], significant" in sentence
+    assert "medians over 3 replicates" in sentence
+    assert "closed-loop saturation Go 5,000 [4,800, 5,200] vs Rust 9,000 [8,900, 9,100]" in sentence
+    assert "medians of 3 probes each" in sentence
+    assert "2,000" not in sentence and "4,500" not in sentence
+
+
+def test_summary_sentence_skips_a_rate_with_one_bad_replicate():
+    run = replicated_run()
+    workload = run.workloads[0]
+    go, rust = workload.implementations
+    # Only 1000 and 2000 left: 2000 has Go's replicate 2 behind, so 1000 is quoted.
+    keep = [p for p in go.phases if p.offered_rps in (None, 1000, 2000)]
+    run = replace(
+        run,
+        workloads=(replace(workload, implementations=(replace(go, phases=tuple(keep)), rust)),),
+    )
+    sentence = server_sentence(run)
+    assert "at 1,000 req/s" in sentence and "2,000" not in sentence
+
+
+def test_summary_sentence_of_an_old_file_says_one_replicate_and_no_ci():
     sentence = server_sentence(flagged_run())
-    assert "at 1,000 req/s" in sentence
-    assert "2,000" not in sentence
+    assert "at 1,000 req/s" in sentence and "2,000" not in sentence
+    assert "one replicate each, no CI" in sentence
+    assert "one probe each" in sentence
+    assert "[" not in sentence  # no interval from one value
 
 
 def test_summary_sentence_skips_a_rate_with_failed_requests():
@@ -48,7 +165,7 @@ def test_summary_sentence_skips_a_rate_with_failed_requests():
     assert "at 1,000 req/s" in sentence and "2,000" not in sentence
 
 
-def test_summary_sentence_says_so_when_no_rate_is_clean():
+def test_summary_sentence_says_so_when_no_rate_is_usable():
     run = flagged_run()
     workload = run.workloads[0]
     go = workload.implementations[0]
@@ -64,55 +181,103 @@ def test_summary_sentence_says_so_when_no_rate_is_clean():
         ),
     )
     sentence = server_sentence(run)
-    assert "no offered rate that both met without a failed request" in sentence
+    assert "no offered rate where every replicate on both sides met the rate" in sentence
     assert "p99 Go" not in sentence
 
 
-def test_decision_evidence_uses_the_same_rule():
+def test_decision_evidence_uses_the_same_rate():
     (tail,) = server_tails(list(analyse_run(flagged_run())))
     assert tail.offered_rps == 1000
+    (tail,) = server_tails(list(analyse_run(replicated_run())))
+    assert tail.offered_rps == 3000
+    assert tail.go_p999_seconds == 0.010  # median of 9, 10, 11 ms
 
 
-def tables(page: str) -> dict[str, str]:
-    """caption -> the table's body, for the tables of the page."""
-    return {
-        caption: body
-        for caption, body in re.findall(r"<caption>(.*?)</caption>(.*?)</table>", page, re.S)
-    }
+# --- the report ----------------------------------------------------------------------------------
 
 
-def test_report_puts_the_closed_loop_probe_under_its_own_caption():
-    page = render(build_context(flagged_run()))
-    found = tables(page)
-    (probe_caption,) = [c for c in found if c.startswith("Saturation probe")]
-    (phase_caption,) = [c for c in found if c.startswith("Fixed-rate phases")]
-    assert "closed loop" in probe_caption
-    assert "not corrected for coordinated omission" in probe_caption
-    assert "open loop" not in probe_caption
-    assert "corrected for coordinated omission" in phase_caption
-    assert found[probe_caption].count("<td>saturation</td>") == 2  # Go's and Rust's
-    assert "saturation" not in found[phase_caption]
-    assert found[phase_caption].count("<td>rate=") == 4
+def test_report_shows_one_row_per_rate_with_medians_and_cis():
+    page = render(build_context(replicated_run()))
+    rows = rate_rows(page)
+    rates = [re.search(r'<td class="num">([\d,]+)</td>', row).group(1) for row in rows]
+    assert rates == ["1,000", "2,000", "3,000", "4,500"]  # three replicates each, one row
+    (at_3000,) = [row for row in rows if ">3,000<" in row]
+    assert '<td class="num">4.3 ms [4.1, 4.7]</td>' in at_3000  # Go's p99 median and CI
+    assert "3/3" in at_3000
+    assert "2.24× [2.05, 2.26]<br><small>significant (p = 0.0016" in at_3000
 
 
-def test_report_shows_flagged_phases_with_the_reason_and_leaves_them_out_of_ratios():
-    page = render(build_context(flagged_run()))
-    found = tables(page)
-    (phase_caption,) = [c for c in found if c.startswith("Fixed-rate phases")]
+def test_report_shows_a_rate_with_one_bad_replicate_with_its_reason_and_no_ratio():
+    page = render(build_context(replicated_run()))
+    (at_2000,) = [row for row in rate_rows(page) if ">2,000<" in row]
+    assert '<td class="num">2/3</td>' in at_2000
+    assert "no ratio: not every replicate usable" in at_2000
+    assert "×" not in at_2000
+    body = table(page, "Latency per offered rate")
     assert (
-        "Not quoted in the summary, ratios or verdicts: achieved 1,900 req/s &lt; 99 % of "
-        in (found[phase_caption])
+        "Not usable, so not quoted in the summary, ratios or verdicts: go/default replicate 2: "
+        "achieved 1,900 req/s &lt; 99 % of offered 2,000" in body
     )
-    (ratios,) = [c for c in found if c.startswith("Go default / Rust default")]
-    rates = re.findall(r'<td class="num">([\d,]+)</td>', found[ratios])
-    assert rates[0] == "1,000" and "2,000" not in rates
 
 
-def test_run_summary_labels_the_probe_closed_loop(capsys):
+def test_report_labels_saturation_closed_loop_with_a_median_over_probes():
+    page = render(build_context(replicated_run()))
+    found = tables(page)
+    (caption,) = [c for c in found if c.startswith("Saturation:")]
+    assert "closed loop" in caption and "not corrected for coordinated omission" in caption
+    assert "5,000 [4,800, 5,200]" in found[caption]
+    assert "3 of 3 succeeded" in found[caption]
+
+
+def test_report_keeps_every_replicate_with_its_flags_behind_a_disclosure():
+    page = render(build_context(replicated_run()))
+    details = page.split("<details>")[1].split("</details>")[0]
+    fixed = table(details, "Fixed-rate phases")
+    assert fixed.count("<td>rate=") == 24  # 4 rates x 3 replicates x 2 implementations
+    assert "<td>rate=1000</td><td>2</td>" in fixed
+    assert "⚠ load generator near its CPU limit" in fixed
+    closed = table(details, "Closed-loop phases")
+    assert "closed loop" in re.search(r"<caption>Closed-loop phases[^<]*", details).group(0)
+    assert closed.count("<td>selection pass</td>") == 2
+    assert "open loop" not in closed
+    # The headline tables do not carry the flags.
+    assert "load generator near" not in table(page, "Latency per offered rate")
+
+
+def test_report_escapes_the_rates_source():
+    page = render(build_context(replicated_run(rates_source="<script>x</script> fixed")))
+    assert "<script>x</script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt; fixed" in page
+
+
+def test_report_of_an_old_file_shows_each_rate_as_one_replicate():
+    page = render(build_context(flagged_run()))
+    rows = rate_rows(page)
+    assert len(rows) == 2
+    (at_1000,) = [row for row in rows if ">1,000<" in row]
+    assert at_1000.count("1/1") == 2
+    assert "[" not in re.sub(r"<small>.*?</small>", "", at_1000)  # one value: no interval
+    (at_2000,) = [row for row in rows if ">2,000<" in row]
+    assert "0/1" in at_2000 and "no ratio" in at_2000
+    assert "not recorded (a file from before schema 5)" in page
+    details = page.split("<details>")[1]
+    assert "<td>rate=1000</td><td>1</td>" in details
+
+
+def test_run_summary_has_one_row_per_rate_and_labels_the_probe_closed_loop(capsys):
+    cli.print_summary(replicated_run())
+    out = capsys.readouterr().out
+    assert out.count("saturation (closed") == 2  # one row per implementation, not per probe
+    assert out.count("3,000 req/s") == 2
+    assert "4.3 ms" in out
+    assert "5,000" in out  # Go's median saturation
+
+
+def test_run_summary_of_an_old_file(capsys):
     cli.print_summary(flagged_run())
     out = capsys.readouterr().out
-    assert "saturation: closed-loop probe, not corrected" in out
-    assert out.count("saturation (closed loop)") == 2
+    assert out.count("saturation (closed") == 2
+    assert out.count("1,000 req/s") == 2
 
 
 def test_report_shows_each_servers_observed_transport():
@@ -124,6 +289,26 @@ def test_report_shows_each_servers_observed_transport():
     page = render(
         build_context(replace(run, workloads=(replace(workload, implementations=impls),)))
     )
-    (servers,) = [body for caption, body in tables(page).items() if caption.startswith("Servers")]
+    servers = table(page, "Servers")
     assert "<td>listen backlog 4096, TCP_NODELAY on, SO_KEEPALIVE off</td>" in servers
     assert "<td>not recorded</td>" in servers
+
+
+def test_gc_section_has_one_row_per_rate_and_no_probe_pauses():
+    go = [
+        *replicated(None, achieved=[5000, 5000], gc=[(gc_cycle(1, pause=0.040),), None]),
+        *replicated(
+            1000,
+            achieved=[1000, 1000],
+            gc=[(gc_cycle(1, pause=0.002),), (gc_cycle(1, pause=0.006), gc_cycle(2))],
+        ),
+    ]
+    rust = replicated(1000, achieved=[1000, 1000])
+    run = server_run([server_workload(go, rust)])
+    found = gc_and_memory(run, analyse_run(run))
+    (go_row, rust_row) = found["rows"]
+    assert go_row["workload"] == "api 1,000 req/s (2 replicates)"
+    assert go_row["gc"] == "1.5"  # median of 1 and 2 cycles
+    assert go_row["max_pause"] == "6 ms"  # the probe's 40 ms is not a fixed-rate phase
+    assert rust_row["gc"] == "no GC"
+    assert "Across 3 Go GC cycles" in found["reading"][0]
