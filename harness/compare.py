@@ -286,6 +286,8 @@ def compare_runs(
             + "); pass --allow-incomplete to compare what both have"
         )
     notes = [f"MIXED: {d}" for d in differences] + [f"INCOMPLETE: {g}" for g in gaps]
+    if any(w.kind == "server" for w in head.workloads):
+        notes += server_setting_notes(base, head)
     thresholds = thresholds or {}
     base_workloads = {w.name: w for w in base.workloads}
     changes = []
@@ -451,6 +453,36 @@ def workload_rates(w: WorkloadResult) -> set[float]:
 
 def common_rates(base: WorkloadResult, head: WorkloadResult) -> tuple[float, ...]:
     return tuple(sorted(workload_rates(base) & workload_rates(head)))
+
+
+# How a phase is driven: a difference changes the latencies without any change to the servers.
+# Rates and replicate counts are left out (rate_set_notes and the replicate notes cover them).
+PHASE_SHAPING_SETTINGS = (
+    "loadgen",
+    "server_cpus",
+    "loadgen_cpus",
+    "parallelism",
+    "connections",
+    "warmup_seconds",
+    "probe_seconds",
+    "min_phase_seconds",
+    "max_phase_seconds",
+    "target_requests_per_phase",
+    "replicate_probe_seconds",
+)
+
+
+def server_setting_notes(base: Run, head: Run) -> list[str]:
+    """A note per setting that drives server phases differently in the two runs (a newer oha, more
+    connections, longer phases): the latencies may have moved for that reason alone."""
+    before, after = base.config.server, head.config.server
+    if before is None or after is None:
+        return []
+    return [
+        f"SERVER SETTINGS: {name} differs: {getattr(before, name)!r} vs {getattr(after, name)!r}"
+        for name in PHASE_SHAPING_SETTINGS
+        if getattr(before, name) != getattr(after, name)
+    ]
 
 
 def rate_set_notes(base: WorkloadResult, head: WorkloadResult) -> list[str]:

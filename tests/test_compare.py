@@ -694,3 +694,16 @@ def test_server_rows_in_markdown_and_json(tmp_path, capsys):
     assert cli_compare(tmp_path, *ids) == 1
     assert "latency_p99_seconds @ 6,000 req/s" in capsys.readouterr().out
     assert cli_compare(tmp_path, *ids, "--threshold", "latency_p99_seconds=35") == 0  # every rate
+
+
+def test_server_settings_that_shape_phases_differently_are_a_note():
+    base, head = server_runs(replicated(), replicated(), session=None)
+    assert not [n for n in compare.compare_runs(base, head).notes if "SERVER SETTINGS" in n]
+    longer = replace(
+        head.config.server, connections=head.config.server.connections * 2, replicates=3
+    )
+    head = replace(head, config=replace(head.config, server=longer))
+    notes = [n for n in compare.compare_runs(base, head).notes if "SERVER SETTINGS" in n]
+    connections = base.config.server.connections
+    # the replicate count is not a phase setting: its own notes speak of it
+    assert notes == [f"SERVER SETTINGS: connections differs: {connections} vs {connections * 2}"]

@@ -92,6 +92,7 @@ def test_csv_export_is_tidy_and_measured(quick_run):
         "lang",
         "variant",
         "phase",
+        "replicate",
         "rep",
         "metric",
         "unit",

@@ -11,6 +11,7 @@ from builders import gc_cycle, replicated, server_phase, server_run, server_work
 from harness import cli
 from harness.analysis import analyse_run
 from harness.decision import server_tails
+from harness.model import RequestCounts
 from harness.report import build_context, render
 from harness.sections import gc_and_memory, summary
 from harness.servers import replicates
@@ -312,3 +313,22 @@ def test_gc_section_has_one_row_per_rate_and_no_probe_pauses():
     assert go_row["max_pause"] == "6 ms"  # the probe's 40 ms is not a fixed-rate phase
     assert rust_row["gc"] == "no GC"
     assert "Across 3 Go GC cycles" in found["reading"][0]
+
+
+def test_cpu_per_request_divides_by_answered_responses_not_the_unsent_in_the_histogram():
+    # 1,000 answered (990 + 10 with another status) and 500 unsent: the histogram holds all 1,500
+    # (the unsent at a lower bound), but the server worked for the 1,000 answers only.
+    counts = RequestCounts(
+        expected_status=990,
+        unexpected_status=10,
+        timeouts=0,
+        deadline_aborts=0,
+        other_errors=0,
+        unsent=500,
+    )
+    phase = replace(server_phase(100.0, 100.0, cpu=2.0, duration=15.0), request_counts=counts)
+    assert phase.latency.count == 1500
+    assert replicates.cpu_per_request(phase) == 2.0 / 1000
+    # a file from before schema 4 has no counts: its histogram held answered requests only
+    old = server_phase(100.0, 100.0, cpu=2.0, duration=10.0)
+    assert replicates.cpu_per_request(old) == 2.0 / 1000

@@ -113,7 +113,13 @@ def rates_of(impl: ImplementationResult) -> tuple[float, ...]:
 
 
 def cpu_per_request(phase: ServerPhase) -> float | None:
-    answered = phase.latency.count if phase.latency else 0
+    """Server CPU per answered response: the unsent requests in the latency distribution (at a
+    lower bound) cost the server nothing, so they stay out of the denominator."""
+    counts = phase.request_counts
+    if counts is not None:
+        answered = counts.expected_status + counts.unexpected_status
+    else:  # files before schema 4: the histogram held answered requests only
+        answered = phase.latency.count if phase.latency else 0
     if not phase.ok or answered <= 0:
         return None
     return (phase.server_user_seconds + phase.server_sys_seconds) / answered
