@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from scratch import ROOT
 
-from harness import stats, toolchains
+from harness import noise, stats, toolchains
 from harness.servers import replicates
 from harness.store import load_run
 
@@ -165,4 +165,12 @@ def test_two_full_runs_agree_within_their_cis(benchmark, tmp_path):
                 f"max {figures[f'between_run_spread_{name}_max']:.1%}"
             )
     print(f"compare run 1 -> run 2: exit {compared.returncode}, called: {called or 'nothing'}")
+    # the hypervisor's steal during each run: a run disturbed from outside is told apart here
+    for label, workload in (("run 1", first), ("run 2", second)):
+        window = workload.cpu_window
+        usage = window and noise.cpu_usage_between(window.before, window.after, None)
+        if usage is not None:
+            figures[f"steal_share {label}"] = usage.steal_share
+            print(f"{label}: CPU steal {usage.steal_share:.1%} of the protocol's CPU time")
+    benchmark.extra_info.update(figures)
     assert not missed, "; ".join(missed)
