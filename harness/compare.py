@@ -171,6 +171,36 @@ class Shift:
     verdict: str
 
 
+def metric_change(
+    workload: str,
+    head_impl: ImplementationResult,
+    metric: str,
+    unit: str,
+    moved: Shift,
+    threshold: float,
+    method: str,
+    rate: float | None = None,
+) -> MetricChange:
+    """One gated row: batch and server comparisons differ in how `moved` was computed only."""
+    return MetricChange(
+        workload=workload,
+        lang=head_impl.lang,
+        variant=head_impl.variant,
+        metric=metric,
+        unit=unit,
+        base_median=moved.base_median,
+        head_median=moved.head_median,
+        change=moved.change,
+        ci_low=moved.ci_low,
+        ci_high=moved.ci_high,
+        p_value=moved.p_value,
+        threshold=threshold,
+        verdict=moved.verdict,
+        method=method,
+        rate_rps=rate,
+    )
+
+
 def shift(
     metric: str,
     before: Sequence[float],
@@ -370,21 +400,14 @@ def compare_runs(
                 if moved is None:
                     continue
                 changes.append(
-                    MetricChange(
-                        workload=head_w.name,
-                        lang=head_impl.lang,
-                        variant=head_impl.variant,
-                        metric=metric,
-                        unit=unit,
-                        base_median=moved.base_median,
-                        head_median=moved.head_median,
-                        change=moved.change,
-                        ci_low=moved.ci_low,
-                        ci_high=moved.ci_high,
-                        p_value=moved.p_value,
-                        threshold=threshold,
-                        verdict=moved.verdict,
-                        method=SIGNED_RANK if paired else MANN_WHITNEY,
+                    metric_change(
+                        head_w.name,
+                        head_impl,
+                        metric,
+                        unit,
+                        moved,
+                        threshold,
+                        SIGNED_RANK if paired else MANN_WHITNEY,
                     )
                 )
     if paired:
@@ -566,22 +589,9 @@ def _server_change(
         counts = (len(before), len(after))
     if moved is None:
         return None, counts
-    change = MetricChange(
-        workload=workload,
-        lang=head_impl.lang,
-        variant=head_impl.variant,
-        metric=metric,
-        unit=SERVER_UNITS[metric],
-        base_median=moved.base_median,
-        head_median=moved.head_median,
-        change=moved.change,
-        ci_low=moved.ci_low,
-        ci_high=moved.ci_high,
-        p_value=moved.p_value,
-        threshold=threshold,
-        verdict=moved.verdict,
-        method=REPLICATE_T if paired else WELCH_LOGS,
-        rate_rps=rate,
+    method = REPLICATE_T if paired else WELCH_LOGS
+    change = metric_change(
+        workload, head_impl, metric, SERVER_UNITS[metric], moved, threshold, method, rate
     )
     return change, counts
 
