@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -42,3 +47,39 @@ def copy_workloads(target: Path, manifests: Mapping[str, Mapping[str, int] | Non
         text = (ROOT / "workloads" / f"{name}.toml").read_text()
         (workloads / f"{name}.toml").write_text(defaults_only(text, quick))
     return workloads
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def harness_ab(repo: Path, workloads: str, cache: Path, results: Path) -> tuple[int, float, dict]:
+    """`harness ab main --format json` on the scratch repository's working tree, as CI runs it:
+    (exit status, seconds, the comparison). Exit 2 (an error) fails the benchmark."""
+    argv = [
+        sys.executable,
+        "-m",
+        "harness",
+        "--workloads-dir",
+        str(repo / "workloads"),
+        "--results-dir",
+        str(results),
+        "--cache-dir",
+        str(cache),
+        "ab",
+        "main",
+        "--workloads",
+        workloads,
+        "--format",
+        "json",
+    ]
+    started = time.perf_counter()
+    done = subprocess.run(
+        argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - started
+    assert done.returncode in (0, 1), f"harness ab: exit {done.returncode}: {done.stderr}"
+    return done.returncode, seconds, json.loads(done.stdout)

@@ -28,17 +28,15 @@ what the threshold buys.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from scratch import ROOT, copy_workloads
+from scratch import copy_workloads, git, harness_ab
 
 from harness import cli, compare, stats, toolchains
 
@@ -62,13 +60,6 @@ DETECTION_TARGETS = {"slow10": 0.95, "slow5": 0.80}
 UNCHANGED_FLAG_TARGET = 0.05
 THRESHOLDS_SHOWN = (0.01, 0.02, 0.03, 0.04, 0.05)
 QUIET = "no significant change"
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    )
-    return done.stdout
 
 
 def scratch_repository(repo: Path) -> None:
@@ -112,34 +103,12 @@ class Trial:
 
 def run_ab(repo: Path, branch: str, workloads: list[str], cache: Path, results: Path) -> Trial:
     git(repo, "checkout", "--quiet", branch)
-    argv = [
-        sys.executable,
-        "-m",
-        "harness",
-        "--workloads-dir",
-        str(repo / "workloads"),
-        "--results-dir",
-        str(results),
-        "--cache-dir",
-        str(cache),
-        "ab",
-        "main",
-        "--workloads",
-        ",".join(workloads),
-        "--format",
-        "json",
-    ]
-    started = time.perf_counter()
-    done = subprocess.run(
-        argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True
-    )
-    seconds = time.perf_counter() - started
-    assert done.returncode in (0, 1), f"harness ab {branch}: exit {done.returncode}: {done.stderr}"
+    exit_code, seconds, comparison = harness_ab(repo, ",".join(workloads), cache, results)
     return Trial(
         arm="aa" if branch == "main" else branch,
-        exit_code=done.returncode,
+        exit_code=exit_code,
         seconds=seconds,
-        comparison=json.loads(done.stdout),
+        comparison=comparison,
     )
 
 

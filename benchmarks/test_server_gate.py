@@ -18,16 +18,13 @@ and kept in extra_info.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from scratch import ROOT, copy_workloads
+from scratch import copy_workloads, git, harness_ab
 
 from harness import toolchains
 
@@ -42,13 +39,6 @@ SPIN = (
     f"\tfor start := time.Now(); time.Since(start) < {SPIN_MICROSECONDS}*time.Microsecond; {{\n"
     "\t}\n"
 )
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, check=True
-    )
-    return done.stdout
 
 
 def scratch_repository(repo: Path) -> None:
@@ -79,30 +69,7 @@ class Trial:
 
 
 def run_ab(repo: Path, arm: str, cache: Path, results: Path) -> Trial:
-    argv = [
-        sys.executable,
-        "-m",
-        "harness",
-        "--workloads-dir",
-        str(repo / "workloads"),
-        "--results-dir",
-        str(results),
-        "--cache-dir",
-        str(cache),
-        "ab",
-        "main",
-        "--workloads",
-        WORKLOAD,
-        "--format",
-        "json",
-    ]
-    started = time.perf_counter()
-    done = subprocess.run(
-        argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True
-    )
-    seconds = time.perf_counter() - started
-    assert done.returncode in (0, 1), f"harness ab ({arm}): exit {done.returncode}: {done.stderr}"
-    return Trial(arm, done.returncode, seconds, json.loads(done.stdout))
+    return Trial(arm, *harness_ab(repo, WORKLOAD, cache, results))
 
 
 def server_changes(trial: Trial, impl: str | None = None) -> list[dict]:
