@@ -155,3 +155,9 @@ def test_noise_section_of_a_run_written_before_the_readings_says_not_recorded():
     assert '<td>demo</td><td class="num">not recorded</td><td>not recorded</td>' in section
     assert "no repetition with a recorded start time" in section
     assert 'class="warning"' not in section
+
+
+def test_the_report_names_the_test_behind_go_rust_ratios(html):
+    # analysis.compare pairs by round and uses the signed-rank test (stats.wilcoxon_p)
+    assert "Wilcoxon signed-rank" in html
+    assert "Mann-Whitney" not in html
