@@ -34,6 +34,7 @@ from harness.inputs import prepare_input
 from harness.measure import Executor
 from harness.model import Machine, Run, RunConfig, SystemState, Workload, WorkloadResult
 from harness.noise import read_system_state
+from harness.origin import workload_origin
 from harness.runner import Progress, build_all, now_iso, run_batch_workload
 from harness.store import SCHEMA_VERSION, new_run_id
 
@@ -195,8 +196,7 @@ def run_ab(
             )
         if len(missing) == len(measurable):
             raise HarnessError(f"no workload to measure against {base_ref}")
-        base_builder = Builder(base_tree / inside, cache_dir)
-        head_builder = Builder(workloads_dir, cache_dir)
+        builder = Builder(cache_dir)  # each manifest builds in its own tree (Workload.root)
         for workload in workloads:
             if workload.kind != "batch" and run_server is None:
                 progress(f"{workload.name}: skipped (no server runner)")
@@ -204,8 +204,8 @@ def run_ab(
             if workload.name not in base_manifests:
                 progress(f"{workload.name}: not in {base_ref}; skipped")
                 continue
-            base_builds = build_all(base_manifests[workload.name], base_builder, progress)
-            head_builds = build_all(workload, head_builder, progress)
+            base_builds = build_all(base_manifests[workload.name], builder, progress)
+            head_builds = build_all(workload, builder, progress)
             builds = {**head_builds}
             for impl in workload.implementations:
                 record = base_builds.get(impl.key)
@@ -232,8 +232,10 @@ def run_ab(
                     both, builds, input_record, config, executor, progress, targets
                 )
             base, head = split(result)
-            base_results.append(base)
-            head_results.append(head)
+            base_results.append(
+                replace(base, origin=workload_origin(base_manifests[workload.name]))
+            )
+            head_results.append(replace(head, origin=workload_origin(workload)))
     finished = now_iso()
     run_id = new_run_id()
 

@@ -1,9 +1,15 @@
 """Build each implementation with the public toolchains, time it, size it, and cache the binary.
 
-The cache key is a hash of the language's source tree (workloads/go or workloads/rust, which includes
-go.mod, go.sum, Cargo.toml and Cargo.lock), the toolchain version and the build command, so an unchanged program is
-never rebuilt and a changed one always is. A cached record keeps the build time of the build that
-produced it and says `cached=True`.
+The cache key is a hash of the language's source tree (<workloads dir>/go or <workloads dir>/rust,
+which includes go.mod, go.sum, Cargo.toml and Cargo.lock), the toolchain version and the build
+command, so an unchanged program is never rebuilt and a changed one always is. A cached record
+keeps the build time of the build that produced it and says `cached=True`. Each workload builds in
+the folder its manifest sits in (Workload.root), so workloads kept outside this repository build
+with their own Go module and Cargo workspace.
+
+An implementation may name its own build (`build` and `binary` in the manifest): the command runs
+without a shell in the manifest's folder, the record keeps it, and the binary it leaves is copied
+into the cache under the same kind of key.
 
 Build times here come from a shared module cache / target folder, so dependencies another workload
 already compiled are not compiled again: they are "warm dependency" builds, not clean builds. With
@@ -36,6 +42,10 @@ CARGO_BUILD_FLAGS = ("--release", "--locked")
 IGNORED_PARTS = {"target", "__pycache__", ".git"}
 
 
+# cargo's words when Cargo.lock lacks a crate of the workspace (e.g. a new one) under --locked
+_STALE_LOCK = ("cannot update the lock file", "needs to be updated but --locked was passed")
+
+
 def language_root(workloads_dir: Path, lang: str) -> Path:
     return workloads_dir / lang
 
@@ -45,9 +55,9 @@ def source_dir(workloads_dir: Path, impl: Implementation) -> Path:
     return root / impl.path if impl.lang == "go" else root / "crates" / impl.path
 
 
-def _hash_tree(digest, root: Path, base: Path) -> None:
+def _hash_tree(digest, root: Path, base: Path, skip: Path | None = None) -> None:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if IGNORED_PARTS.intersection(path.relative_to(base).parts):
+        if IGNORED_PARTS.intersection(path.relative_to(base).parts) or path == skip:
             continue
         digest.update(str(path.relative_to(base)).encode() + b"\0")
         digest.update(path.read_bytes() + b"\0")
@@ -62,7 +72,10 @@ def source_hash(
     # The whole language tree, not just the implementation's folder: variants share code with their
     # defaults (a Go model package, a Rust path dependency or a shared main.rs), and a missed
     # dependency would silently measure a stale binary. Unrelated edits cost a rebuild, never a lie.
-    _hash_tree(digest, root, root)
+    if impl.build is None:
+        _hash_tree(digest, root, root)
+    else:  # an own build may read anything in the folder (a Makefile, a shared package)
+        _hash_tree(digest, workloads_dir, workloads_dir, skip=workloads_dir / str(impl.binary))
     return digest.hexdigest()
 
 
@@ -78,10 +91,49 @@ def rust_profile_flags(workspace_toml: Path) -> str:
     )
 
 
+def cargo_target_dir(workspace: Path) -> Path:
+    """Where cargo leaves the workspace's binaries: CARGO_TARGET_DIR when set (relative to the
+    workspace, as cargo reads it), else the workspace's target/."""
+    configured = os.environ.get("CARGO_TARGET_DIR")
+    return workspace / configured if configured else workspace / "target"
+
+
 def build_command(impl: Implementation, output: Path) -> tuple[str, ...]:
+    if impl.build is not None:
+        return impl.build
     if impl.lang == "go":
         return ("go", "build", *GO_BUILD_FLAGS, "-o", os.fspath(output), f"./{impl.path}")
     return ("cargo", "build", *CARGO_BUILD_FLAGS, "-p", impl.path)
+
+
+def missing_project(workloads_dir: Path, impl: Implementation) -> str | None:
+    """What a workloads folder lacks for this implementation, in words; None when nothing."""
+    root = language_root(workloads_dir, impl.lang)
+    project = root / ("go.mod" if impl.lang == "go" else "Cargo.toml")
+    if impl.build is None and not project.is_file():
+        what = "a Go module" if impl.lang == "go" else "a Cargo workspace"
+        return (
+            f"{project} not found: {workloads_dir} needs {what} there (`harness new` creates one)"
+        )
+    if not source_dir(workloads_dir, impl).is_dir():
+        return f"source folder {source_dir(workloads_dir, impl)} not found"
+    return None
+
+
+def build_failure(
+    workload: Workload, impl: Implementation, exit_code: int, log_path: Path, root: Path
+) -> str:
+    """Why the build failed, with what to do when the log says it: a stale Cargo.lock is the
+    usual first failure of a new crate, and cargo's own message hides the fix."""
+    message = f"build failed (exit {exit_code}); log: {log_path}"
+    if impl.lang == "rust" and impl.build is None:
+        log = log_path.read_text(errors="replace")
+        if any(words in log for words in _STALE_LOCK):
+            return (
+                f"{root / 'Cargo.lock'} is out of date (a crate of the workspace is missing from "
+                f"it): run `cargo update -w` in {root}, then commit Cargo.lock; {message}"
+            )
+    return message
 
 
 def _stripped_size(binary: Path) -> int | None:
@@ -164,8 +216,7 @@ class Builder:
     stored in the cached record (a cached record without it gets it on the next profiled build).
     """
 
-    def __init__(self, workloads_dir: Path, cache_dir: Path, profile: bool = False):
-        self.workloads_dir = workloads_dir.resolve()
+    def __init__(self, cache_dir: Path, profile: bool = False):
         self.bin_dir = cache_dir.resolve() / "bin"  # absolute: the toolchains run in other folders
         self.log_dir = cache_dir.resolve() / "logs"
         self.scratch_dir = cache_dir.resolve() / "build-profile"
@@ -173,20 +224,24 @@ class Builder:
 
     def build(self, workload: Workload, impl: Implementation) -> BuildRecord:
         toolchain = toolchains.require(impl.lang)
-        root = language_root(self.workloads_dir, impl.lang)
+        workloads_dir = workload.root.resolve()
+        root = language_root(workloads_dir, impl.lang)
         stem = f"{impl.lang}-{impl.path}"
         placeholder = self.bin_dir / stem
         command = build_command(impl, placeholder)
-        digest = source_hash(self.workloads_dir, impl, toolchain.version, command)
+        digest = source_hash(workloads_dir, impl, toolchain.version, command)
         binary = self.bin_dir / f"{stem}-{digest[:16]}"
         record_path = binary.with_suffix(".json")
-        flags = (
-            f"go build {' '.join(GO_BUILD_FLAGS)}; "
-            + " ".join(f"{k}={v}" for k, v in GO_ENV.items())
-            + "; GOAMD64 default (v1)"
-            if impl.lang == "go"
-            else rust_profile_flags(root / "Cargo.toml")
-        )
+        if impl.build is not None:
+            flags = f"own build: {' '.join(impl.build)} (in {workloads_dir}), binary {impl.binary}"
+        elif impl.lang == "go":
+            flags = (
+                f"go build {' '.join(GO_BUILD_FLAGS)}; "
+                + " ".join(f"{k}={v}" for k, v in GO_ENV.items())
+                + "; GOAMD64 default (v1)"
+            )
+        else:
+            flags = rust_profile_flags(root / "Cargo.toml")
         if binary.exists() and record_path.exists():
             cached = from_plain(BuildRecord, json.loads(record_path.read_text()))
             if self.profile and cached.ok and cached.clean_build_seconds is None:
@@ -209,28 +264,41 @@ class Builder:
             source_hash=digest,
             log_path=os.fspath(log_path),
         )
-        if not source_dir(self.workloads_dir, impl).is_dir():
-            return replace(
-                base, error=f"source folder {source_dir(self.workloads_dir, impl)} not found"
-            )
-        env = {**os.environ, **(GO_ENV if impl.lang == "go" else {})}
+        missing = missing_project(workloads_dir, impl)
+        if missing:
+            return replace(base, error=missing)
+        env = {**os.environ, **(GO_ENV if impl.lang == "go" and impl.build is None else {})}
+        cwd = workloads_dir if impl.build is not None else root
         start = time.perf_counter()
         with log_path.open("wb") as log:
             try:
                 done = subprocess.run(
-                    command, cwd=root, stdout=log, stderr=subprocess.STDOUT, env=env, check=False
+                    command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env, check=False
                 )
             except OSError as exc:
-                raise HarnessError(f"cannot run {command[0]}: {exc.strerror}") from exc
+                if impl.build is None:
+                    raise HarnessError(f"cannot run {command[0]}: {exc.strerror}") from exc
+                done = subprocess.CompletedProcess(command, 127)
+                log.write(f"cannot run {command[0]}: {exc.strerror}\n".encode())
         build_seconds = time.perf_counter() - start
         if done.returncode != 0:
             return replace(
                 base,
                 build_seconds=build_seconds,
-                error=f"build failed (exit {done.returncode}); log: {log_path}",
+                error=build_failure(workload, impl, done.returncode, log_path, root),
             )
-        if impl.lang == "rust":
-            shutil.copy2(root / "target" / "release" / impl.path, binary)
+        if impl.build is not None:
+            built = workloads_dir / str(impl.binary)
+            if not built.is_file():
+                return replace(
+                    base,
+                    build_seconds=build_seconds,
+                    error=f"{workload.manifest_path}: the build command succeeded but field "
+                    f"'binary' ({built}) is not a file; log: {log_path}",
+                )
+            shutil.copy2(built, binary)
+        elif impl.lang == "rust":
+            shutil.copy2(cargo_target_dir(root) / "release" / impl.path, binary)
         record = replace(
             base,
             ok=True,
@@ -249,11 +317,15 @@ class Builder:
         self, workload: Workload, impl: Implementation, record: BuildRecord
     ) -> BuildRecord:
         """The record plus its build profile, or plus the reason it could not be measured."""
+        if impl.build is not None:
+            return replace(
+                record, profile_error="own build command: clean and incremental builds not measured"
+            )
         log_path = self.log_dir / f"{workload.name}-{impl.lang}-{impl.variant}.profile.log"
         try:
             profile = buildprofile.measure(
                 impl.lang,
-                language_root(self.workloads_dir, impl.lang),
+                language_root(workload.root.resolve(), impl.lang),
                 impl.path,
                 lambda output: build_command(impl, output),
                 {**os.environ, **(GO_ENV if impl.lang == "go" else {})},

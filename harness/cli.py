@@ -26,6 +26,7 @@ from harness import (
     measure,
     noise,
     report,
+    scaffold,
     trend,
 )
 from harness.analysis import analyse_run
@@ -75,8 +76,33 @@ stdout_console = Console(highlight=False, width=None if sys.stdout.isatty() else
 _progress = ProgressView(console)
 
 
-def _paths(args: argparse.Namespace) -> tuple[Path, Path, Path]:
-    return Path(args.workloads_dir), Path(args.results_dir), Path(args.cache_dir)
+PROJECT_FILE = "harness.toml"  # in the current folder: a team's own workloads folders
+
+
+def workloads_dirs(args: argparse.Namespace, cwd: Path | None = None) -> list[Path]:
+    """The folders whose manifests this command sees: every --workloads-dir given, else the
+    `workloads_dirs` of ./harness.toml (relative to that file), else this repository's own."""
+    if args.workloads_dir:
+        return [Path(d) for d in args.workloads_dir]
+    project = (cwd or Path.cwd()) / PROJECT_FILE
+    if project.is_file():
+        data = config.read_toml(project, "harness settings")
+        config.reject_unknown_keys(data, ("workloads_dirs",), os.fspath(project))
+        dirs = data.get("workloads_dirs")
+        if not isinstance(dirs, list) or not dirs or not all(isinstance(d, str) for d in dirs):
+            raise HarnessError(
+                f"{project}: field 'workloads_dirs' must be a non-empty list of folder paths"
+            )
+        return [project.parent / d for d in dirs]
+    return [ROOT / "workloads"]
+
+
+def _workloads(args: argparse.Namespace) -> dict:
+    return config.load_workloads(*workloads_dirs(args))
+
+
+def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
+    return Path(args.results_dir), Path(args.cache_dir)
 
 
 def _workload_names(value: str | None) -> list[str]:
@@ -116,7 +142,7 @@ def _build_profile(args: argparse.Namespace) -> bool:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    workloads = config.load_workloads(Path(args.workloads_dir))
+    workloads = _workloads(args)
     table = Table(title="Workloads")
     for column in ("name", "category", "kind", "implementations", "description"):
         table.add_column(column)
@@ -127,10 +153,34 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    folder = Path(args.dir) if args.dir else workloads_dirs(args)[0]
+    made = scaffold.scaffold(folder, args.name, args.kind, args.category)
+    for path in made.created:
+        stdout_console.print(f"created {path}", markup=False, soft_wrap=True)
+    if made.lock_updated:
+        stdout_console.print(f"updated {folder / 'rust' / 'Cargo.lock'} (cargo update -w)")
+    else:
+        stdout_console.print(
+            f"cargo not found: run `cargo update -w` in {folder / 'rust'} before building",
+            markup=False,
+        )
+    default = [ROOT / "workloads"]
+    where = (
+        ""
+        if [folder.resolve()] == [d.resolve() for d in default]
+        else (f" --workloads-dir {folder}")
+    )
+    stdout_console.print(
+        f"next: harness{where} run --workloads {args.name} --size quick", markup=False
+    )
+    return 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
-    workloads_dir, _, cache_dir = _paths(args)
-    selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
-    builder = Builder(workloads_dir, cache_dir)
+    _, cache_dir = _paths(args)
+    selected = config.select(_workloads(args), _workload_names(args.workloads))
+    builder = Builder(cache_dir)
     records = [r for w in selected for r in build_all(w, builder, _progress).values()]
     return 0 if all(r.ok for r in records) else 1
 
@@ -240,8 +290,8 @@ def _run_config(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    workloads_dir, results_dir, cache_dir = _paths(args)
-    selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
+    results_dir, cache_dir = _paths(args)
+    selected = config.select(_workloads(args), _workload_names(args.workloads))
     run_config = _run_config(args, selected, adaptive=args.size == "full")
     measured_cpus = run_config.cpu_affinity
     harness_cpus = harness_cpus_for(measured_cpus)
@@ -260,7 +310,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         selected,
         run_config,
         machine.describe(ROOT, harness_cpus),
-        Builder(workloads_dir, cache_dir, profile=_build_profile(args)),
+        Builder(cache_dir, profile=_build_profile(args)),
         measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
         results_dir,
         cache_dir,
@@ -361,7 +411,7 @@ def _load_measured(spec: str, results_dir: Path) -> tuple[Path, Run]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    _, results_dir, _ = _paths(args)
+    results_dir, _ = _paths(args)
     path_of_run, run = _load_measured(args.results, results_dir)
     path = report.write_report(
         run,
@@ -379,7 +429,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    _, results_dir, _ = _paths(args)
+    results_dir, _ = _paths(args)
     _, run = _load_measured(args.results, results_dir)
     sys.stdout.write(EXPORTERS[args.format](run))
     return 0
@@ -400,7 +450,7 @@ def _thresholds(values: list[str]) -> dict[str, float]:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Exit 0: no regression; 1: at least one significant regression beyond its threshold."""
-    _, results_dir, _ = _paths(args)
+    results_dir, _ = _paths(args)
     base = load_run(history.resolve(args.base, results_dir))
     head = load_run(history.resolve(args.head, results_dir))
     result = compare.compare_runs(
@@ -437,7 +487,14 @@ def _print_comparison(result: compare.RunComparison, fmt: str) -> int:
 
 def cmd_ab(args: argparse.Namespace) -> int:
     """Base commit and working tree measured in one interleaved run, then gated like compare."""
-    workloads_dir, results_dir, cache_dir = _paths(args)
+    results_dir, cache_dir = _paths(args)
+    dirs = workloads_dirs(args)
+    if len(dirs) != 1:
+        raise HarnessError(
+            f"harness ab compares one workloads folder against its base commit; got {len(dirs)} "
+            "(pass one --workloads-dir)"
+        )
+    workloads_dir = dirs[0]
     selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
     run_config = _run_config(
         args,
@@ -489,7 +546,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    _, results_dir, _ = _paths(args)
+    results_dir, _ = _paths(args)
     entries = history.refresh(results_dir)
     skipped = [f"unreadable, not listed: {u.reason}" for u in history.unreadable(results_dir)]
     if args.json:
@@ -573,7 +630,13 @@ def _add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harness", description="Go vs Rust benchmark harness.")
-    p.add_argument("--workloads-dir", default=os.fspath(ROOT / "workloads"), help=argparse.SUPPRESS)
+    p.add_argument(
+        "--workloads-dir",
+        action="append",
+        metavar="DIR",
+        help="a folder of workload manifests with its own go/ module and rust/ workspace "
+        "(repeatable; default: ./harness.toml's workloads_dirs, else this repository's workloads/)",
+    )
     p.add_argument(
         "--results-dir", default="results", help="where results JSON files go (results/)"
     )
@@ -671,6 +734,19 @@ def parser() -> argparse.ArgumentParser:
         help="measure the rest when the base lacks a selected workload (labelled INCOMPLETE)",
     )
     s.set_defaults(func=cmd_ab)
+
+    s = sub.add_parser(
+        "new", help="scaffold a Go/Rust pair to paste your code into (manifest, programs, input)"
+    )
+    s.add_argument("name", metavar="NAME", help="the workload's name, [a-z0-9-]+")
+    s.add_argument("--kind", choices=("batch", "server"), default="batch")
+    s.add_argument("--category", help="parsing, compression, crypto, allocation or server")
+    s.add_argument(
+        "--dir",
+        help="the workloads folder to write into; created if missing (default: the first "
+        "workloads folder: --workloads-dir, ./harness.toml, else this repository's)",
+    )
+    s.set_defaults(func=cmd_new)
 
     s = sub.add_parser("history", help="list the runs in the results folder")
     s.add_argument("--json", action="store_true")

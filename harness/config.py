@@ -42,8 +42,9 @@ TOP_KEYS = (
     "implementations",
     "server",
 )
-INPUT_KEYS = ("generator", "seed")
-IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library")
+INPUT_KEYS = ("generator", "seed", "file", "command", "sources")
+INPUT_SOURCES = ("generator", "file", "command")
+IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library", "build", "binary")
 SERVER_KEYS = ("health", "requests", "checks", "rates")
 REQUEST_KEYS = (
     "name",
@@ -99,14 +100,14 @@ def _choice(data: dict, key: str, choices: Sequence[str], where: str, default=No
     return value
 
 
-def _placeholders(args: Iterable[str], where: str) -> set[str]:
+def _placeholders(args: Iterable[str], where: str, field: str = "args") -> set[str]:
     names: set[str] = set()
     for arg in args:
         try:
             parsed = list(string.Formatter().parse(arg))
         except ValueError as exc:
             raise HarnessError(
-                f"{where}: field 'args' has a malformed placeholder in {arg!r}"
+                f"{where}: field '{field}' has a malformed placeholder in {arg!r}"
             ) from exc
         names.update(name for _, name, _, _ in parsed if name is not None)  # "{}" is ""
     return names
@@ -189,6 +190,71 @@ def _parse_rates(table: dict, at: str) -> dict[str, tuple[float, ...]]:
     return rates
 
 
+def inside(root: Path, relative: str, at: str, field: str) -> str:
+    """`relative`, checked to stay inside `root` (the manifest's folder): a manifest names only
+    its own files, so copying its folder copies everything it needs."""
+    if Path(relative).is_absolute() or not (root / relative).resolve().is_relative_to(
+        root.resolve()
+    ):
+        raise HarnessError(
+            f"{at}: field '{field}' must be a path inside {root} (the manifest's folder), "
+            f"got {relative!r}"
+        )
+    return relative
+
+
+def _string_list(table: dict, key: str, at: str) -> tuple[str, ...] | None:
+    value = _optional(table, key, list, at)
+    if value is None:
+        return None
+    if not value or not all(isinstance(v, str) and v for v in value):
+        raise HarnessError(f"{at}: field '{key}' must be a non-empty list of non-empty strings")
+    return tuple(value)
+
+
+def _parse_input(table: dict, path: Path, at: str) -> InputSpec:
+    reject_unknown_keys(table, INPUT_KEYS, at)
+    given = [key for key in INPUT_SOURCES if key in table]
+    if len(given) != 1:
+        raise HarnessError(
+            f"{at}: needs exactly one of 'generator', 'file' or 'command', got "
+            f"{', '.join(repr(k) for k in given) or 'none'}"
+        )
+    root = path.parent
+    generator = _optional(table, "generator", str, at)
+    if generator is not None and not re.match(r"^[a-z_][a-z0-9_]*$", generator):
+        raise HarnessError(f"{at}: field 'generator' must be a module name, got {generator!r}")
+    file = _optional(table, "file", str, at)
+    if file is not None:
+        inside(root, file, at, "file")
+    command = _string_list(table, "command", at)
+    sources = _string_list(table, "sources", at) or ()
+    if sources and command is None:
+        raise HarnessError(f"{at}: field 'sources' lists what 'command' reads; there is no command")
+    for source in sources:
+        inside(root, source, at, "sources")
+    return InputSpec(
+        generator=generator,
+        seed=_field(table, "seed", int, at, 1),
+        file=file,
+        command=command,
+        sources=sources,
+    )
+
+
+def _parse_build(table: dict, root: Path, at: str) -> tuple[tuple[str, ...] | None, str | None]:
+    """A team's own build: `build` (argv, no shell) and the `binary` it leaves, both or neither."""
+    build = _string_list(table, "build", at)
+    binary = _optional(table, "binary", str, at)
+    if (build is None) != (binary is None):
+        raise HarnessError(
+            f"{at}: fields 'build' and 'binary' go together (the command, and the file it builds)"
+        )
+    if binary is not None:
+        inside(root, binary, at, "binary")
+    return build, binary
+
+
 def parse_manifest(data: dict, path: Path) -> Workload:
     """Validate one manifest's parsed TOML; `path` is only used to name it in errors."""
     where = str(path)
@@ -206,16 +272,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
 
     input_spec = None
     if "input" in data:
-        table = _field(data, "input", dict, where)
-        reject_unknown_keys(table, INPUT_KEYS, f"{where} [input]")
-        generator = _field(table, "generator", str, f"{where} [input]")
-        if not re.match(r"^[a-z_][a-z0-9_]*$", generator):
-            raise HarnessError(
-                f"{where} [input]: field 'generator' must be a module name, got {generator!r}"
-            )
-        input_spec = InputSpec(
-            generator=generator, seed=_field(table, "seed", int, f"{where} [input]", 1)
-        )
+        input_spec = _parse_input(_field(data, "input", dict, where), path, f"{where} [input]")
 
     params_table = _field(data, "params", dict, where)
     reject_unknown_keys(params_table, SIZES, f"{where} [params]")
@@ -237,6 +294,14 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         raise HarnessError(f"{where}: field 'args' uses undefined placeholder(s) {sorted(unknown)}")
     if "{input}" in "".join(args) and input_spec is None:
         raise HarnessError(f"{where}: field 'args' uses {{input}} but there is no [input] table")
+    if input_spec is not None:
+        for key, texts in (("file", [input_spec.file or ""]), ("command", input_spec.command)):
+            unknown = _placeholders(texts or (), f"{where} [input]", key) - set(params["full"])
+            if unknown - {"size"}:
+                raise HarnessError(
+                    f"{where} [input]: field '{key}' uses undefined placeholder(s) "
+                    f"{sorted(unknown - {'size'})}"
+                )
 
     impl_tables = _field(data, "implementations", list, where)
     implementations = []
@@ -253,12 +318,15 @@ def parse_manifest(data: dict, path: Path) -> Workload:
             raise HarnessError(
                 f"{at}: field 'path' must be a folder name [a-z0-9-]+, got {path_value!r}"
             )
+        build, binary = _parse_build(table, path.parent, at)
         implementations.append(
             Implementation(
                 lang=_choice(table, "lang", LANGS, at),
                 variant=variant,
                 path=path_value,
                 library=_field(table, "library", str, at),
+                build=build,
+                binary=binary,
             )
         )
     keys = [impl.key for impl in implementations]
@@ -309,12 +377,21 @@ def load_manifest(path: Path) -> Workload:
     return workload
 
 
-def load_workloads(workloads_dir: Path) -> dict[str, Workload]:
-    """All manifests in `workloads_dir`, keyed by name, in name order."""
-    if not workloads_dir.is_dir():
-        raise HarnessError(f"{workloads_dir}: workloads folder not found")
-    manifests = sorted(workloads_dir.glob("*.toml"))
-    return {w.name: w for w in map(load_manifest, manifests)}
+def load_workloads(*workloads_dirs: Path) -> dict[str, Workload]:
+    """All manifests in the folders, keyed by name, in name order. A name declared in two
+    folders is refused, naming both files: which one a run measured must never be a guess."""
+    found: dict[str, Workload] = {}
+    for workloads_dir in workloads_dirs:
+        if not workloads_dir.is_dir():
+            raise HarnessError(f"{workloads_dir}: workloads folder not found")
+        for workload in map(load_manifest, sorted(workloads_dir.glob("*.toml"))):
+            if workload.name in found:
+                raise HarnessError(
+                    f"{workload.manifest_path}: workload {workload.name!r} is also declared in "
+                    f"{found[workload.name].manifest_path}; rename one (field 'name' and the file)"
+                )
+            found[workload.name] = workload
+    return dict(sorted(found.items()))
 
 
 def select(workloads: dict[str, Workload], names: Sequence[str] | None) -> list[Workload]:

@@ -1,7 +1,17 @@
-"""Generate workload inputs deterministically and cache them by what determines their bytes.
+"""Prepare workload inputs deterministically and cache them by what determines their bytes.
 
-The cache key covers the generator's source, the seed and the parameters, so editing a generator
-invalidates its inputs; the SHA-256 of every input is recorded in the results.
+Three sources, one per manifest ([input]):
+- `generator`: a Python module with `generate(rng, **params) -> bytes`, looked up first in the
+  manifest folder's `generators/` (a team's own) and then in harness/generators/. The cache key
+  covers the module's source, the seed and the parameters, so editing a generator invalidates its
+  inputs;
+- `file`: a file in the manifest's folder, used where it is (nothing to cache);
+- `command`: a program in any language whose stdout is the input, run without a shell in the
+  manifest's folder; cached by its argv (placeholders filled) and the content of every file it
+  names or `sources` lists.
+
+The SHA-256 of every input is recorded in the results. A source that fails raises InputError,
+which fails that workload only.
 """
 
 from __future__ import annotations
@@ -12,23 +22,49 @@ import inspect
 import json
 import os
 import random
+import subprocess
 from pathlib import Path
+from types import ModuleType
 
 from harness.errors import HarnessError
-from harness.model import InputRecord, ParamValue, Workload
+from harness.model import InputRecord, InputSpec, ParamValue, Workload
 from harness.store import write_atomic
 
+COMMAND_TIMEOUT_SECONDS = 600
+STDERR_TAIL_CHARS = 300
 
-def _generator_module(name: str, where: str):
-    try:
-        module = importlib.import_module(f"harness.generators.{name}")
-    except ModuleNotFoundError as exc:
-        raise HarnessError(
-            f"{where}: input generator '{name}' not found in harness/generators/"
-        ) from exc
+
+class InputError(HarnessError):
+    """The workload's input could not be prepared: that workload fails, the others still run."""
+
+
+def _generator_module(name: str, root: Path, where: str) -> tuple[ModuleType, str, bytes]:
+    """The module, where it was found and its source: the manifest folder's generators/ first.
+    A team's generator is compiled from its text, so nothing (no __pycache__) is written into
+    their tree, whose git state the results record."""
+    local = root / "generators" / f"{name}.py"
+    if local.is_file():
+        source = local.read_bytes()
+        module = ModuleType(f"workload_generators.{name}")
+        module.__file__ = os.fspath(local)
+        try:
+            exec(compile(source, os.fspath(local), "exec"), module.__dict__)
+        except Exception as exc:  # the team's code: any error is theirs to read, in one line
+            raise InputError(f"{local}: cannot import the generator ({exc!r})") from exc
+        label = os.fspath(local)
+    else:
+        try:
+            module = importlib.import_module(f"harness.generators.{name}")
+        except ModuleNotFoundError as exc:
+            raise InputError(
+                f"{where} [input]: generator '{name}' not found in {root / 'generators'}/ "
+                "or harness/generators/"
+            ) from exc
+        label = f"harness/generators/{name}.py"
+        source = inspect.getsource(module).encode()
     if not callable(getattr(module, "generate", None)):
-        raise HarnessError(f"harness/generators/{name}.py: has no generate(rng, **params) function")
-    return module
+        raise InputError(f"{label}: has no generate(rng, **params) function")
+    return module, label, source
 
 
 def _generator_params(module, params: dict[str, ParamValue]) -> dict[str, ParamValue]:
@@ -39,33 +75,99 @@ def _generator_params(module, params: dict[str, ParamValue]) -> dict[str, ParamV
     return {k: v for k, v in params.items() if k in signature.parameters}
 
 
-def prepare_input(workload: Workload, size: str, cache_dir: Path) -> InputRecord | None:
-    """Return the cached input for this workload and size, generating it on first use."""
-    if workload.input is None:
-        return None
-    spec = workload.input
-    module = _generator_module(spec.generator, workload.manifest_path)
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _filled(text: str, params: dict[str, ParamValue], size: str) -> str:
+    return text.format_map({**params, "size": size})
+
+
+def _record(generator: str, seed: int, params, path: Path) -> InputRecord:
+    return InputRecord(
+        generator=generator,
+        seed=seed,
+        params=dict(params),
+        path=os.fspath(path.resolve()),
+        size_bytes=path.stat().st_size,
+        sha256=_sha256(path),
+    )
+
+
+def _from_generator(workload: Workload, spec: InputSpec, size: str, cache_dir: Path):
+    assert spec.generator is not None
+    module, label, source = _generator_module(spec.generator, workload.root, workload.manifest_path)
     params = _generator_params(module, workload.params[size])
-    source = inspect.getsource(module).encode()
     key_material = json.dumps([spec.seed, params], sort_keys=True).encode() + source
     key = hashlib.sha256(key_material).hexdigest()[:16]
     path = cache_dir / f"{spec.generator}-{size}-{key}.bin"
     if not path.exists():
         data = module.generate(random.Random(spec.seed), **params)
         if not isinstance(data, bytes | bytearray):
-            raise HarnessError(
-                f"harness/generators/{spec.generator}.py: generate() must return bytes"
-            )
+            raise InputError(f"{label}: generate() must return bytes")
         write_atomic(path, bytes(data))
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return InputRecord(
-        generator=spec.generator,
-        seed=spec.seed,
-        params=params,
-        path=os.fspath(path.resolve()),
-        size_bytes=path.stat().st_size,
-        sha256=digest.hexdigest(),
-    )
+    return _record(spec.generator, spec.seed, params, path)
+
+
+def _from_file(workload: Workload, spec: InputSpec, size: str) -> InputRecord:
+    assert spec.file is not None
+    relative = _filled(spec.file, workload.params[size], size)
+    path = workload.root / relative
+    if not path.is_file():
+        raise InputError(f"{workload.manifest_path} [input]: field 'file': {path} not found")
+    return _record(f"file {relative}", 0, workload.params[size], path)
+
+
+def _from_command(workload: Workload, spec: InputSpec, size: str, cache_dir: Path) -> InputRecord:
+    assert spec.command is not None
+    root = workload.root
+    argv = [_filled(arg, workload.params[size], size) for arg in spec.command]
+    digest = hashlib.sha256(json.dumps(argv).encode())
+    named = [root / a for a in argv[1:] if (root / a).is_file()]
+    for source in sorted({*named, *(root / s for s in spec.sources)}):
+        if not source.is_file():
+            raise InputError(
+                f"{workload.manifest_path} [input]: field 'sources': {source} not found"
+            )
+        digest.update(os.fspath(source.relative_to(root)).encode() + b"\0")
+        digest.update(source.read_bytes() + b"\0")
+    path = cache_dir / f"{workload.name}-command-{size}-{digest.hexdigest()[:16]}.bin"
+    if not path.exists():
+        try:
+            done = subprocess.run(
+                argv,
+                cwd=root,
+                capture_output=True,
+                timeout=COMMAND_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InputError(
+                f"{workload.manifest_path} [input]: field 'command' {argv[0]!r} could not run "
+                f"({getattr(exc, 'strerror', None) or exc})"
+            ) from exc
+        if done.returncode != 0:
+            tail = done.stderr.decode(errors="replace").strip()[-STDERR_TAIL_CHARS:]
+            raise InputError(
+                f"{workload.manifest_path} [input]: field 'command' exited "
+                f"{done.returncode}: {tail or '(no stderr)'}"
+            )
+        write_atomic(path, done.stdout)
+    return _record("command " + " ".join(argv), 0, workload.params[size], path)
+
+
+def prepare_input(workload: Workload, size: str, cache_dir: Path) -> InputRecord | None:
+    """Return the cached input for this workload and size, preparing it on first use."""
+    spec = workload.input
+    if spec is None:
+        return None
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    if spec.file is not None:
+        return _from_file(workload, spec, size)
+    if spec.command is not None:
+        return _from_command(workload, spec, size, cache_dir)
+    return _from_generator(workload, spec, size, cache_dir)

@@ -8,6 +8,7 @@ Units live in field names (`_seconds`, `_bytes`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 Lang = Literal["go", "rust"]
@@ -41,14 +42,26 @@ class Implementation(Keyed):
 
     lang: Lang
     variant: str
-    path: str  # workloads/go/<path> or workloads/rust/crates/<path>
+    path: str  # <workloads dir>/go/<path> or <workloads dir>/rust/crates/<path>
     library: str
+    # A team's own build instead of `go build` / `cargo build`: the command (run without a shell
+    # in the manifest's folder) and the binary it leaves, relative to that folder.
+    build: tuple[str, ...] | None = None
+    binary: str | None = None
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    generator: str
+    """Where a workload's input comes from: exactly one of a generator (a module in the manifest's
+    `generators/` folder or in harness/generators/), a file, or a command whose stdout it is.
+    `file` and `command` may hold {param} placeholders (and {size}); paths are relative to the
+    manifest's folder."""
+
+    generator: str | None
     seed: int
+    file: str | None = None
+    command: tuple[str, ...] | None = None
+    sources: tuple[str, ...] = ()  # files the command reads: in its cache key, like its argv
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,12 @@ class Workload:
     implementations: tuple[Implementation, ...]
     manifest_path: str
     server: ServerSpec | None = None
+
+    @property
+    def root(self) -> Path:
+        """The workloads folder the manifest sits in: its go/ module and rust/ workspace, and the
+        base of every relative path the manifest names."""
+        return Path(self.manifest_path).parent
 
     def implementation(self, key: str) -> Implementation:
         for impl in self.implementations:
@@ -440,12 +459,22 @@ class ImplementationResult(Keyed):
 
 @dataclass(frozen=True)
 class InputRecord:
-    generator: str
+    generator: str  # the generator module, or "file PATH", or "command ARGV..." (as run)
     seed: int
     params: dict[str, ParamValue]
     path: str
     size_bytes: int
     sha256: str
+
+
+@dataclass(frozen=True)
+class WorkloadOrigin:
+    """Where a workload came from (schema >= 6): its manifest, and the git commit of the
+    repository holding it, so a result can be traced to the code that produced it."""
+
+    manifest: str  # absolute path
+    git_commit: str | None  # None outside a git repository
+    git_dirty: bool | None  # uncommitted changes under the workloads folder
 
 
 @dataclass(frozen=True)
@@ -465,6 +494,7 @@ class WorkloadResult:
     rates_source: str | None = None  # how those rates were chosen, in words (schema >= 5)
     rounds: RoundsRecord | None = None  # batch workloads (schema >= 2)
     cpu_window: CpuWindow | None = None  # schema >= 3
+    origin: WorkloadOrigin | None = None  # schema >= 6
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)

@@ -186,6 +186,22 @@ def _workload_context(a: WorkloadAnalysis) -> dict:
     }
 
 
+def origin_rows(run: Run) -> list[tuple[str, str]]:
+    """A row per workload from another tree than the run's source (a team's own folder): its
+    manifest and commit, so the report says which code produced its numbers."""
+    rows = []
+    for w in run.workloads:
+        origin = w.origin
+        if origin is None or (
+            origin.git_commit is not None and origin.git_commit == run.machine.git_commit
+        ):
+            continue
+        commit = origin.git_commit or "not in a git repository"
+        dirty = " (uncommitted changes)" if origin.git_dirty else ""
+        rows.append((f"Workload {w.name}", f"{origin.manifest} at {commit}{dirty}"))
+    return rows
+
+
 def build_context(
     run: Run,
     capacity_config: CapacityConfig | None = None,
@@ -235,6 +251,7 @@ def build_context(
                 f"{m.git_commit or 'not a git checkout'}"
                 f"{' (uncommitted changes)' if m.git_dirty else ''}",
             ),
+            *origin_rows(run),
             (
                 "Measured process pinned to CPUs",
                 ", ".join(map(str, c.cpu_affinity)) if c.cpu_affinity else "not pinned",

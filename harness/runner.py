@@ -31,7 +31,7 @@ from typing import Protocol
 from harness.analysis import paired_ratio, values_by_round
 from harness.errors import HarnessError
 from harness.gctrace import parse_gctrace
-from harness.inputs import prepare_input
+from harness.inputs import InputError, prepare_input
 from harness.measure import STDERR_TAIL_CHARS, Executor, leftover_message
 from harness.model import (
     BuildRecord,
@@ -57,9 +57,11 @@ from harness.noise import (
     read_system_state,
     start_cpu_window,
 )
+from harness.origin import workload_origin
 from harness.schedule import Schedule
 from harness.store import SCHEMA_VERSION, new_run_id, save_run
 
+RESULT_LINE_SHOWN = 160  # characters of a contract-breaking result line quoted in its error
 RESULT_FIELDS = {"checksum": str, "items": int, "bytes": int, "work_seconds": (int, float)}
 GO_ENV = {"GODEBUG": "gctrace=1"}
 
@@ -102,19 +104,23 @@ def parse_result_line(stdout: str) -> dict:
     try:
         result = json.loads(lines[-1], parse_constant=_reject_non_finite)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"last stdout line is not JSON: {lines[-1][:120]!r}") from exc
+        raise ValueError(
+            f"last stdout line is not JSON: {lines[-1][:RESULT_LINE_SHOWN]!r}"
+        ) from exc
+    printed = f"(printed: {lines[-1][:RESULT_LINE_SHOWN]!r})"
     if not isinstance(result, dict):
-        raise ValueError("result line is not a JSON object")
+        raise ValueError(f"result line is not a JSON object {printed}")
     for key, kind in RESULT_FIELDS.items():
         if not isinstance(result.get(key), kind) or isinstance(result.get(key), bool):
             raise ValueError(
-                f"result field '{key}' missing or not {getattr(kind, '__name__', 'a number')}"
+                f"result field '{key}' missing or not {getattr(kind, '__name__', 'a number')} "
+                f"{printed}"
             )
     extra = result.get("extra", {})
     if not isinstance(extra, dict) or not all(
         isinstance(v, int | float) and not isinstance(v, bool) for v in extra.values()
     ):
-        raise ValueError("result field 'extra' must be an object of numbers")
+        raise ValueError(f"result field 'extra' must be an object of numbers {printed}")
     return result
 
 
@@ -492,6 +498,30 @@ def conclude_workload(
     )
 
 
+def input_failed(
+    workload: Workload, builds: Mapping[str, BuildRecord], error: str, size: str
+) -> WorkloadResult:
+    """A workload whose input could not be prepared: failed, nothing measured, the reason kept."""
+    results = [
+        ImplementationResult(
+            lang=impl.lang,
+            variant=impl.variant,
+            library=impl.library,
+            status="build_failed" if not builds[impl.key].ok else "failed",
+            build=builds[impl.key],
+            repetitions=(),
+            warmups_run=0,
+            error=builds[impl.key].error if not builds[impl.key].ok else "input not prepared",
+        )
+        for impl in workload.implementations
+    ]
+    return replace(
+        conclude_workload(workload, results, None, workload.params[size], None, None),
+        status="failed",
+        error=error,
+    )
+
+
 def build_all(workload: Workload, builder: BuildStep, progress: Progress) -> dict[str, BuildRecord]:
     builds = {}
     for impl in workload.implementations:
@@ -593,16 +623,26 @@ def run_suite(
     try:
         for workload in workloads:
             builds = build_all(workload, builder, progress)
-            input_record = prepare_input(workload, config.size, cache_dir / "inputs")
-            if workload.kind == "server":
-                if run_server is None:
-                    raise HarnessError(f"{workload.name}: server workloads need a load generator")
-                runner = run_server
-                progress(f"run {workload.name} ({config.size}: saturation probe, then fixed rates)")
+            try:
+                input_record = prepare_input(workload, config.size, cache_dir / "inputs")
+            except InputError as exc:
+                progress(f"{workload.name}: {exc}")
+                result = input_failed(workload, builds, str(exc), config.size)
             else:
-                runner = run_batch
-                progress(f"run {workload.name} ({config.size}: {rounds_plan(config)})")
-            result = runner(workload, builds, input_record, config, executor, progress)
+                if workload.kind == "server":
+                    if run_server is None:
+                        raise HarnessError(
+                            f"{workload.name}: server workloads need a load generator"
+                        )
+                    runner = run_server
+                    progress(
+                        f"run {workload.name} ({config.size}: saturation probe, then fixed rates)"
+                    )
+                else:
+                    runner = run_batch
+                    progress(f"run {workload.name} ({config.size}: {rounds_plan(config)})")
+                result = runner(workload, builds, input_record, config, executor, progress)
+            result = replace(result, origin=workload_origin(workload))
             run = replace(run, workloads=(*run.workloads, result))
             save_run(run, results_dir)
         with interrupts_held(progress):

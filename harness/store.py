@@ -50,12 +50,13 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from harness.errors import HarnessError
 from harness.model import Run
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
     2: lambda data: {**data, "schema_version": 3},  # likewise
     3: lambda data: {**data, "schema_version": 4},  # likewise
     4: lambda data: {**data, "schema_version": 5},  # likewise
+    5: lambda data: {**data, "schema_version": 6},  # likewise (WorkloadResult.origin)
 }
 LATEST_NAME = "latest.json"
 

@@ -29,11 +29,11 @@ OK = f"echo '{json.dumps(RESULT)}'"  # the body of a script that succeeds
 class ScriptBuilder:
     """Stands in for harness.build.Builder: the "binary" is workloads/<lang>/<path>/run."""
 
-    def __init__(self, workloads_dir: Path, cache_dir: Path, profile: bool = False):
-        self.workloads_dir = Path(workloads_dir).resolve()
+    def __init__(self, cache_dir: Path, profile: bool = False):
+        pass
 
     def build(self, workload: Workload, impl: Implementation) -> BuildRecord:
-        script = self.workloads_dir / impl.lang / impl.path / "run"
+        script = workload.root.resolve() / impl.lang / impl.path / "run"
         ok = os.access(script, os.X_OK)
         return BuildRecord(
             workload=workload.name,

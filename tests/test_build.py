@@ -110,10 +110,10 @@ def test_profile_is_measured_once_and_kept_in_the_cached_record(tmp_path, monkey
     workload = config.load_workloads(WORKLOADS)["binarytrees"]
     impl = next(i for i in workload.implementations if i.lang == "go")
 
-    plain = Builder(WORKLOADS, tmp_path).build(workload, impl)
+    plain = Builder(tmp_path).build(workload, impl)
     assert plain.ok and plain.clean_build_seconds is None and plain.source_lines is None
 
-    profiled = Builder(WORKLOADS, tmp_path, profile=True).build(workload, impl)
+    profiled = Builder(tmp_path, profile=True).build(workload, impl)
     assert profiled.cached  # the binary was reused; only the profile was added
     assert profiled.profile_error is None
     assert profiled.clean_build_seconds is not None and profiled.clean_build_seconds > 0
@@ -127,7 +127,7 @@ def test_profile_is_measured_once_and_kept_in_the_cached_record(tmp_path, monkey
         raise AssertionError("the cached profile was measured again")
 
     monkeypatch.setattr(buildprofile, "measure", must_not_run)
-    again = Builder(WORKLOADS, tmp_path, profile=True).build(workload, impl)
+    again = Builder(tmp_path, profile=True).build(workload, impl)
     assert again.cached and again.clean_build_seconds == profiled.clean_build_seconds
     assert list((tmp_path / "build-profile").iterdir()) == []
 
@@ -135,7 +135,7 @@ def test_profile_is_measured_once_and_kept_in_the_cached_record(tmp_path, monkey
 def test_profile_failure_is_recorded_not_raised(tmp_path, monkeypatch):
     workload = config.load_workloads(WORKLOADS)["binarytrees"]
     impl = next(i for i in workload.implementations if i.lang == "go")
-    builder = Builder(WORKLOADS, tmp_path, profile=True)
+    builder = Builder(tmp_path, profile=True)
 
     def failing(*_args, **_kwargs):
         raise buildprofile.ProfileError("no crates offline")

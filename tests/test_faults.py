@@ -25,6 +25,7 @@ from builders import small_run
 from scripted import OK, add_workload, common_args, recorded_pids
 
 from harness import cli, runner, store
+from harness.errors import HarnessError
 from harness.measure import STDERR_TAIL_CHARS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,36 +219,57 @@ def test_compare_refuses_an_empty_interrupted_head(harness):
     assert code == 0 and "INCOMPLETE: demo: not in the head run" in out
 
 
-def test_run_failing_before_measuring_writes_nothing(harness):
+def harness_error_for(name: str, monkeypatch) -> None:
+    """A HarnessError while preparing workload `name`'s input (an input that fails on its own
+    fails only its workload: test_own_workloads.py), to see what a run stopped by one keeps."""
+    real = runner.prepare_input
+
+    def prepare(workload, size, cache_dir):
+        if workload.name == name:
+            raise HarnessError(f"{workload.name}: the input cache is unusable")
+        return real(workload, size, cache_dir)
+
+    monkeypatch.setattr(runner, "prepare_input", prepare)
+
+
+def test_run_failing_before_measuring_writes_nothing(harness, monkeypatch):
     store.save_run(small_run(), harness.results)
     before = harness.files()
+    add_workload(harness.workloads, "badgen")
+    harness_error_for("badgen", monkeypatch)
+    code, out, err = harness(*RUN, "--workloads", "badgen")
+    assert (code, out) == (2, "")
+    assert "badgen: the input cache is unusable" in one_line_error(err)
+    assert harness.files() == before
+
+
+def test_error_after_a_workload_saves_it_interrupted_and_says_where(harness, monkeypatch):
+    add_workload(harness.workloads, "fast")
+    add_workload(harness.workloads, "zbad")
+    harness_error_for("zbad", monkeypatch)
+    code, _, err = harness(*RUN, "--workloads", "fast,zbad")
+    assert code == 2
+    latest = harness.latest()
+    assert (latest.status, [w.name for w in latest.workloads]) == ("interrupted", ["fast"])
+    line = one_line_error(err)
+    assert "zbad: the input cache is unusable" in line
+    assert f"saved in {harness.results / latest.run_id}.json, status interrupted" in line
+
+
+def test_a_missing_generator_fails_its_workload_and_the_run_goes_on(harness):
     add_workload(
         harness.workloads,
         "badgen",
         args=("{input}",),
         extra='\n[input]\ngenerator = "no_such_generator"\n',
     )
-    code, out, err = harness(*RUN, "--workloads", "badgen")
-    assert (code, out) == (2, "")
-    assert "input generator 'no_such_generator' not found" in one_line_error(err)
-    assert harness.files() == before
-
-
-def test_error_after_a_workload_saves_it_interrupted_and_says_where(harness):
-    add_workload(harness.workloads, "fast")
-    add_workload(
-        harness.workloads,
-        "zbad",
-        args=("{input}",),
-        extra='\n[input]\ngenerator = "no_such_generator"\n',
-    )
-    code, _, err = harness(*RUN, "--workloads", "fast,zbad")
-    assert code == 2
+    add_workload(harness.workloads, "fine")
+    code, _, _ = harness(*RUN, "--workloads", "badgen,fine")
+    assert code == 1
     latest = harness.latest()
-    assert (latest.status, [w.name for w in latest.workloads]) == ("interrupted", ["fast"])
-    line = one_line_error(err)
-    assert "no_such_generator" in line
-    assert f"saved in {harness.results / latest.run_id}.json, status interrupted" in line
+    assert latest.status == "complete"
+    assert [(w.name, w.status) for w in latest.workloads] == [("badgen", "failed"), ("fine", "ok")]
+    assert "generator 'no_such_generator' not found in" in latest.workloads[0].error
 
 
 def test_sigint_while_printing_the_summary_of_a_complete_run_keeps_its_verdict(
@@ -350,7 +372,7 @@ def test_ab_refuses_a_ref_git_would_read_as_an_option(harness, ref, message):
     assert not (harness.results / "ab").exists()
 
 
-def test_ab_refuses_a_base_that_lacks_a_selected_workload(harness):
+def test_ab_refuses_a_base_that_lacks_a_selected_workload(harness, monkeypatch, capsys):
     added = subprocess.run(
         [
             "git",
@@ -370,17 +392,26 @@ def test_ab_refuses_a_base_that_lacks_a_selected_workload(harness):
         pytest.skip("no history of workloads/sha256.toml (shallow clone?)")
     base = f"{added[-1]}~1"
     before = _worktrees()
-    # the repository's own manifests: the base's come from its commit
-    code, out, err = harness(
-        "--workloads-dir",
-        str(ROOT / "workloads"),
-        "ab",
-        "--workloads",
-        "sha256",
-        "--pin",
-        "none",
-        base,
+    # the repository's own manifests (the only workloads folder): the base's come from its commit
+    capsys.readouterr()
+    code = scripted.run_cli(
+        [
+            "--workloads-dir",
+            str(ROOT / "workloads"),
+            "--results-dir",
+            str(harness.results),
+            "--cache-dir",
+            str(harness.cache_dir),
+            "ab",
+            "--workloads",
+            "sha256",
+            "--pin",
+            "none",
+            base,
+        ],
+        monkeypatch,
     )
+    out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert f"sha256: not in {base}, so not comparable; pass --allow-incomplete" in one_line_error(
         err
@@ -679,7 +710,7 @@ def test_servers_listen_on_loopback_only_and_stop_with_the_run(harness):
 
     workload = config.load_workloads(ROOT / "workloads")["http-json"]
     impl = workload.default_for("go")
-    record = Builder(ROOT / "workloads", ROOT / ".cache").build(workload, impl)
+    record = Builder(ROOT / ".cache").build(workload, impl)
     assert record.ok, record.error
     port = free_port()
     argv = argv_for(workload, record.binary_path, workload.params["quick"], None, port=port)

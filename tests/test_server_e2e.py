@@ -44,7 +44,7 @@ def workload():
 
 @pytest.fixture(scope="module")
 def builds(workload):
-    builder = Builder(ROOT / "workloads", ROOT / ".cache")
+    builder = Builder(ROOT / ".cache")
     records = {impl.key: builder.build(workload, impl) for impl in workload.implementations}
     for record in records.values():
         assert record.ok, record.error
@@ -237,7 +237,7 @@ def test_go_and_rust_servers_listen_and_accept_alike(name, tmp_path):
     """Each real server, started as the harness starts it: the kernel's view of its listen backlog
     (ss), and TCP_NODELAY / SO_KEEPALIVE on a connection it accepted, read on its own socket."""
     workload = config.load_workloads(ROOT / "workloads")[name]
-    builder = Builder(ROOT / "workloads", ROOT / ".cache")
+    builder = Builder(ROOT / ".cache")
     settings = default_settings("quick", f"oha {loadgen.OHA_VERSION}", None, None)
     runner = ServerRunner(
         loadgen.find_oha(ROOT / "tools"), settings, tmp_path, ensure_launcher(ROOT / ".cache")

@@ -57,7 +57,7 @@ def executor():
 
 @pytest.mark.parametrize("workload", BATCH, ids=[w.name for w in BATCH])
 def test_pair_outputs_agree_and_corruption_is_caught(workload, executor):
-    builder = Builder(ROOT / "workloads", CACHE)
+    builder = Builder(CACHE)
     builds = {impl.key: builder.build(workload, impl) for impl in workload.implementations}
     for key, record in builds.items():
         assert record.ok, f"{workload.name} {key}: {record.error}"
