@@ -126,7 +126,9 @@ def build_failure(
     """Why the build failed, with what to do when the log says it: a stale Cargo.lock is the
     usual first failure of a new crate, and cargo's own message hides the fix."""
     message = f"build failed (exit {exit_code}); log: {log_path}"
-    if impl.lang == "rust" and impl.build is None:
+    if impl.build is not None:
+        return f"{workload.manifest_path}: field 'build' of {impl.key}: {message}"
+    if impl.lang == "rust":
         log = log_path.read_text(errors="replace")
         if any(words in log for words in _STALE_LOCK):
             return (
@@ -293,8 +295,8 @@ class Builder:
                 return replace(
                     base,
                     build_seconds=build_seconds,
-                    error=f"{workload.manifest_path}: the build command succeeded but field "
-                    f"'binary' ({built}) is not a file; log: {log_path}",
+                    error=f"{workload.manifest_path}: the build command of {impl.key} succeeded "
+                    f"but field 'binary' ({built}) is not a file; log: {log_path}",
                 )
             shutil.copy2(built, binary)
         elif impl.lang == "rust":

@@ -299,12 +299,14 @@ def test_an_own_build_command_runs_in_the_manifests_folder_and_is_recorded(tmp_p
     missing = Builder(tmp_path / "cache").build(workload, go)
     assert not missing.ok
     assert missing.error.startswith(
-        f"{folder / 'w.toml'}: the build command succeeded but field 'binary' "
+        f"{folder / 'w.toml'}: the build command of go/default succeeded but field 'binary' "
         f"({folder.resolve() / 'bin' / 'w'}) is not a file"
     )
     (folder / "build.sh").write_text("echo broken >&2; exit 5\n")
     failed = Builder(tmp_path / "cache").build(workload, go)
-    assert failed.error.startswith("build failed (exit 5); log: ")
+    assert failed.error.startswith(
+        f"{folder / 'w.toml'}: field 'build' of go/default: build failed (exit 5); log: "
+    )
     assert "broken" in Path(failed.log_path).read_text()
 
 

@@ -30,26 +30,28 @@ pytestmark = [
     ),
 ]
 
-# The replacement work: every line reversed byte by byte (the trailing newline kept in place).
+# The replacement work: the sum of each line's bytes (newline excluded), one decimal per line.
 GO_WORK = """func work(input []byte) (output []byte, items int) {
 	for line := range bytes.Lines(input) {
-		body := bytes.TrimSuffix(line, []byte("\\n"))
-		for i := len(body) - 1; i >= 0; i-- {
-			output = append(output, body[i])
+		sum := 0
+		for _, b := range bytes.TrimSuffix(line, []byte("\\n")) {
+			sum += int(b)
 		}
-		output = append(output, line[len(body):]...)
+		output = strconv.AppendInt(output, int64(sum), 10)
+		output = append(output, '\\n')
 		items++
 	}
 	return output, items
 }
 """
 RUST_WORK = """fn work(input: &[u8]) -> (Vec<u8>, u64) {
-    let mut output = Vec::with_capacity(input.len());
+    let mut output = Vec::new();
     let mut items = 0;
     for line in input.split_inclusive(|&b| b == b'\\n') {
         let body = line.strip_suffix(b"\\n").unwrap_or(line);
-        output.extend(body.iter().rev());
-        output.extend_from_slice(&line[body.len()..]);
+        let sum: u64 = body.iter().map(|&b| u64::from(b)).sum();
+        output.extend_from_slice(sum.to_string().as_bytes());
+        output.push(b'\\n');
         items += 1;
     }
     (output, items)
@@ -76,13 +78,15 @@ def replace_function(path: Path, start: str, new: str, end: str) -> None:
     path.write_text(text[:begin] + new + text[stop:])
 
 
-def harness(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def harness(argv: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
+    """This checkout's harness (PYTHONPATH: a worktree's tests must not run another's)."""
     return subprocess.run(
         [sys.executable, "-m", "harness", *argv],
         cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1200,
         check=False,
     )
 
@@ -200,16 +204,11 @@ def test_scaffolded_server_pair_runs_under_the_server_protocol(tmp_path):
     assert made.returncode == 0, made.stderr
     bench = tmp_path / "bench"
     lint(bench / "go" / "echo-work", bench / "rust" / "crates" / "echo-work", bench / "rust", False)
-    env = {**os.environ, "CARGO_TARGET_DIR": str(ROOT / "workloads" / "rust" / "target")}
     argv = ["--workloads-dir", "bench", "run", "--workloads", "echo-work", "--size", "quick"]
-    done = subprocess.run(
-        [sys.executable, "-m", "harness", *argv, "--no-build-profile", "--replicates", "2"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
+    done = harness(
+        [*argv, "--no-build-profile", "--replicates", "2"],
+        tmp_path,
+        CARGO_TARGET_DIR=str(ROOT / "workloads" / "rust" / "target"),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     (workload,) = json.loads((tmp_path / "results" / "latest.json").read_text())["workloads"]
