@@ -188,10 +188,15 @@ def lint(go_dir: Path, crate_dir: Path, workspace: Path, clippy: bool) -> None:
         assert checked.returncode == 0, checked.stderr[-3000:]
 
 
-def test_scaffolded_batch_pair_is_lint_clean(tmp_path):
+def test_scaffolded_batch_pair_runs_right_away_and_is_lint_clean(tmp_path):
     made = harness(["new", "lint-me", "--dir", str(tmp_path / "bench")], tmp_path)
     assert made.returncode == 0, made.stderr
     bench = tmp_path / "bench"
+    argv = ["--workloads-dir", str(bench), "run", "--workloads", "lint-me", "--size", "quick"]
+    measured = harness([*argv, "--no-build-profile", "--repetitions", "2"], tmp_path)
+    assert measured.returncode == 0, measured.stderr[-2000:]
+    (workload,) = json.loads((tmp_path / "results" / "latest.json").read_text())["workloads"]
+    assert workload["status"] == "ok" and workload["reference_checksum"]
     lint(bench / "go" / "lint-me", bench / "rust" / "crates" / "lint-me", bench / "rust", True)
 
 
