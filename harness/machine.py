@@ -23,7 +23,8 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _git(repo: Path, *args: str) -> str | None:
+def git_output(repo: Path, *args: str) -> str | None:
+    """A git command's stdout in `repo`, or None outside a repository or without git."""
     try:
         done = subprocess.run(
             ["git", "--no-optional-locks", "-C", os.fspath(repo), *args],  # never rewrite the index
@@ -38,8 +39,8 @@ def _git(repo: Path, *args: str) -> str | None:
 
 
 def describe(repo: Path, harness_cpus: tuple[int, ...] | None) -> Machine:
-    commit = _git(repo, "rev-parse", "HEAD")
-    status = _git(repo, "status", "--porcelain", "--untracked-files=no") if commit else None
+    commit = git_output(repo, "rev-parse", "HEAD")
+    status = git_output(repo, "status", "--porcelain", "--untracked-files=no") if commit else None
     return Machine(
         hostname=socket.gethostname(),
         cpu_model=cpu_model(),
@@ -52,7 +53,7 @@ def describe(repo: Path, harness_cpus: tuple[int, ...] | None) -> Machine:
         rustc_version=toolchains.tool_version("rustc"),
         cargo_version=toolchains.tool_version("cargo"),
         git_commit=commit,
-        git_branch=_git(repo, "rev-parse", "--abbrev-ref", "HEAD") if commit else None,
+        git_branch=git_output(repo, "rev-parse", "--abbrev-ref", "HEAD") if commit else None,
         git_dirty=bool(status) if status is not None else None,
         harness_cpus=harness_cpus,
     )

@@ -8,30 +8,16 @@ not reproduce what was measured.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
+from harness.machine import git_output
 from harness.model import Workload, WorkloadOrigin
-
-
-def _git(folder: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "-C", os.fspath(folder), *args],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def workload_origin(workload: Workload) -> WorkloadOrigin:
     folder = workload.root.resolve()
-    commit = _git(folder, "rev-parse", "HEAD")
-    status = None if commit is None else _git(folder, "status", "--porcelain", "--", ".")
+    commit = git_output(folder, "rev-parse", "HEAD")
+    status = None if commit is None else git_output(folder, "status", "--porcelain", "--", ".")
     return WorkloadOrigin(
         manifest=os.fspath(Path(workload.manifest_path).resolve()),
         git_commit=commit,
