@@ -141,6 +141,9 @@ class ServerSettings:
     replicates: int = 1
     replicate_probe_seconds: float = 0.0  # the closed-loop probe closing each replicate (0: none)
     rates_rps: tuple[float, ...] = ()  # fixed on the command line (--rates); () = not fixed there
+    # Schema >= 6: rounds added after the k replicates while some rate has fewer than k phases
+    # undisturbed by CPU steal (phase_analysis.disturbance); 0 in older files.
+    extra_replicates: int = 0
 
 
 @dataclass(frozen=True)
@@ -432,6 +435,9 @@ class ServerPhase:
     # the selection pass (answers checked, warm-up, the probe that sets the rates) and in older
     # files, where every rate had one phase.
     replicate: int | None = None
+    # Schema >= 6: the hypervisor's steal over the phase, a share of every CPU's time from
+    # /proc/stat around the load generator (None where it could not be read, and in older files).
+    steal_share: float | None = None
 
 
 Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]

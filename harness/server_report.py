@@ -20,7 +20,12 @@ from harness import charts, formatting
 from harness.analysis import PairedRatio
 from harness.charts import Chart
 from harness.model import ImplementationResult, RunConfig, ServerPhase, WorkloadResult
-from harness.phase_analysis import CLOSED_LOOP, OPEN_LOOP, headline_exclusions
+from harness.phase_analysis import (
+    CLOSED_LOOP,
+    OPEN_LOOP,
+    STEAL_SET_ASIDE_SHARE,
+    headline_exclusions,
+)
 from harness.servers import replicates
 from harness.servers.replicates import Estimate, RateSummary
 
@@ -187,12 +192,19 @@ def rate_table(w: WorkloadResult) -> dict:
             if (found := by_key[i.key].get(rate)) is not None
             for e in found.exclusions
         ]
+        set_aside = [
+            f"{i.key} {e}"
+            for i in impls
+            if (found := by_key[i.key].get(rate)) is not None
+            for e in found.set_aside
+        ]
         rows.append(
             {
                 "rate": formatting.requests_rate(rate),
                 "cells": [c for i in impls for c in _rate_cells(i, by_key[i.key].get(rate))],
                 "ratios": [{"ratio": r, "verdict": v} for r, v in ratios],
                 "excluded": "; ".join(excluded),
+                "set_aside": "; ".join(set_aside),
             }
         )
     return {
@@ -246,10 +258,16 @@ def _replicates_text(w: WorkloadResult) -> str:
             "1 per rate (no confidence intervals: a file from before replicated phases, or a run "
             "with one replicate)"
         )
+    aside = sum(
+        len(s.set_aside) for impl in w.implementations for s in replicates.rate_summaries(impl)
+    )
     return (
         f"{k} per rate, each on a fresh server, implementations alternating in counterbalanced "
         "order; medians over replicates with 95 % bootstrap CIs, ratios paired by replicate "
-        "(t-test on log ratios)"
+        "(t-test on log ratios). A replicate with CPU steal over "
+        f"{STEAL_SET_ASIDE_SHARE:.0%} of its phase is set aside (the hypervisor, not the server, "
+        "stalled it) and may be replaced by an extra replicate: "
+        + (f"{aside} set aside in this workload, listed with each rate" if aside else "none here")
     )
 
 
@@ -446,10 +464,12 @@ def console_rows(w: WorkloadResult) -> list[tuple[str, ...]]:
             phases = replicates.phases_at(impl, found.offered_rps)
             usable = sum(1 for p in phases if not headline_exclusions(p))
             gc = [p.gc_cycles for p in phases if p.ok and p.gc_cycles is not None]
-            notes = (
-                "not usable: " + "; ".join(found.exclusions)
-                if found.exclusions
-                else "; ".join(found.flags)
+            notes = "; ".join(
+                [
+                    *(["not usable: " + "; ".join(found.exclusions)] if found.exclusions else []),
+                    *([] if found.exclusions else found.flags),
+                    *(f"set aside {e}" for e in found.set_aside),
+                ]
             )
             rows.append(
                 (

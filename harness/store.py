@@ -32,6 +32,10 @@ History of the format:
   None for the selection pass), ServerSettings.replicates / replicate_probe_seconds / rates_rps,
   WorkloadResult.rates_source (how the offered rates were chosen). Older files read with
   replicate None everywhere: each rate's one phase counts as a single replicate.
+- 6: WorkloadResult.origin (the manifest a workload came from, its git commit and whether the tree
+  was dirty); ServerPhase.steal_share (the hypervisor's CPU steal over the phase, which sets a
+  disturbed replicate aside) and ServerSettings.extra_replicates. Older files read with no origin,
+  no steal reading (no replicate set aside) and no extra replicates.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from harness.model import RequestCounts
 from harness.phase_analysis import (
     cpu_in_window,
     describe_failures,
+    disturbance,
     headline_exclusions,
     is_headline,
     phase_flags,
@@ -104,6 +105,25 @@ def test_phase_flags_name_every_caveat():
     assert flags(peak_from_samples=True) == (
         "peak RSS from psutil samples (VmHWM could not be reset): short peaks missed",
     )
+
+
+def test_phase_flags_name_steal_above_one_percent_only():
+    assert flags(steal_share=0.01) == ()
+    assert flags(steal_share=0.023) == (
+        "CPU steal 2.3% during the phase: the hypervisor stopped this machine",
+    )
+
+
+def test_steal_above_one_percent_disturbs_a_phase_without_excluding_its_rate():
+    calm = server_phase(1000, 1000)
+    assert disturbance(calm) is None
+    assert disturbance(replace(calm, steal_share=0.01)) is None
+    stolen = replace(calm, steal_share=0.031)
+    assert disturbance(stolen) == (
+        "CPU steal 3.1% of the phase's CPU time (over 1%: the hypervisor stopped this machine, "
+        "not the server)"
+    )
+    assert headline_exclusions(stolen) == ()
 
 
 def test_the_probe_has_no_rate_flags():

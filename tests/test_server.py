@@ -8,6 +8,7 @@ and that every port the harness handed out is closed again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from builders import build_record, server_phase
 from harness import loadgen
 from harness.measure import SubprocessExecutor, ensure_launcher
 from harness.model import (
+    CpuTimes,
     Implementation,
     RequestStream,
     RunConfig,
@@ -32,10 +34,15 @@ from harness.model import (
 from harness.phase_analysis import headline_exclusions, is_headline
 from harness.servers import lifecycle
 from harness.servers.lifecycle import ServerFailure
-from harness.servers.protocol import ServerRunner, choose_rates, default_settings, rate_order
+from harness.servers.protocol import ServerRunner as _ServerRunner
+from harness.servers.protocol import choose_rates, default_settings, rate_order
 from harness.servers.replicates import rate_summaries
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# No /proc/stat unless a test gives one: real steal over 1 % in a 1 s phase would set a replicate
+# aside and change what these tests count.
+ServerRunner = functools.partial(_ServerRunner, read_stat=lambda: None)
 
 # The stand-in server. MODE and STATE are filled in per script; STATE is a folder where the script
 # records its pid (one line per start, so the line count is the start number) and any child's pid.
@@ -599,6 +606,74 @@ def test_every_rate_is_replicated_on_a_fresh_server_in_counterbalanced_order(
     assert [r for _, r in order] == [1, 1, 2, 2, 3, 3]
     firsts = [order[0][0], order[2][0], order[4][0]]
     assert firsts[0] != firsts[1] and firsts[1] != firsts[2]
+
+
+class StealOnce:
+    """/proc/stat as a machine would show it, with real time as idle ticks, where the hypervisor
+    steals 5 % of one phase: the n-th window of at least a second between a phase's two readings
+    (the workload's own window is read first and last; warm-ups are shorter than a second)."""
+
+    def __init__(self, disturbed_window: int):
+        self.calls = 0
+        self.steal = 0
+        self.long_windows = 0
+        self.disturbed_window = disturbed_window
+        self.last = time.monotonic()
+
+    def __call__(self) -> tuple[CpuTimes, ...]:
+        now = time.monotonic()
+        self.calls += 1
+        # Calls 2, 3 are one phase's before/after, 4, 5 the next, ...: an "after" closes a window.
+        if self.calls > 1 and self.calls % 2 == 1 and now - self.last >= 1.0:
+            self.long_windows += 1
+            if self.long_windows == self.disturbed_window:
+                self.steal += round(0.05 * (now - self.last) * 100)
+        self.last = now
+        ticks = round(now * 100)
+        return (CpuTimes(0, 0, 0, 0, ticks, 0, 0, 0, self.steal),)
+
+
+def test_a_replicate_disturbed_by_steal_is_set_aside_and_an_extra_one_measured(
+    tmp_path, oha, launcher, executor, ports
+):
+    # Long windows in order: Go's probe, Rust's probe (the selection pass), then replicate 1's
+    # rate phases in the schedule's order. The third is the first implementation's replicate 1.
+    stat = StealOnce(disturbed_window=3)
+    runner = ServerRunner(
+        oha,
+        settings(replicates=1, extra_replicates=2),
+        tmp_path,
+        launcher,
+        read_stat=stat,
+    )
+    script = fake_server(tmp_path, "ok")
+    messages: list[str] = []
+    result = runner(
+        WORKLOAD,
+        builds_for(script, script),
+        None,
+        run_config(runner.settings),
+        executor,
+        messages.append,
+    )
+    first = replicate_lines(messages)[0][0]
+    (rate,) = result.offered_rates_rps
+    disturbed = result.result_for(first)
+    rated = [p for p in disturbed.phases if p.replicate is not None]
+    assert [p.replicate for p in rated] == [1, 2]  # one extra replicate, then enough
+    assert rated[0].steal_share == pytest.approx(0.05 / 1.05, abs=0.005)
+    assert any("CPU steal" in f for f in rated[0].flags)
+    assert rated[1].steal_share == 0.0
+    (summary,) = rate_summaries(disturbed)
+    assert summary.replicates == (2,) and summary.usable
+    assert re.match(
+        r"replicate 1: CPU steal [45]\.\d% of the phase's CPU time", summary.set_aside[0]
+    )
+    other = result.result_for(RUST.key if first == GO.key else GO.key)
+    assert [p.replicate for p in other.phases if p.replicate] == [1, 2]  # rounds stay whole
+    assert any(
+        f"extra replicate 2 ({first} @ {rate:g} req/s: 0 of 1 undisturbed)" in m for m in messages
+    )
 
 
 def test_fixed_rates_are_used_as_given_and_recorded(tmp_path, oha, launcher, executor, ports):

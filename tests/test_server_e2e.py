@@ -197,10 +197,13 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
         summaries = rate_summaries(impl)
         assert [s.offered_rps for s in summaries] == sorted(rates)
         for summary in summaries:
-            assert summary.replicates == (1, 2)
+            # A replicate the hypervisor stalled (steal over 1 %) is set aside, not lost.
+            aside = [int(x.split()[1].rstrip(":")) for x in summary.set_aside]
+            assert sorted((*summary.replicates, *aside)) == [1, 2]
             p99 = summary.latency["p99"]
-            assert len(p99.values) == 2 and p99.ci_low is not None
-            assert p99.ci_low <= p99.median <= p99.ci_high
+            assert len(p99.values) == len(summary.replicates)
+            if len(p99.values) == 2:
+                assert p99.ci_low is not None and p99.ci_low <= p99.median <= p99.ci_high
 
     # The same offered rates for both languages: fractions of the slower one's saturation.
     slowest = min(saturations.values())

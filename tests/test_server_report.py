@@ -6,6 +6,7 @@ phases still rendered (each rate's one phase as replicate 1)."""
 import re
 from dataclasses import replace
 
+import pytest
 from builders import gc_cycle, replicated, server_phase, server_run, server_workload
 
 from harness import cli
@@ -332,3 +333,67 @@ def test_cpu_per_request_divides_by_answered_responses_not_the_unsent_in_the_his
     # a file from before schema 4 has no counts: its histogram held answered requests only
     old = server_phase(100.0, 100.0, cpu=2.0, duration=10.0)
     assert replicates.cpu_per_request(old) == 2.0 / 1000
+
+
+# --- replicates disturbed from outside ----------------------------------------------------------
+
+
+def with_steal(run, lang_index: int, rate: float, replicate: int, share: float):
+    """`run` with one phase's steal share set (implementation by index, phase by rate/replicate)."""
+    workload = run.workloads[0]
+    impls = list(workload.implementations)
+    impl = impls[lang_index]
+    impls[lang_index] = replace(
+        impl,
+        phases=tuple(
+            replace(p, steal_share=share)
+            if p.offered_rps == rate and p.replicate == replicate
+            else p
+            for p in impl.phases
+        ),
+    )
+    return replace(run, workloads=(replace(workload, implementations=tuple(impls)),))
+
+
+def test_a_replicate_disturbed_by_steal_is_set_aside_and_the_rate_stays_usable():
+    # Go's replicate 2 at 3000 req/s (p99 4.7 ms) had 4 % steal: the median of 4.1 and 4.3 ms is
+    # 4.2 ms, and the ratio pairs replicates 1 and 3 only.
+    run = with_steal(replicated_run(), 0, 3000, 2, 0.04)
+    go, rust = run.workloads[0].implementations
+    (found,) = [s for s in replicates.rate_summaries(go) if s.offered_rps == 3000]
+    assert found.replicates == (1, 3)
+    assert found.usable
+    assert found.latency["p99"].median == pytest.approx(0.0042)
+    assert found.set_aside == (
+        "replicate 2: CPU steal 4.0% of the phase's CPU time (over 1%: the hypervisor stopped "
+        "this machine, not the server)",
+    )
+    assert 3000 in replicates.usable_rates(go, rust)
+    ratio = replicates.replicate_ratio(go, rust, "latency_p99_seconds", 3000)
+    assert ratio.rounds == 2
+    page = render(build_context(run))
+    body = table(page, "Latency per offered rate")
+    assert (
+        "Set aside, left out of the medians and ratios: go/default replicate 2: CPU steal 4.0%"
+        in body
+    )
+    assert "1 set aside in this workload" in page
+
+
+def test_steal_at_or_below_one_percent_changes_nothing():
+    run = with_steal(replicated_run(), 0, 3000, 2, 0.01)
+    go, _ = run.workloads[0].implementations
+    (found,) = [s for s in replicates.rate_summaries(go) if s.offered_rps == 3000]
+    assert found.replicates == (1, 2, 3) and found.set_aside == ()
+
+
+def test_a_rate_whose_every_replicate_was_disturbed_keeps_them_all_and_is_not_usable():
+    run = replicated_run()
+    for replicate in (1, 2, 3):
+        run = with_steal(run, 1, 3000, replicate, 0.05)
+    go, rust = run.workloads[0].implementations
+    (found,) = [s for s in replicates.rate_summaries(rust) if s.offered_rps == 3000]
+    assert found.replicates == (1, 2, 3) and found.set_aside == ()
+    assert not found.usable
+    assert found.exclusions == ("every replicate was disturbed by CPU steal",)
+    assert 3000 not in replicates.usable_rates(go, rust)

@@ -10,17 +10,18 @@ phase's own (VmHWM reset at its start). phase_analysis holds the rules a phase i
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from harness import loadgen, phase_analysis
+from harness import loadgen, noise, phase_analysis
 from harness.gctrace import parse_gctrace
 from harness.measure import Executor
 from harness.model import (
+    CpuTimes,
     Implementation,
     RequestCounts,
     RequestStream,
@@ -38,6 +39,7 @@ class PhaseDriver:
 
     oha: Path
     settings: ServerSettings
+    read_stat: noise.StatReader = noise.read_cpu_times
 
     def run_phase(
         self,
@@ -87,6 +89,7 @@ class PhaseDriver:
         # A server already dead (and reaped) has no CPU times left to read.
         user0, sys0 = server.process.cpu_seconds() if server.process.exit_code() is None else (0, 0)
         peak_reset = server.process.reset_peak_rss()
+        stat_before = self.read_stat()
         start = time.perf_counter() - server.process.started
         with ThreadPoolExecutor(max_workers=len(streams)) as pool:
             outcomes = list(
@@ -102,6 +105,7 @@ class PhaseDriver:
                 )
             )
         elapsed = time.perf_counter() - server.process.started - start
+        stat_after = self.read_stat()
         samples = sampler.stop()
         alive = server.process.exit_code() is None
         user1, sys1 = server.process.cpu_seconds() if alive else (user0, sys0)
@@ -177,6 +181,7 @@ class PhaseDriver:
         )
         responses = sum(r.responses for r in results)
         achieved = responses / window if window > 0 else 0.0
+        steal = _steal_share(stat_before, stat_after)
         loadgen_user = sum(o.user_seconds for o in outcomes)
         loadgen_sys = sum(o.sys_seconds for o in outcomes)
         flags = phase_analysis.phase_flags(
@@ -187,6 +192,7 @@ class PhaseDriver:
             loadgen_share=(loadgen_user + loadgen_sys) / elapsed if elapsed > 0 else None,
             loadgen_cpus=len(self.settings.loadgen_cpus or (0,)),
             peak_from_samples=alive and not peak_reset,
+            steal_share=steal,
         )
         return ServerPhase(
             phase=phase,
@@ -213,6 +219,7 @@ class PhaseDriver:
             request_counts=counts,
             loadgen_wall_seconds=elapsed,
             replicate=replicate,
+            steal_share=steal,
         )
 
     def phase_seconds(self, rate: float) -> float:
@@ -220,6 +227,19 @@ class PhaseDriver:
         s = self.settings
         wanted = 1.02 * s.target_requests_per_phase / rate
         return min(s.max_phase_seconds, max(s.min_phase_seconds, wanted))
+
+
+def _steal_share(
+    before: Sequence[CpuTimes] | None, after: Sequence[CpuTimes] | None
+) -> float | None:
+    """The hypervisor's steal over the phase, pooled over every CPU; None when /proc/stat could
+    not be read or the window is too short for its 10 ms ticks to say anything."""
+    if before is None or after is None:
+        return None
+    usage = noise.cpu_usage_between(before, after, None)
+    if usage is None or usage.interval_seconds < noise.MIN_INTERVAL_SECONDS:
+        return None
+    return usage.steal_share
 
 
 def failed_phase(phase: str, rate: float | None, replicate: int | None, error: str) -> ServerPhase:

@@ -112,7 +112,7 @@ class ServerRunner:
         read_stat: StatReader = read_cpu_times,
         cpu_clock: CpuClock = process_cpu_seconds,
     ):
-        self.driver = PhaseDriver(oha, settings)
+        self.driver = PhaseDriver(oha, settings, read_stat)
         self.work_dir = work_dir
         self.launcher = launcher  # measure.ensure_launcher's
         self.read_stat = read_stat
@@ -191,7 +191,15 @@ class ServerRunner:
             schedule = Schedule(
                 len(measured), config.order, config.seed, workload.name, config.reverse
             )
-            for replicate in range(1, self.settings.replicates + 1):
+            k = self.settings.replicates
+            for replicate in range(1, k + 1):
+                for index in schedule.round_order(replicate - 1):
+                    self._replicate(state, measured[index], replicate, rates)
+            for replicate in range(k + 1, k + 1 + self.settings.extra_replicates):
+                short = _short_of_undisturbed(state, measured, rates, k)
+                if not short:
+                    break
+                progress(f"{workload.name}: extra replicate {replicate} ({short})")
                 for index in schedule.round_order(replicate - 1):
                     self._replicate(state, measured[index], replicate, rates)
             for impl in measured:
@@ -303,7 +311,8 @@ class ServerRunner:
             plan.append(("saturation", None))
         server: RunningServer | None = None
         bodies: Mapping[str, bytes | None] = {}
-        tag = f"{name} {impl.key} replicate {replicate}/{s.replicates}"
+        extra = " (extra)" if replicate > s.replicates else ""
+        tag = f"{name} {impl.key} replicate {replicate}/{s.replicates}{extra}"
         try:
             for done, (label, rate) in enumerate(plan):
                 if server is None or server.process.exit_code() is not None:
@@ -360,6 +369,26 @@ class ServerRunner:
         )
 
 
+def _short_of_undisturbed(
+    state: _State, measured: Sequence[Implementation], rates: Sequence[float], k: int
+) -> str:
+    """Where fewer than k replicates were left undisturbed (phase_analysis.disturbance), in
+    words; "" when every implementation has k at every rate. Failed phases do not count as
+    short: a server that fails is the finding, not a disturbance to measure around."""
+    short = []
+    for impl in measured:
+        for rate in rates:
+            phases = [
+                p
+                for p in state.phases[impl.key]
+                if p.replicate is not None and p.offered_rps == rate
+            ]
+            calm = sum(1 for p in phases if phase_analysis.disturbance(p) is None)
+            if calm < k and calm < len(phases):
+                short.append(f"{impl.key} @ {rate:g} req/s: {calm} of {k} undisturbed")
+    return "; ".join(short)
+
+
 def _phase_line(tag: str, phase: ServerPhase) -> str:
     p99 = phase.latency.p99_seconds * 1e3 if phase.latency else float("nan")
     loop = "" if phase.offered_rps is not None else " (closed loop)"
@@ -403,8 +432,9 @@ def default_settings(
     replicates: int | None = None,
     rates_rps: tuple[float, ...] = (),
 ) -> ServerSettings:
-    """Full: 5 replicates of 4 rates at 5-10 s a phase (about 6 min a workload here); quick: 2
-    replicates of 3 s phases. A replicate's phase aims at 20,000 requests: five of them pool
+    """Full: 5 replicates of 4 rates at 5-10 s a phase (about 6 min a workload here), and up to 2
+    extra replicates when CPU steal disturbed some (about 70 s each); quick: 2 replicates of 3 s
+    phases, no extra ones. A replicate's phase aims at 20,000 requests: five of them pool
     100,000 (phase_analysis.TRUSTWORTHY_P999_REQUESTS)."""
     full = size == "full"
     return ServerSettings(
@@ -422,6 +452,7 @@ def default_settings(
         ready_timeout_seconds=120.0 if full else 30.0,
         stop_grace_seconds=2.0,
         replicates=replicates or (5 if full else 2),
+        extra_replicates=2 if full else 0,
         replicate_probe_seconds=3.0 if full else 1.0,
         rates_rps=tuple(rates_rps),
     )

@@ -10,6 +10,10 @@ of the achieved rate, of server CPU per request and of the phase's peak RSS, eac
 percentile-bootstrap CI over replicates (stats.median_ci). A rate counts for headlines and verdicts
 only when every one of its replicates does (phase_analysis.headline_exclusions): a rate where one
 replicate of five fell behind is marginal, and quoting the four that kept up would hide it.
+A replicate disturbed from outside (phase_analysis.disturbance: the hypervisor's CPU steal) is
+different: it says nothing about the server, so it is set aside, shown with its reason and left
+out of the estimates and the pairing; the protocol measures extra replicates in its place. When
+every replicate of a rate is disturbed, they are all kept and the rate is not usable.
 
 Ratios between two implementations (Go/Rust, or head/base in `harness ab`) pair replicates by
 number: replicate r of both ran back to back. The ratio is the median per-replicate ratio with a
@@ -79,6 +83,7 @@ class RateSummary:
     server_cpu_per_request_seconds: Estimate | None
     server_peak_rss_bytes: Estimate
     flags: tuple[str, ...]  # every replicate's caveats, "replicate N: ..." (shown, not judged)
+    set_aside: tuple[str, ...] = ()  # "replicate 3: CPU steal 2.1 % ..." (left out of the above)
 
     @property
     def usable(self) -> bool:
@@ -103,9 +108,19 @@ def _number(phase: ServerPhase) -> int:
     return phase.replicate if phase.replicate is not None else 1
 
 
-def phases_at(impl: ImplementationResult, rate: float) -> list[ServerPhase]:
-    """The replicates of one rate, in replicate order."""
+def kept(phases: Sequence[ServerPhase]) -> list[ServerPhase]:
+    """The replicates not disturbed from outside; all of them when every one was."""
+    return [p for p in phases if phase_analysis.disturbance(p) is None] or list(phases)
+
+
+def all_phases_at(impl: ImplementationResult, rate: float) -> list[ServerPhase]:
+    """Every replicate of one rate, disturbed ones included, in replicate order."""
     return sorted((p for p in measured_phases(impl) if p.offered_rps == rate), key=_number)
+
+
+def phases_at(impl: ImplementationResult, rate: float) -> list[ServerPhase]:
+    """The replicates of one rate the estimates use (kept), in replicate order."""
+    return kept(all_phases_at(impl, rate))
 
 
 def rates_of(impl: ImplementationResult) -> tuple[float, ...]:
@@ -139,14 +154,26 @@ def phase_value(phase: ServerPhase, metric: str) -> float | None:
 
 
 def summarise_rate(impl: ImplementationResult, rate: float) -> RateSummary | None:
-    phases = phases_at(impl, rate)
+    every = all_phases_at(impl, rate)
+    phases = kept(every)
     if not phases:
         return None
+    set_aside = (
+        ()
+        if len(phases) == len(every)
+        else tuple(
+            f"replicate {_number(p)}: {reason}"
+            for p in every
+            if (reason := phase_analysis.disturbance(p))
+        )
+    )
     exclusions = tuple(
         f"replicate {_number(p)}: {reason}"
         for p in phases
         for reason in phase_analysis.headline_exclusions(p)
     )
+    if len(phases) == len(every) and any(phase_analysis.disturbance(p) for p in phases):
+        exclusions += ("every replicate was disturbed by CPU steal",)
     flags = tuple(f"replicate {_number(p)}: {flag}" for p in phases for flag in p.flags)
     latency = {}
     for name in PERCENTILES:
@@ -167,6 +194,7 @@ def summarise_rate(impl: ImplementationResult, rate: float) -> RateSummary | Non
         server_cpu_per_request_seconds=estimate(cpu),
         server_peak_rss_bytes=peak,
         flags=flags,
+        set_aside=set_aside,
     )
 
 
@@ -185,8 +213,8 @@ def saturation_probes(impl: ImplementationResult) -> list[ServerPhase]:
 
 
 def saturation(impl: ImplementationResult) -> Estimate | None:
-    """Closed-loop saturation throughput over the replicated probes (successful ones)."""
-    return estimate([p.achieved_rps for p in saturation_probes(impl) if p.ok])
+    """Closed-loop saturation throughput over the replicated probes (successful, kept ones)."""
+    return estimate([p.achieved_rps for p in kept(saturation_probes(impl)) if p.ok])
 
 
 def values_by_replicate(
@@ -194,7 +222,9 @@ def values_by_replicate(
 ) -> dict[int, float]:
     """replicate -> value, for pairing: `rate` None for SATURATION_METRIC, else the rate's phases.
     Replicates without a value (failed phase, no latencies) are absent."""
-    phases = saturation_probes(impl) if metric == SATURATION_METRIC else phases_at(impl, rate or 0)
+    phases = (
+        kept(saturation_probes(impl)) if metric == SATURATION_METRIC else phases_at(impl, rate or 0)
+    )
     table = {}
     for p in phases:
         value = phase_value(p, metric)
