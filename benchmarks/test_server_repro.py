@@ -172,5 +172,28 @@ def test_two_full_runs_agree_within_their_cis(benchmark, tmp_path):
         if usage is not None:
             figures[f"steal_share {label}"] = usage.steal_share
             print(f"{label}: CPU steal {usage.steal_share:.1%} of the protocol's CPU time")
+        # per phase: which replicates were set aside as disturbed, and how many extra ones ran
+        aside = [
+            f"{impl.key} {entry}"
+            for impl in workload.implementations
+            for summary in replicates.rate_summaries(impl)
+            for entry in summary.set_aside
+        ]
+        extra = max(
+            (p.replicate or 0 for i in workload.implementations for p in i.phases), default=0
+        )
+        steals = [
+            p.steal_share
+            for i in workload.implementations
+            for p in i.phases
+            if p.replicate is not None and p.steal_share is not None
+        ]
+        figures[f"set_aside {label}"] = len(aside)
+        figures[f"replicates_run {label}"] = extra
+        print(
+            f"{label}: {len(aside)} replicate phases set aside, {extra} replicates run; phase steal "
+            + (f"median {stats.median(steals):.2%}, max {max(steals):.2%}" if steals else "unread")
+            + "".join(f"\n  set aside: {a}" for a in aside)
+        )
     benchmark.extra_info.update(figures)
     assert not missed, "; ".join(missed)
