@@ -27,13 +27,14 @@ from harness import (
     noise,
     report,
     scaffold,
+    sweep,
     trend,
 )
 from harness.analysis import analyse_run
 from harness.build import Builder
 from harness.errors import HarnessError
 from harness.export import EXPORTERS
-from harness.model import Run, RunConfig, StoppingRule
+from harness.model import Run, RunConfig, StoppingRule, Workload
 from harness.progress import ProgressView
 from harness.runner import RunInterrupted, build_all, harness_cpus_for, run_suite
 from harness.schedule import ORDERS
@@ -290,8 +291,47 @@ def _run_config(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    results_dir, cache_dir = _paths(args)
     selected = config.select(_workloads(args), _workload_names(args.workloads))
+    return _measure(args, selected)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Each selected workload at every point of its axis (--param, else the manifest's [sweep]),
+    the points measured as the workloads of one run."""
+    workloads = _workloads(args)
+    names = _workload_names(args.workloads)
+    if names is None:
+        names = [n for n, w in workloads.items() if args.size in w.sweeps] if not args.param else []
+        if not names:
+            raise HarnessError(
+                "--workloads: name the workloads to sweep"
+                + ("" if args.param else f" (none has a [sweep.{args.size}] table)")
+            )
+    seed = _number(args.seed, "--seed", int, 0)
+    args.seed = str(secrets.randbelow(2**31) if seed is None else seed)
+    points = []
+    for workload in config.select(workloads, names):
+        axis = (
+            sweep.axis_from_options(args.param, args.set)
+            if args.param
+            else sweep.manifest_axis(workload, args.size)
+        )
+        if args.set and not args.param:
+            axis = replace(axis, fixed=sweep.axis_from_options([f"{axis.name}=x"], args.set).fixed)
+        if workload.kind == "server" and not (
+            args.rates or (workload.server and workload.server.rates_rps.get(args.size))
+        ):
+            raise HarnessError(
+                f"{workload.name}: a server sweep needs fixed rates (--rates, or [server.rates] "
+                f"{args.size} in {workload.manifest_path}) so every point is loaded alike"
+            )
+        points += sweep.expand(workload, axis, args.size, int(args.seed), "sweep")
+    return _measure(args, points)
+
+
+def _measure(args: argparse.Namespace, selected: list[Workload]) -> int:
+    """Build, measure and save `selected` as one run, then print its summary (run and sweep)."""
+    results_dir, cache_dir = _paths(args)
     run_config = _run_config(args, selected, adaptive=args.size == "full")
     measured_cpus = run_config.cpu_affinity
     harness_cpus = harness_cpus_for(measured_cpus)
@@ -671,6 +711,31 @@ def parser() -> argparse.ArgumentParser:
         help="psutil sampling interval in seconds for time series (0 disables)",
     )
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser(
+        "sweep",
+        help="measure workloads at several points of a parameter or Go runtime setting",
+    )
+    s.add_argument("--workloads", help="comma-separated names (default: those with [sweep])")
+    s.add_argument("--size", choices=("full", "quick"), default="quick")
+    s.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,...",
+        help="the axis: a workload parameter (depth=10,12,14,16) or GOGC, GOMEMLIMIT, GOMAXPROCS "
+        "(Go only); more --param options are linked to it point by point (default: the "
+        "manifest's [sweep.SIZE])",
+    )
+    s.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting fixed at every point, e.g. --set GOGC=off for a GOMEMLIMIT sweep",
+    )
+    _add_measurement(s, "rounds per point (full 10, quick 3); with adaptive rounds the minimum")
+    s.set_defaults(func=cmd_sweep, build_profile=False, sample_interval=0.1)
 
     s = sub.add_parser("report", help="render reports/<run-id>.html from a results file")
     s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")

@@ -41,7 +41,10 @@ TOP_KEYS = (
     "params",
     "implementations",
     "server",
+    "sweep",
 )
+# Go runtime settings a sweep may vary (harness/sweep.py); they apply to Go implementations only.
+RUNTIME_SETTINGS = ("GOGC", "GOMEMLIMIT", "GOMAXPROCS")
 INPUT_KEYS = ("generator", "seed", "file", "command", "sources")
 INPUT_SOURCES = ("generator", "file", "command")
 IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library", "build", "binary")
@@ -255,6 +258,37 @@ def _parse_build(table: dict, root: Path, at: str) -> tuple[tuple[str, ...] | No
     return build, binary
 
 
+def _parse_sweeps(
+    table: object, params: Mapping[str, Mapping[str, ParamValue]], where: str
+) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """[sweep.full] / [sweep.quick]: NAME = [values...]; the first key is the axis, the others
+    are linked to it and need as many values."""
+    if not isinstance(table, dict):
+        raise HarnessError(f"{where} [sweep]: must be a table")
+    reject_unknown_keys(table, SIZES, f"{where} [sweep]")
+    sweeps = {}
+    for size, entries in table.items():
+        at = f"{where} [sweep.{size}]"
+        if not isinstance(entries, dict) or not entries:
+            raise HarnessError(f"{at}: must be a table of NAME = [values]")
+        pairs = []
+        for key, values in entries.items():
+            if not isinstance(values, list) or len(values) < 2:
+                raise HarnessError(f"{at}: field '{key}' must be a list of at least 2 values")
+            if any(isinstance(v, bool) or not isinstance(v, int | float | str) for v in values):
+                raise HarnessError(f"{at}: field '{key}' must hold numbers or strings")
+            if key not in params[size] and key not in RUNTIME_SETTINGS:
+                known = ", ".join([*params[size], *RUNTIME_SETTINGS])
+                raise HarnessError(
+                    f"{at}: '{key}' is neither a parameter nor a runtime setting (known: {known})"
+                )
+            pairs.append((key, tuple(str(v) for v in values)))
+        if any(len(v) != len(pairs[0][1]) for _, v in pairs):
+            raise HarnessError(f"{at}: every field needs as many values as '{pairs[0][0]}'")
+        sweeps[size] = tuple(pairs)
+    return sweeps
+
+
 def parse_manifest(data: dict, path: Path) -> Workload:
     """Validate one manifest's parsed TOML; `path` is only used to name it in errors."""
     where = str(path)
@@ -345,6 +379,8 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         else None
     )
 
+    sweeps = _parse_sweeps(data["sweep"], params, where) if "sweep" in data else {}
+
     return Workload(
         name=name,
         category=category,
@@ -357,6 +393,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         implementations=tuple(implementations),
         manifest_path=where,
         server=server,
+        sweeps=sweeps,
     )
 
 

@@ -30,6 +30,10 @@ TIDY_COLUMNS = [
     "metric",
     "unit",
     "value",
+    "sweep_workload",
+    "sweep_axis",
+    "sweep_value",
+    "sweep_numeric",
 ]
 
 
@@ -37,11 +41,18 @@ def tidy_frame(run: Run) -> pd.DataFrame:
     """One row per metric per repetition (batch) or per server phase: the long format pandas, R
     and spreadsheets expect. `replicate` numbers a server phase's replicate (1..k, each on a fresh
     server; empty for the selection pass and batch rows; 1 for the fixed-rate phases of files
-    before replicated phases), so the k phases of one rate stay apart."""
+    before replicated phases), so the k phases of one rate stay apart. The sweep_ columns place
+    a `harness sweep` point on its axis (sweep_numeric empty for "off"); empty outside sweeps."""
     rows = []
     for workload in run.workloads:
         if workload.status == "checksum_mismatch":
             continue
+        point = workload.sweep
+        where = (
+            (point.workload, point.axis, point.value, point.numeric)
+            if point
+            else (None, None, None, None)
+        )
         for impl in workload.implementations:
             if impl.status != "ok":
                 continue
@@ -66,6 +77,7 @@ def tidy_frame(run: Run) -> pd.DataFrame:
                             metric.name,
                             metric.unit,
                             metric.value,
+                            *where,
                         )
                     )
             for rep in impl.repetitions:
@@ -85,6 +97,7 @@ def tidy_frame(run: Run) -> pd.DataFrame:
                             metric.name,
                             metric.unit,
                             metric.value,
+                            *where,
                         )
                     )
     frame = pd.DataFrame(rows, columns=TIDY_COLUMNS)

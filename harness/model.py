@@ -48,6 +48,9 @@ class Implementation(Keyed):
     # in the manifest's folder) and the binary it leaves, relative to that folder.
     build: tuple[str, ...] | None = None
     binary: str | None = None
+    # Extra environment for the measured process (a sweep's runtime setting, e.g. GOGC=200),
+    # applied over the harness's own (GODEBUG=gctrace=1, GOMAXPROCS for servers).
+    env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,23 @@ class ServerSpec:
 
 
 @dataclass(frozen=True)
+class SweepPoint:
+    """Where one measured workload sits in a sweep: the manifest's workload, the swept axis and
+    its value here, the other settings that move with it (a linked parameter such as kv-cache's
+    key_regex) and those fixed for the whole sweep (--set). Runtime settings (GOGC, GOMEMLIMIT,
+    GOMAXPROCS) apply to the Go implementations only; parameters to both."""
+
+    workload: str  # the manifest's name; the measured workload is named "<workload>@<axis>=<value>"
+    axis: str
+    value: str
+    numeric: float | None  # the value as a number for a curve; None for "off"
+    linked: tuple[tuple[str, str], ...] = ()
+    fixed: tuple[tuple[str, str], ...] = ()
+    position: int = 0  # index of the point on the axis, in the order given
+    run_order: int = 0  # when it was measured among the sweep's points (they run shuffled)
+
+
+@dataclass(frozen=True)
 class Workload:
     name: str
     category: str
@@ -102,6 +122,10 @@ class Workload:
     implementations: tuple[Implementation, ...]
     manifest_path: str
     server: ServerSpec | None = None
+    # The manifest's default sweep ([sweep.full] / [sweep.quick]): size -> (name, values) pairs;
+    # the first pair is the axis, the others are linked to it point by point.
+    sweeps: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
+    sweep_point: SweepPoint | None = None  # set on the copies `harness sweep` measures
 
     @property
     def root(self) -> Path:
@@ -501,6 +525,7 @@ class WorkloadResult:
     rounds: RoundsRecord | None = None  # batch workloads (schema >= 2)
     cpu_window: CpuWindow | None = None  # schema >= 3
     origin: WorkloadOrigin | None = None  # schema >= 6
+    sweep: SweepPoint | None = None  # schema >= 6: a point of `harness sweep`
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)

@@ -368,7 +368,7 @@ def run_batch_workload(
             started = clock() - t0
             outcome = executor.run(
                 argv,
-                env=GO_ENV if impl.lang == "go" else {},
+                env={**(GO_ENV if impl.lang == "go" else {}), **dict(impl.env)},
                 cpus=config.cpu_affinity,
                 timeout_seconds=config.timeout_seconds,
                 sample_interval_seconds=config.sample_interval_seconds,
@@ -642,7 +642,7 @@ def run_suite(
                     runner = run_batch
                     progress(f"run {workload.name} ({config.size}: {rounds_plan(config)})")
                 result = runner(workload, builds, input_record, config, executor, progress)
-            result = replace(result, origin=workload_origin(workload))
+            result = replace(result, origin=workload_origin(workload), sweep=workload.sweep_point)
             run = replace(run, workloads=(*run.workloads, result))
             save_run(run, results_dir)
         with interrupts_held(progress):

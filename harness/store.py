@@ -34,8 +34,9 @@ History of the format:
   replicate None everywhere: each rate's one phase counts as a single replicate.
 - 6: WorkloadResult.origin (the manifest a workload came from, its git commit and whether the tree
   was dirty); ServerPhase.steal_share (the hypervisor's CPU steal over the phase, which sets a
-  disturbed replicate aside) and ServerSettings.extra_replicates. Older files read with no origin,
-  no steal reading (no replicate set aside) and no extra replicates.
+  disturbed replicate aside) and ServerSettings.extra_replicates; WorkloadResult.sweep (a
+  `harness sweep` point: workload, axis, value). Older files read with no origin, no steal
+  reading (no replicate set aside), no extra replicates and no sweep.
 """
 
 from __future__ import annotations

@@ -17,8 +17,12 @@ from builders import (
 )
 
 from harness.export import EXPORTERS, export_benchstat, export_bmf, export_csv, export_markdown
+from harness.model import SweepPoint
 
-HEADER = "workload,category,kind,lang,variant,phase,replicate,rep,metric,unit,value"
+HEADER = (
+    "workload,category,kind,lang,variant,phase,replicate,rep,metric,unit,value,"
+    "sweep_workload,sweep_axis,sweep_value,sweep_numeric"
+)
 MIB = 1 << 20
 
 
@@ -46,6 +50,29 @@ def test_csv_header_exact():
     assert export_csv(run([])) == HEADER + "\n"  # no workloads: the header alone
 
 
+def test_csv_places_a_sweep_point_on_its_axis():
+    base = small_run()
+    point = SweepPoint(workload="demo", axis="GOGC", value="200", numeric=200.0)
+    off = SweepPoint(workload="demo", axis="GOGC", value="off", numeric=None, position=1)
+    (demo,) = base.workloads
+    swept = replace(
+        base,
+        workloads=(
+            replace(demo, name="demo@GOGC=200", sweep=point),
+            replace(demo, name="demo@GOGC=off", sweep=off),
+        ),
+    )
+    table = rows(export_csv(swept))
+    at_200 = [r for r in table if r["workload"] == "demo@GOGC=200"]
+    at_off = [r for r in table if r["workload"] == "demo@GOGC=off"]
+    assert at_200 and at_off
+    assert {(r["sweep_workload"], r["sweep_axis"], r["sweep_value"]) for r in at_200} == {
+        ("demo", "GOGC", "200")
+    }
+    assert {r["sweep_numeric"] for r in at_200} == {"200"}
+    assert {(r["sweep_value"], r["sweep_numeric"]) for r in at_off} == {("off", "")}
+
+
 def test_csv_values_hand_computed():
     table = rows(export_csv(small_run()))
     # Go: 5 basic + work, startup, throughput + 5 gc + 1 extra = 14 per rep; Rust: 8 per rep
@@ -63,6 +90,7 @@ def test_csv_values_hand_computed():
         "metric": "wall_seconds",
         "unit": "s",
         "value": "1.1",
+        **dict.fromkeys(("sweep_workload", "sweep_axis", "sweep_value", "sweep_numeric"), ""),
     }
     assert value(table, "go", 0, "wall_seconds")["value"] == "1"
     assert value(table, "go", 0, "user_seconds")["value"] == "0.8"

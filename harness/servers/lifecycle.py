@@ -91,11 +91,12 @@ def note_leftovers(errors: dict[str, str], key: str, process: ServerProcess) -> 
 
 
 def environment(impl: Implementation, parallelism: int) -> dict[str, str]:
-    """Same parallelism on both runtimes; Go's GC traced for the pauses."""
+    """Same parallelism on both runtimes; Go's GC traced for the pauses; a sweep's runtime
+    setting (impl.env) over both."""
     n = str(parallelism)
     if impl.lang == "go":
-        return {"GOMAXPROCS": n, "GODEBUG": "gctrace=1"}
-    return {"TOKIO_WORKER_THREADS": n}
+        return {"GOMAXPROCS": n, "GODEBUG": "gctrace=1", **dict(impl.env)}
+    return {"TOKIO_WORKER_THREADS": n, **dict(impl.env)}
 
 
 def start(
