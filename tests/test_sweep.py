@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from pathlib import Path
 
 import pytest
 from builders import workload
@@ -14,6 +16,8 @@ from scripted import add_workload, manifest, run_cli
 from harness import config, scaling, sweep
 from harness.errors import HarnessError
 from harness.store import load_run
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # --- axes -----------------------------------------------------------------------------------------
 
@@ -236,3 +240,25 @@ def test_point_estimate_gives_the_median_and_its_ci():
     assert (found.median, found.n) == (3.0, 5)
     assert found.ci_low <= 3.0 <= found.ci_high
     assert json.dumps(found.value) == '"200"'
+
+
+# --- the repository's own sweeps ------------------------------------------------------------------
+
+
+def test_the_default_sweeps_expand_and_kv_cache_keys_match_exactly_its_entries():
+    workloads = config.load_workloads(ROOT / "workloads")
+    swept = {name for name, w in workloads.items() if w.sweeps}
+    assert {"json", "logparse", "gzip", "binarytrees", "kv-cache"} <= swept
+    for name in swept:
+        for size in ("quick", "full"):
+            axis = sweep.manifest_axis(workloads[name], size)
+            points = sweep.expand(workloads[name], axis, size, 1, "sweep")
+            assert len(points) >= 4, (name, size)
+    kv = workloads["kv-cache"]
+    for size in ("quick", "full"):
+        for point in sweep.expand(kv, sweep.manifest_axis(kv, size), size, 1, "sweep"):
+            entries = point.params[size]["entries"]
+            pattern = re.compile(point.params[size]["key_regex"])
+            assert pattern.fullmatch("key-00000000")
+            assert pattern.fullmatch(f"key-{entries - 1:08d}"), (size, entries)
+            assert not pattern.fullmatch(f"key-{entries:08d}"), (size, entries)
