@@ -227,7 +227,7 @@ def _server_settings(
     """The server protocol's settings for this size, with --rates and --replicates applied
     (`replicates`: the command's own default when the option is absent)."""
     chosen = _number(getattr(args, "replicates", None), "--replicates", int, 1)
-    return default_settings(
+    settings = default_settings(
         args.size,
         f"oha {loadgen.OHA_VERSION}",
         measured_cpus,
@@ -235,6 +235,10 @@ def _server_settings(
         replicates=chosen or replicates,
         rates_rps=_rates(getattr(args, "rates", None)),
     )
+    seconds = _number(getattr(args, "phase_seconds", None), "--phase-seconds", float, 0)
+    if seconds:  # every fixed-rate phase this long, whatever the request target says
+        settings = replace(settings, min_phase_seconds=seconds, max_phase_seconds=seconds)
+    return settings
 
 
 def _stopping(
@@ -271,6 +275,7 @@ def _run_config(
     """The measurement options shared by run and ab, checked, as one RunConfig."""
     repetitions, warmups, timeout = DEFAULTS[args.size]
     _rates(getattr(args, "rates", None))  # server options: refused before anything is built
+    _number(getattr(args, "phase_seconds", None), "--phase-seconds", float, 0)
     _number(getattr(args, "replicates", None), "--replicates", int, 1)
     chosen = _number(args.repetitions, "--repetitions", int, 1)
     repetitions = chosen or max(minimum_repetitions, repetitions)
@@ -665,6 +670,12 @@ def _add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
         "--replicates",
         metavar="N",
         help="server workloads: replicates of every rate, each on a fresh server (full 5, quick 2)",
+    )
+    s.add_argument(
+        "--phase-seconds",
+        metavar="S",
+        help="server workloads: every fixed-rate phase lasts S seconds (default: long enough for "
+        "20,000 requests, 5-10 s full, 3 s quick); long phases let Go's GC cycles happen in them",
     )
 
 

@@ -24,6 +24,7 @@ from harness.runner import RoundProgress
         (["--rates", "1000,0"], "--rates: must be above 0, got 0"),
         (["--rates", "1000,1000"], "--rates: each rate once, got '1000,1000'"),
         (["--replicates", "0"], "--replicates: must be at least 1, got 0"),
+        (["--phase-seconds", "0"], "--phase-seconds: must be above 0, got 0"),
     ],
 )
 def test_bad_measurement_options_are_one_line_errors(tmp_path, capsys, argv, message):
@@ -98,3 +99,7 @@ def test_server_options_reach_the_server_settings():
     full = cli._server_settings(parse(["run"]), (1,), (0,))
     quick = cli._server_settings(parse(["run", "--size", "quick"]), (1,), (0,))
     assert (full.rates_rps, full.replicates, quick.replicates) == ((), 5, 2)
+    assert (full.extra_replicates, quick.extra_replicates) == (2, 0)
+    long = cli._server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
+    assert (long.min_phase_seconds, long.max_phase_seconds) == (30.0, 30.0)
+    assert (quick.min_phase_seconds, quick.max_phase_seconds) == (3.0, 3.0)
