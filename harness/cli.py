@@ -305,13 +305,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     the points measured as the workloads of one run."""
     workloads = _workloads(args)
     names = _workload_names(args.workloads)
-    if names is None:
-        names = [n for n, w in workloads.items() if args.size in w.sweeps] if not args.param else []
+    if not names and args.param:
+        raise HarnessError("--workloads: name the workloads to sweep along --param")
+    if not names:  # the default sweeps: every manifest's [sweep.SIZE]; servers when rates are fixed
+        names = [
+            n
+            for n, w in workloads.items()
+            if args.size in w.sweeps and (w.kind == "batch" or _fixed_rates(args, w))
+        ]
         if not names:
-            raise HarnessError(
-                "--workloads: name the workloads to sweep"
-                + ("" if args.param else f" (none has a [sweep.{args.size}] table)")
-            )
+            raise HarnessError(f"--workloads: no workload has a [sweep.{args.size}] table")
     seed = _number(args.seed, "--seed", int, 0)
     args.seed = str(secrets.randbelow(2**31) if seed is None else seed)
     points = []
@@ -323,15 +326,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         )
         if args.set and not args.param:
             axis = replace(axis, fixed=sweep.axis_from_options([f"{axis.name}=x"], args.set).fixed)
-        if workload.kind == "server" and not (
-            args.rates or (workload.server and workload.server.rates_rps.get(args.size))
-        ):
+        if workload.kind == "server" and not _fixed_rates(args, workload):
             raise HarnessError(
                 f"{workload.name}: a server sweep needs fixed rates (--rates, or [server.rates] "
                 f"{args.size} in {workload.manifest_path}) so every point is loaded alike"
             )
         points += sweep.expand(workload, axis, args.size, int(args.seed), "sweep")
     return _measure(args, points)
+
+
+def _fixed_rates(args: argparse.Namespace, workload: Workload) -> bool:
+    return bool(args.rates or (workload.server and workload.server.rates_rps.get(args.size)))
 
 
 def _measure(args: argparse.Namespace, selected: list[Workload]) -> int:

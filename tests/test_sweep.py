@@ -262,3 +262,19 @@ def test_the_default_sweeps_expand_and_kv_cache_keys_match_exactly_its_entries()
             assert pattern.fullmatch("key-00000000")
             assert pattern.fullmatch(f"key-{entries - 1:08d}"), (size, entries)
             assert not pattern.fullmatch(f"key-{entries:08d}"), (size, entries)
+
+
+def test_sweep_without_workloads_takes_the_batch_manifests_with_a_sweep_table(
+    tmp_path, monkeypatch, capsys
+):
+    workloads = tmp_path / "workloads"
+    add_workload(workloads, "grow", go=GROWING, extra="\n[sweep.quick]\nn = [1, 2, 3]\n")
+    add_workload(workloads, "flat")  # no [sweep]: not swept
+    common = ["--workloads-dir", str(workloads), "--results-dir", str(tmp_path / "results")]
+    common += ["--cache-dir", str(tmp_path / "cache")]
+    argv = [*common, "sweep", "--repetitions", "1", "--pin", "none"]
+    assert run_cli(argv, monkeypatch) == 0
+    run = load_run(tmp_path / "results" / "latest.json")
+    assert sorted(w.name for w in run.workloads) == ["grow@n=1", "grow@n=2", "grow@n=3"]
+    assert run_cli([*common, "sweep", "--param", "n=1,2"], monkeypatch) == 2
+    assert "--workloads: name the workloads to sweep along --param" in capsys.readouterr().err
