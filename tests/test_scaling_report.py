@@ -26,7 +26,8 @@ from builders import (
 
 from harness.decision import parse_team_config
 from harness.report import build_context, render
-from harness.scaling_report import Budget, blocks, budget_of, scaling
+from harness.scaling_report import Budget, blocks, budget_of, meets_budget, scaling
+from harness.servers import replicates
 
 TEN_MS = Budget(0.010, "the default")
 SCORES = {
@@ -223,6 +224,17 @@ def test_a_tighter_budget_is_missed_and_a_looser_one_picks_the_least_memory():
     loose = view(points, Budget(0.020, "x")).sentences[0]
     assert loose.startswith("At 5,000 req/s, Go meets a p99 budget of 20 ms at GOGC=100 (p99 13 ms")
     assert "; 2 of 3 points meet it (100, 400), this one with the least peak RSS" in loose
+
+
+def test_a_median_within_the_budget_is_not_enough_its_ci_upper_bound_must_be():
+    phases = replicated(5000, achieved=[5000] * 3, p99=[0.008, 0.009, 0.012])
+    found = replicates.summarise_rate(replace(impl_result("go"), phases=tuple(phases)), 5000)
+    assert found.latency["p99"].median == 0.009
+    assert meets_budget(found, 0.010) == (False, "CI upper bound 12 ms ≥ 10 ms")
+    assert meets_budget(found, 0.013) == (True, "CI upper bound 12 ms < 13 ms")
+    one = replicates.summarise_rate(replace(impl_result("go"), phases=tuple(phases[:1])), 5000)
+    assert meets_budget(one, 1.0) == (False, "one replicate: no CI")
+    assert meets_budget(None, 1.0) == (False, "failed")
 
 
 def test_a_point_counts_only_when_every_replicate_is_usable():
