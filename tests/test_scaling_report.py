@@ -23,6 +23,7 @@ from builders import (
     swept,
     workload_result,
 )
+from scripted import add_workload, run_cli
 
 from harness.decision import parse_team_config
 from harness.report import build_context, render
@@ -378,3 +379,29 @@ def test_axis_values_are_escaped_in_the_table_and_the_charts():
     # matplotlib escapes the tick label, and the dollar stays a dollar (no mathtext)
     charts = shown[shown.index('<h3 id="scaling-srv-mode">') :]
     assert "&lt;b&gt;x&lt;/b&gt;&amp;$y" in charts[charts.index("<svg") :]
+
+
+# --- through the CLI -----------------------------------------------------------------------------
+
+# A result line whose work time is n^2 s and whose size is n items.
+SQUARE = """\
+n=$1
+echo "{\\"checksum\\":\\"00000000deadbeef\\",\\"items\\":$n,\\"bytes\\":$n,\\"work_seconds\\":$((n*n))}"
+"""
+
+
+def test_a_sweep_measured_through_the_cli_reports_its_scaling_section(tmp_path, monkeypatch):
+    workloads, results, reports = tmp_path / "workloads", tmp_path / "results", tmp_path / "reports"
+    add_workload(workloads, "grow", go=SQUARE)
+    argv = ["--workloads-dir", str(workloads), "--results-dir", str(results)]
+    argv += ["--cache-dir", str(tmp_path / "cache")]
+    sweep = ["sweep", "--workloads", "grow", "--param", "n=1,2,4", "--set", "GOGC=400"]
+    assert run_cli([*argv, *sweep, "--repetitions", "2", "--pin", "none"], monkeypatch) == 0
+    assert run_cli([*argv, "report", "--reports-dir", str(reports)], monkeypatch) == 0
+    shown = section((reports / "latest.html").read_text())
+    assert (
+        "<li>Go grow work time grows as size^2.00 [2.00, 2.00] (6 repetitions at 3 points).</li>"
+        in shown
+    )
+    assert "Fixed at every point: GOGC=400 (Go only)." in shown
+    assert re.findall(r'<tr><td class="num">(\d+)</td>', shown) == ["1", "2", "4"]
