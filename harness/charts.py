@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import LogFormatter, NullLocator
 
 plt.rcParams.update(
     {"svg.fonttype": "none", "font.size": 9, "figure.dpi": 100, "svg.hashsalt": "gorust"}
@@ -248,5 +249,87 @@ def trend(
     axes.set_ylabel(y_label)
     axes.set_ylim(bottom=0)
     axes.grid(alpha=0.3)
+    axes.legend(loc="best", fontsize=7)
+    return _to_svg(figure)
+
+
+SWEEP_STYLES = (("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."))
+
+
+def _plain(text: str) -> str:
+    """Text as typed: a '$' in a workload or axis value would otherwise start mathtext."""
+    return text.replace("$", r"\$")
+
+
+def _plain_log_labels(axis) -> None:
+    """A log axis labelled 20, 30, 0.5 rather than 2×10^1: easier to read off a chart."""
+    axis.set_major_formatter(LogFormatter())
+    axis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+
+
+def sweep_curves(
+    title: str,
+    x_label: str,
+    y_label: str,
+    series: Mapping[str, Sequence[tuple[float, float, float | None, float | None]]],
+    *,
+    log_x: bool = False,
+    log_y: bool = False,
+    x_ticks: Sequence[tuple[float, str]] = (),
+    light: Sequence[str] = (),
+    reference: tuple[float, str] | None = None,
+) -> str:
+    """A metric along a sweep: per series the median at each point with its CI as error bars
+    (points are (x, median, low, high)). Series of one language share its colour and differ in
+    marker and line; `light` ones (labelled variants) are fainter. `x_ticks` puts the axis values
+    on the x axis (categorical positions, or the settings' own numbers); `reference` draws a
+    horizontal line, e.g. a latency budget."""
+    figure, axes = plt.subplots(figsize=(6.5, 3.4))
+    seen: dict[str, int] = {}
+    for label, points in series.items():
+        colour = _colour(label)
+        index = seen.get(colour, 0)
+        seen[colour] = index + 1
+        marker, linestyle = SWEEP_STYLES[index % len(SWEEP_STYLES)]
+        points = sorted(points)
+        medians = [p[1] for p in points]
+        low = [max(0.0, p[1] - p[2]) if p[2] is not None else 0.0 for p in points]
+        high = [max(0.0, p[3] - p[1]) if p[3] is not None else 0.0 for p in points]
+        axes.errorbar(
+            [p[0] for p in points],
+            medians,
+            yerr=[low, high],
+            marker=marker,
+            linestyle=linestyle,
+            capsize=3,
+            color=colour,
+            alpha=0.4 if label in light else 1.0,
+            label=_plain(label),
+            linewidth=0.9 if label in light else 1.4,
+            markersize=4,
+        )
+    if reference is not None:
+        axes.axhline(
+            reference[0],
+            color="#cc0000",
+            linestyle="--",
+            linewidth=0.9,
+            label=_plain(reference[1]),
+        )
+    if log_x:
+        axes.set_xscale("log")
+        _plain_log_labels(axes.xaxis)
+    if log_y:
+        axes.set_yscale("log")
+        _plain_log_labels(axes.yaxis)
+    else:
+        axes.set_ylim(bottom=0)
+    if x_ticks:
+        axes.xaxis.set_minor_locator(NullLocator())  # only the axis values label the x axis
+        axes.set_xticks([x for x, _ in x_ticks], [_plain(t) for _, t in x_ticks])
+    axes.set_title(_plain(title))
+    axes.set_xlabel(_plain(x_label))
+    axes.set_ylabel(y_label)
+    axes.grid(alpha=0.3, which="both")
     axes.legend(loc="best", fontsize=7)
     return _to_svg(figure)

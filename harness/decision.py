@@ -13,6 +13,7 @@ so 3 is neutral, positive pulls toward Rust, negative toward Go; weights are 1�
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +102,9 @@ class TeamConfig:
     source: str
     scores: dict[str, int]  # every category
     weights: dict[str, int]  # every category (1 unless the file says otherwise)
+    # The team's p99 latency budget (the report's Scaling section: which Go runtime setting meets
+    # it); None: not given, the report's default applies.
+    p99_budget_ms: float | None = None
 
 
 def _int_in(table: Mapping, key: str, bounds: tuple[int, int], where: str, what: str) -> int:
@@ -119,9 +123,23 @@ def _table(data: Mapping, key: str, where: str) -> Mapping:
     return value
 
 
+def _budget(data: Mapping, where: str) -> float | None:
+    """p99_budget_ms: a positive number of milliseconds, or absent."""
+    if "p99_budget_ms" not in data:
+        return None
+    value = data["p99_budget_ms"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise HarnessError(
+            f"{where}: field 'p99_budget_ms' must be a number of milliseconds above 0, "
+            f"got {value!r}"
+        )
+    return float(value)
+
+
 def parse_team_config(data: Mapping, where: str) -> TeamConfig:
-    """Validate parsed TOML: [scores] with all five integers 1–5, optional [weights] 1–3."""
-    reject_unknown_keys(data, ("scores", "weights"), f"{where} (top level)")
+    """Validate parsed TOML: [scores] with all five integers 1–5, optional [weights] 1–3 and an
+    optional top-level p99_budget_ms."""
+    reject_unknown_keys(data, ("scores", "weights", "p99_budget_ms"), f"{where} (top level)")
     if "scores" not in data:
         raise HarnessError(f"{where}: missing table [scores]")
     score_table = _table(data, "scores", where)
@@ -137,7 +155,9 @@ def parse_team_config(data: Mapping, where: str) -> TeamConfig:
         else 1
         for name in CATEGORY_NAMES
     }
-    return TeamConfig(source=where, scores=scores, weights=weights)
+    return TeamConfig(
+        source=where, scores=scores, weights=weights, p99_budget_ms=_budget(data, where)
+    )
 
 
 def load_team_config(

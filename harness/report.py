@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from harness import charts, formatting, sections
+from harness import charts, formatting, scaling_report, sections
 from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
 from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.charts import Chart
@@ -223,6 +223,7 @@ def build_context(
         "finished": run.finished_at or "not finished",
         "size": c.size,
         "summary": sections.summary(analyses),
+        "scaling": sections.scaling_section(run, scaling_report.budget_of(team)),
         "build_ops": sections.build_and_operations(run),
         "gc": sections.gc_and_memory(run, analyses),
         "trend": sections.trend_section(list(history) or [run]),

@@ -64,6 +64,10 @@ def growth_exponent(pairs: Sequence[tuple[float, float]]) -> Exponent | None:
     points = len({x for x, _ in kept})
     if points < MIN_POINTS_FOR_EXPONENT:
         return None
+    if len({y for _, y in kept}) == 1:
+        # A flat metric (a streaming program's peak RSS): the slope is 0, and theilslopes' interval
+        # would be NaN, its variance formula having every value tied.
+        return Exponent(0.0, 0.0, 0.0, points, len(kept))
     log_x = np.log([x for x, _ in kept])
     log_y = np.log([y for _, y in kept])
     slope, _, low, high = scipy_stats.theilslopes(log_y, log_x, alpha=1 - ALPHA)

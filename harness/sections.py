@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 from markupsafe import Markup
 
-from harness import charts, formatting, noise, stats
+from harness import charts, formatting, noise, scaling_report, stats
 from harness.analysis import CV_WARNING, PairedRatio, WorkloadAnalysis
 from harness.capacity import CapacityProjection, describe_load
 from harness.charts import Chart
 from harness.decision import CATEGORIES, Decision, gc_phases
 from harness.model import CpuState, ImplementationResult, Run, ServerPhase, SystemState
+from harness.scaling_report import Budget, ChartSpec
 from harness.server_report import GO, RUST, estimate_text
 from harness.servers import replicates
 from harness.trend import trends
@@ -657,4 +658,50 @@ def noise_section(run: Run, threshold: float) -> dict:
         "machine_warnings": list(found.machine_warnings),
         "workloads": workloads,
         "threshold": formatting.percent(threshold),
+    }
+
+
+def _sweep_chart(spec: ChartSpec) -> Chart:
+    return Chart(
+        title=spec.title,
+        alt=spec.alt,
+        svg=Markup(
+            charts.sweep_curves(
+                spec.title,
+                spec.x_label,
+                spec.y_label,
+                spec.series,
+                log_x=spec.log_x,
+                log_y=spec.log_y,
+                x_ticks=spec.x_ticks,
+                light=spec.light,
+                reference=spec.reference,
+            )
+        ),
+    )
+
+
+def scaling_section(run: Run, budget: Budget) -> dict:
+    """The sweeps of the run side by side (scaling_report.py computes, this draws); no blocks
+    and so no section for a run without sweep points."""
+    view = scaling_report.scaling(run, budget)
+    return {
+        "notes": list(view.notes),
+        "blocks": [
+            {
+                "anchor": b.anchor,
+                "title": b.title,
+                "settings": list(b.settings),
+                "order": b.order,
+                "sentences": list(b.sentences),
+                "caption": b.caption,
+                "headers": list(b.headers),
+                "rows": [
+                    {"cells": list(r.cells), "failed": r.failed, "note": r.note} for r in b.rows
+                ],
+                "span": str(len(b.headers) - 1),
+                "charts": [_sweep_chart(spec) for spec in b.charts],
+            }
+            for b in view.blocks
+        ],
     }

@@ -24,11 +24,13 @@ from harness.model import (
     RunConfig,
     ServerPhase,
     ServerSettings,
+    SweepPoint,
     SystemState,
     Workload,
     WorkloadResult,
 )
 from harness.store import SCHEMA_VERSION
+from harness.sweep import numeric
 
 MIB = 1 << 20
 
@@ -432,3 +434,120 @@ def replicated(offered, **per_replicate) -> list[ServerPhase]:
         )
         for n in range(k)
     ]
+
+
+# --- sweeps ---------------------------------------------------------------------------------------
+
+
+def swept(result: WorkloadResult, axis: str, value: str, position: int, run_order: int, **point):
+    """`result` as one point of a sweep of its workload over `axis`, named as `harness sweep`
+    names it ('<name>@<axis>=<value>'); `point` sets SweepPoint's linked and fixed."""
+    found = SweepPoint(
+        workload=result.name,
+        axis=axis,
+        value=value,
+        numeric=numeric(axis, value),
+        position=position,
+        run_order=run_order,
+        **point,
+    )
+    return replace(result, name=f"{result.name}@{axis}={value}", sweep=found)
+
+
+def in_run_order(points) -> list[WorkloadResult]:
+    """A sweep's points as a run lists them: in the order they were measured."""
+    return sorted(points, key=lambda w: w.sweep.run_order)
+
+
+# The size sweep: axis n = 1, 2, 4, 8 (measured 4, 1, 8, 2) and a failed point 16. Every
+# repetition reports n MiB processed; Go's work is 0.01 n^2 s and its peak RSS 8n MiB (exponents
+# 2 and 1), Rust's work 0.01 n s and its peak RSS a flat 4 MiB (exponents 1 and 0).
+SIZE_ORDER = {1: 1, 2: 3, 4: 0, 8: 2, 16: 4}
+
+
+def size_sweep_points(name="grow", reps=3) -> list[WorkloadResult]:
+    points = []
+    for position, n in enumerate((1, 2, 4, 8, 16)):
+        go = [
+            repetition(rep=r, work=0.01 * n * n, nbytes=n * MIB, rss=8 * n * MIB)
+            for r in range(reps)
+        ]
+        rust = [repetition(rep=r, work=0.01 * n, nbytes=n * MIB, rss=4 * MIB) for r in range(reps)]
+        if n == 16:
+            failed = "exit status 2: fatal error: runtime: out of memory"
+            result = workload_result(
+                name=name,
+                impls=[
+                    impl_result("go", status="failed", error=failed),
+                    impl_result("rust", reps=rust),
+                ],
+                status="failed",
+                error=f"go/default: {failed}",
+            )
+        else:
+            result = workload_result(
+                name=name, impls=[impl_result("go", reps=go), impl_result("rust", reps=rust)]
+            )
+        points.append(swept(result, "n", str(n), position, SIZE_ORDER[n]))
+    return in_run_order(points)
+
+
+def gogc_sweep_points(name="alloc") -> list[WorkloadResult]:
+    """GOGC = 50, 100, off on a batch workload (measured off, 50, 100): Go's work 1.2, 1.0, 0.9 s
+    with 3, 2, 1 GC cycles and peak RSS 50, 80, 200 MiB; Rust, unchanged, 500, 510, 490 ms."""
+    table = (
+        ("50", 1.2, 3, 50, 0.50, 1),
+        ("100", 1.0, 2, 80, 0.51, 2),
+        ("off", 0.9, 1, 200, 0.49, 0),
+    )
+    points = []
+    for position, (value, work, cycles, rss, rust_work, order) in enumerate(table):
+        gc = tuple(gc_cycle(i + 1, pause=0.001) for i in range(cycles))
+        go = [repetition(rep=r, work=work, rss=rss * MIB, gc=gc) for r in range(3)]
+        rust = [repetition(rep=r, work=rust_work, rss=20 * MIB) for r in range(3)]
+        result = workload_result(
+            name=name,
+            category="allocation",
+            throughput="items",
+            impls=[impl_result("go", reps=go), impl_result("rust", reps=rust)],
+        )
+        points.append(swept(result, "GOGC", value, position, order))
+    return in_run_order(points)
+
+
+def server_sweep_points(name="kv") -> list[WorkloadResult]:
+    """A server swept over GOGC = 100, 400, off at 5000 and 8000 req/s, three replicates each.
+    At 5000, only GOGC=400 keeps Go's p99 (4.1, 4.7, 4.3 ms) under 10 ms, with 512 MiB peak RSS
+    against Rust's 240 MiB; at 8000 no point does (GOGC=400 comes closest at 11-13 ms). At
+    GOGC=off the Go server failed."""
+    go_p99 = {
+        "100": ([0.012, 0.013, 0.014], [0.02] * 3),
+        "400": ([0.0041, 0.0047, 0.0043], [0.011, 0.012, 0.013]),
+    }
+    go_rss = {"100": 300, "400": 512}
+    points = []
+    for position, value in enumerate(("100", "400", "off")):
+        rust = [
+            *replicated(5000, achieved=[5000] * 3, p99=[0.002] * 3, rss=[240 * MIB] * 3),
+            *replicated(8000, achieved=[8000] * 3, p99=[0.003] * 3, rss=[250 * MIB] * 3),
+        ]
+        if value == "off":
+            result = server_workload([], rust, name=name, go_status="failed", status="failed")
+            result = replace(result, error="go/default: server exited: out of memory")
+        else:
+            low, high = go_p99[value]
+            rss = [go_rss[value] * MIB] * 3
+            go = [
+                *replicated(5000, achieved=[5000] * 3, p99=low, p999=[2 * v for v in low], rss=rss),
+                *replicated(
+                    8000, achieved=[8000] * 3, p99=high, p999=[2 * v for v in high], rss=rss
+                ),
+            ]
+            result = server_workload(go, rust, name=name)
+        points.append(swept(result, "GOGC", value, position, (position + 1) % 3))
+    return in_run_order(points)
+
+
+def sweep_run() -> Run:
+    """A run of three sweeps: a size parameter, GOGC on a batch workload, GOGC on a server."""
+    return server_run([*size_sweep_points(), *gogc_sweep_points(), *server_sweep_points()])

@@ -207,6 +207,14 @@ def test_example_file_is_valid_and_complete():
     assert all(w == 1 for w in example.weights.values())
 
 
+def test_the_example_budget_line_uncommented_is_a_top_level_budget(tmp_path):
+    path = tmp_path / "team.toml"
+    text = EXAMPLE_TEAM_PATH.read_text()
+    assert "# p99_budget_ms = 10\n" in text
+    path.write_text(text.replace("# p99_budget_ms = 10\n", "p99_budget_ms = 10\n"))
+    assert load_team_config(path).p99_budget_ms == 10.0
+
+
 # --- validation ------------------------------------------------------------------------------
 
 
@@ -252,11 +260,25 @@ def test_example_file_is_valid_and_complete():
             {"scores": NEUTRAL, "weights": {"cost": 2}},
             r"^team.toml \[weights\]: unknown field 'cost'",
         ),
+        *(
+            (
+                {"scores": NEUTRAL, "p99_budget_ms": bad},
+                r"^team.toml: field 'p99_budget_ms' must be a number of milliseconds above 0",
+            )
+            for bad in (0, -5, "10", True, float("inf"))
+        ),
     ],
 )
 def test_validation_names_file_and_field(data, message):
     with pytest.raises(HarnessError, match=message):
         parse_team_config(data, "team.toml")
+
+
+def test_a_p99_budget_is_optional_and_read_in_milliseconds():
+    assert team().p99_budget_ms is None
+    given = parse_team_config({"scores": NEUTRAL, "p99_budget_ms": 2.5}, "team.toml")
+    assert given.p99_budget_ms == 2.5
+    assert parse_team_config({"scores": NEUTRAL, "p99_budget_ms": 20}, "t").p99_budget_ms == 20.0
 
 
 def test_invalid_toml_file(tmp_path):

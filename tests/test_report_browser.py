@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from builders import small_run
+from builders import small_run, sweep_run
 
 from harness.report import write_report
 
@@ -40,8 +40,10 @@ def browser():
         instance.close()
 
 
-def test_report_renders_cleanly_in_chromium(browser, tmp_path):
-    path = write_report(small_run(), tmp_path)
+def _render(browser, run, tmp_path, name: str) -> list[str]:
+    """Open the run's report in Chromium, check it (console, charts, requests), keep a screenshot
+    and a PDF named `name`, and return the page's section headings."""
+    path = write_report(run, tmp_path)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems: list[str] = []
     requests: list[str] = []
@@ -60,17 +62,21 @@ def test_report_renders_cleanly_in_chromium(browser, tmp_path):
     )
     screenshots = ROOT / ".cache" / "screenshots"
     screenshots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(screenshots / "report.png"), full_page=True)
+    page.screenshot(path=str(screenshots / f"{name}.png"), full_page=True)
     page.emulate_media(media="print")
-    page.pdf(path=str(screenshots / "report.pdf"), format="A4", print_background=True)
+    page.pdf(path=str(screenshots / f"{name}.pdf"), format="A4", print_background=True)
     assert problems == []
     assert sizes, "the report has no charts"
     for width, height, paths in sizes:
         assert width > 200 and height > 100 and paths > 5
     assert [u for u in requests if not u.startswith("file://")] == []
-    headings = page.evaluate(
+    return page.evaluate(
         "Array.from(document.querySelectorAll('h2')).map(h => h.textContent.trim())"
     )
+
+
+def test_report_renders_cleanly_in_chromium(browser, tmp_path):
+    headings = _render(browser, small_run(), tmp_path, "report")
     for section in (
         "Summary",
         "GC and memory",
@@ -79,3 +85,9 @@ def test_report_renders_cleanly_in_chromium(browser, tmp_path):
         "Methodology and caveats",
     ):
         assert section in headings
+    assert "Scaling" not in headings
+
+
+def test_a_sweep_report_draws_its_scaling_charts_in_chromium(browser, tmp_path):
+    headings = _render(browser, sweep_run(), tmp_path, "report-sweep")
+    assert headings.index("Summary") + 1 == headings.index("Scaling")

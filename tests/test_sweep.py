@@ -226,6 +226,12 @@ def test_growth_exponent_hand_computed_theil_sen():
     assert scaling.exponent_text(found).startswith("^1.50 [")
 
 
+def test_a_flat_metric_grows_as_size_to_the_zero_with_a_zero_interval():
+    found = scaling.growth_exponent([(x, 4.0) for x in (1, 2, 4, 8) for _ in range(3)])
+    assert (found.slope, found.ci_low, found.ci_high) == (0.0, 0.0, 0.0)
+    assert scaling.exponent_text(found) == "^0.00 [0.00, 0.00]"
+
+
 def test_growth_exponent_needs_three_positive_points():
     assert scaling.growth_exponent([(1, 1.0), (2, 2.0), (2, 2.1)]) is None
     assert scaling.growth_exponent([(0, 1.0), (1, 1.0), (2, 2.0)]) is None  # log(0)
