@@ -84,6 +84,10 @@ def test_go_dependency_count(path, expected):
     [
         ("binarytrees", 0),
         ("binarytrees-bumpalo", 1),
+        # The binarytrees library is a path crate, not counted; the allocator crates are (their C
+        # sources build through `cc`, a build dependency, not linked).
+        ("binarytrees-mimalloc", 2),  # mimalloc, libmimalloc-sys
+        ("binarytrees-jemalloc", 3),  # tikv-jemallocator, tikv-jemalloc-sys, libc
         ("gzip-zlib-rs", 2),  # flate2, zlib-rs
         # serde, serde_core, serde_json, itoa, memchr, zmij: serde_derive and its syn/quote/
         # proc-macro2/unicode-ident run at build time and are not linked.

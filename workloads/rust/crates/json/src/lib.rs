@@ -1,6 +1,11 @@
 //! Typed document model of the json workload, shared by the default implementation (serde_json)
 //! and its variants. Field order, names and types mirror the Go package
 //! `workloads/go/json/model`; the encoded output must be byte-identical.
+//!
+//! [`serde_json_main`] is the default implementation's whole program; the allocator variants
+//! (`json-mimalloc`, `json-jemalloc`) run exactly it with another `#[global_allocator]`.
+
+use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
@@ -151,6 +156,22 @@ pub struct Polygon {
     #[serde(rename = "type")]
     pub kind: String,
     pub coordinates: Vec<Vec<[f64; 2]>>,
+}
+
+/// The default implementation: reads the input named on the command line, decodes it into a
+/// [`Corpus`] with serde_json, re-encodes the whole corpus with serde_json and prints the result
+/// line. `program` names the binary in the usage message. The corpus is dropped on return, outside
+/// `work_seconds` but inside wall time.
+pub fn serde_json_main(program: &str) {
+    let input = read_input(program);
+
+    let start = Instant::now();
+    let corpus: Corpus =
+        serde_json::from_slice(&input).unwrap_or_else(|e| fail(&format!("decode: {e}")));
+    let out = serde_json::to_vec(&corpus).unwrap_or_else(|e| fail(&format!("encode: {e}")));
+    let elapsed = start.elapsed().as_secs_f64();
+
+    report(&out, corpus.items(), input.len(), elapsed);
 }
 
 /// FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
