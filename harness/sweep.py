@@ -51,8 +51,6 @@ def parse_assignment(text: str, option: str) -> tuple[str, tuple[str, ...]]:
     items = tuple(v.strip() for v in values.split(",")) if sep else ()
     if not name or not items or any(not v for v in items):
         raise HarnessError(f"{option}: expected NAME=V1,V2,... got {text!r}")
-    if len(set(items)) != len(items):
-        raise HarnessError(f"{option} {name}: each value once, got {values!r}")
     return name, items
 
 
@@ -62,6 +60,8 @@ def axis_from_options(params: Sequence[str], sets: Sequence[str]) -> Axis:
         raise HarnessError("--param: give the axis to sweep, e.g. --param depth=10,12,14,16")
     pairs = [parse_assignment(p, "--param") for p in params]
     name, values = pairs[0]
+    if len(set(values)) != len(values):  # linked settings may repeat: GOMEMLIMIT=off,off,1GiB
+        raise HarnessError(f"--param {name}: each value of the axis once, got {params[0]!r}")
     for other, linked in pairs[1:]:
         if len(linked) != len(values):
             raise HarnessError(

@@ -22,6 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # --- axes -----------------------------------------------------------------------------------------
 
 
+def test_a_linked_setting_may_repeat_a_value():
+    axis = sweep.axis_from_options(["GOGC=100,off", "GOMEMLIMIT=off,off"], [])
+    assert axis.linked == (("GOMEMLIMIT", ("off", "off")),)
+
+
 def test_an_axis_from_options_links_further_params_and_fixes_sets():
     axis = sweep.axis_from_options(
         ["entries=100,200", "key_regex=a,b"], ["GOGC=off", "GOMEMLIMIT=64MiB"]
@@ -40,7 +45,7 @@ def test_an_axis_from_options_links_further_params_and_fixes_sets():
         ([], [], "--param: give the axis to sweep"),
         (["depth"], [], "--param: expected NAME=V1,V2,... got 'depth'"),
         (["depth=1,,2"], [], "--param: expected NAME=V1,V2,... got 'depth=1,,2'"),
-        (["depth=1,1"], [], "--param depth: each value once"),
+        (["depth=1,1"], [], "--param depth: each value of the axis once"),
         (["a=1,2", "b=1"], [], "--param b: 1 values, but the axis a has 2"),
         (["a=1,2"], ["GOGC=1,2"], "--set GOGC: one value, got 2"),
         (["a=1,2"], ["a=3"], "--param/--set: a given more than once"),
