@@ -235,6 +235,9 @@ def _server_settings(
         replicates=chosen or replicates,
         rates_rps=_rates(getattr(args, "rates", None)),
     )
+    extra = _number(getattr(args, "extra_replicates", None), "--extra-replicates", int, 0)
+    if extra is not None:
+        settings = replace(settings, extra_replicates=extra)
     seconds = _number(getattr(args, "phase_seconds", None), "--phase-seconds", float, 0)
     if seconds:  # every fixed-rate phase this long, whatever the request target says
         settings = replace(settings, min_phase_seconds=seconds, max_phase_seconds=seconds)
@@ -276,6 +279,7 @@ def _run_config(
     repetitions, warmups, timeout = DEFAULTS[args.size]
     _rates(getattr(args, "rates", None))  # server options: refused before anything is built
     _number(getattr(args, "phase_seconds", None), "--phase-seconds", float, 0)
+    _number(getattr(args, "extra_replicates", None), "--extra-replicates", int, 0)
     _number(getattr(args, "replicates", None), "--replicates", int, 1)
     chosen = _number(args.repetitions, "--repetitions", int, 1)
     repetitions = chosen or max(minimum_repetitions, repetitions)
@@ -330,6 +334,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             raise HarnessError(
                 f"{workload.name}: a server sweep needs fixed rates (--rates, or [server.rates] "
                 f"{args.size} in {workload.manifest_path}) so every point is loaded alike"
+            )
+        if not args.variants:  # the curve is the language pair's; variants multiply the time
+            workload = replace(
+                workload, implementations=tuple(i for i in workload.implementations if i.is_default)
             )
         points += sweep.expand(workload, axis, args.size, int(args.seed), "sweep")
     return _measure(args, points)
@@ -677,6 +685,12 @@ def _add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
         help="server workloads: replicates of every rate, each on a fresh server (full 5, quick 2)",
     )
     s.add_argument(
+        "--extra-replicates",
+        metavar="N",
+        help="server workloads: at most N replicates added in place of those CPU steal disturbed "
+        "(full 2, quick 0)",
+    )
+    s.add_argument(
         "--phase-seconds",
         metavar="S",
         help="server workloads: every fixed-rate phase lasts S seconds (default: long enough for "
@@ -742,6 +756,11 @@ def parser() -> argparse.ArgumentParser:
         help="the axis: a workload parameter (depth=10,12,14,16) or GOGC, GOMEMLIMIT, GOMAXPROCS "
         "(Go only); more --param options are linked to it point by point (default: the "
         "manifest's [sweep.SIZE])",
+    )
+    s.add_argument(
+        "--variants",
+        action="store_true",
+        help="also sweep the labelled variants (default: the Go and Rust defaults only)",
     )
     s.add_argument(
         "--set",

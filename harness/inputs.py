@@ -98,6 +98,10 @@ def _record(generator: str, seed: int, params, path: Path) -> InputRecord:
     )
 
 
+def _shown(params: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items())
+
+
 def _from_generator(workload: Workload, spec: InputSpec, size: str, cache_dir: Path):
     assert spec.generator is not None
     module, label, source = _generator_module(spec.generator, workload.root, workload.manifest_path)
@@ -106,7 +110,10 @@ def _from_generator(workload: Workload, spec: InputSpec, size: str, cache_dir: P
     key = hashlib.sha256(key_material).hexdigest()[:16]
     path = cache_dir / f"{spec.generator}-{size}-{key}.bin"
     if not path.exists():
-        data = module.generate(random.Random(spec.seed), **params)
+        try:
+            data = module.generate(random.Random(spec.seed), **params)
+        except Exception as exc:  # a value it rejects (a sweep point's): that workload fails
+            raise InputError(f"{label}: generate({_shown(params)}) failed: {exc!r}") from exc
         if not isinstance(data, bytes | bytearray):
             raise InputError(f"{label}: generate() must return bytes")
         write_atomic(path, bytes(data))

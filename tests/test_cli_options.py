@@ -25,6 +25,7 @@ from harness.runner import RoundProgress
         (["--rates", "1000,1000"], "--rates: each rate once, got '1000,1000'"),
         (["--replicates", "0"], "--replicates: must be at least 1, got 0"),
         (["--phase-seconds", "0"], "--phase-seconds: must be above 0, got 0"),
+        (["--extra-replicates", "-1"], "--extra-replicates: must be at least 0, got -1"),
     ],
 )
 def test_bad_measurement_options_are_one_line_errors(tmp_path, capsys, argv, message):
@@ -103,3 +104,7 @@ def test_server_options_reach_the_server_settings():
     long = cli._server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
     assert (long.min_phase_seconds, long.max_phase_seconds) == (30.0, 30.0)
     assert (quick.min_phase_seconds, quick.max_phase_seconds) == (3.0, 3.0)
+    extra = cli._server_settings(
+        parse(["run", "--size", "quick", "--extra-replicates", "3"]), (1,), (0,)
+    )
+    assert extra.extra_replicates == 3

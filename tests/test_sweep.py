@@ -289,3 +289,55 @@ def test_sweep_without_workloads_takes_the_batch_manifests_with_a_sweep_table(
     assert sorted(w.name for w in run.workloads) == ["grow@n=1", "grow@n=2", "grow@n=3"]
     assert run_cli([*common, "sweep", "--param", "n=1,2"], monkeypatch) == 2
     assert "--workloads: name the workloads to sweep along --param" in capsys.readouterr().err
+
+
+def test_sweep_measures_the_defaults_unless_asked_for_variants(tmp_path, monkeypatch):
+    workloads = tmp_path / "workloads"
+    variant = (
+        '\n[[implementations]]\nlang = "rust"\nvariant = "fast"\npath = "grow"\nlibrary = "sh"\n'
+    )
+    add_workload(workloads, "grow", go=GROWING, extra=variant)
+    common = ["--workloads-dir", str(workloads), "--results-dir", str(tmp_path / "results")]
+    common += ["--cache-dir", str(tmp_path / "cache")]
+    sweep_argv = ["sweep", "--workloads", "grow", "--param", "n=1,2", "--repetitions", "1"]
+    sweep_argv += ["--pin", "none"]
+    assert run_cli([*common, *sweep_argv], monkeypatch) == 0
+    run = load_run(tmp_path / "results" / "latest.json")
+    assert {i.key for w in run.workloads for i in w.implementations} == {
+        "go/default",
+        "rust/default",
+    }
+    assert run_cli([*common, *sweep_argv, "--variants"], monkeypatch) == 0
+    run = load_run(tmp_path / "results" / "latest.json")
+    assert {i.key for w in run.workloads for i in w.implementations} == {
+        "go/default",
+        "rust/default",
+        "rust/fast",
+    }
+
+
+PICKY = """\
+def generate(rng, n):
+    if n > 2:
+        raise ValueError(f"at most 2, got {n}")
+    return b"x" * n
+"""
+
+
+def test_a_value_the_generator_rejects_fails_its_point_and_the_others_are_measured(
+    tmp_path, monkeypatch
+):
+    workloads = tmp_path / "workloads"
+    extra = '\n[input]\ngenerator = "picky"\nseed = 1\n'
+    add_workload(workloads, "grow", go=GROWING, args=("{n}", "{input}"), extra=extra)
+    (workloads / "generators").mkdir()
+    (workloads / "generators" / "picky.py").write_text(PICKY)
+    common = ["--workloads-dir", str(workloads), "--results-dir", str(tmp_path / "results")]
+    common += ["--cache-dir", str(tmp_path / "cache")]
+    argv = [*common, "sweep", "--workloads", "grow", "--param", "n=1,2,3", "--repetitions", "1"]
+    assert run_cli([*argv, "--pin", "none"], monkeypatch) == 1
+    run = load_run(tmp_path / "results" / "latest.json")
+    status = {w.sweep.value: w.status for w in run.workloads}
+    assert status == {"1": "ok", "2": "ok", "3": "failed"}
+    (failed,) = [w for w in run.workloads if w.status == "failed"]
+    assert "generate(n=3) failed: ValueError('at most 2, got 3')" in failed.error
