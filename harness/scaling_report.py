@@ -183,6 +183,16 @@ class BlockView:
     charts: tuple[ChartSpec, ...]
 
 
+def _framing(block: Block) -> dict[str, object]:
+    """The fields every kind of block shares: its anchor, title, settings and measuring order."""
+    return {
+        "anchor": f"scaling-{block.workload}-{block.axis}",
+        "title": f"{block.workload} over {block.axis} ({KIND_TITLES[block.kind]})",
+        "settings": settings_lines(block),
+        "order": order_note(block),
+    }
+
+
 @dataclass(frozen=True)
 class ScalingView:
     notes: tuple[str, ...]  # how to read the section (empty when there are no blocks)
@@ -460,10 +470,7 @@ def size_block(block: Block) -> BlockView:
         if chart:
             charts.append(chart)
     return BlockView(
-        anchor=f"scaling-{block.workload}-{block.axis}",
-        title=f"{block.workload} over {block.axis} ({KIND_TITLES[block.kind]})",
-        settings=settings_lines(block),
-        order=order_note(block),
+        **_framing(block),
         sentences=sentences,
         caption=(
             f"{block.workload} per {block.axis} point: the size the binary reported, then Go and "
@@ -570,10 +577,7 @@ def setting_block(block: Block) -> BlockView:
         s for m in ("work_seconds", "peak_rss_bytes") for s in _spread_sentences(block, found, m)
     ]
     return BlockView(
-        anchor=f"scaling-{block.workload}-{block.axis}",
-        title=f"{block.workload} over {block.axis} ({KIND_TITLES[block.kind]})",
-        settings=settings_lines(block),
-        order=order_note(block),
+        **_framing(block),
         sentences=tuple(sentences),
         caption=(
             f"{block.workload} per {block.axis} point: Go and Rust medians over repetitions "
@@ -795,10 +799,7 @@ def server_block(block: Block, budget: Budget) -> BlockView:
             "answer is given for sweeps of a Go runtime setting.",
         )
     return BlockView(
-        anchor=f"scaling-{block.workload}-{block.axis}",
-        title=f"{block.workload} over {block.axis} ({KIND_TITLES[block.kind]})",
-        settings=settings_lines(block),
-        order=order_note(block),
+        **_framing(block),
         sentences=sentences,
         caption=(
             f"{block.workload} per offered rate and {block.axis} point: p99 latency and the "
