@@ -326,10 +326,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         axis = (
             sweep.axis_from_options(args.param, args.set)
             if args.param
-            else sweep.manifest_axis(workload, args.size)
+            else sweep.with_fixed(sweep.manifest_axis(workload, args.size), args.set)
         )
-        if args.set and not args.param:
-            axis = replace(axis, fixed=sweep.axis_from_options([f"{axis.name}=x"], args.set).fixed)
         if workload.kind == "server" and not _fixed_rates(args, workload):
             raise HarnessError(
                 f"{workload.name}: a server sweep needs fixed rates (--rates, or [server.rates] "

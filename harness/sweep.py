@@ -68,17 +68,22 @@ def axis_from_options(params: Sequence[str], sets: Sequence[str]) -> Axis:
                 f"--param {other}: {len(linked)} values, but the axis {name} has {len(values)} "
                 "(a linked parameter needs one value per point)"
             )
+    return with_fixed(Axis(name, values, tuple(pairs[1:])), sets)
+
+
+def with_fixed(axis: Axis, sets: Sequence[str]) -> Axis:
+    """`axis` with --set NAME=VALUE settings fixed at every point; a name may appear once."""
     fixed = []
     for text in sets:
         key, items = parse_assignment(text, "--set")
         if len(items) != 1:
             raise HarnessError(f"--set {key}: one value, got {len(items)}")
         fixed.append((key, items[0]))
-    names = [n for n, _ in pairs] + [k for k, _ in fixed]
+    names = [axis.name, *(n for n, _ in axis.linked), *(k for k, _ in fixed)]
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise HarnessError(f"--param/--set: {', '.join(repeated)} given more than once")
-    return Axis(name, values, tuple(pairs[1:]), tuple(fixed))
+    return dataclasses.replace(axis, fixed=tuple(fixed))
 
 
 def manifest_axis(workload: Workload, size: str) -> Axis:

@@ -123,6 +123,9 @@ def test_a_manifest_sweep_table_is_read_and_checked(tmp_path):
     assert found.sweeps == {"quick": (("n", ("1", "2", "4")), ("GOGC", ("50", "100", "off")))}
     axis = sweep.manifest_axis(found, "quick")
     assert axis.name == "n" and axis.linked == (("GOGC", ("50", "100", "off")),)
+    assert sweep.with_fixed(axis, ["GOMEMLIMIT=1GiB"]).fixed == (("GOMEMLIMIT", "1GiB"),)
+    with pytest.raises(HarnessError, match="--param/--set: GOGC given more than once"):
+        sweep.with_fixed(axis, ["GOGC=200"])
     with pytest.raises(HarnessError, match=r"no \[sweep.full\] table; give the axis with --param"):
         sweep.manifest_axis(found, "full")
     path.write_text(manifest("w", extra="\n[sweep.quick]\nm = [1, 2]\n"))
