@@ -78,12 +78,14 @@ def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, ca
             "default",
             "default",
             "bumpalo",
+            "mimalloc",
+            "jemalloc",
         ]
         assert all(len(i["repetitions"]) == 4 for i in result["implementations"])
         assert run["config"]["order"] == "latin"
-        # base and head of all three programs share each round: six slots
+        # base and head of all five programs share each round: ten slots
         slots = {r["position"] for i in result["implementations"] for r in i["repetitions"]}
-        assert slots <= set(range(6)) and len(slots) > 1
+        assert slots <= set(range(10)) and len(slots) > 1
     sessions = {json.loads(path.read_text())["session_id"] for path in files}
     assert len(sessions) == 1 and None not in sessions  # so compare pairs them by round
     changes = json.loads(capsys.readouterr().out)["changes"]

@@ -97,7 +97,12 @@ def test_csv_export_is_tidy_and_measured(quick_run):
         "metric",
         "unit",
         "value",
+        "sweep_workload",
+        "sweep_axis",
+        "sweep_value",
+        "sweep_numeric",
     ]
+    assert {r["sweep_axis"] for r in rows} == {""}  # not a sweep: the columns stay empty
     metrics = {(r["workload"], r["lang"], r["metric"]) for r in rows if r["variant"] == "default"}
     for workload in WORKLOADS:
         for metric in ("wall_seconds", "user_seconds", "sys_seconds", "peak_rss_bytes"):
