@@ -183,6 +183,17 @@ class BlockView:
     charts: tuple[ChartSpec, ...]
 
 
+# Work time and peak memory, Go beside Rust, in every batch block's table.
+_METRIC_HEADERS = (
+    "Go work time",
+    "Rust work time",
+    "Go/Rust",
+    "Go peak RSS",
+    "Rust peak RSS",
+    "Go/Rust",
+)
+
+
 def _framing(block: Block) -> dict[str, object]:
     """The fields every kind of block shares: its anchor, title, settings and measuring order."""
     return {
@@ -479,12 +490,7 @@ def size_block(block: Block) -> BlockView:
         headers=(
             *_axis_headers(block),
             f"size ({unit} reported)",
-            "Go work time",
-            "Rust work time",
-            "Go/Rust",
-            "Go peak RSS",
-            "Rust peak RSS",
-            "Go/Rust",
+            *_METRIC_HEADERS,
         ),
         rows=rows,
         charts=tuple(charts),
@@ -586,12 +592,7 @@ def setting_block(block: Block) -> BlockView:
         ),
         headers=(
             *_axis_headers(block),
-            "Go work time",
-            "Rust work time",
-            "Go/Rust",
-            "Go peak RSS",
-            "Rust peak RSS",
-            "Go/Rust",
+            *_METRIC_HEADERS,
             *(("Go GC cycles", "Go GC pause total") if has_gc else ()),
         ),
         rows=tuple(rows),
