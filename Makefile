@@ -9,12 +9,13 @@ REPETITIONS ?=
 RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(REPETITIONS),--repetitions $(REPETITIONS))
 REPORT_ARGS := $(if $(TEAM),--team $(TEAM))
 
-.PHONY: bench test lint report bench-harness deps tools browser clean help
+.PHONY: bench test lint report profile perf bench-harness deps tools browser clean help
 
 help:
 	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip] [REPETITIONS=10] [TEAM=config/team.toml]"
 	@echo "                                             build, measure, write results/ and reports/"
 	@echo "make test                                    the whole test suite (unit + real end-to-end)"
+	@echo "make profile                                 CPU profiles (perf) of the latest run's default pairs, then its report"
 	@echo "make bench-harness                           the harness's own overhead and fidelity benchmarks"
 	@echo "make lint                                    ruff, gofmt/go vet, rustfmt/clippy"
 
@@ -50,7 +51,16 @@ report: $(VENV)/.installed
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: deps browser
+# perf (Debian's linux-perf) for `harness profile`; the software CPU clock needs no hardware PMU.
+perf:
+	@command -v perf >/dev/null || (apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null)
+
+# Profiles apart from the timed repetitions, saved as results/profiles/<run-id>.json; the report shows them.
+profile: deps perf
+	@$(PY) -m harness profile latest; status=$$?; \
+	$(PY) -m harness report latest $(REPORT_ARGS) || exit $$?; exit $$status
+
+test: deps browser perf
 	$(PY) -m ruff check harness tests
 	$(PY) -m pytest -q
 

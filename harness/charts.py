@@ -333,3 +333,108 @@ def sweep_curves(
     axes.grid(alpha=0.3, which="both")
     axes.legend(loc="best", fontsize=7)
     return _to_svg(figure)
+
+
+# --- CPU profiles (profile_report.py) -----------------------------------------------------------
+
+CATEGORY_COLOURS = {
+    "gc_runtime": "#d62728",
+    "allocator": "#ff7f0e",
+    "kernel": "#7f7f7f",
+    "library": "#1f77b4",
+    "own": "#2ca02c",
+    "other": "#c7c7c7",
+}
+FLAME_MIN_SHARE = 0.003  # boxes narrower than this share of the samples are left out
+FLAME_LABEL_CHARS_PER_UNIT = 180  # characters that fit across the whole width at font size 6
+
+
+def flame_graph(title: str, rects: Sequence, total: int, labels: Mapping[str, str]) -> str:
+    """A flame graph from precomputed boxes (stacks.FlameRect: frame, depth, start, width,
+    category): root at the bottom, one row per stack depth, width = samples, coloured by
+    category, a frame's name written in its box where it fits."""
+    depth = max((r.depth for r in rects), default=0) + 1
+    figure, axes = plt.subplots(figsize=(7.5, min(0.16 * depth + 1.1, 9)))
+    by_category: dict[str, list[tuple[float, float, int]]] = {}
+    for r in rects:
+        by_category.setdefault(r.category, []).append((r.start / total, r.width / total, r.depth))
+    for category, boxes in by_category.items():
+        for row in sorted({d for _, _, d in boxes}):
+            axes.broken_barh(
+                [(x, w) for x, w, d in boxes if d == row],
+                (row, 0.92),
+                facecolors=CATEGORY_COLOURS.get(category, "#999999"),
+                edgecolors="white",
+                linewidth=0.3,
+            )
+    for r in rects:
+        chars = int(r.width / total * FLAME_LABEL_CHARS_PER_UNIT)
+        if chars >= 6:
+            text = r.frame if len(r.frame) <= chars else r.frame[: chars - 1] + "…"
+            axes.text(
+                r.start / total + 0.002,
+                r.depth + 0.46,
+                _plain(text),
+                fontsize=6,
+                va="center",
+                ha="left",
+                clip_on=True,
+            )
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, color=CATEGORY_COLOURS[c])
+        for c in CATEGORY_COLOURS
+        if c in by_category
+    ]
+    axes.legend(
+        handles,
+        [labels.get(c, c) for c in CATEGORY_COLOURS if c in by_category],
+        fontsize=7,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.12 if depth < 12 else -0.04),
+        ncol=6,
+        frameon=False,
+    )
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, depth)
+    axes.set_yticks([])
+    axes.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+    axes.set_xlabel("share of samples")
+    axes.set_title(_plain(title))
+    for spine in ("top", "right", "left"):
+        axes.spines[spine].set_visible(False)
+    return _to_svg(figure)
+
+
+def category_bars(
+    title: str,
+    bars: Mapping[str, Mapping[str, float]],
+    categories: Sequence[str],
+    labels: Mapping[str, str],
+) -> str:
+    """One stacked horizontal bar per implementation: the shares of its samples by category."""
+    names = list(bars)
+    figure, axes = plt.subplots(figsize=(7, 0.32 * len(names) + 1.4))
+    left = np.zeros(len(names))
+    for category in categories:
+        values = np.array([bars[n].get(category, 0.0) for n in names])
+        axes.barh(
+            range(len(names)),
+            values,
+            left=left,
+            color=CATEGORY_COLOURS.get(category, "#999999"),
+            label=labels.get(category, category),
+            height=0.7,
+        )
+        for i, (start, value) in enumerate(zip(left, values, strict=True)):
+            if value >= 0.06:
+                axes.text(start + value / 2, i, f"{value:.0%}", ha="center", va="center", fontsize=6)
+        left += values
+    axes.set_yticks(range(len(names)), [_plain(n) for n in names])
+    axes.invert_yaxis()
+    axes.set_xlim(0, 1)
+    axes.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
+    axes.set_xlabel("share of CPU samples")
+    axes.set_title(_plain(title))
+    axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=6, frameon=False)
+    axes.grid(axis="x", alpha=0.3)
+    return _to_svg(figure)

@@ -25,6 +25,8 @@ from harness import (
     machine,
     measure,
     noise,
+    profile_report,
+    profiling,
     report,
     scaffold,
     sweep,
@@ -39,7 +41,13 @@ from harness.progress import ProgressView
 from harness.runner import RunInterrupted, build_all, harness_cpus_for, run_suite
 from harness.schedule import ORDERS
 from harness.servers.protocol import ServerRunner, default_settings
-from harness.store import load_run, save_run_file
+from harness.store import (
+    PROFILE_SCHEMA_VERSION,
+    load_run,
+    profile_path,
+    save_profile,
+    save_run_file,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {  # size -> (repetitions, warm-ups, timeout seconds)
@@ -478,10 +486,69 @@ def cmd_report(args: argparse.Namespace) -> int:
         ),
         team=decision.load_team_config(Path(args.team) if args.team else None),
         history=trend.runs_like(run, path_of_run.parent),
+        profile=profile_report.find_profile(path_of_run.parent, run.run_id),
     )
     print(f"report: {path.resolve()}")
     print(f"latest: {(Path(args.reports_dir) / 'latest.html').resolve()}")
     return 0
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """CPU profiles of a measured run's default pairs, saved beside its results file; the timed
+    results are never touched (profiling.py says how)."""
+    results_dir, cache_dir = _paths(args)
+    path_of_run, run = _load_measured(args.results, results_dir)
+    size = args.size or run.config.size
+    in_run = [w.name for w in run.workloads if w.sweep is None]
+    names = _workload_names(args.workloads) or in_run
+    missing = [n for n in names if n not in in_run]
+    if missing:
+        raise HarnessError(
+            f"--workloads: {', '.join(missing)} not measured in run {run.run_id} "
+            f"(it has {', '.join(in_run) or 'no workload of a manifest'})"
+        )
+    selected = config.select(_workloads(args), names)
+    period_us = _number(args.period_us, "--period-us", float, 0)
+    seconds = _number(args.seconds, "--seconds", float, 0)
+    options = profiling.ProfileOptions(
+        size=size,
+        period_ns=round(period_us * 1000) if period_us else profiling.PERIOD_NS[size],
+        server_seconds=seconds or profiling.SERVER_SECONDS[size],
+        cache_dir=cache_dir,
+        results_dir=path_of_run.parent,
+    )
+    target = profile_path(path_of_run.parent, run.run_id)
+    check = profiling.check_perf()
+    if check.problem:
+        save_profile(
+            profiling.unprofiled(run, size, check, PROFILE_SCHEMA_VERSION), path_of_run.parent
+        )
+        raise HarnessError(
+            f"{check.problem} (nothing profiled; noted in {target} for the report; "
+            "the timed results are untouched)"
+        )
+    harness_cpus = harness_cpus_for(run.config.cpu_affinity)
+    if harness_cpus:
+        measure.pin_current_process(harness_cpus)
+    launcher = measure.ensure_launcher(cache_dir)
+    profile = profiling.profile_run(
+        run,
+        selected,
+        options,
+        check,
+        measure.SubprocessExecutor(launcher),
+        launcher,
+        _progress,
+        lambda: loadgen.find_oha(ROOT / "tools"),
+        lambda p: save_profile(p, path_of_run.parent),
+    )
+    for line in profile_report.console_lines(profile):
+        stdout_console.print(line, markup=False, soft_wrap=True)
+    console.print(f"profile: {target}", markup=False)
+    ok = all(i.ok for w in profile.workloads for i in w.implementations) and all(
+        w.error is None for w in profile.workloads
+    )
+    return 0 if ok else 1
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -779,6 +846,27 @@ def parser() -> argparse.ArgumentParser:
         "--capacity", help="capacity/cost assumptions (default: built-in, as config/capacity.toml)"
     )
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser(
+        "profile",
+        help="CPU profiles (perf) of a run's default pairs, apart from its timed repetitions",
+    )
+    s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")
+    s.add_argument("--workloads", help="comma-separated names (default: every workload of the run)")
+    s.add_argument(
+        "--size", choices=("full", "quick"), help="input size (default: the run's own size)"
+    )
+    s.add_argument(
+        "--period-us",
+        metavar="US",
+        help="CPU time between samples in microseconds (default: 100 quick, 1000 full)",
+    )
+    s.add_argument(
+        "--seconds",
+        metavar="S",
+        help="servers: each closed-loop phase, unprofiled and profiled (default: 3 quick, 5 full)",
+    )
+    s.set_defaults(func=cmd_profile)
 
     s = sub.add_parser("compare", help="compare two runs; exit 1 on a significant regression")
     s.add_argument("base", help="results file, run id, commit, or 'latest'")

@@ -563,3 +563,84 @@ class Run:
     # so compare pairs their repetitions round by round.
     session_id: str | None = None
     system: SystemState | None = None  # read once at the start (schema >= 3)
+
+
+# --- CPU profiles (harness profile; a file of their own, results/profiles/<run-id>.json) ---------
+
+
+@dataclass(frozen=True)
+class FoldedStack:
+    """One call stack, root first, frames joined by ';' (FlameGraph's folded format), and how many
+    samples ended in it. Kernel frames end in `_[k]`."""
+
+    stack: str
+    samples: int
+
+
+@dataclass(frozen=True)
+class ImplementationProfile(Keyed):
+    """One implementation profiled with perf: the raw folded stacks and the figures that say how
+    far to trust them. Categories and tables are derived from the stacks (harness/stacks.py)."""
+
+    lang: Lang
+    variant: str
+    ok: bool
+    binary_path: str | None = None
+    # How the profiled binary was built: the timed binary itself (Go: frame pointers are on by
+    # default on amd64) or a separate profiling build (Rust: frame pointers and debug info).
+    build_flags: str = ""
+    profiling_build: bool = False
+    # The profiled binary's sources and toolchain are those of the measured run's binary.
+    same_source_as_run: bool | None = None
+    command: tuple[str, ...] = ()  # perf's argv as run
+    period_seconds: float = 0.0  # CPU time between two samples (perf record -c, cpu-clock in ns)
+    samples: int = 0  # samples of the program's own process (every thread), all profiled runs
+    # CPU time of the program over the profiled spans, summed (the base of coverage): rusage
+    # user + sys from the launcher (batch), psutil's CPU times around perf's span (servers).
+    process_cpu_seconds: float = 0.0
+    # Batch: each profiled run (short programs run until enough samples are taken) and the
+    # unprofiled run right before each, pinned alike: wall and CPU (user + sys) per run.
+    profiled_wall_seconds: tuple[float, ...] = ()
+    profiled_cpu_seconds: tuple[float, ...] = ()
+    unprofiled_wall_seconds: tuple[float, ...] = ()
+    unprofiled_cpu_seconds: tuple[float, ...] = ()
+    # Servers: closed-loop throughput with perf attached and in the phase right before.
+    profiled_rps: float | None = None
+    unprofiled_rps: float | None = None
+    unnamed_leaf_samples: int = 0  # leaves inside the binary perf could not name (no symbols)
+    own_code: tuple[str, ...] = ()  # Go package prefixes or Rust crate names of the program's own
+    stacks: tuple[FoldedStack, ...] = ()
+    notes: tuple[str, ...] = ()  # too few samples, missing symbols, low coverage
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class WorkloadProfile:
+    name: str
+    kind: str
+    params: dict[str, ParamValue]
+    implementations: tuple[ImplementationProfile, ...] = ()
+    load: str | None = None  # servers: the load during the profile, in words
+    error: str | None = None
+
+    def profile_for(self, key: str) -> ImplementationProfile | None:
+        return next((p for p in self.implementations if p.key == key), None)
+
+
+@dataclass(frozen=True)
+class ProfileRun:
+    """`harness profile`'s file: the default implementations of a measured run's workloads,
+    profiled apart from its timed repetitions (which they never touch)."""
+
+    schema_version: int
+    run_id: str  # the measured run these profiles explain
+    started_at: str
+    finished_at: str | None
+    size: Literal["full", "quick"]
+    perf_version: str | None
+    event: str  # e.g. "cpu-clock (software timer; this machine has no hardware PMU)"
+    cpu_affinity: tuple[int, ...] | None
+    workloads: tuple[WorkloadProfile, ...] = ()
+    hardware_counters: str = ""  # perf stat cycles/instructions, or why they are unavailable
+    elapsed_seconds: float | None = None  # the whole `harness profile` command
+    error: str | None = None  # perf missing or not permitted: nothing was profiled

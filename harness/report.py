@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from harness import charts, formatting, scaling_report, sections
+from harness import charts, formatting, profile_report, scaling_report, sections
 from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
 from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.charts import Chart
@@ -207,9 +207,11 @@ def build_context(
     capacity_config: CapacityConfig | None = None,
     team: TeamConfig | None = None,
     history: Sequence[Run] = (),
+    profile: profile_report.FoundProfile | None = None,
 ) -> dict:
     """Everything the template shows, formatted. Without a capacity config the documented defaults
-    apply; without team scores the decision section explains how to give them."""
+    apply; without team scores the decision section explains how to give them. `profile` is the
+    run's CPU profile as profile_report.find_profile found it (None: no section)."""
     analyses = list(analyse_run(run))
     projection = project_capacity(run, capacity_config or load_capacity_config(None))
     decision = decide(team, collect_evidence(analyses, projection))
@@ -226,6 +228,7 @@ def build_context(
         "scaling": sections.scaling_section(run, scaling_report.budget_of(team)),
         "build_ops": sections.build_and_operations(run),
         "gc": sections.gc_and_memory(run, analyses),
+        "profile": profile_report.profile_section(profile),
         "trend": sections.trend_section(list(history) or [run]),
         "capacity": sections.capacity_section(projection),
         "decision": sections.decision_section(decision),
@@ -294,9 +297,10 @@ def write_report(
     capacity_config: CapacityConfig | None = None,
     team: TeamConfig | None = None,
     history: Sequence[Run] = (),
+    profile: profile_report.FoundProfile | None = None,
 ) -> Path:
     """reports/<run-id>.html and reports/latest.html; with debug, the context as JSON beside it."""
-    context = build_context(run, capacity_config, team, history)
+    context = build_context(run, capacity_config, team, history, profile)
     html = render(context).encode()
     path = reports_dir / f"{run.run_id}.html"
     write_atomic(path, html)

@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from harness.errors import HarnessError
-from harness.model import Run
+from harness.model import ProfileRun, Run
 
 SCHEMA_VERSION = 6
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
@@ -64,6 +64,10 @@ MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+
     5: lambda data: {**data, "schema_version": 6},  # likewise (WorkloadResult.origin)
 }
 LATEST_NAME = "latest.json"
+# `harness profile`'s files (model.ProfileRun), versioned on their own: results/profiles/<run-id>.json
+# beside the run they profile. History: 1: first version.
+PROFILE_SCHEMA_VERSION = 1
+PROFILES_DIR = "profiles"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -138,6 +142,52 @@ def load_run(path: Path) -> Run:
         return from_plain(Run, data)
     except (TypeError, ValueError, KeyError) as exc:
         raise HarnessError(f"{path}: malformed results ({exc})") from exc
+
+
+def profile_path(results_dir: Path, run_id: str) -> Path:
+    """Where the profiles of run `run_id` live: a `profiles/` folder beside its results file."""
+    return results_dir / PROFILES_DIR / f"{run_id}.json"
+
+
+def save_profile(profile: ProfileRun, results_dir: Path) -> Path:
+    path = profile_path(results_dir, profile.run_id)
+    data = json.dumps(dataclasses.asdict(profile), indent=1, allow_nan=False) + "\n"
+    write_atomic(path, data.encode())
+    return path
+
+
+def load_profile(path: Path) -> ProfileRun:
+    """A profile file, or a one-line error naming it (unreadable, not a profile, too new)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise HarnessError(f"{path}: profile file not found") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HarnessError(f"{path}: not a readable profile file ({exc})") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("schema_version"), int):
+        raise HarnessError(f"{path}: not a profile file (no integer 'schema_version')")
+    if data["schema_version"] > PROFILE_SCHEMA_VERSION:
+        raise HarnessError(
+            f"{path}: profile schema_version {data['schema_version']} is newer than this harness "
+            f"understands ({PROFILE_SCHEMA_VERSION}); upgrade the harness"
+        )
+    try:
+        return from_plain(ProfileRun, data)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise HarnessError(f"{path}: malformed profile ({exc})") from exc
+
+
+def profile_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a profile file, derived from the model like results_json_schema."""
+    definitions: dict[str, Any] = {}
+    root = json_schema_for(ProfileRun, definitions)
+    definitions["ProfileRun"]["properties"]["schema_version"] = {"const": PROFILE_SCHEMA_VERSION}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Go vs Rust harness CPU profiles, schema_version {PROFILE_SCHEMA_VERSION}",
+        **root,
+        "$defs": definitions,
+    }
 
 
 # --- plain JSON values <-> dataclasses, driven by the type hints ---------------------------------

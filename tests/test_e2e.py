@@ -134,3 +134,69 @@ def test_summary_table_printed(quick_run):
     for workload in WORKLOADS:
         assert workload in done.stdout
     assert "Go/Rust" in done.stdout
+
+
+@pytest.fixture(scope="module")
+def profiled(quick_run):
+    """`harness profile` of the quick run's gzip pair (the cheapest Rust profiling build of the two
+    workloads), then its report."""
+    out, _, _ = quick_run
+    common = ("--results-dir", str(out / "results"), "--cache-dir", str(ROOT / ".cache"))
+    done = harness(*common, "profile", "latest", "--workloads", "gzip", cwd=out)
+    report = harness(*common, "report", "latest", "--reports-dir", str(out / "profiled"), cwd=out)
+    return out, done, report
+
+
+def test_profile_of_the_real_binaries_covers_their_cpu_time(profiled):
+    out, done, report = profiled
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id = json.loads((out / "results" / "latest.json").read_text())["run_id"]
+    path = out / "results" / "profiles" / f"{run_id}.json"
+    data = json.loads(path.read_text())
+    schema = json.loads((ROOT / "harness" / "schema" / "profile-v1.schema.json").read_text())
+    jsonschema.validate(data, schema)
+    (workload,) = data["workloads"]
+    by_lang = {i["lang"]: i for i in workload["implementations"]}
+    assert set(by_lang) == {"go", "rust"}
+    for impl in by_lang.values():
+        assert impl["ok"], impl["error"]
+        assert impl["samples"] >= 100
+        coverage = impl["samples"] * impl["period_seconds"] / impl["process_cpu_seconds"]
+        assert coverage > 0.9, impl["notes"]
+        assert impl["unprofiled_wall_seconds"] > 0
+        assert impl["same_source_as_run"] is True
+    assert by_lang["rust"]["profiling_build"] and "force-frame-pointers" in by_lang["rust"]["build_flags"]
+    assert not by_lang["go"]["profiling_build"]
+    go_stacks = " ".join(s["stack"] for s in by_lang["go"]["stacks"])
+    rust_stacks = " ".join(s["stack"] for s in by_lang["rust"]["stacks"])
+    assert "compress/flate." in go_stacks and "miniz_oxide::" in rust_stacks
+    assert "main.main" in go_stacks
+    assert "gzip go/default:" in done.stdout and "gzip rust/default:" in done.stdout
+    assert report.returncode == 0, report.stderr
+    html = (out / "profiled" / "latest.html").read_text()
+    section = html[html.index('id="profiles"') :]
+    section = section[: section.index("</section>")]
+    assert section.count("<svg") == 3 and "<script" not in html
+    assert "compress/flate" in section and "miniz_oxide" in section
+
+
+def test_profile_without_perf_says_so_and_leaves_a_note(quick_run, tmp_path):
+    out, _, _ = quick_run
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "latest.json").write_text((out / "results" / "latest.json").read_text())
+    common = ("--results-dir", str(results), "--cache-dir", str(ROOT / ".cache"))
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", *common, "profile", "latest"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": str(tmp_path / "empty"), "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 2
+    assert "perf not found on PATH" in done.stderr and "linux-perf" in done.stderr
+    report = harness(*common, "report", "latest", "--reports-dir", str(tmp_path / "r"), cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert "No CPU profiles: perf not found" in (tmp_path / "r" / "latest.html").read_text()

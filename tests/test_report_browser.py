@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 from builders import small_run, sweep_run
+from profile_builders import profile_run
 
+from harness import profile_report, store
 from harness.report import write_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -40,10 +42,10 @@ def browser():
         instance.close()
 
 
-def _render(browser, run, tmp_path, name: str) -> list[str]:
+def _render(browser, run, tmp_path, name: str, profile=None) -> list[str]:
     """Open the run's report in Chromium, check it (console, charts, requests), keep a screenshot
     and a PDF named `name`, and return the page's section headings."""
-    path = write_report(run, tmp_path)
+    path = write_report(run, tmp_path, profile=profile)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems: list[str] = []
     requests: list[str] = []
@@ -91,3 +93,11 @@ def test_report_renders_cleanly_in_chromium(browser, tmp_path):
 def test_a_sweep_report_draws_its_scaling_charts_in_chromium(browser, tmp_path):
     headings = _render(browser, sweep_run(), tmp_path, "report-sweep")
     assert headings.index("Summary") + 1 == headings.index("Scaling")
+
+
+def test_the_cpu_profile_section_draws_its_flame_graphs_in_chromium(browser, tmp_path):
+    run = small_run()
+    store.save_profile(profile_run(run_id=run.run_id), tmp_path / "results")
+    found = profile_report.find_profile(tmp_path / "results", run.run_id)
+    headings = _render(browser, run, tmp_path, "report-profile", profile=found)
+    assert headings.index("GC and memory") + 1 == headings.index("Where the CPU time goes")
