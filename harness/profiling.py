@@ -24,11 +24,13 @@ could not name (a stripped binary). Each becomes a note in the profile and in th
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -42,7 +44,6 @@ from harness.inputs import prepare_input
 from harness.measure import (
     LAUNCHER_GRACE_SECONDS,
     Executor,
-    LauncherReport,
     kill_group,
     parse_launcher_report,
     spawn,
@@ -358,25 +359,22 @@ class Profiler:
         input_record: InputRecord | None,
         reference_checksum: str | None,
     ) -> ImplementationProfile:
-        """Pairs of runs, unprofiled then under perf, both pinned like a timed repetition, until
-        the profiled ones hold `min_samples` samples (or `max_runs` pairs): a quick input runs
-        for milliseconds, and a shorter period would cost more than it shows (see PERIOD_NS)."""
+        """Unprofiled runs, then as many runs in one perf session (harness.repeat), all pinned
+        like timed repetitions. A quick program runs for milliseconds: the number of runs is
+        chosen from the first one's CPU time so the profiled runs hold `min_samples` samples
+        (at most `max_runs`), since a shorter period costs more than it shows (PERIOD_NS)."""
         argv = argv_for(workload, binary, params, input_record)
         env = {**(GO_ENV if impl.lang == "go" else {}), **dict(impl.env)}
         tag = f"{workload.name}-{impl.lang}-{impl.variant}"
+        data = self.work_dir / f"{tag}.perf.data"
+        report = self.work_dir / f"{tag}.launcher"
         base = ImplementationProfile(
-            lang=impl.lang,
-            variant=impl.variant,
-            ok=False,
-            binary_path=binary,
-            command=self._record_argv(self.work_dir / f"{tag}.perf.data", argv),
-            period_seconds=self.period_seconds,
+            lang=impl.lang, variant=impl.variant, ok=False, binary_path=binary
         )
-        stacks_: dict[str, int] = {}
-        samples = unnamed = 0
-        figures: dict[str, list[float]] = {"pw": [], "pc": [], "uw": [], "uc": []}
-        notes: list[str] = []
-        while samples < self.min_samples and len(figures["pw"]) < self.max_runs:
+        plain_wall: list[float] = []
+        plain_cpu: list[float] = []
+        runs = 1
+        while len(plain_wall) < runs:
             plain = self.executor.run(
                 argv,
                 env=env,
@@ -389,42 +387,87 @@ class Profiler:
                     base,
                     error=f"unprofiled run failed (exit {plain.exit_code}): {plain.stderr[-300:]}",
                 )
-            figures["uw"].append(plain.wall_seconds)
-            figures["uc"].append(plain.user_seconds + plain.sys_seconds)
-            one = self._record_batch(tag, argv, env, binary)
-            if isinstance(one, str):
-                return replace(base, error=one)
-            report, checksum, folded = one
-            if reference_checksum and checksum != reference_checksum and not notes:
-                notes.append(
-                    f"its output checksum {checksum} differs from the measured run's "
-                    f"{reference_checksum}: the profiled program is not the measured one"
-                )
-            figures["pw"].append(report.wall_seconds)
-            figures["pc"].append(report.user_seconds + report.sys_seconds)
-            for stack, count in folded.stacks.items():
-                stacks_[stack] = stacks_.get(stack, 0) + count
-            samples += folded.samples
-            unnamed += folded.unnamed_in_binary
-        cpu = sum(figures["pc"])
-        notes += quality_notes(samples, self.period_seconds, cpu, unnamed, binary)
+            plain_wall.append(plain.wall_seconds)
+            plain_cpu.append(plain.user_seconds + plain.sys_seconds)
+            if len(plain_wall) == 1:
+                wanted = self.min_samples * self.period_seconds / max(plain_cpu[0], 1e-4)
+                runs = max(1, min(self.max_runs, math.ceil(wanted)))
+        command = (
+            *self._record_prefix(data),
+            "--",
+            *self._taskset(),
+            sys.executable,
+            "-m",
+            "harness.repeat",
+            str(runs),
+            os.fspath(report),
+            os.fspath(self.launcher),
+            *argv,
+        )
+        base = replace(base, command=command, period_seconds=self.period_seconds)
+        for old in self.work_dir.glob(f"{report.name}.*"):
+            old.unlink()
+        out_path, err_path = self.work_dir / f"{tag}.stdout", self.work_dir / f"{tag}.stderr"
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            # perf runs on the harness's CPUs; taskset moves the loop, the launcher and the
+            # program to the measured ones (without taskset everything shares them).
+            root = os.fspath(Path(__file__).resolve().parent.parent)
+            path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+            proc = spawn(
+                command,
+                {**env, "PYTHONPATH": path},
+                None if self._taskset() else self.cpus,
+                out,
+                err,
+            )
+        code = _wait(proc, (self.timeout_seconds + 10) * runs + 60)
+        stderr = err_path.read_text(errors="replace").strip()
+        reports = [
+            parse_launcher_report(p.read_text())
+            for p in sorted(
+                self.work_dir.glob(f"{report.name}.*"), key=lambda p: int(p.suffix[1:])
+            )
+        ]
+        if code != 0 or len(reports) != runs or None in reports:
+            return replace(base, error=f"perf record exited {code}: {stderr[-300:]}")
+        done = [r for r in reports if r is not None]
+        failed = [os.waitstatus_to_exitcode(r.wait_status) for r in done]
+        if any(failed):
+            return replace(base, error=f"profiled run failed (exit {max(failed)}): {stderr[-300:]}")
+        notes: list[str] = []
+        outputs = out_path.read_text(errors="replace").splitlines()
+        checksums = {
+            parse_result_line(line).get("checksum") for line in outputs if line.startswith("{")
+        }
+        if reference_checksum and checksums != {reference_checksum}:
+            notes.append(
+                f"its output checksum {', '.join(sorted(map(str, checksums)))} differs from the "
+                f"measured run's {reference_checksum}: the profiled program is not the measured one"
+            )
+        folded = stacks.fold_perf_script(
+            perf_script(self.perf, data), {r.pid for r in done}, binary
+        )
+        data.unlink(missing_ok=True)
+        cpu = sum(r.user_seconds + r.sys_seconds for r in done)
+        notes += quality_notes(folded.samples, self.period_seconds, cpu, folded.unnamed_in_binary, binary)
         return replace(
             base,
             ok=True,
-            samples=samples,
+            samples=folded.samples,
             process_cpu_seconds=cpu,
-            profiled_wall_seconds=tuple(figures["pw"]),
-            profiled_cpu_seconds=tuple(figures["pc"]),
-            unprofiled_wall_seconds=tuple(figures["uw"]),
-            unprofiled_cpu_seconds=tuple(figures["uc"]),
-            unnamed_leaf_samples=unnamed,
-            stacks=tuple(FoldedStack(k, v) for k, v in sorted(stacks_.items())),
+            profiled_wall_seconds=tuple(r.wall_seconds for r in done),
+            profiled_cpu_seconds=tuple(r.user_seconds + r.sys_seconds for r in done),
+            unprofiled_wall_seconds=tuple(plain_wall),
+            unprofiled_cpu_seconds=tuple(plain_cpu),
+            unnamed_leaf_samples=folded.unnamed_in_binary,
+            stacks=_folded_stacks(folded),
             notes=tuple(notes),
         )
 
-    def _record_argv(self, data: Path, argv: Sequence[str], report: Path | None = None) -> tuple[str, ...]:
-        """perf record around the launcher around the program; -B -N: no build-id scan at exit and
-        no copies of the binaries in ~/.debug (the binaries are content-hashed already)."""
+    def _record_prefix(self, data: Path) -> tuple[str, ...]:
+        """perf record's options: -B -N skip the build-id scan at exit and the copies of binaries
+        in ~/.debug (the binaries are content-hashed already); --no-bpf-event saves about a
+        second of start-up here."""
         return (
             self.perf,
             "record",
@@ -436,65 +479,16 @@ class Profiler:
             "-q",
             "-B",
             "-N",
+            "--no-bpf-event",
             "-o",
             os.fspath(data),
-            "--",
-            *self._taskset(),
-            os.fspath(self.launcher),
-            os.fspath(report or Path("REPORT")),
-            *argv,
         )
-
-    def _record_batch(
-        self, tag: str, argv: Sequence[str], env: Mapping[str, str], binary: str
-    ) -> tuple[LauncherReport, str | None, stacks.Folded] | str:
-        """One run under perf: the launcher's report, the program's checksum and its folded
-        stacks, or what went wrong in words."""
-        data = self.work_dir / f"{tag}.perf.data"
-        report_path = self.work_dir / f"{tag}.launcher"
-        report_path.unlink(missing_ok=True)
-        command = self._record_argv(data, argv, report_path)
-        out_path, err_path = self.work_dir / f"{tag}.stdout", self.work_dir / f"{tag}.stderr"
-        with out_path.open("wb") as out, err_path.open("wb") as err:
-            # perf runs on the harness's CPUs; taskset moves the launcher and program to the
-            # measured ones (without taskset everything shares the measured CPUs).
-            proc = spawn(command, env, None if self._taskset() else self.cpus, out, err)
-        code = _wait(proc, self.timeout_seconds + 60)
-        report = parse_launcher_report(report_path.read_text()) if report_path.exists() else None
-        stderr = err_path.read_text(errors="replace")
-        if code != 0 or report is None:
-            return f"perf record exited {code}: {stderr.strip()[-300:]}"
-        status = os.waitstatus_to_exitcode(report.wait_status)
-        if status != 0:
-            return f"profiled run failed (exit {status}): {stderr.strip()[-300:]}"
-        try:
-            checksum = parse_result_line(out_path.read_text(errors="replace")).get("checksum")
-        except HarnessError as exc:
-            return f"profiled run: {exc}"
-        folded = stacks.fold_perf_script(perf_script(self.perf, data), report.pid, binary)
-        data.unlink(missing_ok=True)
-        return report, checksum, folded
 
     def attach(self, pid: int, tag: str) -> tuple[subprocess.Popen, Path, tuple[str, ...]]:
         """perf recording an already running process (a server) until stopped with SIGINT."""
         data = self.work_dir / f"{tag}.perf.data"
         data.unlink(missing_ok=True)
-        command = (
-            self.perf,
-            "record",
-            "-e",
-            EVENT,
-            "-c",
-            str(self.period_ns),
-            "-g",
-            "-q",
-            "-B",
-            "-N",
-            "-o",
-            os.fspath(data),
-            "-p",
-            str(pid),
-        )
+        command = (*self._record_prefix(data), "-p", str(pid))
         err = (self.work_dir / f"{tag}.perf.stderr").open("wb")
         with err:
             proc = spawn(command, {}, None, subprocess.DEVNULL, err)
@@ -576,7 +570,9 @@ def server_profile(
     if code not in (0, -signal.SIGINT, 128 + signal.SIGINT) or not data.exists():
         stderr = (folder / f"{tag}.perf.stderr").read_text(errors="replace")
         return replace(base, error=f"perf record exited {code}: {stderr.strip()[-300:]}")
-    folded = stacks.fold_perf_script(perf_script(profiler.perf, data), server.process.pid, binary)
+    folded = stacks.fold_perf_script(
+        perf_script(profiler.perf, data), {server.process.pid}, binary
+    )
     data.unlink(missing_ok=True)
     return replace(
         base,

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 CATEGORIES = ("gc_runtime", "allocator", "kernel", "library", "own", "other")
@@ -81,9 +81,12 @@ def frame_name(symbol: str, dso: str, address: int = 0) -> str:
     return name + KERNEL_SUFFIX if kernel else name
 
 
-def fold_perf_script(text: str, pid: int | None = None, binary: str | None = None) -> Folded:
-    """Folded stacks of the samples of process `pid` (every process when None). `binary` is the
-    profiled program's path: its unnamed frames mean missing symbols, which the caller reports."""
+def fold_perf_script(
+    text: str, pids: Collection[int] | None = None, binary: str | None = None
+) -> Folded:
+    """Folded stacks of the samples of the processes `pids` (every process when None). `binary`
+    is the profiled program's path: its unnamed frames mean missing symbols, which the caller
+    reports."""
     stacks: Counter[str] = Counter()
     samples = unnamed = 0
     frames: list[str] = []
@@ -109,7 +112,7 @@ def fold_perf_script(text: str, pid: int | None = None, binary: str | None = Non
                 flush()
             header = _HEADER.match(line)
             in_sample, frames, leaf_unnamed = True, [], False
-            keep = header is not None and (pid is None or int(header["pid"]) == pid)
+            keep = header is not None and (pids is None or int(header["pid"]) in pids)
             continue
         frame = _FRAME.match(line)
         if frame is None or not keep:

@@ -42,7 +42,7 @@ json 100/100
 
 
 def test_folds_the_samples_of_one_process_root_first():
-    folded = stacks.fold_perf_script(SCRIPT, pid=100, binary="/bin/json-go")
+    folded = stacks.fold_perf_script(SCRIPT, pids={100}, binary="/bin/json-go")
     assert folded.samples == 4  # the launcher's sample is another process
     assert folded.stacks[
         "runtime.main;main.main;encoding/json.(*decodeState).literalStore;runtime.memmove"
@@ -103,7 +103,7 @@ def test_categories(stack, owner, category):
 
 
 def test_category_samples_cover_every_category_and_every_sample():
-    folded = stacks.fold_perf_script(SCRIPT, pid=100)
+    folded = stacks.fold_perf_script(SCRIPT, pids={100})
     counts = stacks.category_samples(folded.stacks, GO)
     assert list(counts) == list(stacks.CATEGORIES)
     assert counts == {
