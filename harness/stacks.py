@@ -55,6 +55,8 @@ _HEADER = re.compile(r"^(?P<comm>.*?)\s+(?P<pid>\d+)/(?P<tid>\d+)\s*:?\s*$")
 # `<tab>ADDRESS SYMBOL (DSO)`; the symbol may hold spaces and parentheses, the DSO does not.
 _FRAME = re.compile(r"^\s+(?P<addr>[0-9a-f]+)\s+(?P<sym>.*?)\s+\((?P<dso>[^()]*)\)\s*$")
 _RUST_HASH = re.compile(r"::h[0-9a-f]{16}$")
+_SYMBOL_VERSION = re.compile(r"@@?[A-Z][A-Za-z0-9_.]*$")  # cfree@GLIBC_2.2.5
+_CLONE_SUFFIX = re.compile(r"(\.(constprop|isra|part|cold|lto_priv)(\.\d+)?)+$")  # gcc clones
 _OFFSET = re.compile(r"\+0x[0-9a-f]+$")
 
 
@@ -77,7 +79,7 @@ def frame_name(symbol: str, dso: str, address: int = 0) -> str:
     if not name or name == UNKNOWN:
         base = dso.rsplit("/", 1)[-1] if dso and dso != UNKNOWN else ""
         name = f"[{base}]" if base else UNKNOWN
-    name = _RUST_HASH.sub("", name).replace(";", ":")
+    name = _SYMBOL_VERSION.sub("", _RUST_HASH.sub("", name)).replace(";", ":")
     return name + KERNEL_SUFFIX if kernel else name
 
 
@@ -294,6 +296,7 @@ _LIBC_ALLOCATOR = {
     "__rdl_alloc_zeroed",
 }
 _RUST_ALLOCATOR = (
+    "core::ptr::drop_in_place<alloc::boxed::Box<",  # freeing a box: Rust's side of sweeping
     "alloc::alloc::",
     "<alloc::alloc::Global as core::alloc::Allocator>",
     "alloc::raw_vec::",
@@ -380,10 +383,17 @@ def _rust_trait_crate(name: str) -> str | None:
 _STD_CRATES = {"std", "core", "alloc"}
 
 
+def _rust_impl_trait_crate(name: str) -> str | None:
+    """The trait's crate in derive output named `app::_::<impl serde::Serialize for app::T>::f`."""
+    match = re.search(r"<impl (?P<trait>[A-Za-z_][A-Za-z0-9_]*)::[^<>]* for ", name)
+    return match["trait"] if match else None
+
+
 def frame_category(frame: str, owner: Owner) -> str | None:
     """The category one frame belongs to, or None for a frame that only serves its caller."""
     if frame.endswith(KERNEL_SUFFIX):
         return "kernel"
+    frame = _CLONE_SUFFIX.sub("", frame.removeprefix("__rustc::"))
     if frame in _LIBC_ALLOCATOR or frame.startswith(("_int_malloc", "_int_free", "tcache_")):
         return "allocator"
     if owner.lang == "go":
@@ -406,7 +416,7 @@ def frame_category(frame: str, owner: Owner) -> str | None:
     if not crate or "::" not in frame:
         return None
     if crate in owner.prefixes:
-        trait = _rust_trait_crate(frame)
+        trait = _rust_trait_crate(frame) or _rust_impl_trait_crate(frame)
         if trait and trait not in owner.prefixes and trait not in _STD_CRATES:
             return "library"  # derive-generated glue for a library's trait
         return "own"

@@ -3,6 +3,10 @@ hand-made samples here, real perf output of both languages in tests/fixtures/pro
 
 from __future__ import annotations
 
+import gzip
+import re
+from pathlib import Path
+
 import pytest
 
 from harness import stacks
@@ -67,6 +71,7 @@ def test_frame_names_drop_offsets_and_rust_hashes_and_mark_the_kernel():
     assert stacks.frame_name("[unknown]", "[unknown]", 0xFFFFFFFF81000000) == "[unknown]_[k]"
     assert stacks.frame_name("[unknown]", "/usr/lib/x86_64-linux-gnu/libc.so.6") == "[libc.so.6]"
     assert stacks.frame_name("a;b", "/b") == "a:b"  # ';' separates frames in folded stacks
+    assert stacks.frame_name("cfree@GLIBC_2.2.5", "/lib/libc.so.6") == "cfree"
 
 
 @pytest.mark.parametrize(
@@ -92,6 +97,9 @@ def test_frame_names_drop_offsets_and_rust_hashes_and_mark_the_kernel():
         ("main;binarytrees::check", RUST, "own"),
         ("main;json::main;<json::Tweet as serde::de::Deserialize>::deserialize", RUST, "library"),
         ("main;json::main;<json::Tweet as core::clone::Clone>::clone", RUST, "own"),
+        ("json::main;json::_::<impl serde_core::ser::Serialize for json::Tweet>::serialize", RUST, "library"),
+        ("main;binarytrees::bottom_up;__rustc::__rdl_alloc_zeroed", RUST, "allocator"),
+        ("main;binarytrees::main;unlink_chunk.constprop.0", RUST, "allocator"),
         ("std::rt::lang_start;core::ops::function::FnOnce::call_once;binarytrees::main", RUST, "own"),
         ("start_thread;tokio::runtime::scheduler::multi_thread::worker::run", RUST, "gc_runtime"),
         ("start_thread;mio::poll::Poll::poll;epoll_wait;do_epoll_wait_[k]", RUST, "kernel"),
@@ -146,3 +154,47 @@ def test_folded_text_round_trips_and_bad_lines_are_named():
 def test_owners_for_each_language():
     assert stacks.owners_for("go", "gorust/workloads", []).prefixes == ("main.", "gorust/workloads/")
     assert stacks.owners_for("rust", None, ["http-json", "serve"]).prefixes == ("http_json", "serve")
+
+
+# --- real perf output of both languages (tests/fixtures/profile/README.md) ----------------------
+
+FIXTURES = Path(__file__).parent / "fixtures" / "profile"
+RUST_CRATES = ("binarytrees", "json", "serve")
+
+
+def _fixture(name: str, lang: str) -> tuple[stacks.Folded, dict[str, float]]:
+    text = gzip.decompress((FIXTURES / f"{name}.perf-script.txt.gz").read_bytes()).decode()
+    folded = stacks.fold_perf_script(text)
+    owner = stacks.owners_for(lang, "gorust/workloads", RUST_CRATES)
+    return folded, stacks.shares(stacks.category_samples(folded.stacks, owner))
+
+
+def test_go_binarytrees_spends_its_time_allocating_and_collecting():
+    folded, share = _fixture("go-binarytrees", "go")
+    assert folded.samples == 381 and folded.unnamed_in_binary == 0
+    assert share["allocator"] > 0.35  # mallocgc and its heap bits
+    assert share["gc_runtime"] > 0.10  # marking (gcmarknewobject, scanobject ...)
+    assert share["own"] > 0.05  # main.bottomUp, (*Node).check
+    assert share["other"] < 0.06  # taskset's loader start-up only
+    frames = {f for s in folded.stacks for f in s.split(";")}
+    assert "main.bottomUp" in frames and "runtime.mallocgc" in frames
+    assert any(f.endswith("_[k]") for f in frames)
+
+
+def test_rust_binarytrees_has_no_gc_and_frees_through_malloc():
+    folded, share = _fixture("rust-binarytrees", "rust")
+    assert folded.samples == 271
+    assert share["gc_runtime"] == 0
+    assert share["allocator"] > 0.45  # malloc, _int_free ... and dropping the boxes
+    assert share["own"] > 0.10
+    frames = {f for s in folded.stacks for f in s.split(";")}
+    assert "binarytrees::bottom_up" in frames
+    assert not any(re.search(r"::h[0-9a-f]{16}$", f) for f in frames)  # hashes dropped
+
+
+def test_json_is_mostly_the_library_on_both_sides():
+    _, go = _fixture("go-json", "go")
+    _, rust = _fixture("rust-json", "rust")
+    for share in (go, rust):
+        assert share["library"] == max(share.values())  # encoding/json, serde_json
+    assert go["gc_runtime"] > 0 and rust["gc_runtime"] == 0
