@@ -346,7 +346,7 @@ CATEGORY_COLOURS = {
     "other": "#c7c7c7",
 }
 FLAME_MIN_SHARE = 0.003  # boxes narrower than this share of the samples are left out
-FLAME_LABEL_CHARS_PER_UNIT = 180  # characters that fit across the whole width at font size 6
+FLAME_LABEL_CHARS_PER_UNIT = 200  # characters that fit across the whole width at font size 6
 
 
 def flame_graph(title: str, rects: Sequence, total: int, labels: Mapping[str, str]) -> str:
@@ -354,7 +354,7 @@ def flame_graph(title: str, rects: Sequence, total: int, labels: Mapping[str, st
     category): root at the bottom, one row per stack depth, width = samples, coloured by
     category, a frame's name written in its box where it fits."""
     depth = max((r.depth for r in rects), default=0) + 1
-    figure, axes = plt.subplots(figsize=(7.5, min(0.16 * depth + 1.1, 9)))
+    figure, axes = plt.subplots(figsize=(10, min(0.16 * depth + 1.1, 9)))
     by_category: dict[str, list[tuple[float, float, int]]] = {}
     for r in rects:
         by_category.setdefault(r.category, []).append((r.start / total, r.width / total, r.depth))
@@ -389,8 +389,8 @@ def flame_graph(title: str, rects: Sequence, total: int, labels: Mapping[str, st
         handles,
         [labels.get(c, c) for c in CATEGORY_COLOURS if c in by_category],
         fontsize=7,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.12 if depth < 12 else -0.04),
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
         ncol=6,
         frameon=False,
     )
@@ -399,7 +399,7 @@ def flame_graph(title: str, rects: Sequence, total: int, labels: Mapping[str, st
     axes.set_yticks([])
     axes.xaxis.set_major_formatter(lambda x, _: f"{x:.0%}")
     axes.set_xlabel("share of samples")
-    axes.set_title(_plain(title))
+    axes.set_title(_plain(title), pad=22)
     for spine in ("top", "right", "left"):
         axes.spines[spine].set_visible(False)
     return _to_svg(figure)

@@ -207,11 +207,6 @@ _GO_SCHEDULER = (
     "runtime.sighandler",
     "runtime.sigtramp",
     "runtime.signalM",
-    "runtime.mstart",
-    "runtime.rt0_go",
-    "runtime.schedinit",
-    "runtime.main",
-    "runtime.doInit",
     "runtime.nanotime",
     "runtime.walltime",
     "runtime.lock",
@@ -393,7 +388,7 @@ def frame_category(frame: str, owner: Owner) -> str | None:
     """The category one frame belongs to, or None for a frame that only serves its caller."""
     if frame.endswith(KERNEL_SUFFIX):
         return "kernel"
-    frame = _CLONE_SUFFIX.sub("", frame.removeprefix("__rustc::"))
+    frame = _CLONE_SUFFIX.sub("", _SYMBOL_VERSION.sub("", frame.removeprefix("__rustc::")))
     if frame in _LIBC_ALLOCATOR or frame.startswith(("_int_malloc", "_int_free", "tcache_")):
         return "allocator"
     if owner.lang == "go":
@@ -518,8 +513,8 @@ def flame_layout(
 ) -> tuple[list[FlameRect], int]:
     """The boxes of a flame graph (root at depth 0, children left to right by name, as FlameGraph
     sorts them), and the total sample count. Boxes narrower than `min_share` of the total are left
-    out (their samples still count in the parents' widths). Each box is coloured by the category
-    of its samples' majority."""
+    out (their samples still count in the parents' widths). A box takes its own frame's category;
+    a frame that has none (memmove, a start-up frame) takes the majority of its samples'."""
     total = sum(stacks.values())
     tree: dict = {}
     for stack, count in stacks.items():
@@ -542,7 +537,8 @@ def flame_layout(
                         depth=depth,
                         start=start,
                         width=child["count"],
-                        category=child["categories"].most_common(1)[0][0],
+                        category=frame_category(frame, owner)
+                        or child["categories"].most_common(1)[0][0],
                     )
                 )
                 walk(child["children"], depth + 1, start)
