@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -19,9 +20,11 @@ pytestmark = pytest.mark.e2e
 
 
 def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """This checkout's harness (PYTHONPATH), not whichever one the venv installed."""
     return subprocess.run(
         [sys.executable, "-m", "harness", *args],
         cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,
         timeout=1800,
@@ -163,7 +166,10 @@ def test_profile_of_the_real_binaries_covers_their_cpu_time(profiled):
         assert impl["samples"] >= 100
         coverage = impl["samples"] * impl["period_seconds"] / impl["process_cpu_seconds"]
         assert coverage > 0.9, impl["notes"]
-        assert impl["unprofiled_wall_seconds"] > 0
+        runs = len(impl["profiled_cpu_seconds"])
+        assert runs >= 1 and len(impl["unprofiled_wall_seconds"]) == runs
+        assert all(w > 0 for w in impl["unprofiled_wall_seconds"] + impl["profiled_wall_seconds"])
+        assert impl["process_cpu_seconds"] == pytest.approx(sum(impl["profiled_cpu_seconds"]))
         assert impl["same_source_as_run"] is True
     assert by_lang["rust"]["profiling_build"] and "force-frame-pointers" in by_lang["rust"]["build_flags"]
     assert not by_lang["go"]["profiling_build"]
