@@ -371,3 +371,56 @@ def console_lines(profile: ProfileRun) -> Sequence[str]:
     if profile.elapsed_seconds is not None:
         lines.append(f"profiled in {formatting.seconds(profile.elapsed_seconds)}")
     return lines
+
+
+def gc_sentence(found: FoundProfile | None) -> str | None:
+    """For the GC section: the measured GC-and-runtime and allocator shares of each profiled
+    pair, so the GC discussion cites where the CPU went rather than pauses alone."""
+    profile = found.profile if found else None
+    if profile is None:
+        return None
+    parts = []
+    for w in profile.workloads:
+        go, rust = w.profile_for(GO), w.profile_for(RUST)
+        if not (go and rust and go.ok and rust.ok and go.samples and rust.samples):
+            continue
+        g, r = category_shares(go), category_shares(rust)
+        parts.append(
+            f"{w.name} Go {formatting.percent(g['gc_runtime'])} / {formatting.percent(g['allocator'])}"
+            f" vs Rust {formatting.percent(r['gc_runtime'])} / {formatting.percent(r['allocator'])}"
+        )
+    if not parts:
+        return None
+    return (
+        f"Measured in this run's CPU profiles ({profile.size} size, see \"Where the CPU time goes\"), "
+        "the share of CPU samples in GC and runtime / in the allocator: " + "; ".join(parts) + ". "
+        "Rust's runtime share is its async runtime (servers); its memory management is all in the "
+        "allocator share."
+    )
+
+
+def evidence_lines(found: FoundProfile | None) -> dict[str, str]:
+    """For the decision matrix: one line each for latency determinism (the GC and runtime share
+    competing with the program) and resource cost (runtime + allocator share of CPU), per pair."""
+    profile = found.profile if found else None
+    if profile is None:
+        return {}
+    gc, memory = [], []
+    for w in profile.workloads:
+        go, rust = w.profile_for(GO), w.profile_for(RUST)
+        if not (go and rust and go.ok and rust.ok and go.samples and rust.samples):
+            continue
+        g, r = category_shares(go), category_shares(rust)
+        gc.append(f"{w.name} {formatting.percent(g['gc_runtime'])} vs {formatting.percent(r['gc_runtime'])}")
+        memory.append(
+            f"{w.name} {formatting.percent(g['gc_runtime'] + g['allocator'])} vs "
+            f"{formatting.percent(r['gc_runtime'] + r['allocator'])}"
+        )
+    if not gc:
+        return {}
+    return {
+        "latency_determinism": "CPU profiles, share of samples in GC and runtime, Go vs Rust: "
+        + "; ".join(gc),
+        "resource_cost": "CPU profiles, share of samples in GC, runtime and allocator together, "
+        "Go vs Rust: " + "; ".join(memory),
+    }

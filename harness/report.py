@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import jinja2
@@ -19,7 +20,7 @@ from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis
 from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.charts import Chart
 from harness.compare import DEFAULT_THRESHOLD
-from harness.decision import TeamConfig, collect_evidence, decide
+from harness.decision import Evidence, TeamConfig, collect_evidence, decide
 from harness.model import ImplementationResult, Run
 from harness.server_report import server_context
 from harness.store import write_atomic
@@ -202,6 +203,23 @@ def origin_rows(run: Run) -> list[tuple[str, str]]:
     return rows
 
 
+def _with_profile_shares(gc: dict, profile: profile_report.FoundProfile | None) -> dict:
+    """The GC section, citing the profiles' measured GC and allocator shares when there are any."""
+    sentence = profile_report.gc_sentence(profile)
+    return gc if sentence is None else {**gc, "reading": [*gc["reading"], sentence]}
+
+
+def _with_profile_evidence(evidence: Evidence, profile: profile_report.FoundProfile | None) -> Evidence:
+    """The decision matrix's latency-determinism and resource-cost evidence, plus the measured
+    GC, runtime and allocator shares of the run's profiles (a line each; scores unchanged)."""
+    lines = profile_report.evidence_lines(profile)
+    categories = {
+        name: replace(e, lines=(*e.lines, lines[name])) if name in lines else e
+        for name, e in evidence.categories.items()
+    }
+    return replace(evidence, categories=categories)
+
+
 def build_context(
     run: Run,
     capacity_config: CapacityConfig | None = None,
@@ -214,7 +232,7 @@ def build_context(
     run's CPU profile as profile_report.find_profile found it (None: no section)."""
     analyses = list(analyse_run(run))
     projection = project_capacity(run, capacity_config or load_capacity_config(None))
-    decision = decide(team, collect_evidence(analyses, projection))
+    decision = decide(team, _with_profile_evidence(collect_evidence(analyses, projection), profile))
     m = run.machine
     c = run.config
     return {
@@ -227,7 +245,7 @@ def build_context(
         "summary": sections.summary(analyses),
         "scaling": sections.scaling_section(run, scaling_report.budget_of(team)),
         "build_ops": sections.build_and_operations(run),
-        "gc": sections.gc_and_memory(run, analyses),
+        "gc": _with_profile_shares(sections.gc_and_memory(run, analyses), profile),
         "profile": profile_report.profile_section(profile),
         "trend": sections.trend_section(list(history) or [run]),
         "capacity": sections.capacity_section(projection),

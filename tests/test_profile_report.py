@@ -206,3 +206,18 @@ def test_server_pairs_compare_shares_only():
     assert pair["categories"][0]["go_seconds"] == "–"
     assert "GC and runtime +40.0 points" in pair["gap"]
     assert pair["rows"][0]["overhead"] == "9,500 vs 10,000 req/s unprofiled (-5.0 % throughput)"
+
+
+def test_the_gc_section_cites_the_measured_shares(tmp_path):
+    context = build_context(small_run(), profile=_found(tmp_path, profile_run()))
+    cited = context["gc"]["reading"][-1]
+    assert "demo Go 40.0 % / 20.0 % vs Rust 0.0 % / 40.0 %" in cited
+    assert profile_report.gc_sentence(None) is None
+
+
+def test_the_decision_matrix_evidence_cites_the_profiles(tmp_path):
+    context = build_context(small_run(), profile=_found(tmp_path, profile_run()))
+    evidence = {e["title"]: e["lines"] for e in context["decision"]["evidence"]}
+    lines = [line for found in evidence.values() for line in found]
+    assert "CPU profiles, share of samples in GC and runtime, Go vs Rust: demo 40.0 % vs 0.0 %" in lines
+    assert any(line.endswith("demo 60.0 % vs 40.0 %") for line in lines)
