@@ -515,7 +515,6 @@ def cmd_profile(args: argparse.Namespace) -> int:
         period_ns=round(period_us * 1000) if period_us else profiling.PERIOD_NS[size],
         server_seconds=seconds or profiling.SERVER_SECONDS[size],
         cache_dir=cache_dir,
-        results_dir=path_of_run.parent,
     )
     target = profile_path(path_of_run.parent, run.run_id)
     check = profiling.check_perf()

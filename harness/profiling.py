@@ -11,10 +11,13 @@ its flags, and whether its sources are those of the measured run.
 
 How: `perf record -e cpu-clock -c PERIOD -g`, the software CPU clock (this VM has no hardware
 PMU, so no cycles event), frame-pointer call graphs. A batch program runs under the measuring
-launcher (native/spawn.c) inside perf, so its exact rusage comes from wait4 as in a timed run,
-pinned to the measured CPU (taskset) while perf itself stays on the harness's CPUs; one unprofiled
-run right before gives the overhead. A server is started as in a run, warmed up, loaded closed loop
-once unprofiled and once with perf attached (`-p PID`); the overhead is the lost throughput.
+launcher inside perf, so its exact rusage comes from wait4 as in a timed run, pinned to the
+measured CPU (taskset) while perf itself stays on the harness's CPUs. Starting and stopping perf
+costs about half a second here, more than a quick program runs, so all profiled runs of one
+program share one perf session (harness.repeat runs the launcher N times; the launchers' reports
+name the pids whose samples are kept), after as many unprofiled runs for the overhead. A server
+is started as in a run, warmed up, loaded closed loop once unprofiled and once with perf attached
+(`-p PID`); the overhead is the lost throughput.
 
 What is checked: sampled CPU (samples x period) against the process's own CPU time (coverage;
 the target is >= 95 %), too few samples (MIN_SAMPLES), and leaves inside the binary that perf
@@ -645,7 +648,6 @@ class ProfileOptions:
     period_ns: int
     server_seconds: float
     cache_dir: Path
-    results_dir: Path
 
 
 def _run_build(run: Run, workload: str, key: str) -> BuildRecord | None:
