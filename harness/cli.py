@@ -43,6 +43,7 @@ from harness.schedule import ORDERS
 from harness.servers.protocol import ServerRunner, default_settings
 from harness.store import (
     PROFILE_SCHEMA_VERSION,
+    load_profile,
     load_run,
     profile_path,
     save_profile,
@@ -540,6 +541,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
         _progress,
         lambda: loadgen.find_oha(ROOT / "tools"),
         lambda p: save_profile(p, path_of_run.parent),
+        earlier=load_profile(target) if target.exists() else None,
     )
     for line in profile_report.console_lines(profile):
         stdout_console.print(line, markup=False, soft_wrap=True)

@@ -607,6 +607,7 @@ class ImplementationProfile(Keyed):
     # Servers: closed-loop throughput with perf attached and in the phase right before.
     profiled_rps: float | None = None
     unprofiled_rps: float | None = None
+    profiled_requests: int | None = None  # servers: requests in the profiled phase
     unnamed_leaf_samples: int = 0  # leaves inside the binary perf could not name (no symbols)
     own_code: tuple[str, ...] = ()  # Go package prefixes or Rust crate names of the program's own
     stacks: tuple[FoldedStack, ...] = ()

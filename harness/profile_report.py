@@ -5,8 +5,8 @@ How a report finds its profile: `harness profile RUN` writes results/profiles/<r
 the run's results file (store.profile_path); `harness report` looks there for the run it renders
 and shows the section only when the file exists. Every figure is derived here from the stored
 folded stacks (stacks.py): category shares, self-time tables, flame graphs, and the differences
-Go - Rust in share and, for batch programs, in CPU seconds (share x the profiled process's CPU
-time from rusage), which add up to the pair's CPU-time gap.
+Go - Rust in share and in CPU time (share x the unprofiled CPU time per run for batch programs,
+x the CPU time per request with perf attached for servers), which add up to the pair's gap.
 """
 
 from __future__ import annotations
@@ -159,22 +159,45 @@ def _largest_in(p: ImplementationProfile, category: str) -> str | None:
     return f"{leaf} {formatting.percent(counts[leaf] / total)}"
 
 
-def _category_rows(go: ImplementationProfile, rust: ImplementationProfile, batch: bool) -> list[dict]:
+def cpu_base(p: ImplementationProfile, batch: bool) -> float | None:
+    """What a pair's category shares are scaled by: a batch program's unprofiled CPU time per run,
+    or a server's CPU time per request in the profiled phase (perf attached); None: unknown."""
+    if batch:
+        return run_cpu_seconds(p) or None
+    if p.profiled_requests:
+        return p.process_cpu_seconds / p.profiled_requests
+    return None
+
+
+BASE_WORDS = {
+    True: ("per run", "share × the unprofiled CPU time per run"),
+    False: ("per request", "share × the server's CPU time per request with perf attached"),
+}
+
+
+def _category_rows(
+    go: ImplementationProfile, rust: ImplementationProfile, batch: bool
+) -> list[dict]:
     go_shares, rust_shares = category_shares(go), category_shares(rust)
+    go_base, rust_base = cpu_base(go, batch), cpu_base(rust, batch)
+    timed = go_base is not None and rust_base is not None
     rows = []
     for category in stacks.CATEGORIES:
         g, r = go_shares[category], rust_shares[category]
-        g_s, r_s = g * run_cpu_seconds(go), r * run_cpu_seconds(rust)
+        g_s, r_s = g * (go_base or 0.0), r * (rust_base or 0.0)
         label = stacks.CATEGORY_LABELS[category]
         parts = [f"Go {formatting.percent(g)}", f"Rust {formatting.percent(r)}"]
-        if batch:
+        if timed:
             parts = [
-                f"Go {formatting.percent(g)} ({formatting.seconds(g_s)})",
+                f"Go {formatting.percent(g)} ({formatting.seconds(g_s)} {BASE_WORDS[batch][0]})",
                 f"Rust {formatting.percent(r)} ({formatting.seconds(r_s)})",
             ]
         largest = [
             f"{side} {found}"
-            for side, found in (("Go", _largest_in(go, category)), ("Rust", _largest_in(rust, category)))
+            for side, found in (
+                ("Go", _largest_in(go, category)),
+                ("Rust", _largest_in(rust, category)),
+            )
             if found
         ]
         sentence = (
@@ -189,9 +212,9 @@ def _category_rows(go: ImplementationProfile, rust: ImplementationProfile, batch
                 "go": formatting.percent(g),
                 "rust": formatting.percent(r),
                 "diff_points": f"{(g - r) * 100:+.1f}",
-                "go_seconds": formatting.seconds(g_s) if batch else "–",
-                "rust_seconds": formatting.seconds(r_s) if batch else "–",
-                "diff_seconds": _signed_seconds(g_s - r_s) if batch else "–",
+                "go_seconds": formatting.seconds(g_s) if timed else "–",
+                "rust_seconds": formatting.seconds(r_s) if timed else "–",
+                "diff_seconds": _signed_seconds(g_s - r_s) if timed else "–",
                 "sentence": sentence,
             }
         )
@@ -202,35 +225,34 @@ def _signed_seconds(value: float) -> str:
     return ("+" if value >= 0 else "−") + formatting.seconds(abs(value))
 
 
-def gap_sentence(
-    go: ImplementationProfile, rust: ImplementationProfile, batch: bool
-) -> str:
-    """What the categories say about the pair's ratio: for batch programs, how the CPU-time gap
-    splits by category (the parts add up to it); for servers, the shares that differ most."""
+def gap_sentence(go: ImplementationProfile, rust: ImplementationProfile, batch: bool) -> str:
+    """What the categories say about the pair's ratio: the CPU gap per run (batch) or per request
+    (servers) split by category (the parts add up to it); shares only when no base is known."""
     go_shares, rust_shares = category_shares(go), category_shares(rust)
-    if batch:
-        go_cpu, rust_cpu = run_cpu_seconds(go), run_cpu_seconds(rust)
-        gap = go_cpu - rust_cpu
-        parts = {c: go_shares[c] * go_cpu - rust_shares[c] * rust_cpu for c in stacks.CATEGORIES}
+    go_base, rust_base = cpu_base(go, batch), cpu_base(rust, batch)
+    if go_base is not None and rust_base is not None:
+        gap = go_base - rust_base
+        parts = {
+            c: go_shares[c] * go_base - rust_shares[c] * rust_base for c in stacks.CATEGORIES
+        }
         ranked = sorted(parts, key=lambda c: -abs(parts[c]))[:3]
         listed = ", ".join(
             f"{stacks.CATEGORY_LABELS[c]} {_signed_seconds(parts[c])}" for c in ranked
         )
-        ratio = go_cpu / rust_cpu if rust_cpu else 0
+        what = (
+            "Unprofiled, Go used" if batch else "Under the same closed-loop load, with perf attached, Go used"
+        )
+        unit = BASE_WORDS[batch][0]
         return (
-            f"Unprofiled, Go used {formatting.seconds(go_cpu)} of CPU per run and Rust "
-            f"{formatting.seconds(rust_cpu)} (Go/Rust {ratio:.2f}×, a gap of "
+            f"{what} {formatting.seconds(go_base)} of CPU {unit} and Rust "
+            f"{formatting.seconds(rust_base)} (Go/Rust {go_base / rust_base:.2f}×, a gap of "
             f"{_signed_seconds(gap)}); split by the profiles' category shares, the gap is mostly "
             f"{listed}."
         )
     diffs = {c: go_shares[c] - rust_shares[c] for c in stacks.CATEGORIES}
     ranked = sorted(diffs, key=lambda c: -abs(diffs[c]))[:3]
     listed = ", ".join(f"{stacks.CATEGORY_LABELS[c]} {diffs[c] * 100:+.1f} points" for c in ranked)
-    return (
-        f"Under the same closed-loop load the shares of server CPU differ most in {listed} "
-        "(Go − Rust); per request each side's CPU is its whole profile, so a larger share of a "
-        "smaller total can still be less time."
-    )
+    return f"The shares of CPU samples differ most in {listed} (Go − Rust)."
 
 
 def _impl_row(p: ImplementationProfile) -> dict:
@@ -269,6 +291,9 @@ def _pair(w: WorkloadProfile) -> dict:
         "categories": _category_rows(go, rust, batch) if both else [],  # type: ignore[arg-type]
         "gap": gap_sentence(go, rust, batch) if both else "",  # type: ignore[arg-type]
         "batch": batch,
+        "timed": bool(both) and cpu_base(go, batch) is not None and cpu_base(rust, batch) is not None,  # type: ignore[arg-type]
+        "basis": BASE_WORDS[batch][1],
+        "unit": BASE_WORDS[batch][0],
         "flames": [_flame(w.name, p) for p in ok_profiles],
         "top": [{"key": p.key, "rows": _top_rows(p)} for p in ok_profiles],
     }
@@ -330,8 +355,8 @@ def profile_section(found: FoundProfile | None) -> dict:
     ]
     if profile.elapsed_seconds is not None:
         intro.append(
-            f"The profiles took {formatting.seconds(profile.elapsed_seconds)} to make "
-            f"({len(profile.workloads)} workloads)."
+            f"The last `harness profile` took {formatting.seconds(profile.elapsed_seconds)} "
+            f"({len(profile.workloads)} workloads in the file)."
         )
     return {
         "present": True,

@@ -586,6 +586,7 @@ def server_profile(
         profiled_cpu_seconds=(cpu,),
         profiled_rps=profiled.achieved_rps,
         unprofiled_rps=plain.achieved_rps,
+        profiled_requests=profiled.requests,
         unnamed_leaf_samples=folded.unnamed_in_binary,
         stacks=_folded_stacks(folded),
         notes=quality_notes(
@@ -724,9 +725,26 @@ def profile_run(
     progress: Callable[[str], None],
     oha: Callable[[], Path],
     saved: Callable[[ProfileRun], object],
+    earlier: ProfileRun | None = None,
 ) -> ProfileRun:
-    """Profile the default pair of each workload, saving the file after every workload."""
+    """Profile the default pair of each workload, saving the file after every workload. The
+    workloads of an `earlier` profile of the run at the same size and period that are not
+    profiled again are kept, so profiling one workload does not drop the others."""
     started = time.perf_counter()
+    names = {w.name for w in workloads}
+    kept: tuple[WorkloadProfile, ...] = ()
+    if (
+        earlier is not None
+        and earlier.error is None
+        and earlier.size == options.size
+        and all(
+            i.period_seconds == options.period_ns / 1e9
+            for w in earlier.workloads
+            for i in w.implementations
+            if i.ok
+        )
+    ):
+        kept = tuple(w for w in earlier.workloads if w.name not in names)
     profile = ProfileRun(
         schema_version=PROFILE_SCHEMA_VERSION,
         run_id=run.run_id,
@@ -737,6 +755,7 @@ def profile_run(
         event=EVENT_WORDS,
         cpu_affinity=run.config.cpu_affinity,
         hardware_counters=check.hardware_counters,
+        workloads=kept,
     )
     work_dir = options.cache_dir.resolve() / "profiles" / run.run_id
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -804,8 +823,12 @@ def profile_run(
             )
         profile = replace(profile, workloads=(*profile.workloads, result))
         saved(profile)
+    order = {w.name: i for i, w in enumerate(run.workloads)}
     profile = replace(
-        profile, finished_at=now_iso(), elapsed_seconds=time.perf_counter() - started
+        profile,
+        workloads=tuple(sorted(profile.workloads, key=lambda w: order.get(w.name, len(order)))),
+        finished_at=now_iso(),
+        elapsed_seconds=time.perf_counter() - started,
     )
     saved(profile)
     return profile

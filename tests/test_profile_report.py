@@ -189,23 +189,40 @@ def test_console_lines_give_samples_coverage_and_shares():
     assert lines[-1] == "profiled in 60 s"
 
 
-def test_server_pairs_compare_shares_only():
+def _server_pair(go_requests, rust_requests):
     workload = WorkloadProfile(
         name="api",
         kind="server",
         params={},
         implementations=(
-            impl_profile("go", GO_STACKS, 3.0, unprofiled_wall_seconds=(), unprofiled_rps=10000.0, profiled_rps=9500.0),
-            impl_profile("rust", RUST_STACKS, 3.0, unprofiled_wall_seconds=(), unprofiled_rps=20000.0, profiled_rps=19800.0),
+            impl_profile("go", GO_STACKS, 3.0, unprofiled_wall_seconds=(), unprofiled_rps=10000.0,
+                         profiled_rps=9500.0, profiled_requests=go_requests),
+            impl_profile("rust", RUST_STACKS, 3.0, unprofiled_wall_seconds=(), unprofiled_rps=20000.0,
+                         profiled_rps=19800.0, profiled_requests=rust_requests),
         ),
         load="closed loop",
     )
-    pair = profile_report.profile_section(
+    return profile_report.profile_section(
         profile_report.FoundProfile(Path("p.json"), replace(profile_run(), workloads=(workload,)))
     )["pairs"][0]
-    assert pair["categories"][0]["go_seconds"] == "–"
-    assert "GC and runtime +40.0 points" in pair["gap"]
+
+
+def test_server_pairs_split_the_cpu_per_request():
+    pair = _server_pair(30_000, 60_000)  # 3 s of CPU: 100 us vs 50 us a request
+    assert pair["timed"] and pair["unit"] == "per request"
+    gc = pair["categories"][0]
+    assert (gc["go_seconds"], gc["rust_seconds"], gc["diff_seconds"]) == ("40 µs", "0 s", "+40 µs")
+    assert "Go used 100 µs of CPU per request and Rust 50 µs (Go/Rust 2.00×, a gap of +50 µs)" in (
+        pair["gap"]
+    )
+    assert "GC and runtime +40 µs" in pair["gap"]
     assert pair["rows"][0]["overhead"] == "9,500 vs 10,000 req/s unprofiled (-5.0 % throughput)"
+
+
+def test_without_request_counts_only_shares_are_compared():
+    pair = _server_pair(None, None)
+    assert not pair["timed"] and pair["categories"][0]["go_seconds"] == "–"
+    assert "GC and runtime +40.0 points" in pair["gap"]
 
 
 def test_the_gc_section_cites_the_measured_shares(tmp_path):
