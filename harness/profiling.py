@@ -715,6 +715,19 @@ def profile_implementation(
     return profile
 
 
+def kept_workloads(
+    earlier: ProfileRun | None, names: set[str], size: str, period_ns: int
+) -> tuple[WorkloadProfile, ...]:
+    """The workloads of an earlier profile of the run to keep beside new ones: those not profiled
+    again, when it was made at the same size and period (else nothing: one file, one setting)."""
+    if earlier is None or earlier.error is not None or earlier.size != size:
+        return ()
+    periods = {i.period_seconds for w in earlier.workloads for i in w.implementations if i.ok}
+    if periods - {period_ns / 1e9}:
+        return ()
+    return tuple(w for w in earlier.workloads if w.name not in names)
+
+
 def profile_run(
     run: Run,
     workloads: Sequence[Workload],
@@ -731,20 +744,7 @@ def profile_run(
     workloads of an `earlier` profile of the run at the same size and period that are not
     profiled again are kept, so profiling one workload does not drop the others."""
     started = time.perf_counter()
-    names = {w.name for w in workloads}
-    kept: tuple[WorkloadProfile, ...] = ()
-    if (
-        earlier is not None
-        and earlier.error is None
-        and earlier.size == options.size
-        and all(
-            i.period_seconds == options.period_ns / 1e9
-            for w in earlier.workloads
-            for i in w.implementations
-            if i.ok
-        )
-    ):
-        kept = tuple(w for w in earlier.workloads if w.name not in names)
+    kept = kept_workloads(earlier, {w.name for w in workloads}, options.size, options.period_ns)
     profile = ProfileRun(
         schema_version=PROFILE_SCHEMA_VERSION,
         run_id=run.run_id,

@@ -238,3 +238,12 @@ def test_the_decision_matrix_evidence_cites_the_profiles(tmp_path):
     lines = [line for found in evidence.values() for line in found]
     assert "CPU profiles, share of samples in GC and runtime, Go vs Rust: demo 40.0 % vs 0.0 %" in lines
     assert any(line.endswith("demo 60.0 % vs 40.0 %") for line in lines)
+
+
+def test_profiling_some_workloads_keeps_the_others_of_the_same_setting():
+    earlier = profile_run()  # "demo" at quick size, period 10 ms
+    assert profiling.kept_workloads(earlier, {"other"}, "quick", 10_000_000) == earlier.workloads
+    assert profiling.kept_workloads(earlier, {"demo"}, "quick", 10_000_000) == ()
+    assert profiling.kept_workloads(earlier, {"other"}, "full", 10_000_000) == ()
+    assert profiling.kept_workloads(earlier, {"other"}, "quick", 250_000) == ()
+    assert profiling.kept_workloads(None, {"other"}, "quick", 10_000_000) == ()
