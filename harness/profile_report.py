@@ -350,8 +350,9 @@ def profile_section(found: FoundProfile | None) -> dict:
         "runtime helpers count for their caller); coverage is sampled CPU time (samples × period) "
         "over the process's own CPU time (target ≥ 95 %); a short program is run again under perf "
         "until its runs hold enough samples, each profiled run after an unprofiled one, and the "
-        "overhead compares their medians. A batch pair's CPU seconds per category are its share "
-        "times the unprofiled CPU time per run, so they add up to the pair's CPU gap.",
+        "overhead compares their medians. A pair's CPU time per category is its share times the "
+        "unprofiled CPU time per run (batch) or the CPU time per request in the profiled phase "
+        "(servers), so the parts add up to the pair's gap.",
     ]
     if profile.elapsed_seconds is not None:
         intro.append(
