@@ -33,7 +33,7 @@ from harness import (
 from harness.analysis import analyse_run
 from harness.build import Builder
 from harness.errors import HarnessError
-from harness.export import EXPORTERS
+from harness.export import EXPORTERS, write_brief
 from harness.model import Run, RunConfig, StoppingRule, Workload
 from harness.progress import ProgressView
 from harness.runner import RunInterrupted, build_all, harness_cpus_for, run_suite
@@ -486,8 +486,25 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     results_dir, _ = _paths(args)
+    if args.brief and args.format not in (None, "markdown"):
+        raise HarnessError(
+            f"export: --brief writes Markdown, not {args.format}; drop --format or use markdown"
+        )
     _, run = _load_measured(args.results, results_dir)
-    sys.stdout.write(EXPORTERS[args.format](run))
+    if not args.brief:
+        sys.stdout.write(EXPORTERS[args.format or "csv"](run))
+        return 0
+    text, written = write_brief(
+        run,
+        Path(args.out),
+        team=decision.load_team_config(Path(args.team) if args.team else None),
+        capacity_config=capacity.load_capacity_config(
+            Path(args.capacity) if args.capacity else None
+        ),
+    )
+    sys.stdout.write(text)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
@@ -852,7 +869,16 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="print a results file as csv, markdown, benchstat or bmf")
     s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")
-    s.add_argument("--format", choices=sorted(EXPORTERS), default="csv")
+    s.add_argument("--format", choices=sorted(EXPORTERS), help="default csv")
+    s.add_argument(
+        "--brief",
+        action="store_true",
+        help="the report's one-screen brief as Markdown, printed and written to --out with its "
+        "chart beside it (<run-id>-brief.md, <run-id>-overview.png and .svg)",
+    )
+    s.add_argument("--out", default="reports", help="where --brief writes its files (reports/)")
+    s.add_argument("--team", help="decision-matrix scores for --brief (as for report)")
+    s.add_argument("--capacity", help="capacity/cost assumptions for --brief (as for report)")
     s.set_defaults(func=cmd_export)
     return p
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from harness import charts, formatting, scaling_report, sections
+from harness import brief, charts, formatting, scaling_report, sections
 from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
 from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.charts import Chart
@@ -222,6 +222,9 @@ def build_context(
         "started": run.started_at,
         "finished": run.finished_at or "not finished",
         "size": c.size,
+        "brief": brief.html_context(
+            brief.build_brief(run, analyses, decision, DEFAULT_THRESHOLD)
+        ),
         "summary": sections.summary(analyses),
         "scaling": sections.scaling_section(run, scaling_report.budget_of(team)),
         "build_ops": sections.build_and_operations(run),
