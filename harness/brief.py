@@ -75,6 +75,11 @@ class RatioMark:
         return "go" if go_higher == (self.metric in HIGHER_IS_BETTER) else "rust"
 
     @property
+    def tested(self) -> bool:
+        """False for one round or replicate (files before replicated servers): no CI, no test."""
+        return self.ci_low is not None and self.ci_high is not None
+
+    @property
     def factor(self) -> float:
         """How many times better the better side is (≥ 1), whoever it is."""
         return self.ratio if self.ratio >= 1 else 1 / self.ratio
@@ -256,7 +261,9 @@ def ratio_text(m: RatioMark) -> str:
 
 
 def reading(m: RatioMark) -> str:
-    """"Rust 2.81× faster" or "no significant difference"."""
+    """"Rust 2.81× faster", "no significant difference" or, with one replicate, "no test"."""
+    if not m.tested:
+        return "one round or replicate: no CI, no test"
     if m.better is None:
         return "no significant difference"
     return f"{LANG_NAMES[m.better]} {_factor(m.factor)}× {BETTER_WORDS[m.metric]}"
@@ -274,16 +281,25 @@ def tally_sentence(marks: Sequence[RatioMark]) -> str | None:
         return None
     rust = sum(1 for m in found if m.better == "rust")
     go = sum(1 for m in found if m.better == "go")
-    none = len(found) - rust - go
+    untested = sum(1 for m in found if not m.tested)
+    none = len(found) - rust - go - untested
+    single = (
+        f"{untested} rest{'s' if untested == 1 else ''} on one round or replicate (no test)"
+        if untested
+        else ""
+    )
     if rust + go == 0:
         return (
             f"None of the {len(found)} Go/Rust comparisons shows a significant difference "
-            "(the interval excludes 1 and p < 0.05)."
+            "(the interval excludes 1 and p < 0.05)" + (f"; {single}." if single else ".")
         )
     plural = "s" if len(found) > 1 else ""
-    return (
-        f"Of {len(found)} Go/Rust comparison{plural}, Rust is ahead on {rust}, Go on {go}, "
-        f"and {none} show{'s' if none == 1 else ''} no significant difference."
+    parts = [f"Rust is ahead on {rust}", f"Go on {go}"]
+    parts.append(f"{none} show{'s' if none == 1 else ''} no significant difference")
+    if single:
+        parts.append(single)
+    return f"Of {len(found)} Go/Rust comparison{plural}, " + ", ".join(parts[:-1]) + (
+        f", and {parts[-1]}."
     )
 
 
@@ -384,7 +400,8 @@ def largest_uncalled(marks: Sequence[RatioMark]) -> str | None:
     if not found or any(m.significant for m in found):
         return None
     m = max(found, key=lambda m: abs(math.log(m.ratio)))
-    return f"The largest point estimate, {m.label} ({ratio_text(m)}), is not significant."
+    verdict = "is not significant" if m.tested else "rests on one round or replicate: no test"
+    return f"The largest point estimate, {m.label} ({ratio_text(m)}), {verdict}."
 
 
 def select_sentences(marks: Sequence[RatioMark]) -> tuple[str, ...]:
@@ -417,11 +434,12 @@ def compared_rows(run: Run) -> tuple[tuple[str, str], ...]:
     """What was compared, in four short rows."""
     m, c = run.machine, run.config
     rounds = rounds_text(run)
+    when = f"{run.started_at[:10]} {run.started_at[11:16]}".strip()  # ISO 8601 as recorded
     return (
         ("Machine", f"{m.cpu_model}, {m.cpu_count} CPUs, {formatting.size(m.memory_bytes)}"),
         ("Toolchains", f"{m.go_version or 'Go not found'}; {m.rustc_version or 'rustc not found'}"),
         ("Size", f"{c.size}, {rounds}, {len(run.workloads)} workloads"),
-        ("Run", f"{run.run_id}, started {run.started_at} ({run.status})"),
+        ("Date", when + ("" if run.status == "complete" else f" (run {run.status})")),
     )
 
 

@@ -364,7 +364,7 @@ def _overview_figure(points: Sequence[RatioPoint]):
         if (p.group, p.row) not in rows:
             rows.append((p.group, p.row))
     y_of = {key: index for index, key in enumerate(rows)}
-    figure, axes = plt.subplots(figsize=(6.4, 0.22 * len(rows) + 1.0))
+    figure, axes = plt.subplots(figsize=(5.3, 0.19 * len(rows) + 0.9))  # drawn near 1:1 at 1280 px
     groups = list(dict.fromkeys(group for group, _ in rows))
     for index, group in enumerate(groups):  # a light band behind every other workload
         ys = [y for (g, _), y in y_of.items() if g == group]
@@ -428,7 +428,8 @@ def _overview_figure(points: Sequence[RatioPoint]):
         if p.light:
             continue
         axes.annotate(
-            f"{p.ratio:.2f}×" + ("" if p.significant else " n.s."),
+            f"{p.ratio:.2f}×"
+            + ("" if p.significant else " n.s." if p.low is not None else " no CI"),
             xy=(1, y_of[(p.group, p.row)]),
             xycoords=("axes fraction", "data"),
             xytext=(4, 0),

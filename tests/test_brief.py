@@ -55,6 +55,20 @@ def test_tally_counts_only_default_pairs():
     )
 
 
+def test_tally_counts_one_replicate_marks_apart_and_reading_says_no_test():
+    single = RatioMark("api", brief.P99, 7.9, None, None, False, where="at 9,000 req/s")
+    marks = [mark("a", ratio=2.0), mark("b", ratio=1.01, significant=False), single]
+    assert brief.tally_sentence(marks) == (
+        "Of 3 Go/Rust comparisons, Rust is ahead on 1, Go on 0, 1 shows no significant "
+        "difference, and 1 rests on one round or replicate (no test)."
+    )
+    assert brief.reading(single) == "one round or replicate: no CI, no test"
+    assert brief.tally_sentence([single]) == (
+        "None of the 1 Go/Rust comparisons shows a significant difference (the interval "
+        "excludes 1 and p < 0.05); 1 rests on one round or replicate (no test)."
+    )
+
+
 def test_tally_with_nothing_significant_says_so_and_with_no_pair_says_nothing():
     marks = [mark("a", ratio=1.3, significant=False), mark("b", ratio=0.9, significant=False)]
     assert brief.tally_sentence(marks).startswith("None of the 2 Go/Rust comparisons")
