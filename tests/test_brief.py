@@ -351,3 +351,15 @@ def test_a_server_without_a_clean_common_rate_is_said_to_have_no_p99_ratio():
     assert found.gaps == (
         "api: no Go/Rust p99 latency ratio (no rate every replicate on both sides held).",
     )
+
+
+def test_the_report_brief_of_a_failing_run_lists_the_failures_and_charts_only_the_rest():
+    html = render(build_context(failing_run()))
+    top = html[html.index('<section id="brief"') : html.index("</section>")]
+    failed = top[top.index('<div class="failures"') :]
+    failed = failed[: failed.index("</div>")]
+    assert "json: checksum mismatch: rust/default printed ff" in failed
+    assert "gzip: failed — go/default: repetition 3 failed" in failed
+    assert "×" not in failed
+    assert 'data-default-marks="6"' in top  # logparse and sha256: wall, CPU, memory each
+    assert len(re.findall(r'id="overview-mark-default-\d+"', top)) == 6
