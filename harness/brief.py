@@ -210,10 +210,17 @@ def _status_and_reason(status: str, error: str | None) -> str:
     return reason if reason.startswith(words) else f"{words} — {reason}"
 
 
+GAP_REASONS = {
+    P99: "no rate every replicate on both sides held",
+    SATURATION: "no replicate in which both sides' closed-loop probe was kept",
+}
+BATCH_GAP_REASON = "no round in which both defaults succeeded"
+
+
 def gap_lines(analyses: Sequence[WorkloadAnalysis], marks: Sequence[RatioMark]) -> tuple[str, ...]:
-    """An ok workload missing a mark the chart would have: a server with no rate every replicate
-    on both sides held has no p99 ratio, a pair without a common round has none at all. Said, so
-    a shorter chart is not read as a complete one."""
+    """An ok workload missing a mark the chart would have, with the reason: a server with no rate
+    every replicate on both sides held has no p99 ratio, one whose probes were set aside (CPU
+    steal) no saturation ratio. Said, so a shorter chart is not read as a complete one."""
     lines = []
     for a in analyses:
         w = a.result
@@ -221,15 +228,24 @@ def gap_lines(analyses: Sequence[WorkloadAnalysis], marks: Sequence[RatioMark]) 
             continue
         expected = (P99, SATURATION) if w.kind == "server" else BATCH_METRICS
         present = {m.metric for m in defaults(marks) if m.workload == w.name}
-        missing = [METRIC_LABELS[metric] for metric in expected if metric not in present]
-        if missing:
-            reason = (
-                "no rate every replicate on both sides held"
-                if w.kind == "server" and missing == [METRIC_LABELS[P99]]
-                else "no Go and Rust default measured in the same rounds"
-            )
-            lines.append(f"{w.name}: no Go/Rust {' or '.join(missing)} ratio ({reason}).")
+        for metric in expected:
+            if metric not in present:
+                reason = GAP_REASONS.get(metric, BATCH_GAP_REASON)
+                lines.append(f"{w.name}: no Go/Rust {METRIC_LABELS[metric]} ratio ({reason}).")
     return tuple(lines)
+
+
+def few_rounds_sentence(run: Run) -> str | None:
+    """With fewer than 6 rounds the exact two-sided signed-rank test cannot reach p < 0.05 (its
+    smallest p is 2 / 2^n), so no batch ratio can be called: say so before a reader wonders."""
+    found = [w.rounds.rounds for w in run.workloads if w.rounds is not None and w.kind != "server"]
+    rounds = max(found) if found else run.config.repetitions
+    if not any(w.kind != "server" for w in run.workloads) or rounds >= 6:
+        return None
+    return (
+        f"With {rounds} rounds the smallest possible signed-rank p is {2 / 2**rounds:.2g}, so no "
+        "batch difference can be called: read these ratios as indications (a full run calls them)."
+    )
 
 
 def measured_languages(run: Run) -> tuple[str, ...]:
@@ -499,12 +515,19 @@ def build_brief(
         compared=compared_rows(run),
         marks=marks,
         nothing=nothing_to_compare(run, marks),
-        sentences=select_sentences(marks),
+        sentences=_with_rounds_note(select_sentences(marks), few_rounds_sentence(run)),
         failures=failure_lines(analyses),
         gaps=gap_lines(analyses, marks) if defaults(marks) else (),
         noise=noise_text(run, analyses, threshold),
         decision=decision_text(decision),
     )
+
+
+def _with_rounds_note(sentences: tuple[str, ...], note: str | None) -> tuple[str, ...]:
+    """The rounds note right after the tally, within MAX_SENTENCES."""
+    if note is None or not sentences:
+        return sentences
+    return (sentences[0], note, *sentences[1:])[:MAX_SENTENCES]
 
 
 def chart_points(marks: Sequence[RatioMark]) -> list[RatioPoint]:

@@ -353,6 +353,23 @@ def test_a_server_without_a_clean_common_rate_is_said_to_have_no_p99_ratio():
     )
 
 
+def test_a_run_of_fewer_than_six_rounds_says_no_batch_difference_can_be_called():
+    from dataclasses import replace
+
+    from builders import run_config
+
+    run = full_like_run()
+    quick = replace(run, config=run_config(size="quick", repetitions=3))
+    assert brief.few_rounds_sentence(quick) == (
+        "With 3 rounds the smallest possible signed-rank p is 0.25, so no batch difference can "
+        "be called: read these ratios as indications (a full run calls them)."
+    )
+    assert brief.few_rounds_sentence(replace(run, config=run_config(repetitions=6))) is None
+    assert brief.few_rounds_sentence(run) is None  # 10 rounds
+    found = run_brief(quick)  # the fixture's 10 recorded repetitions still analyse the same
+    assert found.sentences[1].startswith("With 3 rounds")
+
+
 def test_the_report_brief_of_a_failing_run_lists_the_failures_and_charts_only_the_rest():
     html = render(build_context(failing_run()))
     top = html[html.index('<section id="brief"') : html.index("</section>")]
