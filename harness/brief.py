@@ -68,7 +68,7 @@ class RatioMark:
 
     @property
     def better(self) -> str | None:
-        """"go" | "rust" when significant, else None."""
+        """ "go" | "rust" when significant, else None."""
         if not self.significant:
             return None
         go_higher = self.ratio > 1
@@ -121,9 +121,7 @@ def batch_marks(a: WorkloadAnalysis) -> list[RatioMark]:
         for metric in BATCH_METRICS:
             if summary is None or metric not in summary.metrics:
                 continue
-            c = compare(
-                metric, summary.metrics[metric].unit, numerator, denominator, w.throughput
-            )
+            c = compare(metric, summary.metrics[metric].unit, numerator, denominator, w.throughput)
             if c is not None:
                 marks.append(
                     RatioMark(
@@ -204,7 +202,7 @@ def failure_lines(analyses: Sequence[WorkloadAnalysis]) -> tuple[str, ...]:
 
 
 def _status_and_reason(status: str, error: str | None) -> str:
-    """"checksum mismatch: rust/default printed ff, ..." once, though the error repeats it."""
+    """ "checksum mismatch: rust/default printed ff, ..." once, though the error repeats it."""
     words = status.replace("_", " ")
     reason = error or "no reason recorded"
     return reason if reason.startswith(words) else f"{words} — {reason}"
@@ -244,15 +242,13 @@ def few_rounds_sentence(run: Run) -> str | None:
         return None
     return (
         f"With {rounds} rounds the smallest possible signed-rank p is {2 / 2**rounds:.2g}, so no "
-        "batch difference can be called: read these ratios as indications (a full run calls them)."
+        "batch difference can be called: read these ratios as indications (a full run can call them)."
     )
 
 
 def measured_languages(run: Run) -> tuple[str, ...]:
     """Languages with at least one ok implementation, in a fixed order."""
-    found = {
-        impl.lang for w in run.workloads for impl in w.implementations if impl.status == "ok"
-    }
+    found = {impl.lang for w in run.workloads for impl in w.implementations if impl.status == "ok"}
     return tuple(sorted(found))
 
 
@@ -277,7 +273,7 @@ def ratio_text(m: RatioMark) -> str:
 
 
 def reading(m: RatioMark) -> str:
-    """"Rust 2.81× faster", "no significant difference" or, with one replicate, "no test"."""
+    """ "Rust 2.81× faster", "no significant difference" or, with one replicate, "no test"."""
     if not m.tested:
         return "one round or replicate: no CI, no test"
     if m.better is None:
@@ -314,8 +310,10 @@ def tally_sentence(marks: Sequence[RatioMark]) -> str | None:
     parts.append(f"{none} show{'s' if none == 1 else ''} no significant difference")
     if single:
         parts.append(single)
-    return f"Of {len(found)} Go/Rust comparison{plural}, " + ", ".join(parts[:-1]) + (
-        f", and {parts[-1]}."
+    return (
+        f"Of {len(found)} Go/Rust comparison{plural}, "
+        + ", ".join(parts[:-1])
+        + (f", and {parts[-1]}.")
     )
 
 
@@ -437,7 +435,7 @@ def select_sentences(marks: Sequence[RatioMark]) -> tuple[str, ...]:
 
 
 def rounds_text(run: Run) -> str:
-    """"10–40 rounds (adaptive)": the rounds the batch workloads ran, else the configured number."""
+    """ "10–40 rounds (adaptive)": the rounds the batch workloads ran, else the configured number."""
     found = [w.rounds.rounds for w in run.workloads if w.rounds is not None]
     adaptive = " (adaptive)" if run.config.stopping is not None else ""
     if not found:
@@ -630,9 +628,7 @@ def html_context(brief: Brief) -> dict:
     found = defaults(brief.marks)
     return {
         "compared": list(brief.compared),
-        "chart": None
-        if svg is None
-        else Chart(title=CHART_TITLE, alt=CHART_ALT, svg=Markup(svg)),
+        "chart": None if svg is None else Chart(title=CHART_TITLE, alt=CHART_ALT, svg=Markup(svg)),
         "nothing": brief.nothing,
         "sentences": list(brief.sentences),
         "failures": list(brief.failures),

@@ -66,7 +66,9 @@ def main(argv: list[str]) -> int:
             page.goto(path.resolve().as_uri())
             page.screenshot(path=str(folder / "screen.png"))
             page.emulate_media(media="print")
-            page.pdf(path=str(folder / "report.pdf"), prefer_css_page_size=True, print_background=True)
+            page.pdf(
+                path=str(folder / "report.pdf"), prefer_css_page_size=True, print_background=True
+            )
             browser.close()
         subprocess.run(
             [pdftoppm, "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile",

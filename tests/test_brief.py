@@ -84,7 +84,10 @@ def test_largest_takes_the_biggest_factor_once_per_workload_whichever_side():
         mark("zz", ratio=20.0, variant=True, pair="go/x vs rust/default"),  # a variant
     ]
     found = brief.largest(marks, 2)
-    assert [(m.workload, m.metric) for m in found] == [("gzip", "wall_seconds"), ("json", "cpu_seconds")]
+    assert [(m.workload, m.metric) for m in found] == [
+        ("gzip", "wall_seconds"),
+        ("json", "cpu_seconds"),
+    ]
     sentences = brief.largest_sentences(marks, 2)
     assert sentences[0] == (
         "Largest difference: gzip wall time, Go 4.00× faster (Go/Rust 0.25× [0.24, 0.26])."
@@ -233,7 +236,9 @@ def test_failed_and_diverging_workloads_are_listed_as_failed_never_as_ratios():
         "json: checksum mismatch: rust/default printed ff, go/default printed 00000000deadbeef"
     )
     assert any(f.startswith("gzip: failed — go/default") for f in found.failures)
-    assert any(f.startswith("logparse rust/memchr: failed — exit status 101") for f in found.failures)
+    assert any(
+        f.startswith("logparse rust/memchr: failed — exit status 101") for f in found.failures
+    )
     assert not any("×" in f for f in found.failures)
     assert {m.workload for m in found.marks} == {"logparse", "sha256"}
     assert not any(s for s in found.sentences if "json" in s or "gzip" in s)
@@ -362,7 +367,7 @@ def test_a_run_of_fewer_than_six_rounds_says_no_batch_difference_can_be_called()
     quick = replace(run, config=run_config(size="quick", repetitions=3))
     assert brief.few_rounds_sentence(quick) == (
         "With 3 rounds the smallest possible signed-rank p is 0.25, so no batch difference can "
-        "be called: read these ratios as indications (a full run calls them)."
+        "be called: read these ratios as indications (a full run can call them)."
     )
     assert brief.few_rounds_sentence(replace(run, config=run_config(repetitions=6))) is None
     assert brief.few_rounds_sentence(run) is None  # 10 rounds

@@ -141,9 +141,7 @@ def test_the_brief_is_the_first_screen_and_page_and_nothing_is_wider_than_the_pa
     )
     assert marks == DEFAULT_MARKS
     assert page.get_attribute("#brief figure.overview", "data-default-marks") == str(marks)
-    bottom = page.evaluate(
-        "document.querySelector('#brief .brief').getBoundingClientRect().bottom"
-    )
+    bottom = page.evaluate("document.querySelector('#brief .brief').getBoundingClientRect().bottom")
     assert bottom <= 800, f"the brief ends at {bottom:.0f} px, below the first screen"
     _open_every_details(page)
     assert page.evaluate(WIDER_THAN_PAGE) == []
@@ -151,11 +149,11 @@ def test_the_brief_is_the_first_screen_and_page_and_nothing_is_wider_than_the_pa
     page.emulate_media(media="print")
     page.set_viewport_size({"width": PRINT_WIDTH_PX, "height": PRINT_HEIGHT_PX})
     height = page.evaluate("document.querySelector('#brief').getBoundingClientRect().bottom")
-    assert height <= PRINT_HEIGHT_PX, f"the brief needs {height:.0f} px of a {PRINT_HEIGHT_PX} px page"
-    assert page.evaluate(WIDER_THAN_PAGE) == []
-    page.pdf(
-        path=str(screenshots / "brief.pdf"), prefer_css_page_size=True, print_background=True
+    assert height <= PRINT_HEIGHT_PX, (
+        f"the brief needs {height:.0f} px of a {PRINT_HEIGHT_PX} px page"
     )
+    assert page.evaluate(WIDER_THAN_PAGE) == []
+    page.pdf(path=str(screenshots / "brief.pdf"), prefer_css_page_size=True, print_background=True)
     page.close()
 
 
