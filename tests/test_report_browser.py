@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -153,8 +154,22 @@ def test_the_brief_is_the_first_screen_and_page_and_nothing_is_wider_than_the_pa
         f"the brief needs {height:.0f} px of a {PRINT_HEIGHT_PX} px page"
     )
     assert page.evaluate(WIDER_THAN_PAGE) == []
-    page.pdf(path=str(screenshots / "brief.pdf"), prefer_css_page_size=True, print_background=True)
+    pdf = screenshots / "brief.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
     page.close()
+    pdftotext = shutil.which("pdftotext")  # poppler-utils; without it the layout checks above stand
+    if pdftotext:
+        first, second = (
+            subprocess.run(
+                [pdftotext, "-f", str(n), "-l", str(n), str(pdf), "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            for n in (1, 2)
+        )
+        assert "At a glance" in first and "Of 19 Go/Rust comparisons" in first
+        assert second.lstrip().startswith("Summary")  # the brief has the first page to itself
 
 
 def test_a_one_language_report_says_there_is_nothing_to_compare_in_chromium(browser, tmp_path):
