@@ -226,9 +226,16 @@ def gap_lines(analyses: Sequence[WorkloadAnalysis], marks: Sequence[RatioMark]) 
             continue
         expected = (P99, SATURATION) if w.kind == "server" else BATCH_METRICS
         present = {m.metric for m in defaults(marks) if m.workload == w.name}
+        probed = all(
+            replicates.saturation_probes(impl)
+            for impl in (w.result_for(GO), w.result_for(RUST))
+            if impl is not None
+        )
         for metric in expected:
             if metric not in present:
                 reason = GAP_REASONS.get(metric, BATCH_GAP_REASON)
+                if metric == SATURATION and not probed:
+                    reason = "no closed-loop probe was measured on both sides"
                 lines.append(f"{w.name}: no Go/Rust {METRIC_LABELS[metric]} ratio ({reason}).")
     return tuple(lines)
 

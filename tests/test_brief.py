@@ -385,3 +385,19 @@ def test_the_report_brief_of_a_failing_run_lists_the_failures_and_charts_only_th
     assert "×" not in failed
     assert 'data-default-marks="6"' in top  # logparse and sha256: wall, CPU, memory each
     assert len(re.findall(r'id="overview-mark-default-\d+"', top)) == 6
+
+
+def test_a_server_measured_without_probes_is_said_to_have_none():
+    from dataclasses import replace
+
+    from builders import replicated, server_workload
+
+    go = replicated(3000.0, achieved=[3000.0, 3000.0], p99=[0.01, 0.012])
+    rust = replicated(3000.0, achieved=[3000.0, 3000.0], p99=[0.001, 0.0011])
+    run = full_like_run()
+    run = replace(run, workloads=(server_workload(go, rust, name="api"),))
+    found = run_brief(run)
+    assert [m.metric for m in found.marks] == [brief.P99]
+    assert found.gaps == (
+        "api: no Go/Rust saturation ratio (no closed-loop probe was measured on both sides).",
+    )
