@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from brief_fixtures import DEFAULT_MARKS, full_like_run, go_only_run
+from brief_fixtures import DEFAULT_MARKS, failing_run, full_like_run, go_only_run
 from builders import small_run, sweep_run
 
+from harness.decision import CATEGORY_NAMES, parse_team_config
 from harness.report import write_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -127,20 +129,34 @@ def _open_every_details(page) -> None:
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
 
 
+def _failing_with_team():
+    """The long case: three failure lines and a decision line beside the chart."""
+    full, failing = full_like_run(), failing_run()
+    run = replace(full, workloads=failing.workloads + full.workloads[4:])
+    scores = {**dict.fromkeys(CATEGORY_NAMES, 3), "latency_determinism": 5, "resource_cost": 4}
+    return run, parse_team_config({"scores": scores}, "team.toml"), 13
+
+
+@pytest.mark.parametrize(
+    "case",
+    [lambda: (full_like_run(), None, DEFAULT_MARKS), _failing_with_team],
+    ids=["full", "failing"],
+)
 def test_the_brief_is_the_first_screen_and_page_and_nothing_is_wider_than_the_page(
-    browser, tmp_path
+    browser, tmp_path, case
 ):
-    path = write_report(full_like_run(), tmp_path)
+    run, team, expected_marks = case()
+    path = write_report(run, tmp_path, team=team)
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(path.resolve().as_uri())
     screenshots = ROOT / ".cache" / "screenshots"
     screenshots.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(screenshots / "brief-1280x800.png"))
+    page.screenshot(path=str(screenshots / f"brief-1280x800-{run.workloads[0].name}.png"))
 
     marks = page.evaluate(
         "document.querySelectorAll('#brief svg [id^=\"overview-mark-default-\"]').length"
     )
-    assert marks == DEFAULT_MARKS
+    assert marks == expected_marks
     assert page.get_attribute("#brief figure.overview", "data-default-marks") == str(marks)
     bottom = page.evaluate("document.querySelector('#brief .brief').getBoundingClientRect().bottom")
     assert bottom <= 800, f"the brief ends at {bottom:.0f} px, below the first screen"
@@ -154,7 +170,7 @@ def test_the_brief_is_the_first_screen_and_page_and_nothing_is_wider_than_the_pa
         f"the brief needs {height:.0f} px of a {PRINT_HEIGHT_PX} px page"
     )
     assert page.evaluate(WIDER_THAN_PAGE) == []
-    pdf = screenshots / "brief.pdf"
+    pdf = screenshots / f"brief-{run.workloads[0].name}.pdf"
     page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
     page.close()
     pdftotext = shutil.which("pdftotext")  # poppler-utils; without it the layout checks above stand
@@ -168,7 +184,7 @@ def test_the_brief_is_the_first_screen_and_page_and_nothing_is_wider_than_the_pa
             ).stdout
             for n in (1, 2)
         )
-        assert "At a glance" in first and "Of 19 Go/Rust comparisons" in first
+        assert "At a glance" in first and f"Of {expected_marks} Go/Rust comparisons" in first
         assert second.lstrip().startswith("Summary")  # the brief has the first page to itself
 
 
