@@ -216,24 +216,32 @@ BATCH_GAP_REASON = "no round in which both defaults succeeded"
 
 
 def gap_lines(analyses: Sequence[WorkloadAnalysis], marks: Sequence[RatioMark]) -> tuple[str, ...]:
-    """An ok workload missing a mark the chart would have, with the reason: a server with no rate
-    every replicate on both sides held has no p99 ratio, one whose probes were set aside (CPU
-    steal) no saturation ratio. Said, so a shorter chart is not read as a complete one."""
+    """An ok workload missing a mark the chart would have, with the reason: only one language's
+    default, no round both defaults finished, a server with no rate every replicate on both
+    sides held (no p99 ratio) or no kept probe on both sides (no saturation ratio). Said, so a
+    shorter chart is not read as a complete one."""
     lines = []
     for a in analyses:
         w = a.result
         if w.status != "ok":
             continue
-        expected = (P99, SATURATION) if w.kind == "server" else BATCH_METRICS
+        go, rust = w.result_for(GO), w.result_for(RUST)
+        if go is None or rust is None:
+            only = "Go" if rust is None else "Rust"
+            lines.append(f"{w.name}: only {only} has a default here, nothing to compare.")
+            continue
         present = {m.metric for m in defaults(marks) if m.workload == w.name}
-        probed = all(
-            replicates.saturation_probes(impl)
-            for impl in (w.result_for(GO), w.result_for(RUST))
-            if impl is not None
-        )
-        for metric in expected:
+        if w.kind != "server":
+            missing = [METRIC_LABELS[m] for m in BATCH_METRICS if m not in present]
+            if missing:
+                lines.append(
+                    f"{w.name}: no Go/Rust {' or '.join(missing)} ratio ({BATCH_GAP_REASON})."
+                )
+            continue
+        probed = bool(replicates.saturation_probes(go) and replicates.saturation_probes(rust))
+        for metric in (P99, SATURATION):
             if metric not in present:
-                reason = GAP_REASONS.get(metric, BATCH_GAP_REASON)
+                reason = GAP_REASONS[metric]
                 if metric == SATURATION and not probed:
                     reason = "no closed-loop probe was measured on both sides"
                 lines.append(f"{w.name}: no Go/Rust {METRIC_LABELS[metric]} ratio ({reason}).")

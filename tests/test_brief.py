@@ -401,3 +401,17 @@ def test_a_server_measured_without_probes_is_said_to_have_none():
     assert found.gaps == (
         "api: no Go/Rust saturation ratio (no closed-loop probe was measured on both sides).",
     )
+
+
+def test_a_workload_with_one_language_beside_compared_ones_is_named():
+    from dataclasses import replace
+
+    run = full_like_run()
+    json = run.workloads[0]
+    go_only = replace(
+        json, name="own", implementations=tuple(i for i in json.implementations if i.lang == "go")
+    )
+    found = run_brief(replace(run, workloads=(json, go_only)))
+    assert found.nothing is None
+    assert {m.workload for m in found.marks} == {"json"}
+    assert found.gaps == ("own: only Go has a default here, nothing to compare.",)
