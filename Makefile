@@ -48,7 +48,8 @@ report: $(VENV)/.installed
 
 # Debian's Chromium renders the report in the browser test (playwright drives it; no browser download).
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null)
 
 test: deps browser
 	$(PY) -m ruff check harness tests
