@@ -28,10 +28,11 @@ import subprocess
 import tempfile
 import time
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from harness import buildprofile, toolchains
+from harness import buildenv, buildprofile, toolchains
 from harness.errors import HarnessError
 from harness.model import BuildRecord, Implementation, Workload
 from harness.store import from_plain, write_atomic
@@ -64,11 +65,19 @@ def _hash_tree(digest, root: Path, base: Path, skip: Path | None = None) -> None
 
 
 def source_hash(
-    workloads_dir: Path, impl: Implementation, toolchain: str, command: tuple[str, ...]
+    workloads_dir: Path,
+    impl: Implementation,
+    toolchain: str,
+    command: tuple[str, ...],
+    environment: Mapping[str, str] | None = None,
 ) -> str:
+    """`environment` is the build's settings (harness/buildenv.py): a binary built with other
+    RUSTFLAGS or GOAMD64 is another binary, never a cache hit."""
     root = language_root(workloads_dir, impl.lang)
     digest = hashlib.sha256()
     digest.update(f"{toolchain}\0{' '.join(command)}\0{sorted(GO_ENV.items())}\0".encode())
+    if environment:
+        digest.update(json.dumps(sorted(environment.items())).encode() + b"\0")
     # The whole language tree, not just the implementation's folder: variants share code with their
     # defaults (a Go model package, a Rust path dependency or a shared main.rs), and a missed
     # dependency would silently measure a stale binary. Unrelated edits cost a rebuild, never a lie.
@@ -86,9 +95,7 @@ def rust_profile_flags(workspace_toml: Path) -> str:
     except (OSError, KeyError, tomllib.TOMLDecodeError):
         return "cargo build --release (profile.release not declared: Cargo defaults)"
     settings = " ".join(f"{k}={v}" for k, v in profile.items())
-    return (
-        f"cargo build {' '.join(CARGO_BUILD_FLAGS)}; profile.release: {settings}; RUSTFLAGS unset"
-    )
+    return f"cargo build {' '.join(CARGO_BUILD_FLAGS)}; profile.release: {settings}"
 
 
 def cargo_target_dir(workspace: Path) -> Path:
@@ -231,7 +238,10 @@ class Builder:
         stem = f"{impl.lang}-{impl.path}"
         placeholder = self.bin_dir / stem
         command = build_command(impl, placeholder)
-        digest = source_hash(workloads_dir, impl, toolchain.version, command)
+        forced = GO_ENV if impl.lang == "go" and impl.build is None else {}
+        env = {**os.environ, **forced}
+        environment = buildenv.of(impl.lang, env, root if root.is_dir() else workloads_dir, forced)
+        digest = source_hash(workloads_dir, impl, toolchain.version, command, environment.settings)
         binary = self.bin_dir / f"{stem}-{digest[:16]}"
         record_path = binary.with_suffix(".json")
         if impl.build is not None:
@@ -240,10 +250,13 @@ class Builder:
             flags = (
                 f"go build {' '.join(GO_BUILD_FLAGS)}; "
                 + " ".join(f"{k}={v}" for k, v in GO_ENV.items())
-                + "; GOAMD64 default (v1)"
+                + f"; {buildenv.describe('go', environment)}"
             )
         else:
-            flags = rust_profile_flags(root / "Cargo.toml")
+            flags = (
+                f"{rust_profile_flags(root / 'Cargo.toml')}; "
+                + buildenv.describe("rust", environment)
+            )
         if binary.exists() and record_path.exists():
             cached = from_plain(BuildRecord, json.loads(record_path.read_text()))
             if self.profile and cached.ok and cached.clean_build_seconds is None:
@@ -265,11 +278,12 @@ class Builder:
             flags=flags,
             source_hash=digest,
             log_path=os.fspath(log_path),
+            environment=environment.settings,
+            environment_changes=environment.changes,
         )
         missing = missing_project(workloads_dir, impl)
         if missing:
             return replace(base, error=missing)
-        env = {**os.environ, **(GO_ENV if impl.lang == "go" and impl.build is None else {})}
         cwd = workloads_dir if impl.build is not None else root
         start = time.perf_counter()
         with log_path.open("wb") as log:

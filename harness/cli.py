@@ -23,6 +23,7 @@ from harness import (
     history,
     loadgen,
     machine,
+    machine_block,
     measure,
     noise,
     report,
@@ -508,6 +509,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_machine(args: argparse.Namespace) -> int:
+    """The machine block a workload doc quotes (harness/machine_block.py), from a results file."""
+    results_dir, _ = _paths(args)
+    _, run = _load_measured(args.results, results_dir)
+    sys.stdout.write(machine_block.render(run))
+    return 0
+
+
 def _thresholds(values: list[str]) -> dict[str, float]:
     thresholds = {}
     for value in values:
@@ -880,6 +889,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--team", help="decision-matrix scores for --brief (as for report)")
     s.add_argument("--capacity", help="capacity/cost assumptions for --brief (as for report)")
     s.set_defaults(func=cmd_export)
+    s = sub.add_parser(
+        "machine", help="print the machine a results file measured, as a block for workload docs"
+    )
+    s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")
+    s.set_defaults(func=cmd_machine)
     return p
 
 

@@ -42,7 +42,9 @@ TOP_KEYS = (
     "implementations",
     "server",
     "sweep",
+    "cpu_features",
 )
+CPU_FLAG_PATTERN = re.compile(r"^[a-z0-9_]+$")  # as /proc/cpuinfo spells them: sha_ni, avx512f
 # Go runtime settings a sweep may vary (harness/sweep.py); they apply to Go implementations only.
 RUNTIME_SETTINGS = ("GOGC", "GOMEMLIMIT", "GOMAXPROCS")
 INPUT_KEYS = ("generator", "seed", "file", "command", "sources")
@@ -380,6 +382,13 @@ def parse_manifest(data: dict, path: Path) -> Workload:
     )
 
     sweeps = _parse_sweeps(data["sweep"], params, where) if "sweep" in data else {}
+    cpu_features = _string_list(data, "cpu_features", where) or ()
+    for flag in cpu_features:
+        if not CPU_FLAG_PATTERN.match(flag):
+            raise HarnessError(
+                f"{where}: field 'cpu_features' names {flag!r}; CPU flags are spelled as in "
+                "/proc/cpuinfo (lower case, e.g. 'sha_ni')"
+            )
 
     return Workload(
         name=name,
@@ -394,6 +403,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         manifest_path=where,
         server=server,
         sweeps=sweeps,
+        cpu_features=cpu_features,
     )
 
 

@@ -126,6 +126,9 @@ class Workload:
     # the first pair is the axis, the others are linked to it point by point.
     sweeps: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
     sweep_point: SweepPoint | None = None  # set on the copies `harness sweep` measures
+    # CPU feature flags (as /proc/cpuinfo names them) the verdict depends on: both sides choose
+    # their code by them at run time (sha256 on sha_ni), so the report puts a caveat beside it.
+    cpu_features: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -225,6 +228,11 @@ class BuildRecord(Keyed):
     source_lines: int | None = None  # non-blank, non-comment lines of the repo's own source
     source_files: tuple[str, ...] = ()  # what source_lines counts, relative to workloads/<lang>
     profile_error: str | None = None  # why the profile is missing when the build itself worked
+    # The settings outside the command that shaped the build, as the toolchain saw them
+    # (harness/buildenv.py; schema >= 7): Go's `go env` values and enabled experiments, Rust's
+    # cargo variables and config files; and, in words, those that differ from the defaults.
+    environment: dict[str, str] = field(default_factory=dict)
+    environment_changes: tuple[str, ...] = ()
 
 
 # --- machine state (raw readings; harness/noise.py reads them and derives what they mean) --------
@@ -526,6 +534,7 @@ class WorkloadResult:
     cpu_window: CpuWindow | None = None  # schema >= 3
     origin: WorkloadOrigin | None = None  # schema >= 6
     sweep: SweepPoint | None = None  # schema >= 6: a point of `harness sweep`
+    cpu_features: tuple[str, ...] = ()  # schema >= 7: the manifest's, see Workload
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)
@@ -547,6 +556,9 @@ class Machine:
     git_branch: str | None
     git_dirty: bool | None
     harness_cpus: tuple[int, ...] | None  # where the harness itself was pinned, if anywhere
+    # Every flag /proc/cpuinfo lists (schema >= 7; None in older files or when unreadable): the
+    # workloads' libraries pick code paths by some of them (harness/cpufeatures.py).
+    cpu_flags: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

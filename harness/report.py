@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from harness import brief, charts, formatting, scaling_report, sections
+from harness import brief, charts, cpufeatures, formatting, machine_block, scaling_report, sections
 from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
 from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.charts import Chart
@@ -117,10 +117,11 @@ def _charts(analysis: WorkloadAnalysis) -> list[Chart]:
     return result
 
 
-def _workload_context(a: WorkloadAnalysis) -> dict:
+def _workload_context(a: WorkloadAnalysis, cpu_flags: tuple[str, ...] | None) -> dict:
     w = a.result
     rows = []
-    warnings = []
+    caveat = cpufeatures.caveat(w.name, w.cpu_features, cpu_flags)
+    warnings = [caveat] if caveat else []
     for s, impl in zip(a.implementations, w.implementations, strict=True):
         wall = s.metrics.get("wall_seconds")
         if wall and wall.noisy:
@@ -225,7 +226,7 @@ def build_context(
         "brief": brief.html_context(
             brief.build_brief(run, analyses, decision, DEFAULT_THRESHOLD)
         ),
-        "summary": sections.summary(analyses),
+        "summary": sections.summary(analyses, m.cpu_flags),
         "scaling": sections.scaling_section(run, scaling_report.budget_of(team)),
         "build_ops": sections.build_and_operations(run),
         "gc": sections.gc_and_memory(run, analyses),
@@ -240,15 +241,11 @@ def build_context(
             if a.result.status != "ok"
         ],
         "workloads": [
-            server_context(a.result, c) if a.result.kind == "server" else _workload_context(a)
+            server_context(a.result, c) if a.result.kind == "server" else _workload_context(a, m.cpu_flags)
             for a in analyses
         ],
         "environment": [
-            ("CPU", f"{m.cpu_model} ({m.cpu_count} logical CPUs)"),
-            ("Memory", formatting.size(m.memory_bytes)),
-            ("Kernel / OS", f"{m.kernel} / {m.os}"),
-            ("Go", m.go_version or "not found"),
-            ("Rust", f"{m.rustc_version or 'not found'}; {m.cargo_version or ''}"),
+            *machine_block.machine_rows(run),
             ("Python", m.python),
             (
                 "Source",

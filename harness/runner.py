@@ -494,6 +494,7 @@ def conclude_workload(
         params=dict(params),
         reference_checksum=reference,
         error=error,
+        cpu_features=workload.cpu_features,
         **extra,
     )
 
@@ -532,6 +533,12 @@ def build_all(workload: Workload, builder: BuildStep, progress: Progress) -> dic
             else (f"built in {record.build_seconds:.1f} s" if record.ok else record.error)
         )
         progress(f"build {workload.name} {impl.key}: {state}")
+        if record.environment_changes:  # recorded and reported; said here so no one misses it
+            progress(
+                f"warning: {workload.name} {impl.key} built with settings that differ from the "
+                f"toolchain's defaults (recorded in its build record): "
+                + "; ".join(record.environment_changes)
+            )
         builds[impl.key] = record
     return builds
 

@@ -278,3 +278,17 @@ def test_bad_server_rates_are_one_line_errors(tmp_path, rates, message):
     error = error_for(tmp_path, SERVER + f"\n[server.rates]\n{rates}\n", "http-json")
     assert "http-json.toml" in error and "\n" not in error
     assert re.search(message, error)
+
+
+def test_cpu_features_are_read_and_spelled_as_the_kernel_does(tmp_path):
+    with_features = VALID.replace('throughput = "bytes"\n', 'throughput = "bytes"\ncpu_features = ["sha_ni", "avx2"]\n')
+    assert load_manifest(write(tmp_path, with_features)).cpu_features == ("sha_ni", "avx2")
+    assert load_manifest(write(tmp_path, VALID)).cpu_features == ()
+    message = error_for(tmp_path, with_features.replace('"sha_ni"', '"SHA-NI"'))
+    assert "'cpu_features'" in message and "'SHA-NI'" in message
+    message = error_for(tmp_path, with_features.replace('["sha_ni", "avx2"]', '"sha_ni"'))
+    assert "'cpu_features'" in message
+
+
+def test_sha256_declares_its_dependency_on_sha_ni():
+    assert load_workloads(WORKLOADS_DIR)["sha256"].cpu_features == ("sha_ni",)
