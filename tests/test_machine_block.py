@@ -74,3 +74,25 @@ def test_sha256_doc_describes_its_machine_from_a_record():
     (block,) = machine_block.blocks_in((ROOT / "workloads" / "docs" / "sha256.md").read_text())
     rows = dict(machine_block.parse_block(block)[3])
     assert "sha_ni" in rows["CPU features the workloads' libraries select code by"].split(";")[0]
+
+
+def _with_go_experiments(run, experiments):
+    workloads = []
+    for w in run.workloads:
+        impls = tuple(
+            replace(i, build=replace(i.build, environment={"experiments (toolchain)": experiments}))
+            if i.lang == "go"
+            else i
+            for i in w.implementations
+        )
+        workloads.append(replace(w, implementations=impls))
+    return replace(run, workloads=tuple(workloads))
+
+
+def test_go_collector_is_read_from_the_build_records():
+    run = _run()
+    assert machine_block.go_collector(run).startswith("not recorded")
+    green = _with_go_experiments(run, "dwarf5 greenteagc regabiargs")
+    assert machine_block.go_collector(green).startswith("Green Tea")
+    classic = _with_go_experiments(run, "dwarf5 regabiargs")
+    assert "greenteagc off" in machine_block.go_collector(classic)
