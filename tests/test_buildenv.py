@@ -129,3 +129,29 @@ def test_build_record_under_rustflags_and_goamd64_through_the_real_build(tmp_pat
     assert rust2.binary_bytes is not None and rust.binary_bytes is not None
     assert rust2.binary_bytes < rust.binary_bytes
     assert Path(rust2.binary_path).with_suffix(".json").exists()
+
+
+def test_report_lists_builds_with_changed_settings_in_the_methodology():
+    from dataclasses import replace
+
+    from builders import small_run
+
+    from harness import report
+
+    run = small_run()
+    (w,) = run.workloads[:1]
+    impls = tuple(
+        replace(i, build=replace(i.build, environment_changes=("RUSTFLAGS='-C target-cpu=native'",)))
+        if i.lang == "rust"
+        else i
+        for i in w.implementations
+    )
+    changed = replace(run, workloads=(replace(w, implementations=impls), *run.workloads[1:]))
+    context = report.build_context(changed)
+    assert context["methodology"]["build_changes"] == [
+        f"{w.name} rust/default: RUSTFLAGS='-C target-cpu=native'"
+    ]
+    html = report.render(context)
+    assert "settings other than the toolchains' defaults" in html
+    assert "target-cpu=native" in html
+    assert report.build_context(run)["methodology"]["build_changes"] == []
