@@ -149,7 +149,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for column in ("name", "category", "kind", "implementations", "description"):
         table.add_column(column)
     for w in workloads.values():
-        impls = ", ".join(f"{i.key} ({i.library})" for i in w.implementations)
+        impls = ", ".join(
+            f"{i.key}{' [go+rust]' if i.links else ''} ({i.library})" for i in w.implementations
+        )
         table.add_row(w.name, w.category, w.kind, impls, w.description)
     stdout_console.print(table)
     return 0

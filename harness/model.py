@@ -14,6 +14,7 @@ from typing import Literal
 Lang = Literal["go", "rust"]
 LANGS: tuple[Lang, ...] = ("go", "rust")
 DEFAULT_VARIANT = "default"
+HYBRID_LABEL = "go+rust"  # a Go program linking a Rust static library through cgo
 
 ParamValue = int | float | str
 
@@ -51,6 +52,14 @@ class Implementation(Keyed):
     # Extra environment for the measured process (a sweep's runtime setting, e.g. GOGC=200),
     # applied over the harness's own (GODEBUG=gctrace=1, GOMAXPROCS for servers).
     env: tuple[tuple[str, str], ...] = ()
+    # A go+rust hybrid: the Rust staticlib crate (<workloads dir>/rust/crates/<links>) that cargo
+    # builds and `go build` links into this Go program through cgo (harness/build.py).
+    links: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The languages in the binary: "go", "rust", or "go+rust" for a hybrid."""
+        return HYBRID_LABEL if self.links else self.lang
 
 
 @dataclass(frozen=True)
@@ -233,6 +242,17 @@ class BuildRecord(Keyed):
     # cargo variables and config files; and, in words, those that differ from the defaults.
     environment: dict[str, str] = field(default_factory=dict)
     environment_changes: tuple[str, ...] = ()
+    # Schema >= 7: what the build needed and what it produced, for every build (a go+rust hybrid's
+    # differ from both pure builds). None / () in older files: not recorded.
+    toolchains: tuple[str, ...] = ()  # every toolchain the build ran: Go, rustc, the C compiler
+    links: str | None = None  # a hybrid's Rust staticlib crate, linked by go build through cgo
+    step_seconds: dict[str, float] = field(default_factory=dict)  # a hybrid: cargo, then go build
+    # Shared libraries the binary needs at run time (ELF DT_NEEDED): () is a static binary, None
+    # when not read. A cgo binary links libc dynamically, a CGO_ENABLED=0 Go binary nothing.
+    needed_libraries: tuple[str, ...] | None = None
+    # Why the implementation was not built at all (a hybrid without cgo); ok is False then and
+    # the implementation's status is "skipped", not "build_failed".
+    skip_reason: str | None = None
 
 
 # --- machine state (raw readings; harness/noise.py reads them and derives what they mean) --------

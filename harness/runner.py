@@ -45,6 +45,7 @@ from harness.model import (
     RoundsRecord,
     Run,
     RunConfig,
+    Status,
     SystemState,
     Workload,
     WorkloadResult,
@@ -437,9 +438,7 @@ def run_batch_workload(
             lang=impl.lang,
             variant=impl.variant,
             library=impl.library,
-            status="ok"
-            if impl.key not in errors
-            else ("build_failed" if not builds[impl.key].ok else "failed"),
+            status="ok" if impl.key not in errors else not_run_status(builds[impl.key]),
             build=builds[impl.key],
             repetitions=tuple(reps[impl.key]),
             warmups_run=config.warmups,
@@ -461,6 +460,15 @@ def run_batch_workload(
         rounds=rounds,
         cpu_window=window,
     )
+
+
+def not_run_status(build: BuildRecord) -> Status:
+    """The status of an implementation that did not complete its runs: "skipped" when it was
+    deliberately not built (a go+rust hybrid without cgo), "build_failed" when its build failed,
+    else "failed"."""
+    if build.skip_reason is not None:
+        return "skipped"
+    return "build_failed" if not build.ok else "failed"
 
 
 def conclude_workload(
@@ -508,7 +516,7 @@ def input_failed(
             lang=impl.lang,
             variant=impl.variant,
             library=impl.library,
-            status="build_failed" if not builds[impl.key].ok else "failed",
+            status=not_run_status(builds[impl.key]),
             build=builds[impl.key],
             repetitions=(),
             warmups_run=0,

@@ -43,6 +43,11 @@ History of the format:
   toolchain saw them, and those that differ from its defaults). Older files read with cpu_flags
   None ("not recorded"), no cpu_features, and an empty environment: their `flags` text is what
   they claimed, unverified.
+  Also the go+rust hybrid: Implementation status "skipped" is used (a hybrid not built because cgo
+  is unavailable, BuildRecord.skip_reason); BuildRecord.toolchains (every toolchain a build ran),
+  links (a hybrid's Rust staticlib crate), step_seconds (a hybrid's cargo and go build steps) and
+  needed_libraries (the binary's DT_NEEDED shared libraries; () = static). Older files read with
+  no toolchains, links, steps or skip reason, and needed_libraries None (not read).
 """
 
 from __future__ import annotations
@@ -68,7 +73,7 @@ MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+
     3: lambda data: {**data, "schema_version": 4},  # likewise
     4: lambda data: {**data, "schema_version": 5},  # likewise
     5: lambda data: {**data, "schema_version": 6},  # likewise (WorkloadResult.origin)
-    6: lambda data: {**data, "schema_version": 7},  # likewise (cpu_flags, build environment)
+    6: lambda data: {**data, "schema_version": 7},  # likewise (cpu_flags, build environment, hybrids)
 }
 LATEST_NAME = "latest.json"
 
