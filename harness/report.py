@@ -14,12 +14,22 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from harness import brief, charts, cpufeatures, formatting, machine_block, scaling_report, sections
+from harness import (
+    brief,
+    charts,
+    cpufeatures,
+    formatting,
+    hybrid_report,
+    machine_block,
+    scaling_report,
+    sections,
+)
 from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
 from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.charts import Chart
 from harness.compare import DEFAULT_THRESHOLD
 from harness.decision import TeamConfig, collect_evidence, decide
+from harness.hybrid import analyse_hybrids
 from harness.model import ImplementationResult, Run
 from harness.server_report import server_context
 from harness.store import write_atomic
@@ -213,7 +223,8 @@ def build_context(
     apply; without team scores the decision section explains how to give them."""
     analyses = list(analyse_run(run))
     projection = project_capacity(run, capacity_config or load_capacity_config(None))
-    decision = decide(team, collect_evidence(analyses, projection))
+    hybrid = analyse_hybrids(run)
+    decision = decide(team, collect_evidence(analyses, projection, hybrid))
     m = run.machine
     c = run.config
     return {
@@ -229,6 +240,7 @@ def build_context(
         "summary": sections.summary(analyses, m.cpu_flags),
         "scaling": sections.scaling_section(run, scaling_report.budget_of(team)),
         "build_ops": sections.build_and_operations(run),
+        "hybrid": hybrid_report.hybrid_section(run, hybrid),
         "gc": sections.gc_and_memory(run, analyses),
         "trend": sections.trend_section(list(history) or [run]),
         "capacity": sections.capacity_section(projection),

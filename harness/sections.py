@@ -455,6 +455,7 @@ def build_and_operations(run: Run) -> dict:
                     "key": impl.key,
                     "ok": b.ok,
                     "error": b.error or "",
+                    "state": "SKIPPED" if b.skip_reason is not None else "BUILD FAILED",
                     "clean": formatting.seconds(b.clean_build_seconds),
                     "incremental": formatting.seconds(b.incremental_build_seconds),
                     "size": formatting.size(b.binary_bytes),
