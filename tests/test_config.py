@@ -292,3 +292,39 @@ def test_cpu_features_are_read_and_spelled_as_the_kernel_does(tmp_path):
 
 def test_sha256_declares_its_dependency_on_sha_ni():
     assert load_workloads(WORKLOADS_DIR)["sha256"].cpu_features == ("sha_ni",)
+
+
+HYBRID = (
+    VALID
+    + """
+[[implementations]]
+lang = "go"
+variant = "cgo-rust"
+path = "json-cgo"
+library = "serde_json through cgo"
+links = "json-ffi"
+"""
+)
+
+
+def test_links_marks_a_go_variant_as_a_go_rust_hybrid(tmp_path):
+    workload = load_manifest(write(tmp_path, HYBRID))
+    hybrid = workload.implementation("go/cgo-rust")
+    assert hybrid.links == "json-ffi" and hybrid.label == "go+rust"
+    assert workload.default_for("go").links is None and workload.default_for("go").label == "go"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('lang = "go"\nvariant = "cgo-rust"', 'lang = "rust"\nvariant = "cgo-rust"', "needs lang = 'go'"),
+        ('variant = "cgo-rust"', 'variant = "default"', "needs a labelled variant"),
+        ('links = "json-ffi"', 'links = "../json-ffi"', "must be a crate folder name"),
+        ('links = "json-ffi"', 'links = "json-ffi"\nbuild = ["make"]\nbinary = "bin/x"', "exclude each other"),
+    ],
+)
+def test_links_is_refused_where_it_cannot_mean_a_hybrid(tmp_path, old, new, message):
+    text = HYBRID[: HYBRID.rindex("[[implementations]]")] + HYBRID[
+        HYBRID.rindex("[[implementations]]") :
+    ].replace(old, new)
+    assert message in error_for(tmp_path, text)
