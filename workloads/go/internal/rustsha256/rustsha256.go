@@ -11,13 +11,14 @@
 //	(cd ../rust && cargo build --release -p sha256-ffi)
 //	CGO_ENABLED=1 CGO_LDFLAGS=$PWD/../rust/target/release/libsha256_ffi.a go build ./sha256-cgo
 //
-// The noescape and nocallback annotations (Go 1.24) tell cgo that Rust keeps no pointer it is
-// given and never calls back into Go, which spares each call the bookkeeping for both; the Rust
-// side promises exactly that (src/lib.rs).
+// The system libraries in LDFLAGS are what rustc lists for a staticlib on Linux (--print
+// native-static-libs). The noescape and nocallback annotations (Go 1.24) tell cgo that Rust keeps
+// no pointer it is given and never calls back into Go, which spares each call the bookkeeping for
+// both; the Rust side promises exactly that (src/lib.rs).
 package rustsha256
 
 /*
-#cgo LDFLAGS: -lm -ldl -lpthread
+#cgo LDFLAGS: -lgcc_s -lutil -lrt -lpthread -lm -ldl
 #cgo noescape gorust_sha256
 #cgo nocallback gorust_sha256
 #cgo noescape gorust_sha256_update
