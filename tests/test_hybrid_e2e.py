@@ -31,7 +31,7 @@ def _harness(*args, cwd, env):
 
 def _run(out, **env):
     common = ("--results-dir", str(out / "results"), "--cache-dir", str(ROOT / ".cache"))
-    env = {**os.environ, **env}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env}  # this checkout's harness
     done = _harness(
         *common,
         "run",
@@ -95,3 +95,23 @@ def test_without_cgo_the_hybrids_are_skipped_and_the_rest_runs(tmp_path):
     assert "skipped: the go+rust hybrid needs cgo" in done.stdout + done.stderr
     html = (tmp_path / "reports" / "latest.html").read_text()
     assert "SKIPPED" in html and "CGO_ENABLED=0 is set in the environment" in html
+
+
+@pytest.mark.parametrize("program", ["sha256-cgo", "sha256-calls-cgo"])
+def test_a_hybrid_built_without_cgo_exits_with_the_reason(tmp_path, program):
+    """The !cgo twin of internal/rustsha256 keeps `go build ./...` working without cgo; the
+    program it gives refuses to run, saying why, instead of hashing with nothing."""
+    binary = tmp_path / program
+    env = {**os.environ, "CGO_ENABLED": "0"}
+    built = subprocess.run(
+        ["go", "build", "-o", str(binary), f"./{program}"],
+        cwd=ROOT / "workloads" / "go",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    done = subprocess.run([str(binary), "input"], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "built without cgo (CGO_ENABLED=0)" in done.stderr
