@@ -533,7 +533,7 @@ def hybrid_reason(evidence: Evidence) -> str:
     if not evidence.hybrid:
         return (
             "This run measured no go+rust hybrid, so the cost of the boundary is not known here: "
-            "the sha256 and sha256-calls workloads measure a Go program calling Rust through cgo."
+            "the json, sha256 and sha256-calls workloads measure a Go program calling Rust through cgo."
         )
     return "Measured hybrid (Go calling Rust in-process through cgo): " + " ".join(evidence.hybrid)
 

@@ -150,7 +150,9 @@ def test_part_ratio_against_the_five_percent_target():
     (beyond,) = [p for p in hybrid.part_ratios(parts_workload(1.08)) if p.part == "large"]
     assert beyond.within_target is False
     parts = {p.part for p in hybrid.part_ratios(parts_workload(1.0))}
-    assert parts == {"small", "large"}
+    assert parts == {"whole work", "small", "large"}
+    (whole,) = [p for p in hybrid.part_ratios(parts_workload(1.0)) if p.part == "whole work"]
+    assert whole.medians_seconds == {"go/default": 0.9, "rust/default": 0.9, "go/cgo-rust": 0.9}
 
 
 def test_headline_sentences_state_overhead_and_break_even():
