@@ -97,7 +97,7 @@ def test_without_cgo_the_hybrids_are_skipped_and_the_rest_runs(tmp_path):
     assert "SKIPPED" in html and "CGO_ENABLED=0 is set in the environment" in html
 
 
-@pytest.mark.parametrize("program", ["sha256-cgo", "sha256-calls-cgo"])
+@pytest.mark.parametrize("program", ["sha256-cgo", "sha256-calls-cgo", "json-cgo"])
 def test_a_hybrid_built_without_cgo_exits_with_the_reason(tmp_path, program):
     """The !cgo twin of internal/rustsha256 keeps `go build ./...` working without cgo; the
     program it gives refuses to run, saying why, instead of hashing with nothing."""
