@@ -150,7 +150,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         table.add_column(column)
     for w in workloads.values():
         impls = ", ".join(
-            f"{i.key}{' [go+rust]' if i.links else ''} ({i.library})" for i in w.implementations
+            f"{i.key} ({'go+rust: ' if i.links else ''}{i.library})" for i in w.implementations
         )
         table.add_row(w.name, w.category, w.kind, impls, w.description)
     stdout_console.print(table)
