@@ -3,7 +3,8 @@ analysis and the hybrids' build records (templates/hybrid.html.j2 only loops ove
 
 Three parts: the per-call cost by grain (Go-only, Rust-only, Go->Rust, the boundary overhead and
 the hybrid against Go), each hybrid's parts beside pure Go and pure Rust, and what the hybrid
-costs to build and ship (both build steps, size, toolchains, shared libraries), next to go/default.
+costs to build and ship (both build steps, size, toolchains, shared libraries), next to the pure
+pair's builds.
 """
 
 from __future__ import annotations
@@ -102,9 +103,9 @@ def hybrid_section(run: Run, analysis: HybridAnalysis) -> dict:
         hybrid_results = hybrids(w)
         if not hybrid_results:
             continue
-        go = w.result_for(GO)
-        if go is not None:
-            build_rows.append(_build_row(w.name, go.key, go.build))
+        for pure in (w.result_for(GO), w.result_for(RUST)):
+            if pure is not None:
+                build_rows.append(_build_row(w.name, pure.key, pure.build))
         for r in hybrid_results:
             build_rows.append(_build_row(w.name, f"{r.key} (go+rust)", r.build))
     skipped = [
