@@ -6,8 +6,13 @@ implementation whose build record names a linked Rust crate (`BuildRecord.links`
 
 Methods (each a small function over raw values, statistics from stats.py):
 
-- **Per-call time** at grain G: a repetition's `extra.g<G>_seconds / g<G>_calls` (the
-  sha256-calls programs time every grain separately), in nanoseconds.
+- **Per-call time** at grain G: a repetition's `extra.g<G>_cpu_seconds / g<G>_calls` (the
+  sha256-calls programs time every grain separately), in nanoseconds: the process's CPU time
+  (getrusage) when all three programs report it, else the wall clock (`g<G>_seconds`). Why CPU
+  time first: on a shared machine another process on the measured CPU stretches the wall clock
+  of whichever program it interrupts, and how the scheduler shares the CPU differs between a
+  one-thread Rust process and a Go process with runtime threads; CPU time counts only the work
+  (a Go program's runtime threads included, which is part of what the hybrid costs).
 - **Boundary overhead** at grain G: the Go->Rust program's per-call time minus the Rust-only
   program's, paired by round (both ran in the same interleaved round); the estimate is the median
   of the paired differences with a 95 % percentile-bootstrap CI that resamples rounds
@@ -57,6 +62,8 @@ class Estimate:
 
 
 BreakEven = Literal["crossing", "every grain", "no grain"]
+Clock = Literal["cpu", "wall"]
+CLOCK_WORDS = {"cpu": "CPU time", "wall": "wall time"}
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class CallCosts:
 
     workload: str
     hybrid: str  # the hybrid's key
+    clock: Clock  # which time per call the rows hold
     rows: tuple[GrainRow, ...]
     overhead_ns: Estimate | None  # at the smallest grain
     break_even: BreakEven
@@ -155,14 +163,28 @@ def _rep_values(result: ImplementationResult, value) -> dict[int, float]:
     return out
 
 
-def ns_per_call(result: ImplementationResult, grain: int) -> dict[int, float]:
+def _seconds_key(grain: int, clock: Clock) -> str:
+    return f"g{grain}_cpu_seconds" if clock == "cpu" else f"g{grain}_seconds"
+
+
+def ns_per_call(
+    result: ImplementationResult, grain: int, clock: Clock = "wall"
+) -> dict[int, float]:
     """round -> nanoseconds per call at `grain`, from the repetition's own timing."""
 
     def value(extra: Mapping[str, float]) -> float | None:
-        seconds, calls = extra.get(f"g{grain}_seconds"), extra.get(f"g{grain}_calls")
+        seconds, calls = extra.get(_seconds_key(grain, clock)), extra.get(f"g{grain}_calls")
         return None if seconds is None or not calls else seconds / calls * 1e9
 
     return _per_round(result, value)
+
+
+def clock_of(results: Sequence[ImplementationResult], grains: Sequence[int]) -> Clock:
+    """ "cpu" when every successful repetition of every program reports CPU time at every grain."""
+    reps = [rep for r in results for rep in r.repetitions if rep.ok]
+    if reps and all(_seconds_key(g, "cpu") in rep.extra for rep in reps for g in grains):
+        return "cpu"
+    return "wall"
 
 
 def grains_of(result: ImplementationResult) -> tuple[int, ...]:
@@ -193,9 +215,10 @@ def call_costs(workload: WorkloadResult) -> tuple[CallCosts, ...]:
         grains = tuple(g for g in grains if g in grains_of(go) and g in grains_of(rust))
         if not grains:
             continue
+        clock = clock_of((go, rust, hybrid), grains)
         rows = []
         for grain in grains:
-            per = {r.key: ns_per_call(r, grain) for r in (go, rust, hybrid)}
+            per = {r.key: ns_per_call(r, grain, clock) for r in (go, rust, hybrid)}
             rows.append(
                 GrainRow(
                     grain_bytes=grain,
@@ -213,6 +236,7 @@ def call_costs(workload: WorkloadResult) -> tuple[CallCosts, ...]:
             CallCosts(
                 workload=workload.name,
                 hybrid=hybrid.key,
+                clock=clock,
                 rows=tuple(rows),
                 overhead_ns=rows[0].overhead_ns,
                 break_even=kind,
@@ -323,9 +347,10 @@ def overhead_sentence(costs: CallCosts) -> str | None:
         return None
     grain = costs.rows[0].grain_bytes
     return (
-        f"A call from Go into Rust through cgo costs {estimate_text(costs.overhead_ns)} more than "
-        f"the same Rust call made from Rust ({costs.workload}, {grain} B per call, median of "
-        f"{costs.overhead_ns.n} rounds' paired differences, 95 % bootstrap CI)."
+        f"A call from Go into Rust through cgo costs {estimate_text(costs.overhead_ns)} more "
+        f"{CLOCK_WORDS[costs.clock]} than the same Rust call made from Rust ({costs.workload}, "
+        f"{grain} B per call, median of {costs.overhead_ns.n} rounds' paired differences, 95 % "
+        "bootstrap CI)."
     )
 
 
@@ -345,8 +370,8 @@ def break_even_sentence(costs: CallCosts) -> str:
     assert costs.break_even_bytes is not None
     return (
         f"Break-even grain: about {_bytes(costs.break_even_bytes)} per call — from there "
-        f"{costs.hybrid} is no slower per call than go/default (medians, linearly interpolated "
-        f"between the measured grains; {span} measured)."
+        f"{costs.hybrid} is no slower per call than go/default ({CLOCK_WORDS[costs.clock]}, "
+        f"medians, linearly interpolated between the measured grains; {span} measured)."
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from harness import formatting
 from harness.hybrid import (
+    CLOCK_WORDS,
     GO,
     RUST,
     HybridAnalysis,
@@ -79,7 +80,14 @@ def hybrid_section(run: Run, analysis: HybridAnalysis) -> dict:
             }
             for row in costs.rows
         ]
-        grain_tables.append({"workload": costs.workload, "hybrid": costs.hybrid, "rows": rows})
+        grain_tables.append(
+            {
+                "workload": costs.workload,
+                "hybrid": costs.hybrid,
+                "clock": CLOCK_WORDS[costs.clock],
+                "rows": rows,
+            }
+        )
     part_rows = [
         {
             "workload": workload,

@@ -68,15 +68,18 @@ PER_CALL = {
 }
 
 
-def _grain_reps(per_call: dict[int, float], rounds=4, jitter=0.0):
-    extra = {}
+def _grain_reps(per_call: dict[int, float], rounds=4, cpu_share=None):
+    """Repetitions reporting every grain's wall time, and its CPU time when `cpu_share` is given
+    (CPU = wall x cpu_share, as if other load had taken the rest)."""
     reps = []
     for r in range(rounds):
+        extra = {}
         for grain, ns in per_call.items():
-            shift = jitter * r if grain == 1024 else 0.0
-            extra[f"g{grain}_seconds"] = (ns + shift) * CALLS * 1e-9
+            extra[f"g{grain}_seconds"] = ns * CALLS * 1e-9
+            if cpu_share is not None:
+                extra[f"g{grain}_cpu_seconds"] = ns * cpu_share * CALLS * 1e-9
             extra[f"g{grain}_calls"] = float(CALLS)
-        reps.append(repetition(rep=r, extra=dict(extra)))
+        reps.append(repetition(rep=r, extra=extra))
     return reps
 
 
@@ -134,6 +137,27 @@ def test_call_costs_from_raw_repetitions():
     # d = [10, -250]: G* = 16 + 10 * (1024 - 16) / 260 = 16 + 38.77 = 54.77
     assert costs.break_even == "crossing"
     assert costs.break_even_bytes == pytest.approx(16 + 10 * 1008 / 260)
+
+
+def test_call_costs_use_cpu_time_when_every_program_reports_it():
+    def workload_with(hybrid_share):
+        return workload_result(
+            name="sha256-calls",
+            impls=[
+                impl_result("go", reps=_grain_reps(PER_CALL["go"], cpu_share=0.5)),
+                impl_result("rust", reps=_grain_reps(PER_CALL["rust"], cpu_share=0.5)),
+                _hybrid_result(_grain_reps(PER_CALL["hybrid"], cpu_share=hybrid_share)),
+            ],
+        )
+
+    (costs,) = hybrid.call_costs(workload_with(0.5))
+    assert costs.clock == "cpu"
+    assert costs.overhead_ns.value == pytest.approx(25)  # (110 - 60) x 0.5
+    assert "more CPU time than" in hybrid.overhead_sentence(costs)
+    (costs,) = hybrid.call_costs(workload_with(None))  # the hybrid reports no CPU time: wall
+    assert costs.clock == "wall"
+    assert costs.overhead_ns.value == pytest.approx(50)
+    assert "more wall time than" in hybrid.overhead_sentence(costs)
 
 
 def test_a_skipped_hybrid_gives_no_figures():
