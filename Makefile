@@ -49,7 +49,8 @@ report: $(VENV)/.installed
 
 # Debian's Chromium renders the report in the browser test (playwright drives it; no browser download).
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null)
 
 # perf (Debian's linux-perf) for `harness profile`; the software CPU clock needs no hardware PMU.
 perf:

@@ -11,6 +11,14 @@ An implementation may name its own build (`build` and `binary` in the manifest):
 without a shell in the manifest's folder, the record keeps it, and the binary it leaves is copied
 into the cache under the same kind of key.
 
+A go+rust hybrid (`links` in the manifest) is built in two steps: cargo builds the Rust staticlib
+crate, then `go build` links it through cgo (CGO_ENABLED=1, the library named in CGO_LDFLAGS under a
+name carrying its content hash, because Go's build cache does not watch C libraries). Its cache key
+covers both language trees and both toolchains plus the C compiler; its record keeps both steps'
+times, every toolchain it ran and the shared libraries the binary needs (cgo links libc
+dynamically, where a CGO_ENABLED=0 Go binary is static). Without cgo (CGO_ENABLED=0 set, or no C
+compiler) a hybrid is not built: its record says why (`skip_reason`) and the run goes on without it.
+
 Build times here come from a shared module cache / target folder, so dependencies another workload
 already compiled are not compiled again: they are "warm dependency" builds, not clean builds. With
 `profile=True` the builder also measures the clean and incremental build times and source lines
@@ -23,20 +31,23 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
 import time
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from harness import buildprofile, toolchains
+from harness import buildenv, buildprofile, toolchains
 from harness.errors import HarnessError
 from harness.model import BuildRecord, Implementation, Workload
 from harness.store import from_plain, write_atomic
 
 GO_ENV = {"CGO_ENABLED": "0"}  # static binaries, the Go deployment norm; recorded in the flags
+CGO_ENV = {"CGO_ENABLED": "1"}  # a go+rust hybrid: cgo links the Rust static library
 GO_BUILD_FLAGS = ("-trimpath",)
 CARGO_BUILD_FLAGS = ("--release", "--locked")
 IGNORED_PARTS = {"target", "__pycache__", ".git"}
@@ -48,6 +59,39 @@ _STALE_LOCK = ("cannot update the lock file", "needs to be updated but --locked 
 
 def language_root(workloads_dir: Path, lang: str) -> Path:
     return workloads_dir / lang
+
+
+def staticlib_name(crate: str) -> str:
+    """The file cargo writes for a staticlib crate: lib<crate, dashes as underscores>.a."""
+    return f"lib{crate.replace('-', '_')}.a"
+
+
+def cgo_unavailable(env: Mapping[str, str]) -> str | None:
+    """Why cgo cannot build here (CGO_ENABLED=0 set, or no C compiler), or None when it can.
+    `go env CC` names the compiler cgo would run (gcc unless CC says otherwise)."""
+    if env.get("CGO_ENABLED") == "0":
+        return "CGO_ENABLED=0 is set in the environment"
+    compiler = c_compiler(env)
+    if compiler is None:
+        cc = env.get("CC") or "gcc"
+        return f"no C compiler: `{cc}` (go env CC) is not on PATH"
+    return None
+
+
+def c_compiler(env: Mapping[str, str]) -> str | None:
+    """The C compiler cgo would run, as an absolute path; None when it is not on PATH."""
+    done = subprocess.run(
+        ["go", "env", "CC"], env=dict(env), capture_output=True, text=True, check=False
+    )
+    words = shlex.split(done.stdout.strip() or env.get("CC") or "gcc")
+    return shutil.which(words[0], path=env.get("PATH")) if words else None
+
+
+def c_compiler_version(compiler: str) -> str:
+    """The compiler's first `--version` line (e.g. "gcc (Debian 14.2.0-19) 14.2.0")."""
+    done = subprocess.run([compiler, "--version"], capture_output=True, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    return lines[0] if lines else compiler
 
 
 def source_dir(workloads_dir: Path, impl: Implementation) -> Path:
@@ -64,11 +108,25 @@ def _hash_tree(digest, root: Path, base: Path, skip: Path | None = None) -> None
 
 
 def source_hash(
-    workloads_dir: Path, impl: Implementation, toolchain: str, command: tuple[str, ...]
+    workloads_dir: Path,
+    impl: Implementation,
+    toolchain: str,
+    command: tuple[str, ...],
+    environment: Mapping[str, str] | None = None,
 ) -> str:
+    """`toolchain` is every toolchain line the build depends on (a hybrid's: Go, rustc, CC);
+    `environment` is the build's settings (harness/buildenv.py): a binary built with other
+    RUSTFLAGS or GOAMD64 is another binary, never a cache hit."""
     root = language_root(workloads_dir, impl.lang)
     digest = hashlib.sha256()
     digest.update(f"{toolchain}\0{' '.join(command)}\0{sorted(GO_ENV.items())}\0".encode())
+    if environment:
+        digest.update(json.dumps(sorted(environment.items())).encode() + b"\0")
+    if impl.links is not None:  # the Go tree and the Rust workspace both end up in the binary
+        digest.update(f"links {impl.links}\0".encode())
+        _hash_tree(digest, workloads_dir / "go", workloads_dir)
+        _hash_tree(digest, workloads_dir / "rust", workloads_dir)
+        return digest.hexdigest()
     # The whole language tree, not just the implementation's folder: variants share code with their
     # defaults (a Go model package, a Rust path dependency or a shared main.rs), and a missed
     # dependency would silently measure a stale binary. Unrelated edits cost a rebuild, never a lie.
@@ -86,9 +144,7 @@ def rust_profile_flags(workspace_toml: Path) -> str:
     except (OSError, KeyError, tomllib.TOMLDecodeError):
         return "cargo build --release (profile.release not declared: Cargo defaults)"
     settings = " ".join(f"{k}={v}" for k, v in profile.items())
-    return (
-        f"cargo build {' '.join(CARGO_BUILD_FLAGS)}; profile.release: {settings}; RUSTFLAGS unset"
-    )
+    return f"cargo build {' '.join(CARGO_BUILD_FLAGS)}; profile.release: {settings}"
 
 
 def cargo_target_dir(workspace: Path) -> Path:
@@ -117,6 +173,10 @@ def missing_project(workloads_dir: Path, impl: Implementation) -> str | None:
         )
     if not source_dir(workloads_dir, impl).is_dir():
         return f"source folder {source_dir(workloads_dir, impl)} not found"
+    if impl.links is not None:
+        crate = language_root(workloads_dir, "rust") / "crates" / impl.links
+        if not (crate / "Cargo.toml").is_file():
+            return f"field 'links' of {impl.key}: Rust crate {crate} not found"
     return None
 
 
@@ -151,7 +211,35 @@ def _stripped_size(binary: Path) -> int | None:
         return out.stat().st_size if done.returncode == 0 else None
 
 
-def _dependency_count(impl: Implementation, root: Path) -> int | None:
+def needed_libraries(binary: Path) -> tuple[str, ...] | None:
+    """The shared libraries an ELF binary needs at run time (its DT_NEEDED entries, as `readelf
+    --dynamic` lists them): () for a static binary, None when readelf is missing or fails."""
+    if shutil.which("readelf") is None:
+        return None
+    done = subprocess.run(
+        ["readelf", "--dynamic", "--wide", os.fspath(binary)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return None
+    return tuple(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", done.stdout))
+
+
+def _hybrid_dependency_count(impl: Implementation, workloads_dir: Path) -> int | None:
+    """A hybrid links both: the Go modules of its program (evaluated with cgo on) plus the
+    third-party crates of its Rust staticlib."""
+    go = _dependency_count(impl, workloads_dir / "go", CGO_ENV)
+    rust = _dependency_count(
+        replace(impl, lang="rust", path=str(impl.links), links=None), workloads_dir / "rust"
+    )
+    return None if go is None or rust is None else go + rust
+
+
+def _dependency_count(
+    impl: Implementation, root: Path, go_env: Mapping[str, str] = GO_ENV
+) -> int | None:
     """Third-party packages linked into the binary: Go modules, Rust crates (name + version).
 
     Go: modules other than the main one that own a package in `go list -deps`, evaluated with the
@@ -168,7 +256,7 @@ def _dependency_count(impl: Implementation, root: Path) -> int | None:
             "{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{end}}",
             f"./{impl.path}",
         ]
-        env = {**os.environ, **GO_ENV}
+        env = {**os.environ, **go_env}
     else:
         argv = [
             "cargo",
@@ -210,6 +298,18 @@ def third_party_crates(tree_output: str) -> set[tuple[str, str]]:
     return crates
 
 
+def _timed(command: tuple[str, ...], cwd: Path, env: Mapping[str, str], log) -> tuple[int, float]:
+    """Run one build step (no shell) with its output in the log: exit status and wall seconds."""
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(
+            command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=dict(env), check=False
+        )
+    except OSError as exc:
+        raise HarnessError(f"cannot run {command[0]}: {exc.strerror}") from exc
+    return done.returncode, time.perf_counter() - start
+
+
 class Builder:
     """Builds implementations into `cache_dir/bin`, reusing a binary whose source hash matches.
 
@@ -225,13 +325,18 @@ class Builder:
         self.profile = profile
 
     def build(self, workload: Workload, impl: Implementation) -> BuildRecord:
+        if impl.links is not None:
+            return self._build_hybrid(workload, impl)
         toolchain = toolchains.require(impl.lang)
         workloads_dir = workload.root.resolve()
         root = language_root(workloads_dir, impl.lang)
         stem = f"{impl.lang}-{impl.path}"
         placeholder = self.bin_dir / stem
         command = build_command(impl, placeholder)
-        digest = source_hash(workloads_dir, impl, toolchain.version, command)
+        forced = GO_ENV if impl.lang == "go" and impl.build is None else {}
+        env = {**os.environ, **forced}
+        environment = buildenv.of(impl.lang, env, root if root.is_dir() else workloads_dir, forced)
+        digest = source_hash(workloads_dir, impl, toolchain.version, command, environment.settings)
         binary = self.bin_dir / f"{stem}-{digest[:16]}"
         record_path = binary.with_suffix(".json")
         if impl.build is not None:
@@ -240,10 +345,13 @@ class Builder:
             flags = (
                 f"go build {' '.join(GO_BUILD_FLAGS)}; "
                 + " ".join(f"{k}={v}" for k, v in GO_ENV.items())
-                + "; GOAMD64 default (v1)"
+                + f"; {buildenv.describe('go', environment)}"
             )
         else:
-            flags = rust_profile_flags(root / "Cargo.toml")
+            flags = (
+                f"{rust_profile_flags(root / 'Cargo.toml')}; "
+                + buildenv.describe("rust", environment)
+            )
         if binary.exists() and record_path.exists():
             cached = from_plain(BuildRecord, json.loads(record_path.read_text()))
             if self.profile and cached.ok and cached.clean_build_seconds is None:
@@ -265,11 +373,12 @@ class Builder:
             flags=flags,
             source_hash=digest,
             log_path=os.fspath(log_path),
+            environment=environment.settings,
+            environment_changes=environment.changes,
         )
         missing = missing_project(workloads_dir, impl)
         if missing:
             return replace(base, error=missing)
-        env = {**os.environ, **(GO_ENV if impl.lang == "go" and impl.build is None else {})}
         cwd = workloads_dir if impl.build is not None else root
         start = time.perf_counter()
         with log_path.open("wb") as log:
@@ -309,9 +418,104 @@ class Builder:
             binary_bytes=binary.stat().st_size,
             stripped_bytes=_stripped_size(binary),
             dependency_count=_dependency_count(impl, root),
+            toolchains=(toolchain.version,),
+            needed_libraries=needed_libraries(binary),
         )
         if self.profile:
             record = self._with_profile(workload, impl, record)
+        write_atomic(record_path, json.dumps(asdict(record), indent=1).encode())
+        return record
+
+    def _build_hybrid(self, workload: Workload, impl: Implementation) -> BuildRecord:
+        """A go+rust hybrid: cargo builds the staticlib crate `impl.links`, then `go build` links
+        it through cgo. Without cgo nothing is built and the record says why (`skip_reason`)."""
+        assert impl.links is not None
+        go, rust = toolchains.require("go"), toolchains.require("rust")
+        workloads_dir = workload.root.resolve()
+        go_root, rust_root = (language_root(workloads_dir, lang) for lang in ("go", "rust"))
+        stem = f"go-{impl.path}"
+        lib_command = ("cargo", "build", *CARGO_BUILD_FLAGS, "-p", impl.links)
+        # Both toolchains' settings as they saw them (harness/buildenv.py); CGO_LDFLAGS is the
+        # harness's own (the library's path), set after cargo has built it.
+        go_settings = buildenv.of("go", {**os.environ, **CGO_ENV}, go_root, CGO_ENV)
+        rust_settings = buildenv.of("rust", os.environ, rust_root)
+        flags = (
+            f"{' '.join(lib_command)} (staticlib; "
+            f"{rust_profile_flags(rust_root / 'Cargo.toml').partition('; ')[2]}; "
+            f"{buildenv.describe('rust', rust_settings)}), then go build "
+            f"{' '.join(GO_BUILD_FLAGS)} with CGO_ENABLED=1 and the library in CGO_LDFLAGS; "
+            f"{buildenv.describe('go', go_settings)}"
+        )
+        environment = {**rust_settings.settings, **go_settings.settings}
+        base = BuildRecord(
+            workload=workload.name,
+            lang=impl.lang,
+            variant=impl.variant,
+            ok=False,
+            toolchain=go.version,
+            command=build_command(impl, self.bin_dir / stem),
+            flags=flags,
+            source_hash="",
+            links=impl.links,
+            environment=environment,
+            environment_changes=rust_settings.changes + go_settings.changes,
+        )
+        unavailable = cgo_unavailable(os.environ)
+        compiler = None if unavailable else c_compiler(os.environ)
+        if unavailable or compiler is None:
+            reason = f"the go+rust hybrid needs cgo, and {unavailable or 'no C compiler was found'}"
+            return replace(base, skip_reason=reason, error=f"skipped: {reason}")
+        tools = (go.version, rust.version, c_compiler_version(compiler))
+        digest = source_hash(workloads_dir, impl, "\0".join(tools), base.command, environment)
+        binary = self.bin_dir / f"{stem}-{digest[:16]}"
+        record_path = binary.with_suffix(".json")
+        if binary.exists() and record_path.exists():
+            cached = from_plain(BuildRecord, json.loads(record_path.read_text()))
+            if self.profile:
+                cached = self._with_profile(workload, impl, cached)
+            return replace(
+                cached,
+                workload=workload.name,
+                variant=impl.variant,
+                cached=True,
+            )
+        self.bin_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{workload.name}-{impl.lang}-{impl.variant}.log"
+        base = replace(
+            base,
+            command=build_command(impl, binary),
+            source_hash=digest,
+            toolchains=tools,
+            log_path=os.fspath(log_path),
+        )
+        missing = missing_project(workloads_dir, impl)
+        if missing:
+            return replace(base, error=missing)
+        steps: dict[str, float] = {}
+        with log_path.open("wb") as log:
+            code, steps["cargo build (staticlib)"] = _timed(lib_command, rust_root, os.environ, log)
+            if code == 0:
+                built = cargo_target_dir(rust_root) / "release" / staticlib_name(impl.links)
+                library = self.bin_dir / (
+                    f"{built.stem}-{hashlib.sha256(built.read_bytes()).hexdigest()[:16]}.a"
+                )
+                shutil.copy2(built, library)
+                env = {**os.environ, **CGO_ENV, "CGO_LDFLAGS": f"-O2 -g {library}"}
+                code, steps["go build (cgo)"] = _timed(base.command, go_root, env, log)
+        base = replace(base, build_seconds=sum(steps.values()), step_seconds=steps)
+        if code != 0:
+            return replace(base, error=build_failure(workload, impl, code, log_path, rust_root))
+        record = replace(
+            base,
+            ok=True,
+            binary_path=os.fspath(binary.resolve()),
+            binary_bytes=binary.stat().st_size,
+            stripped_bytes=_stripped_size(binary),
+            dependency_count=_hybrid_dependency_count(impl, workloads_dir),
+            needed_libraries=needed_libraries(binary),
+        )
+        record = self._with_profile(workload, impl, record) if self.profile else record
         write_atomic(record_path, json.dumps(asdict(record), indent=1).encode())
         return record
 
@@ -319,6 +523,12 @@ class Builder:
         self, workload: Workload, impl: Implementation, record: BuildRecord
     ) -> BuildRecord:
         """The record plus its build profile, or plus the reason it could not be measured."""
+        if impl.links is not None:
+            return replace(
+                record,
+                profile_error="go+rust hybrid: clean and incremental builds not measured (the "
+                "profile builds one language tree; the two build steps' times are in the record)",
+            )
         if impl.build is not None:
             return replace(
                 record, profile_error="own build command: clean and incremental builds not measured"

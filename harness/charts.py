@@ -438,3 +438,162 @@ def category_bars(
     axes.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=6, frameon=False)
     axes.grid(axis="x", alpha=0.3)
     return _to_svg(figure)
+
+
+@dataclass(frozen=True)
+class RatioPoint:
+    """One Go/Rust ratio as the overview draws it: the row it sits on (group = workload, row =
+    metric), the ratio with its 95 % CI, whether it is significant, which language is better
+    (the colour; None when not significant) and whether it is a labelled variant (light)."""
+
+    group: str
+    row: str
+    ratio: float
+    low: float | None
+    high: float | None
+    significant: bool
+    better: str | None
+    light: bool = False
+
+
+NOT_SIGNIFICANT = "#8a8a8a"
+OVERVIEW_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500)
+VARIANT_OFFSET = 0.3  # variants sit just below their row's default mark
+
+
+def _overview_figure(points: Sequence[RatioPoint]):
+    """The dot-and-interval figure. Each mark is its own artist with an SVG id
+    (overview-mark-default-N / overview-mark-variant-N), so a test can count them."""
+    rows: list[tuple[str, str]] = []
+    for p in points:
+        if (p.group, p.row) not in rows:
+            rows.append((p.group, p.row))
+    y_of = {key: index for index, key in enumerate(rows)}
+    figure, axes = plt.subplots(figsize=(5.3, 0.19 * len(rows) + 0.9))  # drawn near 1:1 at 1280 px
+    groups = list(dict.fromkeys(group for group, _ in rows))
+    for index, group in enumerate(groups):  # a light band behind every other workload
+        ys = [y for (g, _), y in y_of.items() if g == group]
+        if index % 2 == 0:
+            axes.axhspan(min(ys) - 0.5, max(ys) + 0.5, color="#f1f1f1", zorder=0, linewidth=0)
+    axes.axvline(1.0, color="#333333", linewidth=1.0, zorder=1)
+    counts = {"default": 0, "variant": 0}
+    for p in sorted(points, key=lambda p: p.light, reverse=True):  # defaults drawn on top
+        kind = "variant" if p.light else "default"
+        y = y_of[(p.group, p.row)] + (VARIANT_OFFSET if p.light else 0.0)
+        colour = _colour(p.better) if p.significant and p.better else NOT_SIGNIFICANT
+        alpha = 0.45 if p.light else 1.0
+        if p.low is not None and p.high is not None:
+            (interval,) = axes.plot(
+                [p.low, p.high],
+                [y, y],
+                color=colour,
+                alpha=alpha,
+                linewidth=1.0 if p.light else 2.2,
+                linestyle="-" if p.significant else (0, (2, 1.5)),
+                solid_capstyle="butt",
+                zorder=2,
+            )
+            interval.set_gid(f"overview-interval-{kind}-{counts[kind]}")
+        (mark,) = axes.plot(
+            [p.ratio],
+            [y],
+            marker="o",
+            markersize=3.5 if p.light else 6,
+            markerfacecolor=colour if p.significant else "white",
+            markeredgecolor=colour,
+            markeredgewidth=1.2,
+            alpha=alpha,
+            linestyle="none",
+            zorder=3,
+        )
+        mark.set_gid(f"overview-mark-{kind}-{counts[kind]}")
+        counts[kind] += 1
+    values = [v for p in points for v in (p.ratio, p.low, p.high) if v is not None and v > 0]
+    low, high = min([*values, 1.0]) / 1.25, max([*values, 1.0]) * 1.25
+    axes.set_xscale("log")
+    axes.set_xlim(low, high)
+    ticks = [t for t in OVERVIEW_TICKS if low <= t <= high]
+    axes.xaxis.set_minor_locator(NullLocator())
+    axes.set_xticks(ticks, [f"{t:g}×" for t in ticks])
+    axes.set_yticks(range(len(rows)), [_plain(row) for _, row in rows], fontsize=8)
+    for group in groups:  # the workload's name once, left of its first row's label
+        first = min(y for (g, _), y in y_of.items() if g == group)
+        axes.annotate(
+            _plain(group),
+            xy=(0, first),
+            xycoords=("axes fraction", "data"),
+            xytext=(-78, 0),
+            textcoords="offset points",
+            ha="right",
+            va="center",
+            fontsize=8,
+            fontweight="bold",
+        )
+    for p in points:  # the default's value at the right edge, "n.s." when not significant
+        if p.light:
+            continue
+        axes.annotate(
+            f"{p.ratio:.2f}×"
+            + ("" if p.significant else " n.s." if p.low is not None else " no CI"),
+            xy=(1, y_of[(p.group, p.row)]),
+            xycoords=("axes fraction", "data"),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7.5,
+            color="#1a1a1a" if p.significant else NOT_SIGNIFICANT,
+        )
+    axes.set_ylim(len(rows) - 0.4, -0.6)
+    axes.tick_params(axis="y", length=0)
+    axes.grid(axis="x", alpha=0.3)
+    for side in ("top", "right", "left"):
+        axes.spines[side].set_visible(False)
+    axes.set_xlabel("Go / Rust (log scale); 1× = equal")
+    handles = [
+        plt.Line2D([], [], marker="o", color=COLOURS["rust"], label="Rust better (significant)"),
+        plt.Line2D([], [], marker="o", color=COLOURS["go"], label="Go better (significant)"),
+        plt.Line2D(
+            [],
+            [],
+            marker="o",
+            color=NOT_SIGNIFICANT,
+            markerfacecolor="white",
+            linestyle=(0, (2, 1.5)),
+            label="not significant",
+        ),
+    ]
+    if any(p.light for p in points):
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                marker="o",
+                markersize=3.5,
+                color="#555555",
+                alpha=0.45,
+                label="labelled variant",
+            )
+        )
+    axes.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(handles),
+        fontsize=7,
+        frameon=False,
+    )
+    return figure
+
+
+def overview(points: Sequence[RatioPoint]) -> str:
+    """Every Go/Rust ratio of a run on one log axis, one row per workload and metric (SVG)."""
+    return _to_svg(_overview_figure(points))
+
+
+def overview_png(points: Sequence[RatioPoint]) -> bytes:
+    """The same chart as PNG, for a Markdown brief (PR comments take images, not inline SVG)."""
+    figure = _overview_figure(points)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight", metadata={"Software": None})
+    plt.close(figure)
+    return buffer.getvalue()

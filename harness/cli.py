@@ -23,6 +23,7 @@ from harness import (
     history,
     loadgen,
     machine,
+    machine_block,
     measure,
     noise,
     profile_report,
@@ -35,7 +36,7 @@ from harness import (
 from harness.analysis import analyse_run
 from harness.build import Builder
 from harness.errors import HarnessError
-from harness.export import EXPORTERS
+from harness.export import EXPORTERS, write_brief
 from harness.model import Run, RunConfig, StoppingRule, Workload
 from harness.progress import ProgressView
 from harness.runner import RunInterrupted, build_all, harness_cpus_for, run_suite
@@ -157,7 +158,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for column in ("name", "category", "kind", "implementations", "description"):
         table.add_column(column)
     for w in workloads.values():
-        impls = ", ".join(f"{i.key} ({i.library})" for i in w.implementations)
+        impls = ", ".join(
+            f"{i.key} ({'go+rust: ' if i.links else ''}{i.library})" for i in w.implementations
+        )
         table.add_row(w.name, w.category, w.kind, impls, w.description)
     stdout_console.print(table)
     return 0
@@ -554,8 +557,33 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     results_dir, _ = _paths(args)
+    if args.brief and args.format not in (None, "markdown"):
+        raise HarnessError(
+            f"export: --brief writes Markdown, not {args.format}; drop --format or use markdown"
+        )
     _, run = _load_measured(args.results, results_dir)
-    sys.stdout.write(EXPORTERS[args.format](run))
+    if not args.brief:
+        sys.stdout.write(EXPORTERS[args.format or "csv"](run))
+        return 0
+    text, written = write_brief(
+        run,
+        Path(args.out),
+        team=decision.load_team_config(Path(args.team) if args.team else None),
+        capacity_config=capacity.load_capacity_config(
+            Path(args.capacity) if args.capacity else None
+        ),
+    )
+    sys.stdout.write(text)
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_machine(args: argparse.Namespace) -> int:
+    """The machine block a workload doc quotes (harness/machine_block.py), from a results file."""
+    results_dir, _ = _paths(args)
+    _, run = _load_measured(args.results, results_dir)
+    sys.stdout.write(machine_block.render(run))
     return 0
 
 
@@ -941,8 +969,22 @@ def parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="print a results file as csv, markdown, benchstat or bmf")
     s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")
-    s.add_argument("--format", choices=sorted(EXPORTERS), default="csv")
+    s.add_argument("--format", choices=sorted(EXPORTERS), help="default csv")
+    s.add_argument(
+        "--brief",
+        action="store_true",
+        help="the report's one-screen brief as Markdown, printed and written to --out with its "
+        "chart beside it (<run-id>-brief.md, <run-id>-overview.png and .svg)",
+    )
+    s.add_argument("--out", default="reports", help="where --brief writes its files (reports/)")
+    s.add_argument("--team", help="decision-matrix scores for --brief (as for report)")
+    s.add_argument("--capacity", help="capacity/cost assumptions for --brief (as for report)")
     s.set_defaults(func=cmd_export)
+    s = sub.add_parser(
+        "machine", help="print the machine a results file measured, as a block for workload docs"
+    )
+    s.add_argument("results", nargs="?", default="latest", help="results file, run id or 'latest'")
+    s.set_defaults(func=cmd_machine)
     return p
 
 

@@ -42,12 +42,14 @@ TOP_KEYS = (
     "implementations",
     "server",
     "sweep",
+    "cpu_features",
 )
+CPU_FLAG_PATTERN = re.compile(r"^[a-z0-9_]+$")  # as /proc/cpuinfo spells them: sha_ni, avx512f
 # Go runtime settings a sweep may vary (harness/sweep.py); they apply to Go implementations only.
 RUNTIME_SETTINGS = ("GOGC", "GOMEMLIMIT", "GOMAXPROCS")
 INPUT_KEYS = ("generator", "seed", "file", "command", "sources")
 INPUT_SOURCES = ("generator", "file", "command")
-IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library", "build", "binary")
+IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library", "build", "binary", "links")
 SERVER_KEYS = ("health", "requests", "checks", "rates")
 REQUEST_KEYS = (
     "name",
@@ -258,6 +260,34 @@ def _parse_build(table: dict, root: Path, at: str) -> tuple[tuple[str, ...] | No
     return build, binary
 
 
+def _parse_links(
+    table: dict, lang: str, variant: str, build: tuple[str, ...] | None, at: str
+) -> str | None:
+    """`links`: the Rust staticlib crate a go+rust hybrid links through cgo. Only a Go program
+    can link one, only a labelled variant is a hybrid (the default pair stays pure), and the
+    harness's own two-step build is what links it, so an own `build` cannot say `links`."""
+    links = _optional(table, "links", str, at)
+    if links is None:
+        return None
+    if not NAME_PATTERN.match(links):
+        raise HarnessError(
+            f"{at}: field 'links' must be a crate folder name [a-z0-9-]+, got {links!r}"
+        )
+    if lang != "go":
+        raise HarnessError(
+            f"{at}: field 'links' (a Rust staticlib linked through cgo) needs lang = 'go', got {lang!r}"
+        )
+    if variant == DEFAULT_VARIANT:
+        raise HarnessError(
+            f"{at}: field 'links' needs a labelled variant: the default pair is pure Go and pure Rust"
+        )
+    if build is not None:
+        raise HarnessError(
+            f"{at}: fields 'links' and 'build' exclude each other (links is built by the harness)"
+        )
+    return links
+
+
 def _parse_sweeps(
     table: object, params: Mapping[str, Mapping[str, ParamValue]], where: str
 ) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
@@ -353,14 +383,16 @@ def parse_manifest(data: dict, path: Path) -> Workload:
                 f"{at}: field 'path' must be a folder name [a-z0-9-]+, got {path_value!r}"
             )
         build, binary = _parse_build(table, path.parent, at)
+        lang = _choice(table, "lang", LANGS, at)
         implementations.append(
             Implementation(
-                lang=_choice(table, "lang", LANGS, at),
+                lang=lang,
                 variant=variant,
                 path=path_value,
                 library=_field(table, "library", str, at),
                 build=build,
                 binary=binary,
+                links=_parse_links(table, lang, variant, build, at),
             )
         )
     keys = [impl.key for impl in implementations]
@@ -380,6 +412,13 @@ def parse_manifest(data: dict, path: Path) -> Workload:
     )
 
     sweeps = _parse_sweeps(data["sweep"], params, where) if "sweep" in data else {}
+    cpu_features = _string_list(data, "cpu_features", where) or ()
+    for flag in cpu_features:
+        if not CPU_FLAG_PATTERN.match(flag):
+            raise HarnessError(
+                f"{where}: field 'cpu_features' names {flag!r}; CPU flags are spelled as in "
+                "/proc/cpuinfo (lower case, e.g. 'sha_ni')"
+            )
 
     return Workload(
         name=name,
@@ -394,6 +433,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         manifest_path=where,
         server=server,
         sweeps=sweeps,
+        cpu_features=cpu_features,
     )
 
 

@@ -24,6 +24,7 @@ from harness.analysis import WorkloadAnalysis
 from harness.capacity import CapacityProjection, describe_load
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
+from harness.hybrid import HybridAnalysis, headline_sentences
 from harness.model import DEFAULT_VARIANT, ImplementationResult, ServerPhase
 from harness.servers import replicates
 
@@ -406,6 +407,9 @@ class Evidence:
     cost_ratios: dict[str, float]  # workload -> projected Go/Rust monthly cost (measured pairs)
     server_tails: tuple[TailAtRate, ...] = ()
     largest_go_pause: GcPause | None = None
+    # What a measured go+rust hybrid showed (harness/hybrid.py): the boundary's cost per call,
+    # the break-even grain, the hybrid beside pure Rust; () when the run measured no hybrid.
+    hybrid: tuple[str, ...] = ()
 
     @property
     def hot_paths(self) -> tuple[str, ...]:
@@ -414,9 +418,12 @@ class Evidence:
 
 
 def collect_evidence(
-    analyses: Sequence[WorkloadAnalysis], capacity: CapacityProjection | None = None
+    analyses: Sequence[WorkloadAnalysis],
+    capacity: CapacityProjection | None = None,
+    hybrid: HybridAnalysis | None = None,
 ) -> Evidence:
-    """Evidence for every category from the analysed run (and the capacity projection)."""
+    """Evidence for every category from the analysed run (and the capacity projection, and the
+    hybrid's measured costs)."""
     resource, ratios = cost_evidence(capacity)
     categories = {
         "time_to_market": build_evidence(analyses),
@@ -430,6 +437,7 @@ def collect_evidence(
         cost_ratios=ratios,
         server_tails=server_tails(analyses),
         largest_go_pause=largest_go_pause(analyses),
+        hybrid=headline_sentences(hybrid) if hybrid is not None else (),
     )
 
 
@@ -520,6 +528,16 @@ def choose_lean(
     )
 
 
+def hybrid_reason(evidence: Evidence) -> str:
+    """What this run measured of the hybrid the lean recommends, or that it measured none."""
+    if not evidence.hybrid:
+        return (
+            "This run measured no go+rust hybrid, so the cost of the boundary is not known here: "
+            "the json, sha256 and sha256-calls workloads measure a Go program calling Rust through cgo."
+        )
+    return "Measured hybrid (Go calling Rust in-process through cgo): " + " ".join(evidence.hybrid)
+
+
 def _not_scored(evidence: Evidence) -> Decision:
     example = EXAMPLE_TEAM_PATH.relative_to(ROOT)
     team = DEFAULT_TEAM_PATH.relative_to(ROOT)
@@ -581,6 +599,8 @@ def decide(team: TeamConfig | None, evidence: Evidence) -> Decision:
     neutral = [r.label for r in rows if r.contribution == 0]
     if neutral:
         reasons.append(f"Scored 3 (neutral): {_and(neutral)}.")
+    if lean == "hybrid":
+        reasons.append(hybrid_reason(evidence))
     if lean == "Go" and evidence.hot_paths:
         reasons.append(
             f"The capacity projection puts Go's cost at {HOT_PATH_COST_RATIO:g}× Rust's or more "

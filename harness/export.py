@@ -9,13 +9,18 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 
-from harness import formatting
+from harness import brief, formatting
 from harness.analysis import analyse_run, phase_metrics, repetition_metrics
+from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
+from harness.compare import DEFAULT_THRESHOLD
+from harness.decision import TeamConfig, collect_evidence, decide
 from harness.model import Run
 from harness.servers import replicates
+from harness.store import write_atomic
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}  # uname -m -> Go's name for the architecture
 TIDY_COLUMNS = [
@@ -270,6 +275,40 @@ def export_bmf(run: Run) -> str:
                     entry |= {"lower_value": m.ci_low * scale, "upper_value": m.ci_high * scale}
                 document.setdefault(f"{analysis.result.name}/{summary.key}", {})[slug] = entry
     return json.dumps(document, indent=1, sort_keys=True) + "\n"
+
+
+def run_brief(
+    run: Run, team: TeamConfig | None = None, capacity_config: CapacityConfig | None = None
+) -> brief.Brief:
+    """The report's first page for `run`, with the decision weighed as the report weighs it."""
+    analyses = analyse_run(run)
+    projection = project_capacity(run, capacity_config or load_capacity_config(None))
+    decision = decide(team, collect_evidence(analyses, projection))
+    return brief.build_brief(run, analyses, decision, DEFAULT_THRESHOLD)
+
+
+def write_brief(
+    run: Run,
+    out_dir: Path,
+    team: TeamConfig | None = None,
+    capacity_config: CapacityConfig | None = None,
+) -> tuple[str, tuple[Path, ...]]:
+    """The brief as Markdown plus its chart beside it (PNG, which PR comments accept, and SVG):
+    <run-id>-brief.md, <run-id>-overview.png and .svg in `out_dir`. Returns the Markdown and
+    the files written; a run with nothing to compare writes no chart and says so."""
+    found = run_brief(run, team, capacity_config)
+    png, svg = brief.overview_png(found), brief.overview_svg(found)
+    image = f"{run.run_id}-overview.png"
+    text = brief.markdown(
+        found, f"Go vs Rust: run {run.run_id}", image if png is not None else None
+    )
+    written = [out_dir / f"{run.run_id}-brief.md"]
+    write_atomic(written[0], text.encode())
+    if png is not None and svg is not None:
+        written += [out_dir / image, out_dir / f"{run.run_id}-overview.svg"]
+        write_atomic(written[1], png)
+        write_atomic(written[2], svg.encode())
+    return text, tuple(written)
 
 
 EXPORTERS: dict[str, Callable[[Run], str]] = {

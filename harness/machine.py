@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import toolchains
+from harness import cpufeatures, toolchains
 from harness.model import Machine
 
 
@@ -21,6 +21,15 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or "unknown"
+
+
+def cpu_flags() -> tuple[str, ...] | None:
+    """Every flag /proc/cpuinfo lists for the CPU, so a verdict that depends on one (sha256 on
+    sha_ni) can be read against the machine it was measured on; None when unreadable."""
+    try:
+        return cpufeatures.parse_flags(Path("/proc/cpuinfo").read_text())
+    except OSError:
+        return None
 
 
 def git_output(repo: Path, *args: str) -> str | None:
@@ -45,6 +54,7 @@ def describe(repo: Path, harness_cpus: tuple[int, ...] | None) -> Machine:
         hostname=socket.gethostname(),
         cpu_model=cpu_model(),
         cpu_count=os.cpu_count() or 0,
+        cpu_flags=cpu_flags(),
         memory_bytes=os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
         kernel=platform.release(),
         os=platform.platform(),

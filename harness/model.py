@@ -14,6 +14,7 @@ from typing import Literal
 Lang = Literal["go", "rust"]
 LANGS: tuple[Lang, ...] = ("go", "rust")
 DEFAULT_VARIANT = "default"
+HYBRID_LABEL = "go+rust"  # a Go program linking a Rust static library through cgo
 
 ParamValue = int | float | str
 
@@ -51,6 +52,14 @@ class Implementation(Keyed):
     # Extra environment for the measured process (a sweep's runtime setting, e.g. GOGC=200),
     # applied over the harness's own (GODEBUG=gctrace=1, GOMAXPROCS for servers).
     env: tuple[tuple[str, str], ...] = ()
+    # A go+rust hybrid: the Rust staticlib crate (<workloads dir>/rust/crates/<links>) that cargo
+    # builds and `go build` links into this Go program through cgo (harness/build.py).
+    links: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The languages in the binary: "go", "rust", or "go+rust" for a hybrid."""
+        return HYBRID_LABEL if self.links else self.lang
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,9 @@ class Workload:
     # the first pair is the axis, the others are linked to it point by point.
     sweeps: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = field(default_factory=dict)
     sweep_point: SweepPoint | None = None  # set on the copies `harness sweep` measures
+    # CPU feature flags (as /proc/cpuinfo names them) the verdict depends on: both sides choose
+    # their code by them at run time (sha256 on sha_ni), so the report puts a caveat beside it.
+    cpu_features: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -225,6 +237,22 @@ class BuildRecord(Keyed):
     source_lines: int | None = None  # non-blank, non-comment lines of the repo's own source
     source_files: tuple[str, ...] = ()  # what source_lines counts, relative to workloads/<lang>
     profile_error: str | None = None  # why the profile is missing when the build itself worked
+    # The settings outside the command that shaped the build, as the toolchain saw them
+    # (harness/buildenv.py; schema >= 7): Go's `go env` values and enabled experiments, Rust's
+    # cargo variables and config files; and, in words, those that differ from the defaults.
+    environment: dict[str, str] = field(default_factory=dict)
+    environment_changes: tuple[str, ...] = ()
+    # Schema >= 7: what the build needed and what it produced, for every build (a go+rust hybrid's
+    # differ from both pure builds). None / () in older files: not recorded.
+    toolchains: tuple[str, ...] = ()  # every toolchain the build ran: Go, rustc, the C compiler
+    links: str | None = None  # a hybrid's Rust staticlib crate, linked by go build through cgo
+    step_seconds: dict[str, float] = field(default_factory=dict)  # a hybrid: cargo, then go build
+    # Shared libraries the binary needs at run time (ELF DT_NEEDED): () is a static binary, None
+    # when not read. A cgo binary links libc dynamically, a CGO_ENABLED=0 Go binary nothing.
+    needed_libraries: tuple[str, ...] | None = None
+    # Why the implementation was not built at all (a hybrid without cgo); ok is False then and
+    # the implementation's status is "skipped", not "build_failed".
+    skip_reason: str | None = None
 
 
 # --- machine state (raw readings; harness/noise.py reads them and derives what they mean) --------
@@ -526,6 +554,7 @@ class WorkloadResult:
     cpu_window: CpuWindow | None = None  # schema >= 3
     origin: WorkloadOrigin | None = None  # schema >= 6
     sweep: SweepPoint | None = None  # schema >= 6: a point of `harness sweep`
+    cpu_features: tuple[str, ...] = ()  # schema >= 7: the manifest's, see Workload
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)
@@ -547,6 +576,9 @@ class Machine:
     git_branch: str | None
     git_dirty: bool | None
     harness_cpus: tuple[int, ...] | None  # where the harness itself was pinned, if anywhere
+    # Every flag /proc/cpuinfo lists (schema >= 7; None in older files or when unreadable): the
+    # workloads' libraries pick code paths by some of them (harness/cpufeatures.py).
+    cpu_flags: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,23 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from harness import charts, formatting, profile_report, scaling_report, sections
+from harness import (
+    brief,
+    charts,
+    cpufeatures,
+    formatting,
+    hybrid_report,
+    machine_block,
+    profile_report,
+    scaling_report,
+    sections,
+)
 from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
 from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.charts import Chart
 from harness.compare import DEFAULT_THRESHOLD
 from harness.decision import Evidence, TeamConfig, collect_evidence, decide
+from harness.hybrid import analyse_hybrids
 from harness.model import ImplementationResult, Run
 from harness.server_report import server_context
 from harness.store import write_atomic
@@ -118,10 +129,11 @@ def _charts(analysis: WorkloadAnalysis) -> list[Chart]:
     return result
 
 
-def _workload_context(a: WorkloadAnalysis) -> dict:
+def _workload_context(a: WorkloadAnalysis, cpu_flags: tuple[str, ...] | None) -> dict:
     w = a.result
     rows = []
-    warnings = []
+    caveat = cpufeatures.caveat(w.name, w.cpu_features, cpu_flags)
+    warnings = [caveat] if caveat else []
     for s, impl in zip(a.implementations, w.implementations, strict=True):
         wall = s.metrics.get("wall_seconds")
         if wall and wall.noisy:
@@ -232,7 +244,11 @@ def build_context(
     run's CPU profile as profile_report.find_profile found it (None: no section)."""
     analyses = list(analyse_run(run))
     projection = project_capacity(run, capacity_config or load_capacity_config(None))
-    decision = decide(team, _with_profile_evidence(collect_evidence(analyses, projection), profile))
+    hybrid = analyse_hybrids(run)
+    decision = decide(
+        team,
+        _with_profile_evidence(collect_evidence(analyses, projection, hybrid), profile),
+    )
     m = run.machine
     c = run.config
     return {
@@ -242,9 +258,13 @@ def build_context(
         "started": run.started_at,
         "finished": run.finished_at or "not finished",
         "size": c.size,
-        "summary": sections.summary(analyses),
+        "brief": brief.html_context(
+            brief.build_brief(run, analyses, decision, DEFAULT_THRESHOLD)
+        ),
+        "summary": sections.summary(analyses, m.cpu_flags),
         "scaling": sections.scaling_section(run, scaling_report.budget_of(team)),
         "build_ops": sections.build_and_operations(run),
+        "hybrid": hybrid_report.hybrid_section(run, hybrid),
         "gc": _with_profile_shares(sections.gc_and_memory(run, analyses), profile),
         "profile": profile_report.profile_section(profile),
         "trend": sections.trend_section(list(history) or [run]),
@@ -258,15 +278,11 @@ def build_context(
             if a.result.status != "ok"
         ],
         "workloads": [
-            server_context(a.result, c) if a.result.kind == "server" else _workload_context(a)
+            server_context(a.result, c) if a.result.kind == "server" else _workload_context(a, m.cpu_flags)
             for a in analyses
         ],
         "environment": [
-            ("CPU", f"{m.cpu_model} ({m.cpu_count} logical CPUs)"),
-            ("Memory", formatting.size(m.memory_bytes)),
-            ("Kernel / OS", f"{m.kernel} / {m.os}"),
-            ("Go", m.go_version or "not found"),
-            ("Rust", f"{m.rustc_version or 'not found'}; {m.cargo_version or ''}"),
+            *machine_block.machine_rows(run),
             ("Python", m.python),
             (
                 "Source",

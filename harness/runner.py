@@ -45,6 +45,7 @@ from harness.model import (
     RoundsRecord,
     Run,
     RunConfig,
+    Status,
     SystemState,
     Workload,
     WorkloadResult,
@@ -437,9 +438,7 @@ def run_batch_workload(
             lang=impl.lang,
             variant=impl.variant,
             library=impl.library,
-            status="ok"
-            if impl.key not in errors
-            else ("build_failed" if not builds[impl.key].ok else "failed"),
+            status="ok" if impl.key not in errors else not_run_status(builds[impl.key]),
             build=builds[impl.key],
             repetitions=tuple(reps[impl.key]),
             warmups_run=config.warmups,
@@ -461,6 +460,15 @@ def run_batch_workload(
         rounds=rounds,
         cpu_window=window,
     )
+
+
+def not_run_status(build: BuildRecord) -> Status:
+    """The status of an implementation that did not complete its runs: "skipped" when it was
+    deliberately not built (a go+rust hybrid without cgo), "build_failed" when its build failed,
+    else "failed"."""
+    if build.skip_reason is not None:
+        return "skipped"
+    return "build_failed" if not build.ok else "failed"
 
 
 def conclude_workload(
@@ -494,6 +502,7 @@ def conclude_workload(
         params=dict(params),
         reference_checksum=reference,
         error=error,
+        cpu_features=workload.cpu_features,
         **extra,
     )
 
@@ -507,7 +516,7 @@ def input_failed(
             lang=impl.lang,
             variant=impl.variant,
             library=impl.library,
-            status="build_failed" if not builds[impl.key].ok else "failed",
+            status=not_run_status(builds[impl.key]),
             build=builds[impl.key],
             repetitions=(),
             warmups_run=0,
@@ -532,6 +541,12 @@ def build_all(workload: Workload, builder: BuildStep, progress: Progress) -> dic
             else (f"built in {record.build_seconds:.1f} s" if record.ok else record.error)
         )
         progress(f"build {workload.name} {impl.key}: {state}")
+        if record.environment_changes:  # recorded and reported; said here so no one misses it
+            progress(
+                f"warning: {workload.name} {impl.key} built with settings that differ from the "
+                f"toolchain's defaults (recorded in its build record): "
+                + "; ".join(record.environment_changes)
+            )
         builds[impl.key] = record
     return builds
 

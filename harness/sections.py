@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from markupsafe import Markup
 
-from harness import charts, formatting, noise, scaling_report, stats
+from harness import charts, cpufeatures, formatting, noise, scaling_report, stats
 from harness.analysis import CV_WARNING, PairedRatio, WorkloadAnalysis
 from harness.capacity import CapacityProjection, describe_load
 from harness.charts import Chart
@@ -105,8 +105,12 @@ def _ratio_phrase(ratio: PairedRatio | None) -> str:
     return f"Go/Rust {formatting.ratio_with_ci(ratio.ratio, ratio.ci_low, ratio.ci_high)}, {called}"
 
 
-def summary(analyses: Sequence[WorkloadAnalysis]) -> list[dict]:
-    """Sentences grouped by category, in the essay's order."""
+def summary(
+    analyses: Sequence[WorkloadAnalysis], cpu_flags: tuple[str, ...] | None = None
+) -> list[dict]:
+    """Sentences grouped by category, in the essay's order; a verdict that depends on CPU
+    features (the manifest's cpu_features) carries its caveat, read against `cpu_flags`, the
+    measured machine's."""
     groups: dict[str, list[str]] = {}
     for a in analyses:
         w = a.result
@@ -116,6 +120,9 @@ def summary(analyses: Sequence[WorkloadAnalysis]) -> list[dict]:
             sentence = _server_sentence(a)
         else:
             sentence = _batch_sentence(a)
+        caveat = cpufeatures.caveat(w.name, w.cpu_features, cpu_flags)
+        if caveat and w.status == "ok":
+            sentence += f" Caveat: {caveat}"
         groups.setdefault(w.category, []).append(sentence)
     order = [c for c in CATEGORY_ORDER if c in groups] + sorted(set(groups) - set(CATEGORY_ORDER))
     return [{"category": CATEGORY_NAMES.get(c, c), "sentences": groups[c]} for c in order]
@@ -327,7 +334,22 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             if i.build.ok
         }
     )
+    build_changes = sorted(
+        {
+            f"{a.result.name} {i.key}: " + "; ".join(i.build.environment_changes)
+            for a in analyses
+            for i in a.result.implementations
+            if i.build.environment_changes
+        }
+    )
+    cpu_caveats = [
+        text
+        for a in analyses
+        if (text := cpufeatures.caveat(a.result.name, a.result.cpu_features, run.machine.cpu_flags))
+    ]
     return {
+        "build_changes": build_changes,
+        "cpu_caveats": cpu_caveats,
         "noisy": noisy,
         "cv_threshold": formatting.percent(CV_WARNING),
         "server_flags": flags,
@@ -433,6 +455,7 @@ def build_and_operations(run: Run) -> dict:
                     "key": impl.key,
                     "ok": b.ok,
                     "error": b.error or "",
+                    "state": "SKIPPED" if b.skip_reason is not None else "BUILD FAILED",
                     "clean": formatting.seconds(b.clean_build_seconds),
                     "incremental": formatting.seconds(b.incremental_build_seconds),
                     "size": formatting.size(b.binary_bytes),

@@ -37,6 +37,17 @@ History of the format:
   disturbed replicate aside) and ServerSettings.extra_replicates; WorkloadResult.sweep (a
   `harness sweep` point: workload, axis, value). Older files read with no origin, no steal
   reading (no replicate set aside), no extra replicates and no sweep.
+- 7: what the builds and the CPU were. Machine.cpu_flags (every flag /proc/cpuinfo lists);
+  WorkloadResult.cpu_features (the CPU flags the manifest says its verdict depends on);
+  BuildRecord.environment and environment_changes (the settings that shape a build as the
+  toolchain saw them, and those that differ from its defaults). Older files read with cpu_flags
+  None ("not recorded"), no cpu_features, and an empty environment: their `flags` text is what
+  they claimed, unverified.
+  Also the go+rust hybrid: Implementation status "skipped" is used (a hybrid not built because cgo
+  is unavailable, BuildRecord.skip_reason); BuildRecord.toolchains (every toolchain a build ran),
+  links (a hybrid's Rust staticlib crate), step_seconds (a hybrid's cargo and go build steps) and
+  needed_libraries (the binary's DT_NEEDED shared libraries; () = static). Older files read with
+  no toolchains, links, steps or skip reason, and needed_libraries None (not read).
 """
 
 from __future__ import annotations
@@ -55,13 +66,14 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from harness.errors import HarnessError
 from harness.model import ProfileRun, Run
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
     2: lambda data: {**data, "schema_version": 3},  # likewise
     3: lambda data: {**data, "schema_version": 4},  # likewise
     4: lambda data: {**data, "schema_version": 5},  # likewise
     5: lambda data: {**data, "schema_version": 6},  # likewise (WorkloadResult.origin)
+    6: lambda data: {**data, "schema_version": 7},  # likewise (cpu_flags, build environment, hybrids)
 }
 LATEST_NAME = "latest.json"
 # `harness profile`'s files (model.ProfileRun), versioned on their own: results/profiles/<run-id>.json

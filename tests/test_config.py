@@ -223,7 +223,7 @@ SERVER = (WORKLOADS_DIR / "http-json.toml").read_text()
         (
             VALID.replace('library = "serde_json"', 'library = "serde_json"\nflags = "-O3"'),
             "json",
-            r"\[\[implementations\]\] #2: unknown field 'flags' \(known: lang, variant, path, library, build, binary\)",
+            r"\[\[implementations\]\] #2: unknown field 'flags' \(known: lang, variant, path, library, build, binary, links\)",
         ),
         (
             VALID.replace("[params.quick]", "[params.medium]\ndocuments = 1\n[params.quick]"),
@@ -278,3 +278,53 @@ def test_bad_server_rates_are_one_line_errors(tmp_path, rates, message):
     error = error_for(tmp_path, SERVER + f"\n[server.rates]\n{rates}\n", "http-json")
     assert "http-json.toml" in error and "\n" not in error
     assert re.search(message, error)
+
+
+def test_cpu_features_are_read_and_spelled_as_the_kernel_does(tmp_path):
+    with_features = VALID.replace('throughput = "bytes"\n', 'throughput = "bytes"\ncpu_features = ["sha_ni", "avx2"]\n')
+    assert load_manifest(write(tmp_path, with_features)).cpu_features == ("sha_ni", "avx2")
+    assert load_manifest(write(tmp_path, VALID)).cpu_features == ()
+    message = error_for(tmp_path, with_features.replace('"sha_ni"', '"SHA-NI"'))
+    assert "'cpu_features'" in message and "'SHA-NI'" in message
+    message = error_for(tmp_path, with_features.replace('["sha_ni", "avx2"]', '"sha_ni"'))
+    assert "'cpu_features'" in message
+
+
+def test_sha256_declares_its_dependency_on_sha_ni():
+    assert load_workloads(WORKLOADS_DIR)["sha256"].cpu_features == ("sha_ni",)
+
+
+HYBRID = (
+    VALID
+    + """
+[[implementations]]
+lang = "go"
+variant = "cgo-rust"
+path = "json-cgo"
+library = "serde_json through cgo"
+links = "json-ffi"
+"""
+)
+
+
+def test_links_marks_a_go_variant_as_a_go_rust_hybrid(tmp_path):
+    workload = load_manifest(write(tmp_path, HYBRID))
+    hybrid = workload.implementation("go/cgo-rust")
+    assert hybrid.links == "json-ffi" and hybrid.label == "go+rust"
+    assert workload.default_for("go").links is None and workload.default_for("go").label == "go"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('lang = "go"\nvariant = "cgo-rust"', 'lang = "rust"\nvariant = "cgo-rust"', "needs lang = 'go'"),
+        ('variant = "cgo-rust"', 'variant = "default"', "needs a labelled variant"),
+        ('links = "json-ffi"', 'links = "../json-ffi"', "must be a crate folder name"),
+        ('links = "json-ffi"', 'links = "json-ffi"\nbuild = ["make"]\nbinary = "bin/x"', "exclude each other"),
+    ],
+)
+def test_links_is_refused_where_it_cannot_mean_a_hybrid(tmp_path, old, new, message):
+    text = HYBRID[: HYBRID.rindex("[[implementations]]")] + HYBRID[
+        HYBRID.rindex("[[implementations]]") :
+    ].replace(old, new)
+    assert message in error_for(tmp_path, text)

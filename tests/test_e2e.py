@@ -59,7 +59,7 @@ def quick_run(tmp_path_factory):
 def test_results_file_holds_every_raw_repetition(quick_run):
     out, _, _ = quick_run
     data = json.loads((out / "results" / "latest.json").read_text())
-    schema = json.loads((ROOT / "harness" / "schema" / "results-v6.schema.json").read_text())
+    schema = json.loads((ROOT / "harness" / "schema" / "results-v7.schema.json").read_text())
     jsonschema.validate(data, schema)
     assert data["status"] == "complete"
     assert data["machine"]["go_version"].startswith("go version")

@@ -89,7 +89,9 @@ def test_chart_is_inline_svg(html):
     section = html[html.index('id="workload-demo"') :]
     section = section[: section.index("</section>")]
     assert section.count("<figure") == 1  # only the ok workload gets a chart
-    assert html.count("<figure") == 2  # ... plus the GC pause distribution of the Go runs
+    # ... plus the GC pause distribution of the Go runs and the brief's overview of the ratios
+    assert html.count("<figure") == 3
+    assert html.count('<figure class="overview"') == 1
 
 
 def test_user_text_is_escaped(html):

@@ -1,18 +1,24 @@
 """Render the report in a real headless Chromium (Debian's package, installed by `make test`):
 no console errors, every chart drawn with a real size, no request leaves the file, and a full-page
-screenshot is kept in .cache/screenshots/ for a person to look at."""
+screenshot is kept in .cache/screenshots/ for a person to look at. The brief (the first page) is
+checked at 1280x800 and in print: it fits the first screen and the first A4 page, its chart has
+one mark per default pair and metric, and no element is wider than the page."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from brief_fixtures import DEFAULT_MARKS, failing_run, full_like_run, go_only_run
 from builders import small_run, sweep_run
 from profile_builders import profile_run
 
 from harness import profile_report, store
+from harness.decision import CATEGORY_NAMES, parse_team_config
 from harness.report import write_report
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -101,3 +107,103 @@ def test_the_cpu_profile_section_draws_its_flame_graphs_in_chromium(browser, tmp
     found = profile_report.find_profile(tmp_path / "results", run.run_id)
     headings = _render(browser, run, tmp_path, "report-profile", profile=found)
     assert headings.index("GC and memory") + 1 == headings.index("Where the CPU time goes")
+
+
+# A4 at 96 CSS px per inch, less report.css's 12 mm @page margins: the printed page's content box.
+MM = 96 / 25.4
+PRINT_WIDTH_PX = round((210 - 2 * 12) * MM)  # 703
+PRINT_HEIGHT_PX = round((297 - 2 * 12) * MM)  # 1032
+
+# Every element whose box reaches past the page's right edge (inside an SVG only the svg counts:
+# it is scaled as a whole), with enough of its text to find it.
+WIDER_THAN_PAGE = """() => {
+  const limit = document.documentElement.clientWidth + 0.5;
+  const found = [];
+  for (const e of document.querySelectorAll('body *')) {
+    if (e.closest('svg') && e.tagName.toLowerCase() !== 'svg') continue;
+    const r = e.getBoundingClientRect();
+    if (r.width > 0 && r.right > limit) {
+      found.push(`${e.tagName.toLowerCase()}.${e.className.baseVal ?? e.className} `
+        + `right=${Math.round(r.right)}: ${(e.textContent || '').trim().slice(0, 60)}`);
+    }
+  }
+  if (document.documentElement.scrollWidth > document.documentElement.clientWidth) {
+    found.push(`page scrolls sideways: ${document.documentElement.scrollWidth}px`);
+  }
+  return found;
+}"""
+
+
+def _open_every_details(page) -> None:
+    """Collapsed tables (every server phase) must fit too, once a reader opens them."""
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+
+
+def _failing_with_team():
+    """The long case: three failure lines and a decision line beside the chart."""
+    full, failing = full_like_run(), failing_run()
+    run = replace(full, workloads=failing.workloads + full.workloads[4:])
+    scores = {**dict.fromkeys(CATEGORY_NAMES, 3), "latency_determinism": 5, "resource_cost": 4}
+    return run, parse_team_config({"scores": scores}, "team.toml"), 13
+
+
+@pytest.mark.parametrize(
+    "case",
+    [lambda: (full_like_run(), None, DEFAULT_MARKS), _failing_with_team],
+    ids=["full", "failing"],
+)
+def test_the_brief_is_the_first_screen_and_page_and_nothing_is_wider_than_the_page(
+    browser, tmp_path, case
+):
+    run, team, expected_marks = case()
+    path = write_report(run, tmp_path, team=team)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(path.resolve().as_uri())
+    screenshots = ROOT / ".cache" / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshots / f"brief-1280x800-{run.workloads[0].name}.png"))
+
+    marks = page.evaluate(
+        "document.querySelectorAll('#brief svg [id^=\"overview-mark-default-\"]').length"
+    )
+    assert marks == expected_marks
+    assert page.get_attribute("#brief figure.overview", "data-default-marks") == str(marks)
+    bottom = page.evaluate("document.querySelector('#brief .brief').getBoundingClientRect().bottom")
+    assert bottom <= 800, f"the brief ends at {bottom:.0f} px, below the first screen"
+    _open_every_details(page)
+    assert page.evaluate(WIDER_THAN_PAGE) == []
+
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": PRINT_WIDTH_PX, "height": PRINT_HEIGHT_PX})
+    height = page.evaluate("document.querySelector('#brief').getBoundingClientRect().bottom")
+    assert height <= PRINT_HEIGHT_PX, (
+        f"the brief needs {height:.0f} px of a {PRINT_HEIGHT_PX} px page"
+    )
+    assert page.evaluate(WIDER_THAN_PAGE) == []
+    pdf = screenshots / f"brief-{run.workloads[0].name}.pdf"
+    page.pdf(path=str(pdf), prefer_css_page_size=True, print_background=True)
+    page.close()
+    pdftotext = shutil.which("pdftotext")  # poppler-utils, which `make browser` installs
+    if pdftotext is None and os.environ.get("CI"):
+        pytest.fail("pdftotext is not installed (make test installs Debian's poppler-utils)")
+    if pdftotext:  # outside CI, without it the layout checks above stand alone
+        first, second = (
+            subprocess.run(
+                [pdftotext, "-f", str(n), "-l", str(n), str(pdf), "-"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            for n in (1, 2)
+        )
+        assert "At a glance" in first and f"Of {expected_marks} Go/Rust comparisons" in first
+        assert second.lstrip().startswith("Summary")  # the brief has the first page to itself
+
+
+def test_a_one_language_report_says_there_is_nothing_to_compare_in_chromium(browser, tmp_path):
+    path = write_report(go_only_run(), tmp_path)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(path.resolve().as_uri())
+    assert page.inner_text("#brief .nothing") == "Nothing to compare: only Go was measured."
+    assert page.evaluate("document.querySelectorAll('[id^=\"overview-mark-\"]').length") == 0
+    page.close()

@@ -329,11 +329,17 @@ def test_start_failure_of_one_language_still_measures_the_other(
     assert rust.parallelism == {"TOKIO_WORKER_THREADS": "1"}
     # What the stand-in's transport did, as observed: socketserver listens with a backlog of 5 and
     # leaves Nagle's algorithm on; http.server keeps HTTP/1.1 connections alive.
-    assert rust.transport == {
+    # Its threads (main + one per connection) and the segments of one answer of the primary GET
+    # (http.server writes the header and the body separately) are observed too.
+    seen = dict(rust.transport)
+    segments = seen.pop("TCP segments per response")
+    assert re.fullmatch(r"[12] \(GET /records\?n=3, 11 B body\)", segments), segments
+    assert seen == {
         "listen backlog": "5",
         "TCP_NODELAY": "off",
         "SO_KEEPALIVE": "off",
         "HTTP keep-alive": "on",
+        "threads": "2: fake-server-ok ×2",
     }
     assert go.transport == {}  # never started
     assert len(starts_of(working)) == 2  # once per stage

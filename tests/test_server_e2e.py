@@ -158,7 +158,12 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
     assert rust.status == "ok", rust.error
     assert go.parallelism == {"GOMAXPROCS": "1"}
     assert rust.parallelism == {"TOKIO_WORKER_THREADS": "1"}
-    assert go.transport == rust.transport == EXPECTED_TRANSPORT
+    shared = {lang: {k: t.transport[k] for k in EXPECTED_TRANSPORT} for lang, t in (("go", go), ("rust", rust))}
+    assert shared == {"go": EXPECTED_TRANSPORT, "rust": EXPECTED_TRANSPORT}
+    # a quick answer (10 records, 1,929 B) fits Go's 4 KiB buffer: one segment on both sides
+    one = "1 (GET /records?n=10, 1,929 B body)"
+    assert go.transport[transport.SEGMENTS] == rust.transport[transport.SEGMENTS] == one
+    assert re.fullmatch(r"2: rust-http-json- ×1, tokio-rt-worker ×1", rust.transport["threads"])
 
     saturations = {}
     rates = result.offered_rates_rps
@@ -262,7 +267,63 @@ def test_go_and_rust_servers_listen_and_accept_alike(name, tmp_path):
             backlogs[lang] = listen_send_q(running.port)
             observed[lang] = transport.observe(running.process.pid, running.port, "/health")
     assert backlogs == {"go": somaxconn(), "rust": somaxconn()}
-    assert observed == {"go": EXPECTED_TRANSPORT, "rust": EXPECTED_TRANSPORT}
+    shared = {lang: {k: found[k] for k in EXPECTED_TRANSPORT} for lang, found in observed.items()}
+    assert shared == {"go": EXPECTED_TRANSPORT, "rust": EXPECTED_TRANSPORT}
+
+
+# What differs, by the frameworks' defaults, as workloads/docs/http-json.md discloses it: Go's
+# net/http writes a body larger than its 4 KiB connection buffer in two writes (two segments with
+# TCP_NODELAY), hyper in one writev; tokio's multi-thread runtime runs one worker beside the main
+# thread (axum's accept loop); Go's threads all carry the program's name.
+DISCLOSED_SEGMENTS = {
+    "go": "2 (GET /records?n=50, 9,592 B body)",
+    "rust": "1 (GET /records?n=50, 9,592 B body)",
+}
+NO_HEADER_TIMEOUT_WITHIN_SECONDS = 10.5  # Go's servers had ReadHeaderTimeout 10 s until 2026-12-03
+
+
+def test_transport_differences_are_the_disclosed_ones(tmp_path):
+    """The live http-json servers: how many segments a 9.7 KB answer leaves in (TCP_INFO on the
+    server's own socket), which threads they run, and that neither closes a connection whose
+    request headers are still incomplete after 10.5 s (no header-read timeout on either side;
+    Go had one of 10 s). Both servers run at once, so the wait is paid once (~11 s)."""
+    workload = config.load_workloads(ROOT / "workloads")[NAME]
+    builder = Builder(ROOT / ".cache")
+    settings = default_settings("quick", f"oha {loadgen.OHA_VERSION}", None, None)
+    runner = ServerRunner(
+        loadgen.find_oha(ROOT / "tools"), settings, tmp_path, ensure_launcher(ROOT / ".cache")
+    )
+    with contextlib.ExitStack() as stack:
+        servers, partial, observed = {}, {}, {}
+        for lang in ("go", "rust"):
+            impl = workload.default_for(lang)
+            build = builder.build(workload, impl)
+            assert build.ok, build.error
+            servers[lang] = runner.start(workload, impl, build, workload.params["quick"], tmp_path)
+            stack.enter_context(servers[lang].process)
+            sock = stack.enter_context(socket.create_connection(("127.0.0.1", servers[lang].port)))
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line yet
+            partial[lang] = sock
+        started = time.monotonic()
+        for lang, server in servers.items():
+            observed[lang] = transport.observe(
+                server.process.pid, server.port, "/health", "/records?n=50"
+            )
+        time.sleep(max(0.0, NO_HEADER_TIMEOUT_WITHIN_SECONDS - (time.monotonic() - started)))
+        answers = {}
+        for lang, sock in partial.items():
+            sock.settimeout(5.0)
+            sock.sendall(b"\r\n")  # the request completes now: a server that kept it answers
+            answers[lang] = sock.recv(64)
+    assert {lang: found[transport.SEGMENTS] for lang, found in observed.items()} == (
+        DISCLOSED_SEGMENTS
+    )
+    assert re.fullmatch(r"2: rust-http-json- ×1, tokio-rt-worker ×1", observed["rust"]["threads"])
+    assert re.fullmatch(r"\d+: go-http-json-\w* ×\d+", observed["go"]["threads"])
+    assert {lang: a.split(b"\r\n", 1)[0] for lang, a in answers.items()} == {
+        "go": b"HTTP/1.1 200 OK",
+        "rust": b"HTTP/1.1 200 OK",
+    }
 
 
 # --- interrupting `harness run` ------------------------------------------------------------------

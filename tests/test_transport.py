@@ -90,5 +90,12 @@ def test_observe_says_what_it_could_not_read():
         port = sock.getsockname()[1]
     time.sleep(0.01)
     found = transport.observe(1, port, "/health")
-    assert list(found) == ["listen backlog", "TCP_NODELAY", "SO_KEEPALIVE", "HTTP keep-alive"]
+    assert list(found) == [
+        "listen backlog",
+        "TCP_NODELAY",
+        "SO_KEEPALIVE",
+        "HTTP keep-alive",
+        "TCP segments per response",
+        "threads",
+    ]
     assert all(value.startswith("not observed") for value in found.values()), found

@@ -99,6 +99,16 @@ def rate_order(rates: Sequence[float], replicate: int) -> tuple[float, ...]:
     return ordered if replicate % 2 else ordered[::-1]
 
 
+def primary_get_path(workload: Workload, params: Mapping[str, object]) -> str | None:
+    """The first GET stream's path with its parameters filled (a regex path cannot be sent
+    as is, so those are skipped): the answer whose writes transport.observe counts."""
+    assert workload.server is not None
+    for stream in workload.server.requests:
+        if stream.method == "GET" and not stream.rand_regex:
+            return lifecycle.fill(stream.path, params)
+    return None
+
+
 class ServerRunner:
     """Runs one server workload; same call signature as runner.run_batch_workload. /proc/stat
     (`read_stat`) and the harness's CPU time (`cpu_clock`) are read around the whole protocol."""
@@ -271,7 +281,10 @@ class ServerRunner:
             state.idle_rss[impl.key] = server.process.rss_bytes()
             assert state.workload.server is not None
             state.transports[impl.key] = transport.observe(
-                server.process.pid, server.port, state.workload.server.health
+                server.process.pid,
+                server.port,
+                state.workload.server.health,
+                primary_get_path(state.workload, state.params),
             )
             try:
                 bodies = self.request_bodies(state.workload, server, state.params)

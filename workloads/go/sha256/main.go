@@ -1,55 +1,28 @@
 // Command sha256 hashes many small messages one by one and one large buffer as a stream, with
 // crypto/sha256.
 //
-// The input (harness/generators/messages.py) is: u32 N, then N times (u32 LEN, LEN bytes), then
-// u64 L and L bytes, all little-endian. Every small message gets its own one-shot sha256.Sum256; the
-// large buffer goes through one sha256.New() hash in 64 KiB writes, as a file read through a buffer
-// would. The checksum is SHA-256 (hex) of the N+1 digests concatenated in input order.
+// The input (harness/generators/messages.py, read by the framing package) is: u32 N, then N times
+// (u32 LEN, LEN bytes), then u64 L and L bytes, all little-endian. Every small message gets its own
+// one-shot sha256.Sum256; the large buffer goes through one sha256.New() hash in 64 KiB writes, as a
+// file read through a buffer would. The checksum is SHA-256 (hex) of the N+1 digests concatenated
+// in input order.
 //
 // Usage: sha256 INPUT
 package main
 
 import (
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
+
+	"gorust/workloads/sha256/framing"
 )
 
 // chunkSize is the write size for the large buffer.
 const chunkSize = 64 << 10
-
-var errFraming = errors.New("bad framing")
-
-// parse splits the input into the small messages and the large buffer, without copying.
-func parse(input []byte) (small [][]byte, large []byte, err error) {
-	if len(input) < 4 {
-		return nil, nil, errFraming
-	}
-	n := binary.LittleEndian.Uint32(input)
-	rest := input[4:]
-	// Each message takes at least 4 bytes, which bounds the capacity if N is corrupt.
-	small = make([][]byte, 0, min(int(n), len(rest)/4))
-	for range n {
-		if len(rest) < 4 {
-			return nil, nil, errFraming
-		}
-		size := uint64(binary.LittleEndian.Uint32(rest))
-		if uint64(len(rest)-4) < size {
-			return nil, nil, errFraming
-		}
-		small = append(small, rest[4:4+size])
-		rest = rest[4+size:]
-	}
-	if len(rest) < 8 || binary.LittleEndian.Uint64(rest) != uint64(len(rest)-8) {
-		return nil, nil, errFraming
-	}
-	return small, rest[8:], nil
-}
 
 // hashAll returns the concatenated digests (one per small message, then the large buffer's), and
 // the seconds spent on the small messages and on the large buffer.
@@ -81,7 +54,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "sha256:", err)
 		os.Exit(1)
 	}
-	small, large, err := parse(input)
+	small, large, err := framing.Parse(input)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "sha256:", os.Args[1]+":", err)
 		os.Exit(1)

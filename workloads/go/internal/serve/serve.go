@@ -30,7 +30,10 @@ func Health(w http.ResponseWriter, _ *http.Request) {
 // running server does (harness/transport.py): the listen backlog is net.core.somaxconn, which
 // net.Listen asks for; TCP_NODELAY is on for every accepted connection (the net package's
 // default); TCP keep-alive probes are off (tokio sends none; Go's default would probe after 15 s
-// idle); HTTP/1.1 keep-alive is on with no idle timeout (net/http's default).
+// idle); HTTP/1.1 keep-alive is on with no idle timeout (net/http's default); no header-read
+// timeout (net/http's default, and axum::serve has none: a ReadHeaderTimeout here would also cost
+// Go a read deadline per request that Rust does not pay). How each side writes a response and
+// which threads it runs are framework defaults, disclosed in workloads/docs/http-json.md.
 func Run(port int, h http.Handler) error {
 	lc := net.ListenConfig{KeepAlive: -1} // negative: no keep-alive probes on accepted connections
 	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
@@ -41,7 +44,7 @@ func Run(port int, h http.Handler) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

@@ -71,7 +71,11 @@ async fn shutdown_signal() {
 /// The transport is set up as in the Go servers (`workloads/go/internal/serve`), and the harness
 /// records what the running server does (harness/transport.py): the backlog above; TCP_NODELAY on
 /// every accepted connection (Go's default; hyper leaves it off); no TCP keep-alive probes (tokio's
-/// default); HTTP/1.1 keep-alive with no idle timeout (hyper's default).
+/// default); HTTP/1.1 keep-alive with no idle timeout (hyper's default); no header-read timeout
+/// (`axum::serve` gives hyper no timer, so hyper's 30 s default is off; Go's servers set none
+/// either). Framework defaults left as they are, and disclosed in workloads/docs/http-json.md:
+/// hyper writes a response in one `writev`; `#[tokio::main]` is the multi-thread runtime, whose
+/// main thread runs this accept loop beside the worker(s).
 pub async fn run(port: u16, app: Router) -> std::io::Result<()> {
     let socket = TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?; // as `TcpListener::bind` and Go's `net.Listen` do
