@@ -12,7 +12,7 @@ from builders import gc_cycle, replicated, server_phase, server_run, server_work
 from harness import cli
 from harness.analysis import analyse_run
 from harness.decision import server_tails
-from harness.model import RequestCounts
+from harness.model import LatencyWindow, RequestCounts
 from harness.report import build_context, render
 from harness.sections import gc_and_memory, summary
 from harness.servers import replicates
@@ -420,6 +420,8 @@ def gc_starved_run():
             p,
             gc_cycles=tuple(gc_cycle(n + 1) for n in range(cycles(p))),
             gc_cycles_required=2,
+            # real phases have latency windows; the latency-over-time chart plots them
+            latency_windows=(LatencyWindow(1.0, 100, 0.001, 0.002, 0.003),),
         )
         if p.phase.startswith("rate=")
         else p

@@ -49,8 +49,8 @@ fn trailer_size(stream: &[u8]) -> Result<usize, String> {
     if stream.len() < 18 {
         return Err("input is not a gzip stream (shorter than 18 bytes)".into());
     }
-    let isize: [u8; 4] = stream[stream.len() - 4..].try_into().unwrap();
-    Ok(u32::from_le_bytes(isize) as usize)
+    let stated: [u8; 4] = stream[stream.len() - 4..].try_into().unwrap();
+    Ok(u32::from_le_bytes(stated) as usize)
 }
 
 fn run(path: &str) -> Result<(), Box<dyn Error>> {
