@@ -33,9 +33,8 @@ WORKLOADS = ROOT / "workloads"
 GO = WORKLOADS / "go"
 RUST = WORKLOADS / "rust" / "crates"
 MANIFESTS = config.load_workloads(WORKLOADS)
-# Docs whose "Asymmetries" section another change owns (issue 17's records half): checked once
-# it lands, by adding its items below.
-PENDING = {"http-json"}
+SERVE_GO = GO / "internal" / "serve" / "serve.go"
+SERVE_RUST = RUST / "serve" / "src" / "lib.rs"
 
 
 def section_titles(text: str, heading: str) -> list[str]:
@@ -204,6 +203,51 @@ def kv_shared_transport():
     assert 'serve = { path = "../serve" }' in source(RUST / "kv-cache" / "Cargo.toml")
 
 
+def http_nagle():
+    go, rust = code(SERVE_GO), code(SERVE_RUST)
+    assert "SetNoDelay(false)" not in go  # the net package's default (on) stands
+    assert "set_nodelay(true)" in rust
+
+
+def http_writes():
+    go = code(SERVE_GO) + code(GO / "http-json" / "main.go")
+    assert "bufio.NewWriter" not in go and "WriteBufferSize" not in go  # net/http's 4 KiB stands
+
+
+def http_threads():
+    go = Implementation(lang="go", variant="default", path="x", library="")
+    rust = Implementation(lang="rust", variant="default", path="x", library="")
+    assert lifecycle.environment(go, 1)["GOMAXPROCS"] == "1"
+    assert lifecycle.environment(rust, 1)["TOKIO_WORKER_THREADS"] == "1"
+    assert "#[tokio::main]" in code(RUST / "http-json" / "src" / "main.rs")
+
+
+def http_no_header_timeout():
+    assert "ReadHeaderTimeout" not in code(SERVE_GO) and "ReadTimeout" not in code(SERVE_GO)
+    rust = code(SERVE_RUST)
+    assert "axum::serve(" in rust and "header_read_timeout" not in rust and "timer(" not in rust
+
+
+def sha256_calls_cpu_features():
+    assert MANIFESTS["sha256-calls"].cpu_features == ("sha_ni",)  # the report's caveat
+    assert '"crypto/sha256"' in code(GO / "sha256-calls" / "main.go")
+
+
+def sha256_calls_same_rust_hash():
+    sha2 = re.compile(r'^sha2 = "([0-9.]+)"$', re.M)
+    versions = {
+        sha2.search(source(RUST / crate / "Cargo.toml")).group(1)
+        for crate in ("sha256", "sha256-calls", "sha256-ffi")
+    }
+    assert len(versions) == 1, versions
+
+
+def sha256_calls_shared_loop():
+    loop = '"gorust/workloads/internal/grains"'
+    assert loop in code(GO / "sha256-calls" / "main.go")
+    assert loop in code(GO / "sha256-calls-cgo" / "main.go")
+
+
 def harness_gctrace():
     assert runner.GO_ENV == {"GODEBUG": "gctrace=1"}
     go = Implementation(lang="go", variant="default", path="x", library="")
@@ -235,6 +279,13 @@ CHECKS: dict[tuple[str, str], Callable[[], None]] = {
     ("kv-cache", "Hash function"): kv_hash_function,
     ("kv-cache", "Freeing at exit"): kv_freeing_at_exit,
     ("kv-cache", "Server transport and runtime settings"): kv_shared_transport,
+    ("http-json", "Nagle off on both, by choice"): http_nagle,
+    ("http-json", "One write or two"): http_writes,
+    ("http-json", "Threads"): http_threads,
+    ("http-json", "No header-read timeout on either side"): http_no_header_timeout,
+    ("sha256-calls", "CPU features decide the code path"): sha256_calls_cpu_features,
+    ("sha256-calls", "The Rust side of the hybrid is the pure Rust program's hash"): sha256_calls_same_rust_hash,
+    ("sha256-calls", "The two Go programs share their loop"): sha256_calls_shared_loop,
     ("README", "`GODEBUG=gctrace=1` on every Go run"): harness_gctrace,
     ("README", "Go's collector is Go 1.26's default, \"Green Tea\""): harness_green_tea,
 }
@@ -243,8 +294,6 @@ CHECKS: dict[tuple[str, str], Callable[[], None]] = {
 def disclosed() -> set[tuple[str, str]]:
     found = set()
     for name in MANIFESTS:
-        if name in PENDING:
-            continue
         text = (WORKLOADS / "docs" / f"{name}.md").read_text()
         assert "\n## Asymmetries\n" in text, f"workloads/docs/{name}.md has no Asymmetries section"
         found |= {(name, t) for t in section_titles(text, "\n## Asymmetries\n")}
