@@ -57,8 +57,18 @@ def repetition_metrics(rep: Repetition, throughput_kind: str) -> list[Metric]:
         ]
         if cpu > 0:
             metrics.append(Metric("gc_cpu_share", "ratio", gc_cpu / cpu))
-    metrics += [Metric(f"extra_{k}", "", v) for k, v in sorted(rep.extra.items())]
+    metrics += [Metric(f"extra_{k}", extra_unit(k), v) for k, v in sorted(rep.extra.items())]
     return metrics
+
+
+# An `extra` fact's unit, read from its name as the binary contract names them (workloads/README.md):
+# "compress_seconds" is seconds, "compressed_bytes" bytes; anything else has no unit.
+EXTRA_UNIT_SUFFIXES = (("_seconds", "s"), ("_bytes", "bytes"))
+
+
+def extra_unit(name: str) -> str:
+    """The unit of the workload-specific fact `name`, so the report can print it beside the times."""
+    return next((unit for suffix, unit in EXTRA_UNIT_SUFFIXES if name.endswith(suffix)), "")
 
 
 def phase_metrics(phase: ServerPhase) -> list[Metric]:

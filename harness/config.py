@@ -50,7 +50,7 @@ RUNTIME_SETTINGS = ("GOGC", "GOMEMLIMIT", "GOMAXPROCS")
 INPUT_KEYS = ("generator", "seed", "file", "command", "sources")
 INPUT_SOURCES = ("generator", "file", "command")
 IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library", "build", "binary", "links")
-SERVER_KEYS = ("health", "requests", "checks", "rates")
+SERVER_KEYS = ("health", "requests", "checks", "rates", "min_gc_cycles")
 REQUEST_KEYS = (
     "name",
     "method",
@@ -163,10 +163,14 @@ def _parse_server(table: dict, params: dict[str, dict[str, ParamValue]], where: 
             raise HarnessError(
                 f"{at}: field 'checks' uses undefined placeholder(s) {sorted(unknown)}"
             )
+    min_gc_cycles = _field(table, "min_gc_cycles", int, at, default=0)
+    if min_gc_cycles < 0:
+        raise HarnessError(f"{at}: field 'min_gc_cycles' must be 0 or more, got {min_gc_cycles}")
     return ServerSpec(
         health=health,
         requests=tuple(streams),
         checks=tuple(checks),
+        min_gc_cycles=min_gc_cycles,
         rates_rps=_parse_rates(
             _field(table, "rates", dict, at, default={}), f"{where} [server.rates]"
         ),

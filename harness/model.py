@@ -99,6 +99,10 @@ class ServerSpec:
     # size -> offered rates fixed in the manifest ([server.rates]); a size absent here takes
     # fractions of the measured saturation
     rates_rps: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    # The fewest Go GC cycles a fixed-rate phase must contain to be quoted or used for a verdict
+    # (0: no requirement). A kv-cache phase that ends before Go collects shows only Go's
+    # between-GC latency; phase_analysis.headline_exclusions applies it.
+    min_gc_cycles: int = 0
 
 
 @dataclass(frozen=True)
@@ -490,6 +494,11 @@ class ServerPhase:
     # Schema >= 6: the hypervisor's steal over the phase, a share of every CPU's time from
     # /proc/stat around the load generator (None where it could not be read, and in older files).
     steal_share: float | None = None
+    # Schema >= 7: how many Go GC cycles this phase had to contain to count for headlines and
+    # verdicts (the manifest's [server] min_gc_cycles, when it applied); None when nothing was
+    # required (Rust, a workload without the setting, GOGC=off without a memory limit, and files
+    # before schema 7).
+    gc_cycles_required: int | None = None
 
 
 Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]

@@ -8,7 +8,7 @@ apply one rule, to old results as to new ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -36,6 +36,27 @@ CLOSED_LOOP = (
 )
 
 
+def gc_cycles_required(min_gc_cycles: int, lang: str, env: Mapping[str, str]) -> int | None:
+    """How many Go GC cycles a phase of this implementation must contain (the manifest's
+    `[server] min_gc_cycles`), or None when nothing is required: Rust has no collector, and Go
+    with GOGC=off and no memory limit never collects, so no phase length would change that."""
+    if not min_gc_cycles or lang != "go":
+        return None
+    if env.get("GOGC") == "off" and env.get("GOMEMLIMIT", "off") == "off":
+        return None
+    return min_gc_cycles
+
+
+def too_few_gc_cycles(gc_count: int, required: int | None) -> str | None:
+    """The reason a phase that ended before Go collected enough is not quoted; None if it is fine."""
+    if required is None or gc_count >= required:
+        return None
+    return (
+        f"contained {gc_count} Go GC cycle{'s' if gc_count != 1 else ''} (< {required}): "
+        "its latencies are Go's between-collection ones only"
+    )
+
+
 def headline_exclusions(phase: ServerPhase) -> tuple[str, ...]:
     """Why a phase must not be quoted as a headline figure or used for a verdict; () when it may.
     Such phases are still shown, with these reasons beside them."""
@@ -55,6 +76,10 @@ def headline_exclusions(phase: ServerPhase) -> tuple[str, ...]:
         reasons.append(
             f"achieved {phase.achieved_rps:,.0f} req/s < 99 % of offered {phase.offered_rps:,.0f}"
         )
+    if phase.gc_cycles is not None and (
+        gc := too_few_gc_cycles(len(phase.gc_cycles), phase.gc_cycles_required)
+    ):
+        reasons.append(gc)
     return tuple(reasons)
 
 
@@ -101,6 +126,8 @@ def phase_flags(
     loadgen_cpus: int,
     peak_from_samples: bool,
     steal_share: float | None = None,
+    gc_count: int | None = None,
+    gc_required: int | None = None,
 ) -> tuple[str, ...]:
     """Every caveat of a phase, for the reader; headline_exclusions decides which disqualify and
     disturbance which set a replicate aside."""
@@ -124,6 +151,8 @@ def phase_flags(
         flags.append("load generator near its CPU limit: the server may be capable of more")
     if peak_from_samples:
         flags.append("peak RSS from psutil samples (VmHWM could not be reset): short peaks missed")
+    if gc_count is not None and (gc := too_few_gc_cycles(gc_count, gc_required)):
+        flags.append(gc)
     return tuple(flags)
 
 

@@ -129,6 +129,23 @@ def _charts(analysis: WorkloadAnalysis) -> list[Chart]:
     return result
 
 
+EXTRA_PREFIX = "extra_"
+
+
+def _extra_names(a: WorkloadAnalysis) -> list[str]:
+    """The workload-specific facts (`extra` in the binary contract: gzip's phase times and
+    compressed sizes) any measured implementation reported, so they are shown beside the times."""
+    return sorted(
+        {
+            name
+            for s in a.implementations
+            if s.status == "ok"
+            for name in s.metrics
+            if name.startswith(EXTRA_PREFIX)
+        }
+    )
+
+
 def _workload_context(a: WorkloadAnalysis, cpu_flags: tuple[str, ...] | None) -> dict:
     w = a.result
     rows = []
@@ -166,6 +183,12 @@ def _workload_context(a: WorkloadAnalysis, cpu_flags: tuple[str, ...] | None) ->
                 },
             }
         )
+    extras = _extra_names(a)
+    extra_rows = [
+        {"key": s.key, "cells": [_cell(s, name) for name in extras]}
+        for s in a.implementations
+        if s.status == "ok" and s.metrics
+    ]
     comparisons = [
         {
             "metric": c.metric,
@@ -193,6 +216,8 @@ def _workload_context(a: WorkloadAnalysis, cpu_flags: tuple[str, ...] | None) ->
         "checksum": w.reference_checksum or "–",
         "metric_headers": [label for _, label in TABLE_METRICS],
         "rows": rows,
+        "extra_headers": [name.removeprefix(EXTRA_PREFIX).replace("_", " ") for name in extras],
+        "extra_rows": extra_rows if extras else [],
         "comparisons": comparisons,
         "warnings": warnings,
         "charts": _charts(a),

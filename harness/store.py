@@ -48,6 +48,9 @@ History of the format:
   links (a hybrid's Rust staticlib crate), step_seconds (a hybrid's cargo and go build steps) and
   needed_libraries (the binary's DT_NEEDED shared libraries; () = static). Older files read with
   no toolchains, links, steps or skip reason, and needed_libraries None (not read).
+  Also ServerPhase.gc_cycles_required (how many Go GC cycles a fixed-rate phase had to contain to be
+  quoted: the manifest's `[server] min_gc_cycles`). Older files read with None: no requirement,
+  so their phases count as they did.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+
     3: lambda data: {**data, "schema_version": 4},  # likewise
     4: lambda data: {**data, "schema_version": 5},  # likewise
     5: lambda data: {**data, "schema_version": 6},  # likewise (WorkloadResult.origin)
-    6: lambda data: {**data, "schema_version": 7},  # likewise (cpu_flags, build environment, hybrids)
+    6: lambda data: {**data, "schema_version": 7},  # likewise (cpu_flags, build environment, hybrids, gc_cycles_required)
 }
 LATEST_NAME = "latest.json"
 # `harness profile`'s files (model.ProfileRun), versioned on their own: results/profiles/<run-id>.json

@@ -27,7 +27,7 @@ def test_repetition_metrics_go_hand_computed():
         nbytes=8_000_000,
         items=400,
         gc=(gc_cycle(1, pause=0.001, cpu=0.1), gc_cycle(2, pause=0.004, cpu=0.3)),
-        extra={"z": 1.0, "a": 2.0},
+        extra={"z": 1.0, "a": 2.0, "compress_seconds": 0.5, "compressed_bytes": 300.0},
     )
     got = as_dict(repetition_metrics(rep, "bytes"))
     expected = {
@@ -45,6 +45,9 @@ def test_repetition_metrics_go_hand_computed():
         "gc_cpu_seconds": ("s", 0.4),
         "gc_cpu_share": ("ratio", 0.2),  # 0.4 s of 2.0 s CPU
         "extra_a": ("", 2.0),
+        # units from the name, so the report prints times and sizes as such
+        "extra_compress_seconds": ("s", 0.5),
+        "extra_compressed_bytes": ("bytes", 300.0),
         "extra_z": ("", 1.0),
     }
     assert list(got) == list(expected)  # order is part of the contract (CSV rows)

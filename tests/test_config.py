@@ -328,3 +328,19 @@ def test_links_is_refused_where_it_cannot_mean_a_hybrid(tmp_path, old, new, mess
         HYBRID.rindex("[[implementations]]") :
     ].replace(old, new)
     assert message in error_for(tmp_path, text)
+
+
+def test_min_gc_cycles_is_read_and_checked(tmp_path):
+    assert load_workloads(write_and_root(tmp_path, SERVER))["http-json"].server.min_gc_cycles == 0
+    text = SERVER.replace('health = "/health"', 'health = "/health"\nmin_gc_cycles = 2')
+    assert load_workloads(write_and_root(tmp_path, text))["http-json"].server.min_gc_cycles == 2
+    for bad, message in (("-1", "must be 0 or more, got -1"), ('"two"', "must be int, got 'two'")):
+        text = SERVER.replace('health = "/health"', f'health = "/health"\nmin_gc_cycles = {bad}')
+        error = error_for(tmp_path, text, "http-json")
+        assert "http-json.toml [server]: field 'min_gc_cycles' " + message in error
+        assert "\n" not in error
+
+
+def write_and_root(tmp_path, text):
+    write(tmp_path, text, "http-json")
+    return tmp_path

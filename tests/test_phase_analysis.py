@@ -141,3 +141,32 @@ def test_cpu_in_window_interpolates_between_readings():
     assert cpu_in_window(readings, 0.0, 2.0) == pytest.approx((0.9, 0.2))
     assert cpu_in_window(readings, 0.0, 9.0) == pytest.approx((0.9, 0.2))
     assert cpu_in_window(readings, 0.5, 1.0) == pytest.approx((0.25, 0.05))
+
+
+def test_gc_cycles_are_required_of_go_only_and_not_when_go_never_collects():
+    from harness.phase_analysis import gc_cycles_required
+
+    assert gc_cycles_required(2, "go", {}) == 2
+    assert gc_cycles_required(2, "rust", {}) is None
+    assert gc_cycles_required(0, "go", {}) is None
+    assert gc_cycles_required(2, "go", {"GOGC": "off"}) is None  # no phase length would help
+    assert gc_cycles_required(2, "go", {"GOGC": "off", "GOMEMLIMIT": "1GiB"}) == 2
+    assert gc_cycles_required(2, "go", {"GOGC": "400"}) == 2
+
+
+def test_phase_flags_name_a_phase_with_too_few_gc_cycles():
+    from harness.phase_analysis import phase_flags
+
+    common = dict(
+        offered_rps=1000.0,
+        achieved_rps=1000.0,
+        counts=RequestCounts(3000, 0, 0, 0, 0, 0),
+        latency_count=200_000,
+        loadgen_share=0.1,
+        loadgen_cpus=1,
+        peak_from_samples=False,
+    )
+    (flag,) = phase_flags(**common, gc_count=0, gc_required=2)
+    assert flag.startswith("contained 0 Go GC cycles (< 2)")
+    assert phase_flags(**common, gc_count=2, gc_required=2) == ()
+    assert phase_flags(**common, gc_count=0, gc_required=None) == ()

@@ -163,3 +163,32 @@ def test_the_report_names_the_test_behind_go_rust_ratios(html):
     # analysis.compare pairs by round and uses the signed-rank test (stats.wilcoxon_p)
     assert "Wilcoxon signed-rank" in html
     assert "Mann-Whitney" not in html
+
+
+def test_extras_such_as_compressed_sizes_are_shown_beside_the_times():
+    """gzip's result line carries its phase times and compressed sizes in `extra`: the report
+    shows them per implementation with their units (workloads/docs/gzip.md promises it)."""
+
+    def reps(compressed):
+        return [
+            repetition(
+                rep=i,
+                extra={"compress_seconds": 0.2 + i / 100, "compressed_bytes": compressed},
+            )
+            for i in range(3)
+        ]
+
+    gz = workload_result(
+        name="gz",
+        category="compression",
+        impls=[impl_result("go", reps=reps(358_463.0)), impl_result("rust", reps=reps(368_129.0))],
+    )
+    context = build_context(run(workloads=(gz,)))
+    (w,) = context["workloads"]
+    assert w["extra_headers"] == ["compress seconds", "compressed bytes"]
+    cells = {r["key"]: [c["median"] for c in r["cells"]] for r in w["extra_rows"]}
+    assert cells == {"go/default": ["210 ms", "350 KiB"], "rust/default": ["210 ms", "360 KiB"]}
+    html = render(context)
+    section = html[html.index('id="workload-gz"') :]
+    assert "compressed bytes" in section[: section.index("</section>")]
+    assert "350 KiB" in section and "360 KiB" in section

@@ -754,3 +754,42 @@ def test_rates_come_from_the_command_line_then_the_manifest_then_the_probes():
     )
     assert rate_order((3.0, 1.0, 2.0), 1) == (1.0, 2.0, 3.0)
     assert rate_order((3.0, 1.0, 2.0), 2) == (3.0, 2.0, 1.0)
+
+
+def test_a_go_phase_records_the_gc_cycles_it_had_to_contain_and_is_kept_out_with_fewer(
+    tmp_path, oha, launcher, executor, ports
+):
+    """kv-cache's `[server] min_gc_cycles`: the real phase driver records the requirement on a Go
+    phase (here the stand-in in the Go slot, which prints no gctrace, so 0 cycles) and the phase
+    is flagged and never a headline; a Rust phase carries no requirement."""
+    workload = dataclasses.replace(
+        WORKLOAD, server=dataclasses.replace(WORKLOAD.server, min_gc_cycles=2)
+    )
+    runner = ServerRunner(oha, settings(), tmp_path, launcher)
+    script = fake_server(tmp_path, "ok")
+    params = workload.params["quick"]
+    found = {}
+    for impl in (GO, RUST):
+        server = runner.start(workload, impl, builds_for(script, script)[impl.key], params, tmp_path)
+        with server.process:
+            bodies = runner.request_bodies(workload, server, params)
+            found[impl.lang] = runner.run_phase(
+                "rate=100",
+                workload,
+                impl,
+                server,
+                params,
+                bodies,
+                100.0,
+                1.0,
+                run_config(runner.settings),
+                executor,
+                tmp_path,
+            )
+    go, rust = found["go"], found["rust"]
+    assert go.ok and rust.ok, (go.error, rust.error)
+    assert (go.gc_cycles, go.gc_cycles_required) == ((), 2)
+    reason = "contained 0 Go GC cycles (< 2): its latencies are Go's between-collection ones only"
+    assert reason in go.flags and reason in headline_exclusions(go)
+    assert (rust.gc_cycles, rust.gc_cycles_required) == (None, None)
+    assert not any("GC" in r for r in headline_exclusions(rust))

@@ -12,7 +12,7 @@ from builders import gc_cycle, replicated, server_phase, server_run, server_work
 from harness import cli
 from harness.analysis import analyse_run
 from harness.decision import server_tails
-from harness.model import RequestCounts
+from harness.model import LatencyWindow, RequestCounts
 from harness.report import build_context, render
 from harness.sections import gc_and_memory, summary
 from harness.servers import replicates
@@ -397,3 +397,60 @@ def test_a_rate_whose_every_replicate_was_disturbed_keeps_them_all_and_is_not_us
     assert not found.usable
     assert found.exclusions == ("every replicate was disturbed by CPU steal",)
     assert 3000 not in replicates.usable_rates(go, rust)
+
+
+# --- a phase that ended before Go collected (kv-cache's [server] min_gc_cycles) ------------------
+
+
+def gc_starved_run():
+    """replicated_run with every Go phase required to contain 2 GC cycles: at 3000 req/s replicate
+    1 contained only one, at 4500 every replicate two; the other rates none (each is
+    unusable)."""
+    run = replicated_run()
+    workload = run.workloads[0]
+    go, rust = workload.implementations
+
+    def cycles(p):
+        if p.offered_rps == 3000:
+            return 1 if p.replicate == 1 else 2
+        return 2 if p.offered_rps == 4500 else 0
+
+    phases = tuple(
+        replace(
+            p,
+            gc_cycles=tuple(gc_cycle(n + 1) for n in range(cycles(p))),
+            gc_cycles_required=2,
+            # real phases have latency windows; the latency-over-time chart plots them
+            latency_windows=(LatencyWindow(1.0, 100, 0.001, 0.002, 0.003),),
+        )
+        if p.phase.startswith("rate=")
+        else p
+        for p in go.phases
+    )
+    return replace(
+        run, workloads=(replace(workload, implementations=(replace(go, phases=phases), rust)),)
+    )
+
+
+def test_a_go_phase_with_fewer_gc_cycles_than_required_keeps_its_rate_out_of_every_verdict():
+    run = gc_starved_run()
+    go, rust = run.workloads[0].implementations
+    assert replicates.usable_rates(go, rust) == (4500,)
+    # The only usable rate is above the saturation cap, so it is the headline (the lowest usable).
+    assert replicates.headline_rate(go, rust) == 4500
+    (tail,) = server_tails(list(analyse_run(run)))
+    assert tail.offered_rps == 4500
+    sentence = server_sentence(run)
+    assert "at 4,500 req/s" in sentence and "3,000 req/s" not in sentence
+    page = render(build_context(run))
+    assert "replicate 1: contained 1 Go GC cycle (&lt; 2)" in page
+    assert "its latencies are Go&#39;s between-collection ones only" in page
+
+
+def test_enough_gc_cycles_or_no_requirement_changes_nothing():
+    go = replicated_run().workloads[0].implementations[0]
+    phase = next(p for p in go.phases if p.offered_rps == 1000)
+    two = replace(phase, gc_cycles=(gc_cycle(1), gc_cycle(2)), gc_cycles_required=2)
+    assert replicates.phase_analysis.headline_exclusions(two) == ()
+    none_required = replace(phase, gc_cycles=(), gc_cycles_required=None)
+    assert replicates.phase_analysis.headline_exclusions(none_required) == ()

@@ -4,6 +4,8 @@ input, and the verification catches a deliberately corrupted output. Builds real
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -71,6 +73,12 @@ def test_pair_outputs_agree_and_corruption_is_caught(workload, executor):
         assert rep.checksum == result.reference_checksum
     items = {impl.repetitions[0].items for impl in result.implementations}
     assert len(items) == 1, f"implementations disagree on the work done: {items}"
+    if workload.name == "gzip":  # every side decompressed the one shared reference stream
+        assert input_record is not None
+        for impl in result.implementations:
+            extra = impl.repetitions[0].extra
+            assert extra["reference_compressed_bytes"] == input_record.size_bytes, impl.key
+            assert extra["compressed_bytes"] > 0, impl.key
 
     rust_binary = builds["rust/default"].binary_path
     corrupted = run_batch_workload(
@@ -83,3 +91,17 @@ def test_pair_outputs_agree_and_corruption_is_caught(workload, executor):
     assert corrupted.status == "checksum_mismatch"
     assert corrupted.result_for("rust/default").status == "checksum_mismatch"
     assert "checksum mismatch" in corrupted.error
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="needs go")
+def test_go_gzip_decompression_buffer_is_allocated_once():
+    """workloads/docs/gzip.md "Asymmetries": Go's output buffer is never reallocated (the package
+    test checks its capacity after decompressing), as Rust's Vec is not."""
+    done = subprocess.run(
+        ["go", "test", "-count=1", "./gzip/roundtrip/"],
+        cwd=ROOT / "workloads" / "go",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

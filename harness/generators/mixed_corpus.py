@@ -19,6 +19,7 @@ The output is exactly `mebibytes` MiB long and depends only on the rng seed and 
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import random
 import struct
@@ -246,8 +247,24 @@ class _Corpus:
         return self.rng.randbytes(size)
 
 
-def generate(rng: random.Random, mebibytes: int = 32, **_params) -> bytes:
-    """Return exactly `mebibytes` MiB of mixed text and binary data."""
+def generate(
+    rng: random.Random, mebibytes: int = 32, reference_gzip_level: int = 0, **_params
+) -> bytes:
+    """Exactly `mebibytes` MiB of mixed text and binary data; with `reference_gzip_level` 1-9, that
+    corpus as one gzip member written by Python's zlib at that level (mtime 0, so the bytes depend
+    only on the seed, the parameters and the zlib build). The gzip workload reads the latter: a
+    reference stream made by neither side's library, so every implementation decompresses the
+    same bytes (workloads/docs/gzip.md)."""
+    corpus = _corpus_bytes(rng, mebibytes)
+    if not reference_gzip_level:
+        return corpus
+    if not 1 <= reference_gzip_level <= 9:
+        raise ValueError(f"reference_gzip_level must be 0 (none) or 1-9, got {reference_gzip_level}")
+    return gzip.compress(corpus, compresslevel=reference_gzip_level, mtime=0)
+
+
+def _corpus_bytes(rng: random.Random, mebibytes: int) -> bytes:
+    """Exactly `mebibytes` MiB of mixed text and binary data."""
     target = mebibytes * 1024 * 1024
     corpus = _Corpus(rng)
     kinds = [corpus.prose, corpus.code, corpus.records, corpus.binary, corpus.noise]

@@ -184,6 +184,13 @@ class PhaseDriver:
         steal = _steal_share(stat_before, stat_after)
         loadgen_user = sum(o.user_seconds for o in outcomes)
         loadgen_sys = sum(o.sys_seconds for o in outcomes)
+        gc_required = (
+            phase_analysis.gc_cycles_required(
+                workload.server.min_gc_cycles, impl.lang, dict(impl.env)
+            )
+            if rate is not None
+            else None
+        )
         flags = phase_analysis.phase_flags(
             offered_rps=rate,
             achieved_rps=achieved,
@@ -193,6 +200,8 @@ class PhaseDriver:
             loadgen_cpus=len(self.settings.loadgen_cpus or (0,)),
             peak_from_samples=alive and not peak_reset,
             steal_share=steal,
+            gc_count=None if gc_cycles is None else len(gc_cycles),
+            gc_required=gc_required,
         )
         return ServerPhase(
             phase=phase,
@@ -220,6 +229,7 @@ class PhaseDriver:
             loadgen_wall_seconds=elapsed,
             replicate=replicate,
             steal_share=steal,
+            gc_cycles_required=gc_required,
         )
 
     def phase_seconds(self, rate: float) -> float:

@@ -1,7 +1,8 @@
 // Command gzip-klauspost is the gzip workload with github.com/klauspost/compress/gzip, a drop-in
 // replacement for compress/gzip with the same API, at level 6. It runs the same program as ./gzip
-// (package ./gzip/roundtrip): compress the whole input in memory, decompress it back, check that
-// the round trip reproduces the input; both phases together are the timed work.
+// (package ./gzip/roundtrip): decompress the shared reference stream, compress the corpus,
+// decompress that back, check that the round trip reproduces the corpus; the three phases together
+// are the timed work.
 //
 // Usage: gzip-klauspost INPUT
 package main

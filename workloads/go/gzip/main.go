@@ -1,7 +1,8 @@
-// Command gzip compresses the whole input in memory with compress/gzip at level 6, decompresses it
-// back, and checks that the round trip reproduces the input. Both phases together are the timed
-// work; the checksum is FNV-1a 64 of the decompressed bytes, so it equals the checksum of the input
-// whatever compressed bytes the implementation chose. The program around the two gzip calls is in
+// Command gzip decompresses the shared reference stream (the input file: the corpus gzipped once by
+// the input generator), compresses the corpus with compress/gzip at level 6, decompresses that back,
+// and checks that the round trip reproduces the corpus. The three phases together are the timed
+// work; the checksum is FNV-1a 64 of the decompressed bytes, so it equals the checksum of the corpus
+// whatever compressed bytes the implementation chose. The program around the gzip calls is in
 // ./roundtrip, shared with the klauspost variant.
 //
 // Usage: gzip INPUT

@@ -1,5 +1,5 @@
-//! logparse workload, jemalloc variant: the same std-only parser as the default `logparse` binary
-//! (`logparse::run` with `StdSearch`), with jemalloc (the `tikv-jemallocator` crate, which builds
+//! logparse workload, jemalloc variant: the same parser as the default `logparse` binary
+//! (`logparse::run` with `MemchrSearch`), with jemalloc (the `tikv-jemallocator` crate, which builds
 //! the C library from source) as the global allocator instead of the system malloc. Nothing else
 //! differs.
 //!
@@ -13,5 +13,5 @@ use tikv_jemallocator::Jemalloc;
 static GLOBAL: Jemalloc = Jemalloc;
 
 fn main() -> ExitCode {
-    logparse::run::<logparse::StdSearch>("logparse-jemalloc")
+    logparse::run::<logparse::MemchrSearch>("logparse-jemalloc")
 }

@@ -1,5 +1,5 @@
-//! logparse workload, mimalloc variant: the same std-only parser as the default `logparse` binary
-//! (`logparse::run` with `StdSearch`), with Microsoft's mimalloc (the `mimalloc` crate, which
+//! logparse workload, mimalloc variant: the same parser as the default `logparse` binary
+//! (`logparse::run` with `MemchrSearch`), with Microsoft's mimalloc (the `mimalloc` crate, which
 //! builds the C library from source) as the global allocator instead of the system malloc. Nothing
 //! else differs.
 //!
@@ -13,5 +13,5 @@ use mimalloc::MiMalloc;
 static GLOBAL: MiMalloc = MiMalloc;
 
 fn main() -> ExitCode {
-    logparse::run::<logparse::StdSearch>("logparse-mimalloc")
+    logparse::run::<logparse::MemchrSearch>("logparse-mimalloc")
 }

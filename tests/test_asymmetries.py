@@ -1,0 +1,311 @@
+"""Every asymmetry a workload doc discloses is checked against the code, so none changes silently.
+
+workloads/README.md ("Fairness policy") promises that each workload doc lists every known
+difference between the Go and Rust defaults under "Asymmetries", and that each item has a check
+here. The checks read the sources and manifests the harness builds and runs (and, where it is
+cheap, call the harness's own code), so editing a program in a way that changes a disclosed
+difference fails its check; adding or removing an item without a check fails the first test.
+Behavioural checks that need real builds live beside the builds: the Go gzip buffer test
+(`workloads/go/gzip/roundtrip/roundtrip_test.go`, run by tests/test_workloads.py) and every pair's
+checksums (tests/test_workloads.py).
+"""
+
+from __future__ import annotations
+
+import gzip
+import random
+import re
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from builders import gc_cycle, server_phase
+
+from harness import config, phase_analysis, runner
+from harness.build import GO_ENV as BUILD_GO_ENV
+from harness.generators import mixed_corpus
+from harness.model import Implementation
+from harness.servers import lifecycle
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = ROOT / "workloads"
+GO = WORKLOADS / "go"
+RUST = WORKLOADS / "rust" / "crates"
+MANIFESTS = config.load_workloads(WORKLOADS)
+SERVE_GO = GO / "internal" / "serve" / "serve.go"
+SERVE_RUST = RUST / "serve" / "src" / "lib.rs"
+
+
+def section_titles(text: str, heading: str) -> list[str]:
+    """The bold titles of the top-level items of a section ('- **Title.** ...')."""
+    start = text.index(heading)
+    rest = text[start + len(heading) :]
+    end = re.search(r"^#{1,3} ", rest, re.M)
+    body = rest[: end.start()] if end else rest
+    items = re.findall(r"^- (.*)", body, re.M)
+    titles = []
+    for item in items:
+        found = re.match(r"\*\*(.+?)\*\*", item)
+        assert found, f"{heading}: item without a bold title: {item[:60]!r}"
+        titles.append(found.group(1).rstrip("."))
+    return titles
+
+
+def source(path: Path) -> str:
+    return path.read_text()
+
+
+def code(path: Path) -> str:
+    """A source file without its comment lines, so a check reads what the program does."""
+    return "\n".join(
+        line for line in path.read_text().splitlines() if not line.lstrip().startswith("//")
+    )
+
+
+def impl(workload: str, key: str) -> Implementation:
+    return MANIFESTS[workload].implementation(key)
+
+
+# --- the checks, one per disclosed item ------------------------------------------------------------
+
+
+def json_validation_pass():
+    go = code(GO / "json" / "main.go")
+    assert '"encoding/json"' in go and "json.Unmarshal(" in go
+    assert "encoding/json/v2" not in go
+    assert "serde_json::from_slice" in code(RUST / "json" / "src" / "lib.rs")
+
+
+def json_html_escaping():
+    assert "SetEscapeHTML(false)" in code(GO / "json" / "main.go")
+
+
+def json_freeing_at_exit():
+    rust = code(RUST / "json" / "src" / "lib.rs") + code(RUST / "json" / "src" / "main.rs")
+    assert "forget" not in rust  # Rust drops the corpus on return
+    assert "runtime.GC" not in code(GO / "json" / "main.go")
+
+
+def logparse_byte_search():
+    assert "bytes.IndexByte(" in code(GO / "logparse" / "main.go")
+    lib = code(RUST / "logparse" / "src" / "lib.rs")
+    assert "memchr::memchr(needle, haystack)" in lib
+    assert "haystack.iter().position(" in lib
+    assert impl("logparse", "rust/default").path == "logparse"
+    assert "logparse::run::<logparse::MemchrSearch>" in code(RUST / "logparse" / "src" / "main.rs")
+    std = impl("logparse", "rust/std")
+    assert std.path == "logparse-std"
+    assert "logparse::run::<logparse::StdSearch>" in code(RUST / std.path / "src" / "main.rs")
+    for allocator in ("mimalloc", "jemalloc"):  # allocator variants run the default's search
+        main = code(RUST / impl("logparse", f"rust/{allocator}").path / "src" / "main.rs")
+        assert "logparse::run::<logparse::MemchrSearch>" in main
+
+
+def logparse_hash_function():
+    lib = code(RUST / "logparse" / "src" / "lib.rs")
+    assert "use std::collections::HashMap;" in lib
+    assert "HashMap<&'a [u8], Totals>," in lib  # no third (hasher) parameter
+    assert "BuildHasher" not in lib
+    assert "map[string]*totals" in code(GO / "logparse" / "main.go")
+
+
+def logparse_map_keys():
+    assert "s.paths[string(e.path)]" in code(GO / "logparse" / "main.go")
+    assert "paths: HashMap<&'a [u8], Totals>" in code(RUST / "logparse" / "src" / "lib.rs")
+
+
+def gzip_level():
+    assert "const Level = 6" in code(GO / "gzip" / "roundtrip" / "roundtrip.go")
+    rust = code(RUST / "gzip" / "src" / "main.rs")
+    assert "const LEVEL: u32 = 6;" in rust
+    for text in (code(GO / "gzip" / "roundtrip" / "roundtrip.go"), rust):
+        assert "compressed_bytes" in text  # shown beside the times in the report
+
+
+def gzip_own_stream():
+    workload = MANIFESTS["gzip"]
+    assert workload.input is not None and workload.input.generator == "mixed_corpus"
+    assert {size: p["reference_gzip_level"] for size, p in workload.params.items()} == {
+        "full": 6,
+        "quick": 6,
+    }
+    # The reference stream is the corpus gzipped by the generator, the same bytes for every side.
+    corpus = mixed_corpus.generate(random.Random(1), mebibytes=1)
+    stream = mixed_corpus.generate(random.Random(1), mebibytes=1, reference_gzip_level=6)
+    assert stream[:2] == b"\x1f\x8b" and gzip.decompress(stream) == corpus
+    for text in (
+        code(GO / "gzip" / "roundtrip" / "roundtrip.go"),
+        code(RUST / "gzip" / "src" / "main.rs"),
+    ):
+        assert "reference_decompress_seconds" in text
+
+
+def gzip_buffers():
+    assert "make([]byte, 0, sizeHint+bytes.MinRead)" in code(
+        GO / "gzip" / "roundtrip" / "roundtrip.go"
+    )
+    assert (GO / "gzip" / "roundtrip" / "roundtrip_test.go").exists()
+    rust = code(RUST / "gzip" / "src" / "main.rs")
+    assert "Vec::with_capacity(size_hint)" in rust and "read_to_end(&mut out)" in rust
+
+
+def sha256_cpu_features():
+    cargo = source(RUST / "sha256" / "Cargo.toml")
+    assert re.search(r'^sha2 = "[0-9.]+"$', cargo, re.M), "sha2 with its default features"
+    assert '"crypto/sha256"' in code(GO / "sha256" / "main.go")
+
+
+def sha256_fips():
+    assert runner.GO_ENV == {"GODEBUG": "gctrace=1"}  # no fips140 setting
+
+
+def binarytrees_memory_management():
+    for path in (RUST / "binarytrees" / "src").glob("*.rs"):
+        assert "#[global_allocator]" not in code(path)
+    dependencies = source(RUST / "binarytrees" / "Cargo.toml").split("[dependencies]", 1)[-1]
+    assert not re.search(r"^[a-z]", dependencies, re.M), "the default binarytrees is std only"
+    go = code(GO / "binarytrees" / "main.go")
+    assert "&Node{" in go and "sync.Pool" not in go and "arena" not in go
+
+
+def binarytrees_one_core():
+    go = code(GO / "binarytrees" / "main.go")
+    assert "GOMAXPROCS" not in go and "SetGCPercent" not in go
+
+
+def kv_gc_cycles():
+    assert MANIFESTS["kv-cache"].server is not None
+    assert MANIFESTS["kv-cache"].server.min_gc_cycles == 2
+    required = phase_analysis.gc_cycles_required(2, "go", {})
+    short = server_phase(1000, 1000, gc=(gc_cycle(1),))
+    reasons = phase_analysis.headline_exclusions(replace(short, gc_cycles_required=required))
+    assert any("contained 1 Go GC cycle (< 2)" in r for r in reasons)
+
+
+def kv_get_copies():
+    assert ".get(&key).cloned()" in code(RUST / "kv-cache" / "src" / "main.rs")
+    assert "io.WriteString(w, v)" in code(GO / "kv-cache" / "main.go")
+
+
+def kv_hash_function():
+    assert "HashMap<String, Vec<u8>>" in code(RUST / "kv-cache" / "src" / "main.rs")
+    assert "use std::collections::HashMap;" in code(RUST / "kv-cache" / "src" / "main.rs")
+    assert "map[string]string" in code(GO / "kv-cache" / "main.go")
+
+
+def kv_freeing_at_exit():
+    assert "std::mem::forget(db)" in code(RUST / "kv-cache" / "src" / "main.rs")
+
+
+def kv_shared_transport():
+    assert '"gorust/workloads/internal/serve"' in code(GO / "kv-cache" / "main.go")
+    assert 'serve = { path = "../serve" }' in source(RUST / "kv-cache" / "Cargo.toml")
+
+
+def http_nagle():
+    go, rust = code(SERVE_GO), code(SERVE_RUST)
+    assert "SetNoDelay(false)" not in go  # the net package's default (on) stands
+    assert "set_nodelay(true)" in rust
+
+
+def http_writes():
+    go = code(SERVE_GO) + code(GO / "http-json" / "main.go")
+    assert "bufio.NewWriter" not in go and "WriteBufferSize" not in go  # net/http's 4 KiB stands
+
+
+def http_threads():
+    go = Implementation(lang="go", variant="default", path="x", library="")
+    rust = Implementation(lang="rust", variant="default", path="x", library="")
+    assert lifecycle.environment(go, 1)["GOMAXPROCS"] == "1"
+    assert lifecycle.environment(rust, 1)["TOKIO_WORKER_THREADS"] == "1"
+    assert "#[tokio::main]" in code(RUST / "http-json" / "src" / "main.rs")
+
+
+def http_no_header_timeout():
+    assert "ReadHeaderTimeout" not in code(SERVE_GO) and "ReadTimeout" not in code(SERVE_GO)
+    rust = code(SERVE_RUST)
+    assert "axum::serve(" in rust and "header_read_timeout" not in rust and "timer(" not in rust
+
+
+def sha256_calls_cpu_features():
+    assert MANIFESTS["sha256-calls"].cpu_features == ("sha_ni",)  # the report's caveat
+    assert '"crypto/sha256"' in code(GO / "sha256-calls" / "main.go")
+
+
+def sha256_calls_same_rust_hash():
+    sha2 = re.compile(r'^sha2 = "([0-9.]+)"$', re.M)
+    versions = {
+        sha2.search(source(RUST / crate / "Cargo.toml")).group(1)
+        for crate in ("sha256", "sha256-calls", "sha256-ffi")
+    }
+    assert len(versions) == 1, versions
+
+
+def sha256_calls_shared_loop():
+    loop = '"gorust/workloads/internal/grains"'
+    assert loop in code(GO / "sha256-calls" / "main.go")
+    assert loop in code(GO / "sha256-calls-cgo" / "main.go")
+
+
+def harness_gctrace():
+    assert runner.GO_ENV == {"GODEBUG": "gctrace=1"}
+    go = Implementation(lang="go", variant="default", path="x", library="")
+    rust = Implementation(lang="rust", variant="default", path="x", library="")
+    assert lifecycle.environment(go, 1)["GODEBUG"] == "gctrace=1"
+    assert "GODEBUG" not in lifecycle.environment(rust, 1)
+
+
+def harness_green_tea():
+    assert "GOEXPERIMENT" not in BUILD_GO_ENV and "GOEXPERIMENT" not in runner.GO_ENV
+
+
+CHECKS: dict[tuple[str, str], Callable[[], None]] = {
+    ("json", "Validation pass"): json_validation_pass,
+    ("json", "HTML escaping off in Go"): json_html_escaping,
+    ("json", "Freeing at exit"): json_freeing_at_exit,
+    ("logparse", "Byte search"): logparse_byte_search,
+    ("logparse", "Hash function"): logparse_hash_function,
+    ("logparse", "Map keys"): logparse_map_keys,
+    ("gzip", "Level 6 is not the same effort"): gzip_level,
+    ("gzip", "Each side decompresses its own stream"): gzip_own_stream,
+    ("gzip", "Output buffers are allocated once on both sides"): gzip_buffers,
+    ("sha256", "CPU features decide the code path"): sha256_cpu_features,
+    ("sha256", "Go's FIPS 140-3 module"): sha256_fips,
+    ("binarytrees", "Memory management is each language's default"): binarytrees_memory_management,
+    ("binarytrees", "One core for Go's GC"): binarytrees_one_core,
+    ("kv-cache", "GC cycles per phase"): kv_gc_cycles,
+    ("kv-cache", "GET copies the value in Rust"): kv_get_copies,
+    ("kv-cache", "Hash function"): kv_hash_function,
+    ("kv-cache", "Freeing at exit"): kv_freeing_at_exit,
+    ("kv-cache", "Server transport and runtime settings"): kv_shared_transport,
+    ("http-json", "Nagle off on both, by choice"): http_nagle,
+    ("http-json", "One write or two"): http_writes,
+    ("http-json", "Threads"): http_threads,
+    ("http-json", "No header-read timeout on either side"): http_no_header_timeout,
+    ("sha256-calls", "CPU features decide the code path"): sha256_calls_cpu_features,
+    ("sha256-calls", "The Rust side of the hybrid is the pure Rust program's hash"): sha256_calls_same_rust_hash,
+    ("sha256-calls", "The two Go programs share their loop"): sha256_calls_shared_loop,
+    ("README", "`GODEBUG=gctrace=1` on every Go run"): harness_gctrace,
+    ("README", "Go's collector is Go 1.26's default, \"Green Tea\""): harness_green_tea,
+}
+
+
+def disclosed() -> set[tuple[str, str]]:
+    found = set()
+    for name in MANIFESTS:
+        text = (WORKLOADS / "docs" / f"{name}.md").read_text()
+        assert "\n## Asymmetries\n" in text, f"workloads/docs/{name}.md has no Asymmetries section"
+        found |= {(name, t) for t in section_titles(text, "\n## Asymmetries\n")}
+    readme = (WORKLOADS / "README.md").read_text()
+    found |= {("README", t) for t in section_titles(readme, "Asymmetries of the harness itself")}
+    return found
+
+
+def test_every_disclosed_asymmetry_has_a_check_and_every_check_a_disclosure():
+    assert disclosed() == set(CHECKS)
+
+
+@pytest.mark.parametrize("key", list(CHECKS), ids=[f"{w}: {t}" for w, t in CHECKS])
+def test_disclosed_asymmetry_still_holds(key):
+    CHECKS[key]()
