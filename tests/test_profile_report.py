@@ -30,7 +30,7 @@ def _found(tmp_path, profile):
 def test_no_profile_file_no_section(tmp_path):
     assert profile_report.find_profile(tmp_path, "20260101T000000Z-abcd") is None
     html = render(build_context(small_run()))
-    assert 'id="profiles"' not in html
+    assert 'id="profiles"' not in html and 'href="#profiles"' not in html
 
 
 def test_section_shows_categories_differences_and_one_sentence_each(tmp_path):
@@ -78,6 +78,7 @@ def test_rendered_section_is_escaped_and_has_no_script(tmp_path):
     )
     found = _found(tmp_path, profile_run(workloads=[workload]))
     html = render(build_context(small_run(), profile=found))
+    assert '<a href="#profiles">Where the CPU time goes</a>' in html  # in the contents
     section = html[html.index('id="profiles"') :]
     section = section[: section.index("</section>")]
     assert "<h2>Where the CPU time goes</h2>" in section
