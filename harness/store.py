@@ -131,15 +131,22 @@ def save_run(run: Run, results_dir: Path) -> Path:
     return path
 
 
-def load_run(path: Path) -> Run:
+def _read_versioned(path: Path, kind: str) -> dict[str, Any]:
+    """The JSON object of a results or profile file (`kind`), or a one-line error naming the file:
+    missing, unreadable, or without an integer schema_version."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise HarnessError(f"{path}: results file not found") from exc
+        raise HarnessError(f"{path}: {kind} file not found") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HarnessError(f"{path}: not a readable results file ({exc})") from exc
+        raise HarnessError(f"{path}: not a readable {kind} file ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("schema_version"), int):
-        raise HarnessError(f"{path}: not a results file (no integer 'schema_version')")
+        raise HarnessError(f"{path}: not a {kind} file (no integer 'schema_version')")
+    return data
+
+
+def load_run(path: Path) -> Run:
+    data = _read_versioned(path, "results")
     version = data["schema_version"]
     if version > SCHEMA_VERSION:
         raise HarnessError(
@@ -173,14 +180,7 @@ def save_profile(profile: ProfileRun, results_dir: Path) -> Path:
 
 def load_profile(path: Path) -> ProfileRun:
     """A profile file, or a one-line error naming it (unreadable, not a profile, too new)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise HarnessError(f"{path}: profile file not found") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise HarnessError(f"{path}: not a readable profile file ({exc})") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("schema_version"), int):
-        raise HarnessError(f"{path}: not a profile file (no integer 'schema_version')")
+    data = _read_versioned(path, "profile")
     if data["schema_version"] > PROFILE_SCHEMA_VERSION:
         raise HarnessError(
             f"{path}: profile schema_version {data['schema_version']} is newer than this harness "
