@@ -61,9 +61,10 @@ profile: deps perf
 	@$(PY) -m harness profile latest; status=$$?; \
 	$(PY) -m harness report latest $(REPORT_ARGS) || exit $$?; exit $$status
 
+# --durations: the slowest tests are printed, so the suite's time stays visible in CI logs.
 test: deps browser perf
 	$(PY) -m ruff check harness tests
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 
 bench-harness: deps
 	$(PY) -m pytest -q benchmarks --benchmark-only -p no:cacheprovider
