@@ -26,7 +26,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 
 from harness import analysis, noise, stats
 from harness.analysis import PairedRatio, metric_values, paired_ratio, values_by_round
@@ -39,7 +39,21 @@ DEFAULT_THRESHOLD = 0.05
 # A change of this much in the share of wall time spent off the CPU gets a note: one run waited
 # more (for a CPU shared with something else, or for I/O), so its wall time says less about code.
 OFF_CPU_SHIFT_NOTE = 0.05
-GATED_METRICS = ("wall_seconds", "cpu_seconds", "peak_rss_bytes")
+# work_seconds is the program's own timed work (the binary contract), where it reports one.
+GATED_METRICS = ("wall_seconds", "work_seconds", "cpu_seconds", "peak_rss_bytes")
+QUIET = "no significant change"
+# A targeted verdict that could not have called a change of its threshold's size: the gate did not
+# look, so it must not pass (docs/regression-gate.md, "Power").
+INCONCLUSIVE = "inconclusive"
+# The verdicts whose power the gate promises. Batch: the program's own work time where the binary
+# reports it (it leaves out start-up and the kernel reading the input, which carry most of the
+# noise and none of the code's change), else wall time. Servers: p99 latency at every rate.
+TARGETED_BATCH = ("work_seconds", "wall_seconds")  # the first one the implementation has
+TARGETED_SERVER = ("latency_p99_seconds",)
+INCONCLUSIVE_WHY = (
+    "targeted verdicts whose MDC is above their threshold: the gate could not have seen a change "
+    "of that size"
+)
 MANN_WHITNEY = "unpaired: ratio of medians, Mann-Whitney U"
 SIGNED_RANK = "paired by round: median per-round ratio, Wilcoxon signed-rank"
 REPLICATE_T = "paired by replicate: median per-replicate ratio, t-test on log ratios"
@@ -70,10 +84,17 @@ class MetricChange:
     ci_high: float | None
     p_value: float | None
     threshold: float
-    verdict: str  # "improved" | "regressed" | "no significant change"
+    verdict: str  # "improved" | "regressed" | "no significant change" | "inconclusive"
     p_adjusted: float | None = None  # Benjamini-Hochberg over every p of the comparison
     method: str = MANN_WHITNEY
     rate_rps: float | None = None  # server latencies: the offered rate; None for everything else
+    # The smallest true change in the bad direction this verdict's test would have called with
+    # stats.POWER probability (None: no change of any size); how it was computed.
+    detectable_change: float | None = None
+    detectable_method: str | None = None
+    targeted: bool = False  # the gate promises this verdict's power (TARGETED_*)
+    # change, alpha -> probability the test calls it; kept out of the JSON and of equality.
+    power: Callable[[float, float], float] | None = field(default=None, compare=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -91,6 +112,10 @@ class RunComparison:
     @property
     def regressions(self) -> tuple[MetricChange, ...]:
         return tuple(c for c in self.changes if c.verdict == "regressed")
+
+    @property
+    def inconclusive(self) -> tuple[MetricChange, ...]:
+        return tuple(c for c in self.changes if c.verdict == INCONCLUSIVE)
 
 
 def conditions(run: Run) -> dict[str, object]:
@@ -153,7 +178,7 @@ def verdict_for(
     so a real but tiny shift does not fail a build."""
     excludes_zero = ci_low is not None and ci_high is not None and (ci_low > 0 or ci_high < 0)
     if not (excludes_zero and p_value is not None and p_value < ALPHA and abs(change) > threshold):
-        return "no significant change"
+        return QUIET
     worse = change < 0 if metric in HIGHER_IS_BETTER else change > 0
     return "regressed" if worse else "improved"
 
@@ -169,6 +194,10 @@ class Shift:
     ci_high: float | None
     p_value: float | None
     verdict: str
+    # change, alpha -> the probability that the same test, on samples spread like these, calls a
+    # true change of that size; and how that is computed (stats, "power").
+    power: Callable[[float, float], float] | None = field(default=None, compare=False, repr=False)
+    power_method: str | None = None
 
 
 def metric_change(
@@ -180,6 +209,7 @@ def metric_change(
     threshold: float,
     method: str,
     rate: float | None = None,
+    targeted: bool = False,
 ) -> MetricChange:
     """One gated row: batch and server comparisons differ in how `moved` was computed only."""
     return MetricChange(
@@ -198,6 +228,9 @@ def metric_change(
         verdict=moved.verdict,
         method=method,
         rate_rps=rate,
+        detectable_method=moved.power_method,
+        targeted=targeted,
+        power=moved.power,
     )
 
 
@@ -207,10 +240,15 @@ def shift(
     after: Sequence[float],
     threshold: float,
     test: Callable[[Sequence[float], Sequence[float]], float | None] = stats.mann_whitney_p,
+    power: Callable[[Sequence[float], Sequence[float], float, float], float] = (
+        stats.mann_whitney_power
+    ),
+    power_method: str = stats.SIMULATED_MANN_WHITNEY,
 ) -> Shift | None:
     """The change of the median with its bootstrap CI, the p-value of `test` (Mann-Whitney for
-    repetitions, Welch on logs for server replicates) and the verdict; None when the base median
-    is 0 (no relative change exists). Shared by compare and trend."""
+    repetitions, Welch on logs for server replicates; `power` is the same test's power) and the
+    verdict; None when the base median is 0 (no relative change exists). Shared by compare and
+    trend."""
     base_median = stats.median(before)
     if base_median == 0:
         return None
@@ -229,6 +267,8 @@ def shift(
         ci_high=ci_high,
         p_value=p_value,
         verdict=verdict_for(metric, change, ci_low, ci_high, p_value, threshold),
+        power=lambda size, alpha: power(before, after, size, alpha),
+        power_method=power_method,
     )
 
 
@@ -250,10 +290,14 @@ def ratio_shift(
     before: Mapping[int, float],
     after: Mapping[int, float],
     threshold: float,
+    power: Callable[[Sequence[float], float, float], float] = stats.signed_rank_power,
+    power_method: str = stats.SIMULATED_SIGNED_RANK,
 ) -> Shift:
     """A paired head/base ratio as a Shift: the medians are over the rounds (or replicates) both
-    sides have, so they describe the same pairs the ratio does."""
+    sides have, so they describe the same pairs the ratio does. `power` belongs to the ratio's
+    test: signed-rank for rounds, the t-test on logs for server replicates."""
     common = sorted(before.keys() & after.keys())
+    ratios = stats.paired_ratios([after[r] for r in common], [before[r] for r in common])
     change = paired.ratio - 1
     ci_low = None if paired.ci_low is None else paired.ci_low - 1
     ci_high = None if paired.ci_high is None else paired.ci_high - 1
@@ -265,6 +309,8 @@ def ratio_shift(
         ci_high=ci_high,
         p_value=paired.p_value,
         verdict=verdict_for(metric, change, ci_low, ci_high, paired.p_value, threshold),
+        power=lambda size, alpha: power(ratios, size, alpha),
+        power_method=power_method,
     )
 
 
@@ -383,6 +429,9 @@ def compare_runs(
                     f"{waited[0]:.0%} to {waited[1]:.0%} (a busier machine or more I/O in one "
                     "run): read its wall_seconds change with care"
                 )
+            target = next(
+                (m for m in TARGETED_BATCH if m in base_values and m in head_values), None
+            )
             for metric in metrics:
                 if metric not in base_values or metric not in head_values:
                     continue
@@ -408,6 +457,7 @@ def compare_runs(
                         moved,
                         threshold,
                         SIGNED_RANK if paired else MANN_WHITNEY,
+                        targeted=metric == target,
                     )
                 )
     if paired:
@@ -425,16 +475,67 @@ def compare_runs(
             for n_base, n_head in sorted(underpowered)
         ]
     notes += [few_replicates_note(paired, *counts) for counts in sorted(few_replicates)]
-    changes = adjust_for_many(changes)
+    changes = with_power(adjust_for_many(changes))
     if changes:
         notes.append(
             f"{method_line(changes)}; p adjusted for the {len(changes)} verdicts of this "
             "comparison (Benjamini-Hochberg false-discovery rate), verdicts use the adjusted p"
         )
+        notes.append(power_note(changes))
     notes += noise_notes(base, head, default_threshold)
     return RunComparison(
         base_run_id=base.run_id, head_run_id=head.run_id, changes=tuple(changes), notes=tuple(notes)
     )
+
+
+def detectable_alpha(changes: Sequence[MetricChange]) -> float:
+    """The p a single change must reach to be called after the adjustment: Benjamini-Hochberg at
+    its strictest, this change the only real one among the m tested (adjusted p = p x m). With
+    other real changes beside it the bar is lower, so the detectable change is an upper bound."""
+    tested = sum(c.p_value is not None for c in changes)
+    return ALPHA / max(1, tested)
+
+
+def with_power(changes: Sequence[MetricChange]) -> list[MetricChange]:
+    """Each row's minimum detectable change at the comparison's adjusted significance level; a
+    targeted row that called nothing and could not have called a change of its threshold's size
+    becomes INCONCLUSIVE (a called change is conclusive whatever the power)."""
+    alpha = detectable_alpha(changes)
+    out = []
+    for c in changes:
+        detectable = None
+        if c.power is not None:
+            power = c.power
+            detectable = stats.smallest_detectable_change(
+                lambda size, power=power: power(size, alpha),
+                worse_is_lower=c.metric in HIGHER_IS_BETTER,
+            )
+        verdict = c.verdict
+        blind = detectable is None or detectable > c.threshold
+        if c.targeted and verdict == QUIET and blind:
+            verdict = INCONCLUSIVE
+        out.append(dataclasses.replace(c, detectable_change=detectable, verdict=verdict))
+    return out
+
+
+def power_note(changes: Sequence[MetricChange]) -> str:
+    """How the MDC column was computed, and which rows the gate holds to it."""
+    methods = sorted({c.detectable_method for c in changes if c.detectable_method})
+    blind = [c for c in changes if c.verdict == INCONCLUSIVE]
+    line = (
+        f"MDC: the smallest true change (in the bad direction) each verdict's test would call "
+        f"with {stats.POWER:.0%} probability at p < {detectable_alpha(changes):.2g} (0.05 over "
+        f"the {sum(c.p_value is not None for c in changes)} tested verdicts, Benjamini-Hochberg "
+        f"at its strictest; the CI condition is not simulated); {'; '.join(methods)}. Targeted "
+        "verdicts (work time, else wall time; p99 latency per rate) whose MDC is above their "
+        "threshold are 'inconclusive'"
+    )
+    if blind:
+        line += (
+            f": {len(blind)} here, so the gate could not have seen a change of the threshold's "
+            "size there (more rounds or replicates, or a larger threshold)"
+        )
+    return line
 
 
 def method_line(changes: Sequence[MetricChange]) -> str:
@@ -574,7 +675,17 @@ def _server_change(
     if paired:
         ratio = replicates.replicate_ratio(head_impl, base_impl, metric, rate)
         pairs = ratio.rounds if ratio else 0
-        moved = ratio_shift(metric, ratio, before, after, threshold) if ratio else None
+        moved = None
+        if ratio:
+            moved = ratio_shift(
+                metric,
+                ratio,
+                before,
+                after,
+                threshold,
+                power=stats.paired_t_power,
+                power_method=stats.ANALYTIC_PAIRED_T,
+            )
         counts = (pairs, pairs)
     else:
         moved = None
@@ -585,13 +696,23 @@ def _server_change(
                 list(after.values()),
                 threshold,
                 test=stats.welch_log_p,
+                power=stats.welch_t_power,
+                power_method=stats.ANALYTIC_WELCH_T,
             )
         counts = (len(before), len(after))
     if moved is None:
         return None, counts
     method = REPLICATE_T if paired else WELCH_LOGS
     change = metric_change(
-        workload, head_impl, metric, SERVER_UNITS[metric], moved, threshold, method, rate
+        workload,
+        head_impl,
+        metric,
+        SERVER_UNITS[metric],
+        moved,
+        threshold,
+        method,
+        rate,
+        targeted=metric in TARGETED_SERVER,
     )
     return change, counts
 
@@ -708,6 +829,18 @@ def _pct(value: float | None) -> str:
     return "–" if value is None else f"{value * 100:+.1f} %"
 
 
+def _detectable(c: MetricChange) -> str:
+    """'2.4 %', '–' when not computed, 'none' when no change of any size was detectable; a
+    targeted row is marked '*'."""
+    if c.power is None and c.detectable_change is None:
+        text = "–"
+    elif c.detectable_change is None:
+        text = "none"
+    else:
+        text = f"{c.detectable_change * 100:.1f} %"
+    return text + (" *" if c.targeted else "")
+
+
 def _row(c: MetricChange) -> list[str]:
     return [
         c.workload,
@@ -717,19 +850,43 @@ def _row(c: MetricChange) -> list[str]:
         f"[{_pct(c.ci_low)}, {_pct(c.ci_high)}]",
         "–" if c.p_adjusted is None else f"{c.p_adjusted:.3g}",
         f"{c.threshold * 100:.0f} %",
+        _detectable(c),
         c.verdict,
     ]
 
 
-HEADERS = ["workload", "impl", "metric", "change", "95 % CI", "p (BH)", "threshold", "verdict"]
+HEADERS = [
+    "workload",
+    "impl",
+    "metric",
+    "change",
+    "95 % CI",
+    "p (BH)",
+    "threshold",
+    "MDC",
+    "verdict",
+]
+
+
+def summary_line(result: RunComparison) -> str:
+    """'1 regression(s) beyond threshold; 2 inconclusive (…)': the line under every format."""
+    line = f"{len(result.regressions)} regression(s) beyond threshold"
+    if result.inconclusive:
+        line += f"; {len(result.inconclusive)} inconclusive ({INCONCLUSIVE_WHY})"
+    return line
 
 
 def to_markdown(result: RunComparison) -> str:
-    icon = {"regressed": "🔴 regressed", "improved": "🟢 improved"}
+    icon = {"regressed": "🔴 regressed", "improved": "🟢 improved", INCONCLUSIVE: "🟡 inconclusive"}
     lines = [
         f"### Benchmark comparison: {result.base_run_id} → {result.head_run_id}",
         "",
-        f"**{len(result.regressions)} regression(s)** beyond the noise threshold.",
+        f"**{len(result.regressions)} regression(s)** beyond the noise threshold."
+        + (
+            f" **{len(result.inconclusive)} inconclusive**: {INCONCLUSIVE_WHY}."
+            if result.inconclusive
+            else ""
+        ),
         "",
         "| " + " | ".join(HEADERS) + " |",
         "|" + "---|" * len(HEADERS),
@@ -742,9 +899,19 @@ def to_markdown(result: RunComparison) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _plain_change(c: MetricChange) -> dict:
+    return {f.name: getattr(c, f.name) for f in dataclasses.fields(c) if f.name != "power"}
+
+
 def to_json(result: RunComparison) -> str:
-    data = asdict(result)
-    data["regression_count"] = len(result.regressions)
+    data = {
+        "base_run_id": result.base_run_id,
+        "head_run_id": result.head_run_id,
+        "changes": [_plain_change(c) for c in result.changes],
+        "notes": list(result.notes),
+        "regression_count": len(result.regressions),
+        "inconclusive_count": len(result.inconclusive),
+    }
     return json.dumps(data, indent=1) + "\n"
 
 

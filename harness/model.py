@@ -194,7 +194,13 @@ class StoppingRule:
 
     target_ci_half_width: float  # 0.02 = ±2 %
     max_rounds: int
-    max_seconds: float  # per workload, measured rounds only
+    # Measured rounds only, and never before the minimum (RunConfig.repetitions). Schema >= 8: per
+    # program of a round, so a workload with 8 programs (4 implementations, base and head) gets 4x
+    # the time of a pair; older files read budget_per "workload" (the whole workload's budget).
+    max_seconds: float
+    budget_per: Literal["program", "workload"] = "program"
+    # The user chose max_seconds: a minimum of rounds it cannot fit is an error, not a silent stop.
+    budget_given: bool = False
 
 
 @dataclass(frozen=True)
@@ -400,6 +406,11 @@ class RoundsRecord:
     reached_ci_half_width: float | None  # the widest targeted CI at the end, relative
     widest: str | None  # which ratio that was, e.g. "wall_seconds go/default / rust/default"
     elapsed_seconds: float
+    # Schema >= 8: the minimum of rounds, the workload's time budget in seconds (None: fixed
+    # rounds) and the round time the warm-up measured (None without a warm-up); None in older files.
+    min_rounds: int | None = None
+    budget_seconds: float | None = None
+    warmup_round_seconds: float | None = None
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from harness.model import (
     Run,
     RunConfig,
     Status,
+    StoppingRule,
     SystemState,
     Workload,
     WorkloadResult,
@@ -233,26 +234,37 @@ class RoundProgress:
     ci_half_width: float | None  # the widest targeted CI so far, relative
     target_ci_half_width: float | None
     elapsed_seconds: float
-    max_seconds: float | None
+    max_seconds: float | None  # the workload's budget (applies after the minimum)
     block_end: bool  # a balanced block just completed (where the stopping rule is checked)
     stop_reason: str | None = None  # set on the workload's last round
+    min_rounds: int = 0  # rounds run whatever the budget says
 
     @property
     def seconds_left(self) -> float | None:
         """At most this long to go: the rounds left at the mean round time so far, capped by the
-        time budget (an adaptive run may stop sooner, when its target is reached)."""
+        time budget, but never below what the minimum of rounds still needs (an adaptive run may
+        stop sooner than this, when its target is reached)."""
         if self.stop_reason is not None:
             return 0.0
         if self.rounds_done == 0:
             return None
-        by_rounds = (self.max_rounds - self.rounds_done) * self.elapsed_seconds / self.rounds_done
+        per_round = self.elapsed_seconds / self.rounds_done
+        by_rounds = (self.max_rounds - self.rounds_done) * per_round
         if self.max_seconds is None:
             return by_rounds
-        return max(0.0, min(by_rounds, self.max_seconds - self.elapsed_seconds))
+        minimum = max(0, self.min_rounds - self.rounds_done) * per_round
+        return max(minimum, min(by_rounds, self.max_seconds - self.elapsed_seconds))
 
 
 Progress = Callable[[str | RoundProgress], None]
-STOPPING_METRICS = ("wall_seconds", "cpu_seconds")  # the ratios the stopping rule watches
+# The ratios the stopping rule watches (work time where the binaries report it).
+STOPPING_METRICS = ("wall_seconds", "cpu_seconds", "work_seconds")
+
+
+def workload_budget(rule: StoppingRule, programs: int) -> float:
+    """A workload's measuring budget in seconds: the rule's per-program seconds times the programs
+    in its round (older files: the rule's seconds for the whole workload)."""
+    return rule.max_seconds * programs if rule.budget_per == "program" else rule.max_seconds
 
 
 def default_targets(workload: Workload) -> tuple[tuple[str, str], ...]:
@@ -275,10 +287,11 @@ def widest_ci(
         if numerator in skip or denominator in skip:
             continue
         for metric in STOPPING_METRICS:
-            paired = paired_ratio(
-                values_by_round(reps[numerator], metric, throughput),
-                values_by_round(reps[denominator], metric, throughput),
-            )
+            top = values_by_round(reps[numerator], metric, throughput)
+            bottom = values_by_round(reps[denominator], metric, throughput)
+            if metric == "work_seconds" and not (top or bottom):
+                continue  # not reported by these binaries
+            paired = paired_ratio(top, bottom)
             width = paired.half_width if paired else None
             width = math.inf if width is None else width
             if widest[0] is None or width > widest[0]:
@@ -293,26 +306,66 @@ def stop_reason(
     widest: float | None,
     elapsed: float,
     last_round_seconds: float,
+    budget_seconds: float | None = None,
 ) -> str | None:
     """Why to stop after `rounds_done` rounds, or None to go on.
 
-    Fixed runs stop at `repetitions`. Adaptive runs never stop before `repetitions`; the target is
-    checked only at the end of a balanced block (so every implementation has had every slot
-    equally often); the budgets stop anywhere: max rounds, or when one more round of the last
-    round's length would pass max seconds."""
+    Fixed runs stop at `repetitions`. Adaptive runs never stop before `repetitions`, the minimum
+    the statistics need, whatever a budget says (power first: a gate that stopped at 6 of its 20
+    rounds could call nothing). After it, the target is checked only at the end of a balanced
+    block (so every implementation has had every slot equally often); the budgets stop anywhere:
+    max rounds, or when one more round of the last round's length would pass `budget_seconds`
+    (the workload's budget, workload_budget; the rule's own seconds when not given)."""
     rule = config.stopping
     if rule is None:
         return "fixed" if rounds_done >= config.repetitions else None
-    if rounds_done >= config.repetitions and rounds_done % block == 0:
+    if rounds_done < config.repetitions:
+        return None
+    if rounds_done % block == 0:
         if widest is None:
             return "fixed"  # nothing to aim at (no pair left): the minimum is the run
         if widest <= rule.target_ci_half_width:
             return "target reached"
     if rounds_done >= rule.max_rounds:
         return "max rounds"
-    if elapsed + last_round_seconds > rule.max_seconds:
+    budget = rule.max_seconds if budget_seconds is None else budget_seconds
+    if elapsed + last_round_seconds > budget:
         return "max seconds"
     return None
+
+
+def check_budget_fits(workload: str, config: RunConfig, programs: int, round_seconds: float) -> str:
+    """What the rounds will take at `round_seconds` a round (the warm-up's), in words for the
+    progress line. A budget the user chose that cannot fit the minimum of rounds is an error
+    raised before any measured round: stopping early would leave a gate that cannot call
+    anything, and running past it would ignore the option."""
+    rule = config.stopping
+    least = config.repetitions * round_seconds
+    if rule is None:
+        return (
+            f"{workload}: {config.repetitions} rounds of ≈ {round_seconds:.1f} s ≈ {_span(least)}"
+        )
+    budget = workload_budget(rule, programs)
+    most = min(rule.max_rounds * round_seconds, max(budget, least) + round_seconds)
+    if rule.budget_given and least > budget:
+        raise HarnessError(
+            f"--max-seconds: {rule.max_seconds:g} s per program ({budget:.0f} s for {workload}'s "
+            f"{programs} programs) cannot fit the minimum of {config.repetitions} rounds "
+            f"(≈ {least:.0f} s at the warm-up's {round_seconds:.1f} s a round); raise "
+            "--max-seconds or lower --min-rounds"
+        )
+    line = (
+        f"{workload}: a round of {programs} programs ≈ {round_seconds:.1f} s (warm-up); at least "
+        f"{config.repetitions} rounds ≈ {_span(least)}, at most ≈ {_span(most)} "
+        f"(budget {rule.max_seconds:g} s per program = {budget:.0f} s, or {rule.max_rounds} rounds)"
+    )
+    if least > budget:
+        line += f"; the minimum of {config.repetitions} rounds comes before the budget"
+    return line
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def order_words(config: RunConfig) -> str:
@@ -324,10 +377,11 @@ def rounds_plan(config: RunConfig) -> str:
     rule = config.stopping
     if rule is None:
         return f"{config.warmups} warm-up, {config.repetitions} rounds, {order_words(config)}"
+    per = " per program" if rule.budget_per == "program" else ""
     return (
         f"{config.warmups} warm-up, at least {config.repetitions} rounds until the CIs are within "
         f"±{rule.target_ci_half_width * 100:.1f} % (at most {rule.max_rounds} rounds or "
-        f"{rule.max_seconds:g} s), {order_words(config)}"
+        f"{rule.max_seconds:g} s{per} after the minimum), {order_words(config)}"
     )
 
 
@@ -389,9 +443,15 @@ def run_batch_workload(
                 errors[impl.key] = f"{phase} failed: {repetition.error}"
                 progress(f"{workload.name} {impl.key}: {errors[impl.key]}")
 
+    warmup_round: float | None = None
     for warmup in range(config.warmups):
-        run_round(-1 - warmup, clock())
+        started_warmup = clock()
+        run_round(-1 - warmup, started_warmup)
+        warmup_round = clock() - started_warmup
     rule = config.stopping
+    budget = workload_budget(rule, len(impls)) if rule else None
+    if warmup_round is not None and not all(impl.key in errors for impl in impls):
+        progress(check_budget_fits(workload.name, config, len(impls), warmup_round))
     close_window = start_cpu_window(read_stat, cpu_clock)
     t0 = clock()
     rounds_done, reason, widest = 0, None, (None, None)
@@ -404,7 +464,7 @@ def run_batch_workload(
         if block_end or rule is None or rounds_done >= config.repetitions:
             widest = widest_ci(reps, targets, workload.throughput, skip=tuple(errors))
         reason = stop_reason(
-            config, rounds_done, schedule.block, widest[0], now - t0, now - round_start
+            config, rounds_done, schedule.block, widest[0], now - t0, now - round_start, budget
         )
         if all(impl.key in errors for impl in impls):
             reason = "failed"
@@ -416,7 +476,8 @@ def run_batch_workload(
                 ci_half_width=widest[0],
                 target_ci_half_width=rule.target_ci_half_width if rule else None,
                 elapsed_seconds=now - t0,
-                max_seconds=rule.max_seconds if rule else None,
+                max_seconds=budget,
+                min_rounds=config.repetitions,
                 block_end=block_end or reason is not None,
                 stop_reason=reason,
             )
@@ -431,6 +492,9 @@ def run_batch_workload(
         reached_ci_half_width=reached,
         widest=widest[1],
         elapsed_seconds=clock() - t0,
+        min_rounds=config.repetitions,
+        budget_seconds=budget,
+        warmup_round_seconds=warmup_round,
     )
 
     results = [

@@ -22,7 +22,8 @@ Each function names its method so a reader can check it:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -174,3 +175,136 @@ def outlier_indices(values: Sequence[float]) -> tuple[int, ...]:
     return tuple(
         i for i, x in enumerate(values) if abs((x - center) / sigma) > MODIFIED_Z_THRESHOLD
     )
+
+
+# --- power: the smallest change a test could have called ----------------------------------------
+#
+# A verdict of "no significant change" means something only if the test could have seen a change of
+# the size that matters. The minimum detectable change (MDC) is the smallest true relative change
+# that the verdict's own test, with the rounds (or replicates) it had, their observed spread and the
+# comparison's adjustment, calls with probability POWER. Rank tests: by simulation, resampling the
+# observed log values after centring them on their Hodges-Lehmann location (the spread stays, the effect goes), then
+# shifting by the change. t-tests on logs: analytically, from the noncentral t distribution with
+# the observed standard deviation (the t-test's own normal model).
+
+POWER = 0.80
+POWER_SIMULATIONS = 1000
+POWER_SEED = 20261206
+# The search stops when the change is known to within this much (relative: 0.0005 = 0.05 %).
+DETECTABLE_RESOLUTION = 0.0005
+LARGEST_DETECTABLE = 10.0  # a change of +1000 %: beyond it, "nothing is detectable"
+
+SIMULATED_SIGNED_RANK = (
+    f"simulated: {POWER_SIMULATIONS} resamples of the centred per-round log ratios, signed-rank"
+)
+SIMULATED_MANN_WHITNEY = (
+    f"simulated: {POWER_SIMULATIONS} resamples of each side's centred logs, Mann-Whitney U"
+)
+ANALYTIC_PAIRED_T = "analytic: noncentral t from the per-replicate log ratios' spread"
+ANALYTIC_WELCH_T = "analytic: noncentral t from each side's log spread (Welch)"
+
+
+def _centred_logs(values: Sequence[float]) -> np.ndarray:
+    """Log values minus their Hodges-Lehmann location (the median of all pairwise means): the
+    location rank tests answer to, so a skewed sample centred on it carries no effect of its own
+    (centred on the plain median, a skewed one kept a residual shift the test would count)."""
+    logs = np.log(np.asarray(values, dtype=float))
+    upper = np.triu_indices(len(logs))
+    walsh = (logs[upper[0]] + logs[upper[1]]) / 2
+    return logs - np.median(walsh)
+
+
+TIE_BREAK = 1e-9  # log units: far below any measured spread
+
+
+def _resampled(centred: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """POWER_SIMULATIONS resamples (with replacement) of `centred`. A resample repeats values, and
+    scipy's rank tests answer ties in small samples with a permutation test per row (minutes for a
+    thousand rows), so a tie-breaking jitter far below the spread keeps them on the exact path."""
+    shape = (POWER_SIMULATIONS, len(centred))
+    return centred[rng.integers(0, len(centred), size=shape)] + rng.normal(0, TIE_BREAK, shape)
+
+
+def signed_rank_power(ratios: Sequence[float], change: float, alpha: float) -> float:
+    """P(two-sided signed-rank p < alpha) for paired ratios like `ratios` whose true median moved
+    by `change` (head / base - 1): the rounds' spread is resampled, the effect is shifted in."""
+    if smallest_wilcoxon_p(len(ratios)) >= alpha:
+        return 0.0
+    null = _resampled(_centred_logs(ratios), np.random.default_rng(POWER_SEED))
+    shifted = null + np.log1p(change)
+    p = sps.wilcoxon(shifted, axis=1, alternative="two-sided").pvalue
+    return float(np.mean(np.nan_to_num(p, nan=1.0) < alpha))
+
+
+def mann_whitney_power(
+    base: Sequence[float], head: Sequence[float], change: float, alpha: float
+) -> float:
+    """P(two-sided Mann-Whitney p < alpha) for two samples like these whose medians differ by
+    `change`: each side's spread is resampled on its own, the head shifted."""
+    n_base, n_head = len(base), len(head)
+    if min(n_base, n_head) < 2 or 2 / math.comb(n_base + n_head, n_base) >= alpha:
+        return 0.0
+    rng = np.random.default_rng(POWER_SEED)
+    before = _resampled(_centred_logs(base), rng)
+    after = _resampled(_centred_logs(head), rng) + np.log1p(change)
+    p = sps.mannwhitneyu(after, before, axis=1, alternative="two-sided").pvalue
+    return float(np.mean(np.nan_to_num(p, nan=1.0) < alpha))
+
+
+def _t_power(shift: float, scale: float, df: float, alpha: float) -> float:
+    """Two-sided t-test power when the true effect is `shift` and its standard error `scale`."""
+    if df < 1 or not scale > 0:
+        return 0.0
+    critical = sps.t.ppf(1 - alpha / 2, df)
+    nc = shift / scale
+    return float(sps.nct.sf(critical, df, nc) + sps.nct.cdf(-critical, df, nc))
+
+
+def paired_t_power(ratios: Sequence[float], change: float, alpha: float) -> float:
+    """Power of the one-sample t-test on log ratios (stats.log_t_p) for a true change `change`,
+    with the observed standard deviation of the log ratios."""
+    n = len(ratios)
+    if n < 2:
+        return 0.0
+    sd = float(np.std(np.log(np.asarray(ratios, dtype=float)), ddof=1))
+    return _t_power(math.log1p(change), sd / math.sqrt(n), n - 1, alpha)
+
+
+def welch_t_power(
+    base: Sequence[float], head: Sequence[float], change: float, alpha: float
+) -> float:
+    """Power of Welch's t-test on logs (stats.welch_log_p) for a true change `change`, with each
+    side's observed log standard deviation and the Welch-Satterthwaite degrees of freedom."""
+    if len(base) < 2 or len(head) < 2:
+        return 0.0
+    va = float(np.var(np.log(np.asarray(base, dtype=float)), ddof=1)) / len(base)
+    vb = float(np.var(np.log(np.asarray(head, dtype=float)), ddof=1)) / len(head)
+    if va + vb == 0:
+        return 0.0
+    df = (va + vb) ** 2 / (va**2 / (len(base) - 1) + vb**2 / (len(head) - 1))
+    return _t_power(math.log1p(change), math.sqrt(va + vb), df, alpha)
+
+
+def smallest_detectable_change(
+    power_at: Callable[[float], float], worse_is_lower: bool = False
+) -> float | None:
+    """The smallest |change| in the bad direction (up for times, down when `worse_is_lower`) whose
+    power (`power_at(change)`) reaches POWER; None when even LARGEST_DETECTABLE does not. Power
+    grows with the change, so a bisection on the log of the ratio finds it."""
+
+    def change_of(log_shift: float) -> float:
+        return math.expm1(-log_shift if worse_is_lower else log_shift)
+
+    top = math.log1p(LARGEST_DETECTABLE)
+    if power_at(change_of(top)) < POWER:
+        return None
+    low, high = 0.0, 0.01
+    while high < top and power_at(change_of(high)) < POWER:
+        low, high = high, min(top, high * 2)
+    while high - low > DETECTABLE_RESOLUTION:
+        middle = (low + high) / 2
+        if power_at(change_of(middle)) >= POWER:
+            high = middle
+        else:
+            low = middle
+    return abs(change_of(high))

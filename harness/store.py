@@ -51,6 +51,12 @@ History of the format:
   Also ServerPhase.gc_cycles_required (how many Go GC cycles a fixed-rate phase had to contain to be
   quoted: the manifest's `[server] min_gc_cycles`). Older files read with None: no requirement,
   so their phases count as they did.
+- 8: budgets before power. StoppingRule.max_seconds is per program of a round (budget_per
+  "program"; a workload's budget is that times its programs) and applies only after the minimum
+  of rounds; StoppingRule.budget_given (the user chose it). RoundsRecord.min_rounds,
+  budget_seconds and warmup_round_seconds. Older files read with budget_per "workload" (their
+  max_seconds was the whole workload's, and could stop it before the minimum), budget_given false
+  and the new RoundsRecord fields None.
 """
 
 from __future__ import annotations
@@ -69,14 +75,28 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints
 from harness.errors import HarnessError
 from harness.model import ProfileRun, Run
 
-SCHEMA_VERSION = 7
+
+def _budget_per_workload(data: dict) -> dict:
+    """7 -> 8: a stopping rule's max_seconds was the whole workload's budget then."""
+    config = data.get("config") or {}
+    stopping = config.get("stopping")
+    if isinstance(stopping, dict):
+        config = {**config, "stopping": {**stopping, "budget_per": "workload"}}
+    return {**data, "config": config, "schema_version": 8}
+
+
+SCHEMA_VERSION = 8
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
     2: lambda data: {**data, "schema_version": 3},  # likewise
     3: lambda data: {**data, "schema_version": 4},  # likewise
     4: lambda data: {**data, "schema_version": 5},  # likewise
     5: lambda data: {**data, "schema_version": 6},  # likewise (WorkloadResult.origin)
-    6: lambda data: {**data, "schema_version": 7},  # likewise (cpu_flags, build environment, hybrids, gc_cycles_required)
+    6: lambda data: {
+        **data,
+        "schema_version": 7,
+    },  # likewise (cpu_flags, build environment, hybrids, gc_cycles_required)
+    7: lambda data: _budget_per_workload(data),
 }
 LATEST_NAME = "latest.json"
 # `harness profile`'s files (model.ProfileRun), versioned on their own: results/profiles/<run-id>.json

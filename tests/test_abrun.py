@@ -64,10 +64,9 @@ def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, ca
             "json",
         ]
     )
-    assert code in (
-        0,
-        1,
-    )  # the verdict itself is the gate's; here: both sides measured and compared
+    # 4 paired rounds: the signed-rank test's smallest p is 2 / 2**4 = 0.125, so no change of any
+    # size could be called, and the gate says so rather than pass (exit 3)
+    assert code == cli.EXIT_INCONCLUSIVE
     files = sorted((tmp_path / "ab").glob("*.json"))
     assert [f.name.rsplit("-", 1)[-1] for f in files] == ["base.json", "head.json"]
     for path in files:
@@ -90,6 +89,9 @@ def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, ca
     assert len(sessions) == 1 and None not in sessions  # so compare pairs them by round
     changes = json.loads(capsys.readouterr().out)["changes"]
     assert changes and all("signed-rank" in c["method"] for c in changes)
+    targeted = [c for c in changes if c["targeted"]]
+    assert {c["metric"] for c in targeted} == {"work_seconds"}
+    assert all(c["verdict"] == "inconclusive" and c["detectable_change"] is None for c in targeted)
     worktrees = subprocess.run(
         ["git", "-C", str(root), "worktree", "list"], capture_output=True, text=True, check=True
     ).stdout
@@ -121,7 +123,7 @@ def test_ab_drives_base_and_head_servers_at_the_same_rates_in_the_same_replicate
             "json",
         ]
     )
-    assert code in (0, 1)  # the verdict is the gate's; here: both sides measured alike
+    assert code in (0, 1, 3)  # the verdict is the gate's; here: both sides measured alike
     files = sorted((tmp_path / "ab").glob("*.json"))
     assert [f.name.rsplit("-", 1)[-1] for f in files] == ["base.json", "head.json"]
     sides = [json.loads(path.read_text()) for path in files]
@@ -140,3 +142,31 @@ def test_ab_drives_base_and_head_servers_at_the_same_rates_in_the_same_replicate
             )
     assert sides[0]["session_id"] == sides[1]["session_id"] is not None
     assert sides[0]["config"]["server"]["replicates"] == 2
+
+
+@pytest.mark.e2e
+def test_ab_whose_chosen_budget_cannot_fit_the_minimum_stops_before_measuring(tmp_path, capsys):
+    """--max-seconds far below what 20 rounds need: a one-line error after the warm-up round,
+    before any measured round, and no results saved as if the gate had run."""
+    root = Path(__file__).resolve().parent.parent
+    code = cli.main(
+        [
+            "--results-dir",
+            str(tmp_path),
+            "--cache-dir",
+            str(root / ".cache"),
+            "ab",
+            "HEAD",
+            "--workloads",
+            "binarytrees",
+            "--size",
+            "quick",
+            "--max-seconds",
+            "0.001",
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("harness: error: --max-seconds: 0.001 s per program")
+    assert "cannot fit the minimum of 20 rounds" in err[-1]
+    assert not list((tmp_path / "ab").glob("*.json"))

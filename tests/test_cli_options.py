@@ -19,7 +19,16 @@ from harness.runner import RoundProgress
         (["--max-seconds", "0"], "--max-seconds: must be above 0, got 0"),
         (["--seed", "1.5"], "--seed: expected an integer, got '1.5'"),
         (["--repetitions", "0"], "--repetitions: must be at least 1, got 0"),
-        (["--max-rounds", "5"], "--max-rounds: 5 is below the minimum of 10 rounds"),
+        (["--max-rounds", "5"], "--repetitions: the minimum of 10 rounds is above --max-rounds 5"),
+        (
+            ["--min-rounds", "50", "--max-rounds", "40"],
+            "--min-rounds: the minimum of 50 rounds is above --max-rounds 40",
+        ),
+        (["--min-rounds", "0"], "--min-rounds: must be at least 1, got 0"),
+        (
+            ["--min-rounds", "5", "--repetitions", "6"],
+            "--min-rounds 5 and --repetitions 6: give one",
+        ),
         (["--rates", "1000,x"], "--rates: expected a number, got 'x'"),
         (["--rates", "1000,0"], "--rates: must be above 0, got 0"),
         (["--rates", "1000,1000"], "--rates: each rate once, got '1000,1000'"),
@@ -86,7 +95,12 @@ def test_defaults_are_the_ones_the_gate_and_the_budget_figures_were_measured_wit
     assert parse(["compare", "a", "b"]).default_threshold == 5.0
     full = cli._run_config(parse(["run"]), [], adaptive=True)
     assert full.stopping.target_ci_half_width == pytest.approx(0.02)
-    assert (full.stopping.max_rounds, full.stopping.max_seconds) == (40, 60.0)
+    assert (full.stopping.max_rounds, full.stopping.max_seconds) == (40, 12.0)
+    assert (full.stopping.budget_per, full.stopping.budget_given) == ("program", False)
+    assert ab.stopping.max_seconds == 30.0 and not ab.stopping.budget_given
+    chosen = cli._run_config(parse(["run", "--max-seconds", "7", "--min-rounds", "4"]), [], True)
+    assert (chosen.repetitions, chosen.stopping.max_seconds) == (4, 7.0)
+    assert chosen.stopping.budget_given
     assert cli._run_config(parse(["run", "--size", "quick"]), [], adaptive=False).stopping is None
 
 

@@ -19,13 +19,15 @@ from builders import (
     workload_result,
 )
 
-from harness import cli, compare
+from harness import cli, compare, stats
 from harness.errors import HarnessError
 from harness.model import Run
 from harness.store import save_run
 
 BASE_WALLS = [1.0 + 0.01 * i for i in range(10)]  # median 1.045
-BASE_WORKS = [0.9 + 0.01 * i for i in range(10)]  # median 0.945
+BASE_WORKS = [
+    0.9 + 0.001 * i for i in range(10)
+]  # median 0.9045: spread 1 %, so the gate has power
 TIGHT_WALLS = [1.0 + 0.001 * i for i in range(10)]  # spread 0.9 %: a 2 % shift separates them
 # Mann-Whitney, two-sided, no overlap, n = 10 a side: U = 0, mean 50, sd sqrt(10*10*21/12) = 13.2288,
 # z = (50 - 0.5) / 13.2288 = 3.7418 -> p = 2 * (1 - Phi(3.7418)) = 1.827e-4 (normal approximation
@@ -187,7 +189,7 @@ def test_throughput_lower_is_regressed_higher_is_improved():
     down = change_of(compare.compare_runs(base, slower, metrics=("throughput",)), "throughput")
     up = change_of(compare.compare_runs(base, faster, metrics=("throughput",)), "throughput")
     assert down.unit == "bytes/s"
-    assert down.base_median == pytest.approx((1e6 / 0.94 + 1e6 / 0.95) / 2)  # median of 10
+    assert down.base_median == pytest.approx((1e6 / 0.904 + 1e6 / 0.905) / 2)  # median of 10
     assert down.change == pytest.approx(1 / 1.25 - 1)  # -20 %
     assert down.verdict == "regressed"
     assert up.change == pytest.approx(1 / 0.8 - 1)  # +25 %
@@ -304,12 +306,14 @@ def test_markdown_has_the_verdicts(tmp_path, capsys):
     assert lines[0] == f"### Benchmark comparison: {BASE_ID} → {HEAD_ID}"
     assert "**1 regression(s)** beyond the noise threshold." in lines
     rows = {line.split(" | ")[2]: line for line in lines if line.startswith("| demo |")}
-    assert set(rows) == {"wall_seconds", "cpu_seconds", "peak_rss_bytes"}
+    assert set(rows) == {"wall_seconds", "work_seconds", "cpu_seconds", "peak_rss_bytes"}
     wall = rows["wall_seconds"].split(" | ")
     assert wall[:4] == ["| demo", "go/default", "wall_seconds", "+20.0 %"]
-    # Mann-Whitney p 0.000183 for wall and CPU time alike; Benjamini-Hochberg over the 3 verdicts
-    # gives both 0.000183 * 3 / 2
-    assert wall[5:] == ["0.000274", "5 %", "🔴 regressed |"]
+    # Mann-Whitney p 0.000183 for wall and CPU time alike; Benjamini-Hochberg over the 4 verdicts
+    # gives both 0.000183 * 4 / 2
+    assert wall[5:7] == ["0.000365", "5 %"] and wall[8] == "🔴 regressed |"
+    assert wall[7].endswith(" %") and not wall[7].endswith("*")  # wall: an MDC, not targeted
+    assert rows["work_seconds"].split(" | ")[7].endswith(" % *")  # work time is the target
     assert rows["peak_rss_bytes"].endswith("| 🟢 improved |")
     assert rows["cpu_seconds"].endswith("| no significant change |")
 
@@ -324,6 +328,7 @@ def test_json_has_the_verdicts(tmp_path, capsys):
     verdicts = {(c["workload"], c["lang"], c["metric"]): c["verdict"] for c in data["changes"]}
     assert verdicts == {
         ("demo", "go", "wall_seconds"): "regressed",
+        ("demo", "go", "work_seconds"): "no significant change",
         ("demo", "go", "cpu_seconds"): "no significant change",
         ("demo", "go", "peak_rss_bytes"): "no significant change",
     }
@@ -400,6 +405,84 @@ def test_runs_of_one_session_are_paired_by_round():
     assert wall.p_value == pytest.approx(2 / 2**10)
     assert wall.verdict == "regressed" and "signed-rank" in wall.method
     assert any("Benjamini-Hochberg" in note for note in paired.notes)
+
+
+# --- power: the minimum detectable change and "inconclusive" ---------------------------------
+
+
+def session_runs(base_works, head_works, walls=BASE_WALLS):
+    base = make_run(walls[: len(base_works)], BASE_ID, works=base_works)
+    head = make_run(walls[: len(head_works)], HEAD_ID, works=head_works)
+    return replace(base, session_id="s1"), replace(head, session_id="s1")
+
+
+def test_six_paired_rounds_are_inconclusive_and_exit_3(tmp_path, capsys):
+    """The issue's false green: every round 7 % slower, 6 rounds, several verdicts. The signed-rank
+    test's smallest p (2 / 2**6 = 0.031) cannot pass the adjustment, so the gate says it could not
+    have seen the change instead of passing."""
+    works = [0.5 + 0.001 * i for i in range(6)]
+    base, head = session_runs(works, [w * 1.07 for w in works])
+    result = compare.compare_runs(base, head, default_threshold=0.03)
+    work = change_of(result, "work_seconds")
+    assert work.targeted and work.change == pytest.approx(0.07)
+    assert (work.verdict, work.detectable_change) == ("inconclusive", None)
+    assert work.detectable_method == stats.SIMULATED_SIGNED_RANK
+    wall = change_of(result, "wall_seconds")
+    assert not wall.targeted and wall.verdict == "no significant change"  # gated, not targeted
+    assert any(n.startswith("MDC: ") and "1 here" in n for n in result.notes)
+    ids = saved(tmp_path, base, head)
+    assert cli_compare(tmp_path, *ids, "--format", "json") == cli.EXIT_INCONCLUSIVE == 3
+    data = json.loads(capsys.readouterr().out)
+    assert data["inconclusive_count"] == 1 and data["regression_count"] == 0
+    row = next(c for c in data["changes"] if c["metric"] == "work_seconds")
+    assert (row["verdict"], row["targeted"], row["detectable_change"]) == (
+        "inconclusive",
+        True,
+        None,
+    )
+    assert "power" not in row
+    assert cli_compare(tmp_path, *ids, "--allow-inconclusive") == 0
+    assert cli_compare(tmp_path, *ids, "--format", "markdown") == 3
+    out = capsys.readouterr().out
+    assert "**1 inconclusive**" in out and "🟡 inconclusive" in out
+
+
+def test_enough_rounds_give_a_detectable_change_below_the_threshold_and_exit_0(tmp_path):
+    works = [0.5 * (1 + 0.004 * ((i * 7) % 10 - 4.5) / 4.5) for i in range(20)]
+    base, head = session_runs(works, works[::-1], walls=[1.0] * 20)  # ratios spread ±0.8 %
+    result = compare.compare_runs(base, head, default_threshold=0.03)
+    work = change_of(result, "work_seconds")
+    assert work.verdict == "no significant change"
+    assert 0 < work.detectable_change < 0.03
+    assert cli_compare(tmp_path, *saved(tmp_path, base, head), "--default-threshold", "3") == 0
+    # the same spread at a 0.1 % threshold: a change that small could not have been seen
+    strict = compare.compare_runs(base, head, default_threshold=0.001)
+    assert change_of(strict, "work_seconds").verdict == "inconclusive"
+
+
+def test_a_regression_exits_1_even_beside_an_inconclusive_verdict():
+    def row(verdict):
+        return compare.MetricChange(
+            "demo",
+            "go",
+            "default",
+            "work_seconds",
+            "s",
+            1.0,
+            1.0,
+            0.0,
+            None,
+            None,
+            None,
+            0.03,
+            verdict,
+        )
+
+    both = compare.RunComparison("a", "b", (row("regressed"), row("inconclusive")), ())
+    assert cli.gate_status(both, allow_inconclusive=False) == 1
+    only = compare.RunComparison("a", "b", (row("inconclusive"), row("improved")), ())
+    assert cli.gate_status(only, allow_inconclusive=False) == 3
+    assert cli.gate_status(only, allow_inconclusive=True) == 0
 
 
 # --- noise ------------------------------------------------------------------------------------
@@ -533,7 +616,18 @@ def test_identical_server_runs_have_no_change_paired_or_not():
     for session in ("s1", None):
         result = compare.compare_runs(*server_runs(replicated(), replicated(), session=session))
         assert len(result.changes) == 10
-        assert {c.verdict for c in result.changes} == {"no significant change"}
+        # five replicates spread like these cannot show a 5 % p99 change: the targeted p99 rows
+        # say so; p50 and saturation are gated but not targeted
+        verdicts = {(c.metric, c.verdict) for c in result.changes}
+        assert verdicts == {
+            ("latency_p99_seconds", "inconclusive"),
+            ("latency_p50_seconds", "no significant change"),
+            ("saturation_rps", "no significant change"),
+        }
+        assert all(
+            c.detectable_change is None or c.detectable_change > c.threshold
+            for c in result.inconclusive
+        )
         assert {c.change for c in result.changes} == {0.0}
         assert not any("not compared" in n or "server replicates:" in n for n in result.notes)
 
@@ -551,7 +645,8 @@ def test_unpaired_server_runs_use_welch_on_logs():
     assert p99.p_value == pytest.approx(0.0215, abs=1e-4)
     assert p99.p_adjusted == pytest.approx(0.108, abs=1e-3)
     assert p99.ci_low < 0 < p99.ci_high
-    assert p99.verdict == "no significant change" and p99.method == compare.WELCH_LOGS
+    assert p99.verdict == "inconclusive" and p99.method == compare.WELCH_LOGS
+    assert p99.detectable_method == stats.ANALYTIC_WELCH_T
 
 
 def test_a_rate_not_every_replicate_held_is_a_note_not_a_verdict():
@@ -614,7 +709,9 @@ def test_schema_4_server_phases_compare_but_one_replicate_gives_no_verdict():
     assert len(result.changes) == 10
     p99 = server_change(result, "go", "latency_p99_seconds", 6000.0)
     assert p99.change == pytest.approx(1.0)  # twice as slow, yet one value a side: no p, no CI
-    assert (p99.p_value, p99.ci_low, p99.verdict) == (None, None, "no significant change")
+    # one value a side: no p, no CI, no power; the targeted row is inconclusive, not a pass
+    assert (p99.p_value, p99.ci_low, p99.verdict) == (None, None, "inconclusive")
+    assert p99.detectable_change is None
     assert (
         "only 1 vs 1 server replicates: a single replicate gives no p-value (files before "
         "schema 5 have one per rate), so no server change can be called significant (measure at "
@@ -662,8 +759,8 @@ def test_batch_and_server_rows_name_each_method():
     head = replace(head, workloads=(batch, *head.workloads))
     (line,) = [n for n in compare.compare_runs(base, head).notes if n.startswith("method")]
     assert line.startswith(
-        "methods: unpaired: ratio of medians, Mann-Whitney U (3 verdicts); unpaired: ratio of "
-        "medians over replicates, Welch t-test on logs (10 verdicts); p adjusted for the 13 "
+        "methods: unpaired: ratio of medians, Mann-Whitney U (4 verdicts); unpaired: ratio of "
+        "medians over replicates, Welch t-test on logs (10 verdicts); p adjusted for the 14 "
         "verdicts of this comparison"
     )
 
@@ -683,6 +780,7 @@ def test_server_rows_in_markdown_and_json(tmp_path, capsys):
         "[+28.0 %, +32.0 %]",
         "5.53e-06",
         "5 %",
+        row.split(" | ")[7],
         "🔴 regressed |",
     ]
     assert cli_compare(tmp_path, *ids, "--format", "json") == 1
@@ -693,7 +791,12 @@ def test_server_rows_in_markdown_and_json(tmp_path, capsys):
     assert rows[("go", "saturation_rps", None)]["unit"] == "req/s"
     assert cli_compare(tmp_path, *ids) == 1
     assert "latency_p99_seconds @ 6,000 req/s" in capsys.readouterr().out
-    assert cli_compare(tmp_path, *ids, "--threshold", "latency_p99_seconds=35") == 0  # every rate
+    # +30 % is within 35 % at every rate, but the unchanged Rust replicates are exact copies on both
+    # sides: log ratios without spread give the t-test no p, so its p99 rows could see nothing
+    assert cli_compare(tmp_path, *ids, "--threshold", "latency_p99_seconds=35") == 3
+    allowed = ("--threshold", "latency_p99_seconds=35", "--allow-inconclusive")
+    assert cli_compare(tmp_path, *ids, *allowed) == 0
+    assert "inconclusive verdict(s) allowed" in capsys.readouterr().err
 
 
 def test_server_settings_that_shape_phases_differently_are_a_note():

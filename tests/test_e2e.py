@@ -59,7 +59,7 @@ def quick_run(tmp_path_factory):
 def test_results_file_holds_every_raw_repetition(quick_run):
     out, _, _ = quick_run
     data = json.loads((out / "results" / "latest.json").read_text())
-    schema = json.loads((ROOT / "harness" / "schema" / "results-v7.schema.json").read_text())
+    schema = json.loads((ROOT / "harness" / "schema" / "results-v8.schema.json").read_text())
     jsonschema.validate(data, schema)
     assert data["status"] == "complete"
     assert data["machine"]["go_version"].startswith("go version")
@@ -171,7 +171,10 @@ def test_profile_of_the_real_binaries_covers_their_cpu_time(profiled):
         assert all(w > 0 for w in impl["unprofiled_wall_seconds"] + impl["profiled_wall_seconds"])
         assert impl["process_cpu_seconds"] == pytest.approx(sum(impl["profiled_cpu_seconds"]))
         assert impl["same_source_as_run"] is True
-    assert by_lang["rust"]["profiling_build"] and "force-frame-pointers" in by_lang["rust"]["build_flags"]
+    assert (
+        by_lang["rust"]["profiling_build"]
+        and "force-frame-pointers" in by_lang["rust"]["build_flags"]
+    )
     assert not by_lang["go"]["profiling_build"]
     go_stacks = " ".join(s["stack"] for s in by_lang["go"]["stacks"])
     rust_stacks = " ".join(s["stack"] for s in by_lang["rust"]["stacks"])
@@ -203,6 +206,8 @@ def test_profile_without_perf_says_so_and_leaves_a_note(quick_run, tmp_path):
     )
     assert done.returncode == 2
     assert "perf not found on PATH" in done.stderr and "linux-perf" in done.stderr
-    report = harness(*common, "report", "latest", "--reports-dir", str(tmp_path / "r"), cwd=tmp_path)
+    report = harness(
+        *common, "report", "latest", "--reports-dir", str(tmp_path / "r"), cwd=tmp_path
+    )
     assert report.returncode == 0, report.stderr
     assert "No CPU profiles: perf not found" in (tmp_path / "r" / "latest.html").read_text()

@@ -25,6 +25,7 @@ from harness.runner import (
     rounds_plan,
     run_batch_workload,
     run_suite,
+    stop_reason,
     to_repetition,
 )
 from harness.store import load_run
@@ -666,7 +667,69 @@ def test_adaptive_rounds_stop_at_the_time_budget():
         clock=lambda: float(next(ticks)),
     )
     assert result.rounds.reason == "max seconds"
-    assert result.rounds.elapsed_seconds <= 31
+    # the budget is per program of the round: 30 s for each of go and rust
+    assert result.rounds.budget_seconds == 60.0
+    assert result.rounds.elapsed_seconds <= 61
+
+
+def test_the_minimum_of_rounds_comes_before_the_time_budget():
+    """A budget that runs out at round 2 does not stop a workload whose minimum is 12: a gate
+    stopped before its minimum could call nothing (issue 25: 6 of 20 rounds)."""
+    wl = workload()
+    ticks = iter(range(10_000))
+    rule = StoppingRule(target_ci_half_width=0.0001, max_rounds=40, max_seconds=1.0)
+    result = run_batch_workload(
+        wl,
+        builds_for(wl),
+        INPUT,
+        run_config(warmups=0, repetitions=12, stopping=rule),
+        FakeExecutor({GO: _noisy(GO, 100, 0.3)}),
+        clock=lambda: float(next(ticks)),
+    )
+    assert (result.rounds.rounds, result.rounds.reason) == (12, "max seconds")
+    assert result.rounds.min_rounds == 12
+    assert stop_reason(run_config(repetitions=12, stopping=rule), 11, 2, 0.5, 1e6, 1.0) is None
+    assert stop_reason(run_config(repetitions=12, stopping=rule), 12, 2, 0.5, 1e6, 1.0) == (
+        "max seconds"
+    )
+
+
+def test_a_chosen_budget_that_cannot_fit_the_minimum_fails_before_any_measured_round():
+    wl = workload()
+    ticks = iter(range(10_000))  # every clock read 1 s later: the warm-up round takes 3 s
+    rule = StoppingRule(
+        target_ci_half_width=0.01, max_rounds=40, max_seconds=5.0, budget_given=True
+    )
+    executor = FakeExecutor()
+    with pytest.raises(HarnessError) as raised:
+        run_batch_workload(
+            wl,
+            builds_for(wl),
+            INPUT,
+            run_config(warmups=1, repetitions=20, stopping=rule),
+            executor,
+            clock=lambda: float(next(ticks)),
+        )
+    message = str(raised.value)
+    assert message.startswith("--max-seconds: 5 s per program (10 s for demo's 2 programs)")
+    assert "minimum of 20 rounds" in message and "--min-rounds" in message
+    assert len(executor.calls) == 2  # the warm-up round only
+    # the same budget left at its default: the minimum comes first, and the estimate says so
+    seen = []
+    result = run_batch_workload(
+        wl,
+        builds_for(wl),
+        INPUT,
+        run_config(warmups=1, repetitions=20, stopping=replace(rule, budget_given=False)),
+        FakeExecutor(),
+        progress=seen.append,
+        clock=lambda: float(next(ticks)),
+    )
+    assert result.rounds.rounds == 20
+    (estimate,) = [m for m in seen if isinstance(m, str) and "(warm-up)" in m]
+    assert estimate.startswith("demo: a round of 2 programs ≈ 3.0 s (warm-up); at least 20 rounds")
+    assert estimate.endswith("the minimum of 20 rounds comes before the budget")
+    assert result.rounds.warmup_round_seconds == 3.0
 
 
 def test_the_progress_line_says_how_many_rounds_and_why():
@@ -678,5 +741,5 @@ def test_the_progress_line_says_how_many_rounds_and_why():
     )
     assert rounds_plan(adaptive) == (
         "1 warm-up, at least 10 rounds until the CIs are within ±2.0 % (at most 40 rounds or "
-        "90 s), latin order"
+        "90 s per program after the minimum), latin order"
     )
