@@ -35,9 +35,11 @@ def defaults_only(text: str, quick: Mapping[str, int] | None = None) -> str:
     return head + "".join("[[implementations]]" + b for b in kept)
 
 
-def copy_workloads(target: Path, manifests: Mapping[str, Mapping[str, int] | None]) -> Path:
+def copy_workloads(
+    target: Path, manifests: Mapping[str, Mapping[str, int] | None], every_variant: bool = False
+) -> Path:
     """`target`/workloads: the Go module and Cargo workspace (no build output) and the named
-    manifests, trimmed by `defaults_only`."""
+    manifests, trimmed by `defaults_only` (or as they are, every variant, when asked)."""
     workloads = target / "workloads"
     shutil.copytree(ROOT / "workloads" / "go", workloads / "go")
     shutil.copytree(
@@ -45,7 +47,9 @@ def copy_workloads(target: Path, manifests: Mapping[str, Mapping[str, int] | Non
     )
     for name, quick in manifests.items():
         text = (ROOT / "workloads" / f"{name}.toml").read_text()
-        (workloads / f"{name}.toml").write_text(defaults_only(text, quick))
+        if not every_variant:
+            text = defaults_only(text, quick)
+        (workloads / f"{name}.toml").write_text(text)
     return workloads
 
 
@@ -56,9 +60,12 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-def harness_ab(repo: Path, workloads: str, cache: Path, results: Path) -> tuple[int, float, dict]:
-    """`harness ab main --format json` on the scratch repository's working tree, as CI runs it:
-    (exit status, seconds, the comparison). Exit 2 (an error) fails the benchmark."""
+def harness_ab(
+    repo: Path, workloads: str, cache: Path, results: Path, *extra: str
+) -> tuple[int, float, dict]:
+    """`harness ab main --format json` on the scratch repository's working tree, as CI runs it
+    (`extra`: more options, e.g. --size full): (exit status, seconds, the comparison). Exit 2 (an
+    error) fails the benchmark; 3 (inconclusive) is a result."""
     argv = [
         sys.executable,
         "-m",
@@ -75,11 +82,12 @@ def harness_ab(repo: Path, workloads: str, cache: Path, results: Path) -> tuple[
         workloads,
         "--format",
         "json",
+        *extra,
     ]
     started = time.perf_counter()
     done = subprocess.run(
         argv, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True
     )
     seconds = time.perf_counter() - started
-    assert done.returncode in (0, 1), f"harness ab: exit {done.returncode}: {done.stderr}"
+    assert done.returncode in (0, 1, 3), f"harness ab: exit {done.returncode}: {done.stderr}"
     return done.returncode, seconds, json.loads(done.stdout)
