@@ -503,7 +503,7 @@ def trend_section(runs: Sequence[Run]) -> dict:
     """Per workload, the default implementations' median wall time across comparable runs, with
     significant steps marked; empty when there is no history yet."""
     if len(runs) < 2:
-        return {"shown": False, "runs": str(len(runs)), "charts": [], "steps": []}
+        return {"shown": False, "runs": str(len(runs)), "charts": [], "steps": [], "detectable": []}
     labels = [
         f"{(r.machine.git_commit or r.run_id)[:8]}{'*' if r.machine.git_dirty else ''}"
         for r in runs
@@ -512,6 +512,7 @@ def trend_section(runs: Sequence[Run]) -> dict:
     all_trends = trends(runs)
     charts_out = []
     steps_out = []
+    seen_out = []
     for workload in dict.fromkeys(t.workload for t in all_trends):
         chosen = [
             t
@@ -534,6 +535,13 @@ def trend_section(runs: Sequence[Run]) -> dict:
                 for r in runs
             ]
             step_x.update(index_of[s.after.run_id] for s in t.steps)
+        seen_out.append(
+            f"{workload}: the last step could have called a wall-time change of "
+            + ", ".join(
+                f"{t.lang}/{t.variant} {_detectable_words(t.last_step_detectable())}"
+                for t in chosen
+            )
+        )
         charts_out.append(
             Chart(
                 title=f"{workload}: median wall time across runs",
@@ -558,9 +566,22 @@ def trend_section(runs: Sequence[Run]) -> dict:
             steps_out.append(
                 f"{t.workload} {t.lang}/{t.variant} {t.metric}: {s.verdict} {s.change * 100:+.1f} % from run "
                 f"{s.before.run_id} ({s.before.commit or 'no commit'}) to {s.after.run_id} "
-                f"({s.after.commit or 'no commit'}){p_value}"
+                f"({s.after.commit or 'no commit'}){p_value}; "
+                f"MDC {_detectable_words(s.detectable_change)}"
             )
-    return {"shown": True, "runs": str(len(runs)), "charts": charts_out, "steps": steps_out}
+    return {
+        "shown": True,
+        "runs": str(len(runs)),
+        "charts": charts_out,
+        "steps": steps_out,
+        "detectable": seen_out,
+        "power": f"{stats.POWER:.0%}",
+    }
+
+
+def _detectable_words(change: float | None) -> str:
+    """'≥ 2.4 %' or 'none of any size' (too few repetitions for the test to call anything)."""
+    return "none of any size" if change is None else f"≥ {change * 100:.1f} %"
 
 
 NOT_READABLE = "not readable"

@@ -11,7 +11,7 @@ or pinning unless asked to.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import compare, history, stats
@@ -49,6 +49,9 @@ class TrendStep:
     p_value: float | None
     threshold: float
     verdict: str  # "regressed" | "improved"
+    # The smallest change this step's test could have called with stats.POWER probability at
+    # p < 0.05 (one comparison, no adjustment); None: none of any size.
+    detectable_change: float | None = None
 
 
 @dataclass(frozen=True)
@@ -60,10 +63,30 @@ class Trend:
     unit: str
     points: tuple[TrendPoint, ...]
     steps: tuple[TrendStep, ...]
+    # Each point's raw repetitions, for what a step could have seen (kept out of equality).
+    samples: tuple[tuple[float, ...], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def key(self) -> str:
         return f"{self.workload} {self.lang}/{self.variant} {self.metric}"
+
+    def last_step_detectable(self) -> float | None:
+        """What the step into the newest point could have called (no step: None): "no
+        significant step" says something only beside it."""
+        if len(self.samples) < 2:
+            return None
+        return detectable(self.metric, self.samples[-2], self.samples[-1])
+
+
+def detectable(metric: str, before: Sequence[float], after: Sequence[float]) -> float | None:
+    """The minimum detectable change of compare.shift's test between two runs' repetitions."""
+    moved = compare.shift(metric, before, after, compare.DEFAULT_THRESHOLD)
+    if moved is None or moved.power is None:
+        return None
+    power = moved.power
+    return stats.smallest_detectable_change(
+        lambda size: power(size, stats.ALPHA), worse_is_lower=metric in compare.HIGHER_IS_BETTER
+    )
 
 
 def comparable_entries(
@@ -124,6 +147,7 @@ def _steps(
                 p_value=moved.p_value,
                 threshold=threshold,
                 verdict=moved.verdict,
+                detectable_change=detectable(metric, samples[i - 1], samples[i]),
             )
         )
     return tuple(steps)
@@ -165,6 +189,7 @@ def trends(
             unit=unit,
             points=tuple(points),
             steps=_steps(metric, points, samples, thresholds.get(metric, default_threshold)),
+            samples=tuple(tuple(x) for x in samples),
         )
         for (workload, lang, variant, metric), (unit, points, samples) in series.items()
     )

@@ -192,3 +192,27 @@ def test_extras_such_as_compressed_sizes_are_shown_beside_the_times():
     section = html[html.index('id="workload-gz"') :]
     assert "compressed bytes" in section[: section.index("</section>")]
     assert "350 KiB" in section and "360 KiB" in section
+
+
+def test_trend_section_says_what_each_step_could_have_seen():
+    """'No significant step' alone reads as a pass; beside it the report shows the smallest
+    change the last step's test could have called (and 'none of any size' when it could not)."""
+
+    def trend_run(index: int, reps: int) -> object:
+        go = impl_result("go", reps=[repetition(rep=i, wall=1.0 + 0.002 * i) for i in range(reps)])
+        rust = impl_result(
+            "rust", reps=[repetition(rep=i, wall=0.5 + 0.001 * i) for i in range(reps)]
+        )
+        return run([workload_result(impls=[go, rust])], run_id=f"2026010{index}T000000Z-000{index}")
+
+    many = [trend_run(1, 10), trend_run(2, 10)]
+    page = render(build_context(many[-1], history=many))
+    section = page[
+        page.index('<section id="trend">') : page.index("</section>", page.index('id="trend"'))
+    ]
+    assert "No significant step between consecutive runs." in section
+    (line,) = re.findall(r"<li>demo: the last step could have called[^<]*</li>", section)
+    assert re.search(r"go/default ≥ \d+\.\d %, rust/default ≥ \d+\.\d %", line)
+    few = [trend_run(1, 3), trend_run(2, 3)]
+    page = render(build_context(few[-1], history=few))
+    assert "go/default none of any size, rust/default none of any size" in page

@@ -24,13 +24,14 @@ def make_run(
     status: str = "complete",
     workload_status: str = "ok",
     with_rust: bool = True,
+    reps: int = 10,
     **machine_changes,
 ) -> Run:
     go = [
         repetition(rep=i, wall=w * wall_factor, rss=rss_mib * MIB, work=0.5)
-        for i, w in enumerate(BASE_WALLS)
+        for i, w in enumerate(BASE_WALLS[:reps])
     ]
-    rust = [repetition(rep=i, wall=0.5, rss=20 * MIB) for i in range(10)]
+    rust = [repetition(rep=i, wall=0.5, rss=20 * MIB) for i in range(reps)]
     impls = [impl_result("go", reps=go)] + ([impl_result("rust", reps=rust)] if with_rust else [])
     r = run(
         [workload_result(impls=impls, status=workload_status)],
@@ -233,3 +234,20 @@ def test_load_comparable_runs_feeds_trends(tmp_path):
     wall = series(trend.trends(runs), "demo go/default wall_seconds")
     assert [p.run_id for p in wall.points] == [r.run_id for r in runs]
     assert wall.steps == ()
+
+
+def test_steps_and_the_last_step_say_what_they_could_have_seen():
+    runs = [make_run(1), make_run(2), make_run(3, wall_factor=1.2)]
+    wall = series(trend.trends(runs), "demo go/default wall_seconds")
+    (step,) = wall.steps
+    # the same number the compare path computes for that pair, at an unadjusted 0.05
+    expected = trend.detectable("wall_seconds", wall.samples[1], wall.samples[2])
+    assert step.detectable_change == expected and 0 < expected < 0.2
+    assert wall.last_step_detectable() == expected
+    few = [make_run(1, reps=3), make_run(2, reps=3)]
+    # 3 vs 3 repetitions: Mann-Whitney's smallest p is 0.1, so no change could be called
+    assert series(trend.trends(few), "demo go/default wall_seconds").last_step_detectable() is None
+    assert (
+        series(trend.trends(runs[:1]), "demo go/default wall_seconds").last_step_detectable()
+        is None
+    )
