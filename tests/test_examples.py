@@ -50,3 +50,5 @@ def test_any_exit_but_zero_fails_the_job():
     assert "status=$?" in gate["run"]
     failing = next(s for s in steps() if "exit 1" in s.get("run", ""))
     assert failing["if"].endswith("steps.gate.outputs.status != '0'")
+    # every status the gate documents is named, inconclusive (3) among them
+    assert f"{cli.EXIT_INCONCLUSIVE}) why=\"inconclusive" in failing["run"]
