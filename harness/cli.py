@@ -7,6 +7,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -606,6 +607,9 @@ def cmd_machine(args: argparse.Namespace) -> int:
 
 
 def _thresholds(values: list[str]) -> dict[str, float]:
+    """--threshold METRIC=PERCENT values, checked before anything is measured: a metric the gate
+    does not know is a typo that would otherwise leave its real metric at the default."""
+    known = (*compare.GATED_METRICS, *compare.SERVER_UNITS, "throughput")
     thresholds = {}
     for value in values:
         metric, _, percent = value.partition("=")
@@ -615,7 +619,23 @@ def _thresholds(values: list[str]) -> dict[str, float]:
             raise HarnessError(
                 f"--threshold: expected METRIC=PERCENT like wall_seconds=3, got {value!r}"
             ) from exc
+        if metric not in known:
+            raise HarnessError(
+                f"--threshold: {metric!r} is not a gated metric (one of {', '.join(known)})"
+            )
     return thresholds
+
+
+def _unused_thresholds(thresholds: Mapping[str, float], result: compare.RunComparison) -> None:
+    """A threshold no verdict used: the runs' binaries do not report that metric (work_seconds
+    from a program outside the binary contract), so the option did nothing; say so."""
+    used = {c.metric for c in result.changes}
+    unused = [m for m in thresholds if m not in used]
+    if unused:
+        raise HarnessError(
+            f"--threshold {unused[0]}: no verdict of these runs has that metric (the binaries do "
+            f"not report it, or nothing of it was comparable); gated here: {', '.join(sorted(used))}"
+        )
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -623,14 +643,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     results_dir, _ = _paths(args)
     base = load_run(history.resolve(args.base, results_dir))
     head = load_run(history.resolve(args.head, results_dir))
+    thresholds = _thresholds(args.threshold)
     result = compare.compare_runs(
         base,
         head,
-        thresholds=_thresholds(args.threshold),
+        thresholds=thresholds,
         default_threshold=args.default_threshold / 100,
         allow_mixed=args.allow_mixed,
         allow_incomplete=args.allow_incomplete,
     )
+    _unused_thresholds(thresholds, result)
     return _print_comparison(result, args.format, args.allow_inconclusive)
 
 
@@ -686,6 +708,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
             "(pass one --workloads-dir)"
         )
     workloads_dir = dirs[0]
+    thresholds = _thresholds(args.threshold)  # a typo is refused before anything is built
     selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
     run_config = _run_config(
         args,
@@ -726,11 +749,9 @@ def cmd_ab(args: argparse.Namespace) -> int:
     for run in (base, head):
         save_run_file(run, results_dir / "ab")
     result = compare.compare_runs(
-        base,
-        head,
-        thresholds=_thresholds(args.threshold),
-        default_threshold=args.default_threshold / 100,
+        base, head, thresholds=thresholds, default_threshold=args.default_threshold / 100
     )
+    _unused_thresholds(thresholds, result)  # both sides are saved already
     measured = {w.name for w in head.workloads}
     skipped = [w.name for w in selected if w.name not in measured]
     notes = tuple(f"INCOMPLETE: {name}: not in {args.base}; not measured" for name in skipped)

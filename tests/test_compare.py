@@ -161,6 +161,29 @@ def test_bad_threshold_is_a_one_line_error(tmp_path, capsys):
     ids = saved(tmp_path, make_run(BASE_WALLS, BASE_ID), make_run(BASE_WALLS, HEAD_ID))
     assert cli_compare(tmp_path, *ids, "--threshold", "wall_seconds=five") == 2
     assert capsys.readouterr().err.startswith("harness: error: --threshold: expected METRIC=")
+    assert cli_compare(tmp_path, *ids, "--threshold", "wal_seconds=3") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'wal_seconds' is not a gated metric" in err
+
+
+def test_a_threshold_for_a_metric_the_binaries_do_not_report_is_an_error(tmp_path, capsys):
+    def without_work(r: Run) -> Run:
+        (w,) = r.workloads
+        impls = tuple(
+            replace(i, repetitions=tuple(replace(x, work_seconds=None) for x in i.repetitions))
+            for i in w.implementations
+        )
+        return replace(r, workloads=(replace(w, implementations=impls),))
+
+    ids = saved(
+        tmp_path,
+        without_work(make_run(BASE_WALLS, BASE_ID)),
+        without_work(make_run(BASE_WALLS, HEAD_ID)),
+    )
+    assert cli_compare(tmp_path, *ids, "--threshold", "work_seconds=2") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("harness: error: --threshold work_seconds: no verdict of these runs")
+    assert err.count("\n") == 1
 
 
 def test_faster_is_improved_and_exits_0(tmp_path):
