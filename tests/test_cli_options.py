@@ -58,6 +58,10 @@ def test_progress_line_names_round_budget_ci_and_time_left():
     assert describe(event) == ("sha256: round 12/40, CI ±2.3 % (target ±2.0 %), 30 s, ≤ 60 s left")
     done = RoundProgress("sha256", 18, 40, 0.019, 0.02, 45.0, 90.0, True, "target reached")
     assert describe(done).endswith("45 s, stopped: target reached")
+    # a budget already spent at round 6 of a 20-round minimum: 14 rounds of 10 s still to come
+    early = RoundProgress("sha256", 6, 40, None, 0.015, 60.0, 60.0, False, min_rounds=20)
+    assert early.seconds_left == 140.0
+    assert describe(early).endswith("60 s, ≤ 140 s left")
 
 
 def test_run_summary_prints_each_noise_warning_on_one_line(capsys):
