@@ -40,7 +40,13 @@ from harness.errors import HarnessError
 from harness.export import EXPORTERS, write_brief
 from harness.model import Run, RunConfig, StoppingRule, Workload
 from harness.progress import ProgressView
-from harness.runner import RunInterrupted, build_all, harness_cpus_for, run_suite
+from harness.runner import (
+    RunInterrupted,
+    build_all,
+    check_budgets_before_building,
+    harness_cpus_for,
+    run_suite,
+)
 from harness.schedule import ORDERS
 from harness.servers.protocol import ServerRunner, default_settings
 from harness.store import (
@@ -380,6 +386,7 @@ def _measure(args: argparse.Namespace, selected: list[Workload]) -> int:
     """Build, measure and save `selected` as one run, then print its summary (run and sweep)."""
     results_dir, cache_dir = _paths(args)
     run_config = _run_config(args, selected, adaptive=args.size == "full")
+    check_budgets_before_building(run_config, selected, [results_dir])
     measured_cpus = run_config.cpu_affinity
     harness_cpus = harness_cpus_for(measured_cpus)
     run_server = None
@@ -718,6 +725,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         target_pct=AB_TARGET_CI_PCT,
         seconds_per_program=AB_MAX_SECONDS_PER_PROGRAM,
     )
+    check_budgets_before_building(run_config, selected, [results_dir / "ab", results_dir])
     harness_cpus = harness_cpus_for(run_config.cpu_affinity)
     run_server = None
     if any(w.kind == "server" for w in selected):

@@ -61,7 +61,7 @@ from harness.noise import (
 )
 from harness.origin import workload_origin
 from harness.schedule import Schedule
-from harness.store import SCHEMA_VERSION, new_run_id, save_run
+from harness.store import LATEST_NAME, SCHEMA_VERSION, load_run, new_run_id, save_run
 
 RESULT_LINE_SHOWN = 160  # characters of a contract-breaking result line quoted in its error
 RESULT_FIELDS = {"checksum": str, "items": int, "bytes": int, "work_seconds": (int, float)}
@@ -362,6 +362,51 @@ def check_budget_fits(workload: str, config: RunConfig, programs: int, round_sec
     if least > budget:
         line += f"; the minimum of {config.repetitions} rounds comes before the budget"
     return line
+
+
+def measured_round_seconds(folders: Sequence[Path], workload: str, size: str) -> float | None:
+    """Seconds a program took per round in the newest stored run (of `folders`' results files,
+    newest first, the first ten) that measured `workload` at `size` in adaptive rounds: what a
+    round will cost before anything is built. None without one."""
+    files = sorted(
+        (f for folder in folders for f in folder.glob("*.json") if f.name != LATEST_NAME),
+        key=lambda f: f.name,
+        reverse=True,
+    )
+    for path in files[:10]:
+        try:
+            stored = load_run(path)
+        except HarnessError:
+            continue
+        if stored.config.size != size:
+            continue
+        for result in stored.workloads:
+            if result.name == workload and result.rounds and result.rounds.rounds:
+                programs = len(result.implementations) or 1
+                return result.rounds.elapsed_seconds / result.rounds.rounds / programs
+    return None
+
+
+def check_budgets_before_building(
+    config: RunConfig, workloads: Sequence[Workload], folders: Sequence[Path]
+) -> None:
+    """A --max-seconds the user chose that cannot fit the minimum of rounds, refused before any
+    build where an earlier run of the workload says what a round costs (otherwise after its
+    warm-up round, check_budget_fits)."""
+    rule = config.stopping
+    if rule is None or not rule.budget_given or rule.budget_per != "program":
+        return
+    for workload in workloads:
+        if workload.kind != "batch":
+            continue
+        per_program = measured_round_seconds(folders, workload.name, config.size)
+        if per_program is not None and config.repetitions * per_program > rule.max_seconds:
+            raise HarnessError(
+                f"--max-seconds: {rule.max_seconds:g} s per program cannot fit the minimum of "
+                f"{config.repetitions} rounds for {workload.name} (≈ "
+                f"{config.repetitions * per_program:.0f} s a program at the {per_program:.2f} s a "
+                "round its last stored run took); raise --max-seconds or lower --min-rounds"
+            )
 
 
 def _span(seconds: float) -> str:

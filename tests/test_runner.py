@@ -10,6 +10,7 @@ from builders import (
     machine,
     outcome,
     result_line,
+    run,
     run_config,
     system_state,
     workload,
@@ -21,6 +22,8 @@ from harness.model import InputRecord, StoppingRule
 from harness.runner import (
     RunInterrupted,
     argv_for,
+    check_budgets_before_building,
+    measured_round_seconds,
     parse_result_line,
     rounds_plan,
     run_batch_workload,
@@ -28,7 +31,7 @@ from harness.runner import (
     stop_reason,
     to_repetition,
 )
-from harness.store import load_run
+from harness.store import load_run, save_run
 
 GC_LINE = (
     "gc 1 @0.006s 6%: 0.17+12+0.033 ms clock, 0.34+0/2.5/4.5+0.066 ms cpu, 3->6->6 MB, "
@@ -730,6 +733,39 @@ def test_a_chosen_budget_that_cannot_fit_the_minimum_fails_before_any_measured_r
     assert estimate.startswith("demo: a round of 2 programs ≈ 3.0 s (warm-up); at least 20 rounds")
     assert estimate.endswith("the minimum of 20 rounds comes before the budget")
     assert result.rounds.warmup_round_seconds == 3.0
+
+
+def test_a_chosen_budget_is_checked_against_a_stored_round_before_building(tmp_path):
+    """An earlier run of the workload says what a round costs, so a --max-seconds that cannot fit
+    the minimum is refused before anything is built."""
+    wl = workload()
+    ticks = iter(range(10_000))
+    rule = StoppingRule(target_ci_half_width=0.0001, max_rounds=4, max_seconds=100.0)
+    measured = run_batch_workload(  # 4 rounds of 2 programs, each run 2 s by this clock
+        wl,
+        builds_for(wl),
+        INPUT,
+        run_config(warmups=0, repetitions=4, stopping=rule),
+        FakeExecutor(),
+        clock=lambda: float(next(ticks)),
+    )
+    assert measured_round_seconds([tmp_path], "demo", "quick") is None
+    save_run(run([measured], run_id="20260101T000000Z-0001"), tmp_path)
+    per_program = measured.rounds.elapsed_seconds / measured.rounds.rounds / 2
+    assert measured_round_seconds([tmp_path], "demo", "quick") == per_program
+    assert measured_round_seconds([tmp_path], "demo", "full") is None  # another size
+    chosen = StoppingRule(0.01, 40, max_seconds=per_program * 19, budget_given=True)
+    with pytest.raises(HarnessError, match=r"^--max-seconds: .* cannot fit the minimum of 20"):
+        check_budgets_before_building(run_config(repetitions=20, stopping=chosen), [wl], [tmp_path])
+    # it fits at 21 rounds' worth, and a default budget is never an error (the minimum wins)
+    check_budgets_before_building(
+        run_config(repetitions=20, stopping=replace(chosen, max_seconds=per_program * 21)),
+        [wl],
+        [tmp_path],
+    )
+    check_budgets_before_building(
+        run_config(repetitions=20, stopping=replace(chosen, budget_given=False)), [wl], [tmp_path]
+    )
 
 
 def test_the_progress_line_says_how_many_rounds_and_why():
