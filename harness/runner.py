@@ -349,7 +349,7 @@ def check_budget_fits(workload: str, config: RunConfig, programs: int, round_sec
     most = min(rule.max_rounds * round_seconds, max(budget, least) + round_seconds)
     if rule.budget_given and least > budget:
         raise HarnessError(
-            f"--max-seconds: {rule.max_seconds:g} s per program ({budget:.0f} s for {workload}'s "
+            f"--max-seconds: {rule.max_seconds:g} s per program ({budget:.3g} s for {workload}'s "
             f"{programs} programs) cannot fit the minimum of {config.repetitions} rounds "
             f"(≈ {least:.0f} s at the warm-up's {round_seconds:.1f} s a round); raise "
             "--max-seconds or lower --min-rounds"
