@@ -43,26 +43,28 @@ def test_split_restores_variant_names_and_judges_each_side():
     assert head.status == "ok" and head.error is None
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ab_against_head(results: Path, *options: str) -> int:
+    """`harness ab HEAD OPTIONS` through the real CLI, with this checkout's build cache."""
+    return cli.main(
+        ["--results-dir", str(results), "--cache-dir", str(ROOT / ".cache"), "ab", "HEAD", *options]
+    )
+
+
 @pytest.mark.e2e
 def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, capsys):
-    root = Path(__file__).resolve().parent.parent
-    code = cli.main(
-        [
-            "--results-dir",
-            str(tmp_path),
-            "--cache-dir",
-            str(root / ".cache"),
-            "ab",
-            "HEAD",
-            "--workloads",
-            "binarytrees",
-            "--size",
-            "quick",
-            "--repetitions",
-            "4",
-            "--format",
-            "json",
-        ]
+    code = ab_against_head(
+        tmp_path,
+        "--workloads",
+        "binarytrees",
+        "--size",
+        "quick",
+        "--repetitions",
+        "4",
+        "--format",
+        "json",
     )
     # 4 paired rounds: the signed-rank test's smallest p is 2 / 2**4 = 0.125, so no change of any
     # size could be called, and the gate says so rather than pass (exit 3)
@@ -93,35 +95,27 @@ def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, ca
     assert {c["metric"] for c in targeted} == {"work_seconds"}
     assert all(c["verdict"] == "inconclusive" and c["detectable_change"] is None for c in targeted)
     worktrees = subprocess.run(
-        ["git", "-C", str(root), "worktree", "list"], capture_output=True, text=True, check=True
+        ["git", "-C", str(ROOT), "worktree", "list"], capture_output=True, text=True, check=True
     ).stdout
     assert "gorust-base-" not in worktrees
 
 
 @pytest.mark.e2e
 def test_ab_drives_base_and_head_servers_at_the_same_rates_in_the_same_replicates(tmp_path, capsys):
-    root = Path(__file__).resolve().parent.parent
-    code = cli.main(
-        [
-            "--results-dir",
-            str(tmp_path),
-            "--cache-dir",
-            str(root / ".cache"),
-            "ab",
-            "HEAD",
-            "--workloads",
-            "http-json",
-            "--size",
-            "quick",
-            "--rates",
-            "1500,3000",
-            "--replicates",
-            "2",
-            "--phase-seconds",
-            "1",  # what is checked is who ran when, not the latencies: short phases suffice
-            "--format",
-            "json",
-        ]
+    code = ab_against_head(
+        tmp_path,
+        "--workloads",
+        "http-json",
+        "--size",
+        "quick",
+        "--rates",
+        "1500,3000",
+        "--replicates",
+        "2",
+        "--phase-seconds",
+        "1",  # what is checked is who ran when, not the latencies: short phases suffice
+        "--format",
+        "json",
     )
     assert code in (0, 1, 3)  # the verdict is the gate's; here: both sides measured alike
     files = sorted((tmp_path / "ab").glob("*.json"))
@@ -148,22 +142,14 @@ def test_ab_drives_base_and_head_servers_at_the_same_rates_in_the_same_replicate
 def test_ab_whose_chosen_budget_cannot_fit_the_minimum_stops_before_measuring(tmp_path, capsys):
     """--max-seconds far below what 20 rounds need: a one-line error after the warm-up round,
     before any measured round, and no results saved as if the gate had run."""
-    root = Path(__file__).resolve().parent.parent
-    code = cli.main(
-        [
-            "--results-dir",
-            str(tmp_path),
-            "--cache-dir",
-            str(root / ".cache"),
-            "ab",
-            "HEAD",
-            "--workloads",
-            "binarytrees",
-            "--size",
-            "quick",
-            "--max-seconds",
-            "0.001",
-        ]
+    code = ab_against_head(
+        tmp_path,
+        "--workloads",
+        "binarytrees",
+        "--size",
+        "quick",
+        "--max-seconds",
+        "0.001",
     )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
