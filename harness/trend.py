@@ -80,7 +80,12 @@ class Trend:
 
 def detectable(metric: str, before: Sequence[float], after: Sequence[float]) -> float | None:
     """The minimum detectable change of compare.shift's test between two runs' repetitions."""
-    moved = compare.shift(metric, before, after, compare.DEFAULT_THRESHOLD)
+    return shift_detectable(metric, compare.shift(metric, before, after, compare.DEFAULT_THRESHOLD))
+
+
+def shift_detectable(metric: str, moved: compare.Shift | None) -> float | None:
+    """What a Shift's own test could have called at an unadjusted 0.05 (a trend step is one
+    comparison); None without a power to ask."""
     if moved is None or moved.power is None:
         return None
     power = moved.power
@@ -147,7 +152,7 @@ def _steps(
                 p_value=moved.p_value,
                 threshold=threshold,
                 verdict=moved.verdict,
-                detectable_change=detectable(metric, samples[i - 1], samples[i]),
+                detectable_change=shift_detectable(metric, moved),  # the step's own shift
             )
         )
     return tuple(steps)
