@@ -38,7 +38,7 @@ from scipy import stats as sps
 from scratch import copy_workloads, git, harness_ab
 
 from harness import compare, stats, toolchains
-from harness.store import load_run
+from harness.store.results import load_run
 
 TRIALS = int(os.environ.get("GATE_SUITE_TRIALS", "10"))
 WORKLOAD = "sha256"

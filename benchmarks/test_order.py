@@ -23,7 +23,7 @@ from scratch import ROOT, copy_workloads
 
 from harness import config, toolchains
 from harness.analysis import analyse_run
-from harness.store import load_run
+from harness.store.results import load_run
 
 # The copies' Go and Rust trees are the repository's, so the binaries and inputs of `make bench`
 # are reused (the build cache is keyed by a hash of those trees).

@@ -28,7 +28,7 @@ from scratch import ROOT
 
 from harness import noise, stats, toolchains
 from harness.servers import replicates
-from harness.store import load_run
+from harness.store.results import load_run
 
 WORKLOAD = os.environ.get("REPRO_WORKLOAD", "http-json")
 SATURATION_SHARE = 0.75

@@ -36,7 +36,7 @@ from harness.model import Machine, Run, RunConfig, SystemState, Workload, Worklo
 from harness.noise import read_system_state
 from harness.origin import workload_origin
 from harness.runner import Progress, build_all, now_iso, run_batch_workload
-from harness.store import SCHEMA_VERSION, new_run_id
+from harness.store.results import SCHEMA_VERSION, new_run_id
 
 BASE_SUFFIX = "-base"  # variant suffix of the base side while both run as one workload
 

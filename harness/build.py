@@ -44,7 +44,7 @@ from pathlib import Path
 from harness import buildenv, buildprofile, toolchains
 from harness.errors import HarnessError
 from harness.model import BuildRecord, Implementation, Workload
-from harness.store import from_plain, write_atomic
+from harness.store.results import from_plain, write_atomic
 
 GO_ENV = {"CGO_ENABLED": "0"}  # static binaries, the Go deployment norm; recorded in the flags
 CGO_ENV = {"CGO_ENABLED": "1"}  # a go+rust hybrid: cgo links the Rust static library

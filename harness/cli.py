@@ -21,7 +21,6 @@ from harness import (
     config,
     decision,
     formatting,
-    history,
     loadgen,
     machine,
     machine_block,
@@ -49,7 +48,8 @@ from harness.runner import (
 )
 from harness.schedule import ORDERS
 from harness.servers.protocol import ServerRunner, default_settings
-from harness.store import (
+from harness.store import history
+from harness.store.results import (
     PROFILE_SCHEMA_VERSION,
     load_profile,
     load_run,

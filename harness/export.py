@@ -20,7 +20,7 @@ from harness.compare import DEFAULT_THRESHOLD
 from harness.decision import TeamConfig, collect_evidence, decide
 from harness.model import Run
 from harness.servers import replicates
-from harness.store import write_atomic
+from harness.store.results import write_atomic
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}  # uname -m -> Go's name for the architecture
 TIDY_COLUMNS = [

@@ -28,7 +28,7 @@ from types import ModuleType
 
 from harness.errors import HarnessError
 from harness.model import InputRecord, InputSpec, ParamValue, Workload
-from harness.store import write_atomic
+from harness.store.results import write_atomic
 
 COMMAND_TIMEOUT_SECONDS = 600
 STDERR_TAIL_CHARS = 300

@@ -22,7 +22,7 @@ from harness import charts, formatting, stacks
 from harness.charts import Chart
 from harness.errors import HarnessError
 from harness.model import ImplementationProfile, ProfileRun, WorkloadProfile
-from harness.store import load_profile, profile_path
+from harness.store.results import load_profile, profile_path
 
 TOP_N = 10
 GO, RUST = "go/default", "rust/default"

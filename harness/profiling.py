@@ -68,7 +68,7 @@ from harness.runner import GO_ENV, argv_for, harness_cpus_for, now_iso, parse_re
 from harness.servers import lifecycle
 from harness.servers.drive import PhaseDriver
 from harness.servers.protocol import default_settings
-from harness.store import PROFILE_SCHEMA_VERSION, write_atomic
+from harness.store.results import PROFILE_SCHEMA_VERSION, write_atomic
 
 EVENT = "cpu-clock"
 EVENT_WORDS = (

@@ -34,7 +34,7 @@ from harness.decision import Evidence, TeamConfig, collect_evidence, decide
 from harness.hybrid import analyse_hybrids
 from harness.model import ImplementationResult, Run
 from harness.server_report import server_context
-from harness.store import write_atomic
+from harness.store.results import write_atomic
 
 TEMPLATES = Path(__file__).parent / "templates"
 TABLE_METRICS = (

@@ -61,7 +61,7 @@ from harness.noise import (
 )
 from harness.origin import workload_origin
 from harness.schedule import Schedule
-from harness.store import LATEST_NAME, SCHEMA_VERSION, load_run, new_run_id, save_run
+from harness.store.results import LATEST_NAME, SCHEMA_VERSION, load_run, new_run_id, save_run
 
 RESULT_LINE_SHOWN = 160  # characters of a contract-breaking result line quoted in its error
 RESULT_FIELDS = {"checksum": str, "items": int, "bytes": int, "work_seconds": (int, float)}

@@ -21,7 +21,7 @@ from pathlib import Path
 from harness import toolchains
 from harness.config import CATEGORIES, NAME_PATTERN
 from harness.errors import HarnessError
-from harness.store import write_atomic
+from harness.store.results import write_atomic
 
 TEMPLATES = Path(__file__).parent / "scaffold_templates"
 HARNESS_WORKLOADS = Path(__file__).resolve().parent.parent / "workloads"

@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import compare, history, stats
+from harness import compare, stats
 from harness.analysis import metric_values
 from harness.model import Run
-from harness.store import load_run
+from harness.store import history
+from harness.store.results import load_run
 
 HEADLINE_METRICS = ("wall_seconds", "peak_rss_bytes", "throughput")
 COMMIT_CHARS = 10

@@ -29,7 +29,7 @@ from harness.model import (
     Workload,
     WorkloadResult,
 )
-from harness.store import SCHEMA_VERSION
+from harness.store.results import SCHEMA_VERSION
 from harness.sweep import numeric
 
 MIB = 1 << 20

@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 from harness import decision  # noqa: E402
 from harness.report import write_report  # noqa: E402
-from harness.store import load_run  # noqa: E402
+from harness.store.results import load_run  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"
 ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.model import FoldedStack, ImplementationProfile, ProfileRun, WorkloadProfile
-from harness.store import PROFILE_SCHEMA_VERSION
+from harness.store.results import PROFILE_SCHEMA_VERSION
 
 GO_STACKS = {  # 100 samples: 40 GC, 20 allocator, 10 kernel, 20 library, 10 own
     "runtime.goexit;runtime.gcBgMarkWorker;runtime.gcDrain;runtime.scanobject": 40,

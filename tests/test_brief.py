@@ -14,7 +14,7 @@ from harness.brief import RatioMark
 from harness.decision import CATEGORY_NAMES, parse_team_config
 from harness.export import run_brief, write_brief
 from harness.report import build_context, render
-from harness.store import save_run
+from harness.store.results import save_run
 
 
 def mark(workload, metric="wall_seconds", ratio=2.0, significant=True, **kw) -> RatioMark:

@@ -22,7 +22,7 @@ from builders import (
 from harness import cli, compare, stats
 from harness.errors import HarnessError
 from harness.model import Run
-from harness.store import save_run
+from harness.store.results import save_run
 
 BASE_WALLS = [1.0 + 0.01 * i for i in range(10)]  # median 1.045
 BASE_WORKS = [

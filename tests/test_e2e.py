@@ -59,7 +59,7 @@ def quick_run(tmp_path_factory):
 def test_results_file_holds_every_raw_repetition(quick_run):
     out, _, _ = quick_run
     data = json.loads((out / "results" / "latest.json").read_text())
-    schema = json.loads((ROOT / "harness" / "schema" / "results-v8.schema.json").read_text())
+    schema = json.loads((ROOT / "harness" / "store" / "schema" / "results-v8.schema.json").read_text())
     jsonschema.validate(data, schema)
     assert data["status"] == "complete"
     assert data["machine"]["go_version"].startswith("go version")
@@ -156,7 +156,7 @@ def test_profile_of_the_real_binaries_covers_their_cpu_time(profiled):
     run_id = json.loads((out / "results" / "latest.json").read_text())["run_id"]
     path = out / "results" / "profiles" / f"{run_id}.json"
     data = json.loads(path.read_text())
-    schema = json.loads((ROOT / "harness" / "schema" / "profile-v1.schema.json").read_text())
+    schema = json.loads((ROOT / "harness" / "store" / "schema" / "profile-v1.schema.json").read_text())
     jsonschema.validate(data, schema)
     (workload,) = data["workloads"]
     by_lang = {i["lang"]: i for i in workload["implementations"]}

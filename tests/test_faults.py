@@ -24,9 +24,10 @@ from builders import run as built_run
 from builders import small_run
 from scripted import OK, add_workload, common_args, recorded_pids
 
-from harness import cli, runner, store
+from harness import cli, runner
 from harness.errors import HarnessError
 from harness.measure import STDERR_TAIL_CHARS
+from harness.store import results as store
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = ["run", "--size", "quick", "--repetitions", "1", "--warmups", "0", "--pin", "none"]

@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from builders import impl_result, repetition, run, workload_result
 
-from harness import history, store
 from harness.errors import HarnessError
 from harness.model import Run
+from harness.store import history
+from harness.store import results as store
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMIT_A = "abc1234" + "0" * 33
@@ -256,7 +257,7 @@ def test_refresh_killed_partway_leaves_index_and_files_intact(tmp_path):
         f"""
         import os, signal
         from pathlib import Path
-        from harness import history
+        from harness.store import history
         real_load, calls = history.load_run, []
         def load_then_die(path):
             calls.append(path)
@@ -285,7 +286,7 @@ def test_results_writer_killed_before_rename_keeps_the_old_file(tmp_path):
         f"""
         import os, signal
         from pathlib import Path
-        from harness import store
+        from harness.store import results as store
         os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)  # die after write + fsync
         store.write_atomic(Path({str(target)!r}), b"new" * 1000)
         """

@@ -12,7 +12,7 @@ import pytest
 from builders import machine, small_run
 
 from harness import machine_block
-from harness.store import save_run
+from harness.store.results import save_run
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = sorted((ROOT / "workloads" / "docs").glob("*.md"))

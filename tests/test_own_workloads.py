@@ -18,7 +18,7 @@ from harness.build import Builder
 from harness.errors import HarnessError
 from harness.inputs import InputError, prepare_input
 from harness.runner import parse_result_line
-from harness.store import load_run
+from harness.store.results import load_run
 
 
 def written(folder: Path, name: str, extra: str, args=("{n}",)) -> Path:

@@ -17,9 +17,10 @@ from brief_fixtures import DEFAULT_MARKS, failing_run, full_like_run, go_only_ru
 from builders import small_run, sweep_run
 from profile_builders import profile_run
 
-from harness import profile_report, store
+from harness import profile_report
 from harness.decision import CATEGORY_NAMES, parse_team_config
 from harness.report import write_report
+from harness.store import results as store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parent.parent

@@ -31,7 +31,7 @@ from harness.runner import (
     stop_reason,
     to_repetition,
 )
-from harness.store import load_run, save_run
+from harness.store.results import load_run, save_run
 
 GC_LINE = (
     "gc 1 @0.006s 6%: 0.17+12+0.033 ms clock, 0.34+0/2.5/4.5+0.066 ms cpu, 3->6->6 MB, "

@@ -8,10 +8,10 @@ import pytest
 from builders import cpu_window, small_run, system_state
 from test_capacity import server_phase, server_workload
 
-from harness import store
 from harness.errors import HarnessError
 from harness.model import StoppingRule
-from harness.store import load_run, results_json_schema, run_to_json, save_run, write_atomic
+from harness.store import results as store
+from harness.store.results import load_run, results_json_schema, run_to_json, save_run, write_atomic
 
 SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v8.schema.json"
 

@@ -15,7 +15,7 @@ from scripted import add_workload, manifest, run_cli
 
 from harness import config, scaling, sweep
 from harness.errors import HarnessError
-from harness.store import load_run
+from harness.store.results import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ import pytest
 from test_e2e import harness
 
 from harness import scaling
-from harness.store import load_run
+from harness.store.results import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e

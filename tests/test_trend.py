@@ -7,8 +7,10 @@ from dataclasses import replace
 import pytest
 from builders import impl_result, repetition, run, workload_result
 
-from harness import compare, history, store, trend
+from harness import compare, trend
 from harness.model import Run
+from harness.store import history
+from harness.store import results as store
 
 MIB = 1 << 20
 BASE_WALLS = [1.0 + 0.01 * i for i in range(10)]  # median 1.045

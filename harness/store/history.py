@@ -19,7 +19,7 @@ from pathlib import Path
 
 from harness import compare
 from harness.errors import HarnessError
-from harness.store import LATEST_NAME, load_run
+from harness.store.results import LATEST_NAME, load_run
 
 INDEX_NAME = "history.sqlite"
 LOCK_TIMEOUT_SECONDS = 10.0
