@@ -38,7 +38,8 @@ from pathlib import Path
 import pytest
 from scratch import copy_workloads, git, harness_ab
 
-from harness import cli, compare, stats, toolchains
+from harness import cli, toolchains
+from harness.analysis import compare, stats
 
 FIXTURE = Path(__file__).resolve().parent / "gate_fixture"
 TRIALS = int(os.environ.get("GATE_TRIALS", "20"))

@@ -22,7 +22,7 @@ import pytest
 from scratch import ROOT, copy_workloads
 
 from harness import config, toolchains
-from harness.analysis import analyse_run
+from harness.analysis.summaries import analyse_run
 from harness.store.results import load_run
 
 # The copies' Go and Rust trees are the repository's, so the binaries and inputs of `make bench`

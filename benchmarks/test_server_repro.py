@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from scratch import ROOT
 
-from harness import noise, stats, toolchains
-from harness.servers import replicates
+from harness import noise, toolchains
+from harness.analysis import replicates, stats
 from harness.store.results import load_run
 
 WORKLOAD = os.environ.get("REPRO_WORKLOAD", "http-json")

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from harness import charts, formatting, noise
-from harness.analysis import WorkloadAnalysis, compare
+from harness.analysis import replicates
+from harness.analysis.decision import Decision
+from harness.analysis.summaries import WorkloadAnalysis, compare
 from harness.charts import Chart, RatioPoint
-from harness.decision import Decision
 from harness.model import ImplementationResult, Run
-from harness.servers import replicates
 
 GO, RUST = "go/default", "rust/default"
 BATCH_METRICS = ("wall_seconds", "cpu_seconds", "peak_rss_bytes")

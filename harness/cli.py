@@ -16,10 +16,7 @@ from rich.table import Table
 
 from harness import (
     abrun,
-    capacity,
-    compare,
     config,
-    decision,
     formatting,
     loadgen,
     machine,
@@ -31,9 +28,9 @@ from harness import (
     report,
     scaffold,
     sweep,
-    trend,
 )
-from harness.analysis import analyse_run
+from harness.analysis import capacity, compare, decision, trend
+from harness.analysis.summaries import analyse_run
 from harness.build import Builder
 from harness.errors import HarnessError
 from harness.export import EXPORTERS, write_brief

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from harness.analysis import HIGHER_IS_BETTER, Comparison
+from harness.analysis.summaries import HIGHER_IS_BETTER, Comparison
 
 _LANG_NAMES = {"go": "Go", "rust": "Rust"}
 

@@ -1,4 +1,4 @@
-"""The report's Hybrid section: a flat context of formatted strings from harness/hybrid.py's
+"""The report's Hybrid section: a flat context of formatted strings from harness/analysis/hybrid.py's
 analysis and the hybrids' build records (templates/hybrid.html.j2 only loops over it).
 
 Three parts: the per-call cost by grain (Go-only, Rust-only, Go->Rust, the boundary overhead and
@@ -10,7 +10,7 @@ pair's builds.
 from __future__ import annotations
 
 from harness import formatting
-from harness.hybrid import (
+from harness.analysis.hybrid import (
     CLOCK_WORDS,
     GO,
     RUST,

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 from scipy import stats as sps
 
+from harness.analysis.stats import ALPHA
 from harness.model import (
     CpuState,
     CpuTimes,
@@ -44,7 +45,6 @@ from harness.model import (
     SystemState,
     WorkloadResult,
 )
-from harness.stats import ALPHA
 
 CLOCK_TICKS_PER_SECOND = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 STEAL_WARN_SHARE = 0.01  # steal above 1 % of the interval

@@ -26,12 +26,17 @@ from harness import (
     scaling_report,
     sections,
 )
-from harness.analysis import CV_WARNING, ImplementationSummary, WorkloadAnalysis, analyse_run
-from harness.capacity import CapacityConfig, load_capacity_config, project_capacity
+from harness.analysis.capacity import CapacityConfig, load_capacity_config, project_capacity
+from harness.analysis.compare import DEFAULT_THRESHOLD
+from harness.analysis.decision import Evidence, TeamConfig, collect_evidence, decide
+from harness.analysis.hybrid import analyse_hybrids
+from harness.analysis.summaries import (
+    CV_WARNING,
+    ImplementationSummary,
+    WorkloadAnalysis,
+    analyse_run,
+)
 from harness.charts import Chart
-from harness.compare import DEFAULT_THRESHOLD
-from harness.decision import Evidence, TeamConfig, collect_evidence, decide
-from harness.hybrid import analyse_hybrids
 from harness.model import ImplementationResult, Run
 from harness.server_report import server_context
 from harness.store.results import write_atomic

@@ -28,7 +28,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from harness.analysis import paired_ratio, values_by_round
+from harness.analysis.summaries import paired_ratio, values_by_round
 from harness.errors import HarnessError
 from harness.gctrace import parse_gctrace
 from harness.inputs import InputError, prepare_input

@@ -20,14 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from harness import formatting, stats, sweep
-from harness.analysis import metric_values, repetition_metrics
+from harness import formatting, sweep
+from harness.analysis import replicates, stats
+from harness.analysis.decision import TeamConfig
+from harness.analysis.replicates import Estimate, RateSummary
+from harness.analysis.scaling import PointEstimate, exponent_text, growth_exponent, point_estimate
+from harness.analysis.summaries import metric_values, repetition_metrics
 from harness.config import RUNTIME_SETTINGS
-from harness.decision import TeamConfig
 from harness.model import DEFAULT_VARIANT, Repetition, Run, WorkloadResult
-from harness.scaling import PointEstimate, exponent_text, growth_exponent, point_estimate
-from harness.servers import replicates
-from harness.servers.replicates import Estimate, RateSummary
 
 GO, RUST = "go/default", "rust/default"
 LANG_NAMES = {GO: "Go", RUST: "Rust"}

@@ -17,17 +17,17 @@ from collections.abc import Callable, Sequence
 from markupsafe import Markup
 
 from harness import charts, formatting
-from harness.analysis import PairedRatio
-from harness.charts import Chart
-from harness.model import ImplementationResult, RunConfig, ServerPhase, WorkloadResult
-from harness.phase_analysis import (
+from harness.analysis import replicates
+from harness.analysis.phases import (
     CLOSED_LOOP,
     OPEN_LOOP,
     STEAL_SET_ASIDE_SHARE,
     headline_exclusions,
 )
-from harness.servers import replicates
-from harness.servers.replicates import Estimate, RateSummary
+from harness.analysis.replicates import Estimate, RateSummary
+from harness.analysis.summaries import PairedRatio
+from harness.charts import Chart
+from harness.model import ImplementationResult, RunConfig, ServerPhase, WorkloadResult
 
 GO, RUST = "go/default", "rust/default"
 _HEADLINE_PERCENTILES = ("p50", "p99", "p999")

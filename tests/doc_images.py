@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
-from harness import decision  # noqa: E402
+from harness.analysis import decision  # noqa: E402
 from harness.report import write_report  # noqa: E402
 from harness.store.results import load_run  # noqa: E402
 

@@ -1,7 +1,7 @@
 import pytest
 from builders import gc_cycle, impl_result, repetition, workload_result
 
-from harness.analysis import (
+from harness.analysis.summaries import (
     analyse_workload,
     compare,
     repetition_metrics,

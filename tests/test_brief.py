@@ -9,9 +9,9 @@ import pytest
 from brief_fixtures import DEFAULT_MARKS, failing_run, full_like_run, go_only_run
 
 from harness import brief, charts, cli
-from harness.analysis import analyse_run
+from harness.analysis.decision import CATEGORY_NAMES, parse_team_config
+from harness.analysis.summaries import analyse_run
 from harness.brief import RatioMark
-from harness.decision import CATEGORY_NAMES, parse_team_config
 from harness.export import run_brief, write_brief
 from harness.report import build_context, render
 from harness.store.results import save_run

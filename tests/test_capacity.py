@@ -15,7 +15,7 @@ from builders import (
     workload_result,
 )
 
-from harness.capacity import (
+from harness.analysis.capacity import (
     DEFAULT_CONFIG,
     GIB,
     SHIPPED_CONFIG_PATH,

@@ -19,7 +19,8 @@ from builders import (
     workload_result,
 )
 
-from harness import cli, compare, stats
+from harness import cli
+from harness.analysis import compare, stats
 from harness.errors import HarnessError
 from harness.model import Run
 from harness.store.results import save_run

@@ -16,9 +16,8 @@ from builders import (
     small_run,
 )
 
-from harness.analysis import analyse_run
-from harness.capacity import DEFAULT_CONFIG, project_capacity
-from harness.decision import (
+from harness.analysis.capacity import DEFAULT_CONFIG, project_capacity
+from harness.analysis.decision import (
     CATEGORY_NAMES,
     EXAMPLE_TEAM_PATH,
     NO_EVIDENCE,
@@ -29,6 +28,7 @@ from harness.decision import (
     load_team_config,
     parse_team_config,
 )
+from harness.analysis.summaries import analyse_run
 from harness.errors import HarnessError
 from harness.model import BuildRecord
 

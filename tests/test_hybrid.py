@@ -1,4 +1,4 @@
-"""The hybrid analysis (harness/hybrid.py): break-even and boundary overhead on hand-computed data,
+"""The hybrid analysis (harness/analysis/hybrid.py): break-even and boundary overhead on hand-computed data,
 the Hybrid report section, and the decision matrix's hybrid lean citing the measured figures."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from dataclasses import replace
 import pytest
 from builders import impl_result, repetition, run, workload_result
 
-from harness import hybrid
-from harness.decision import CATEGORY_NAMES, TeamConfig, collect_evidence, decide
-from harness.hybrid import analyse_hybrids, break_even, paired_difference
+from harness.analysis import hybrid
+from harness.analysis.decision import CATEGORY_NAMES, TeamConfig, collect_evidence, decide
+from harness.analysis.hybrid import analyse_hybrids, break_even, paired_difference
 from harness.report import build_context, render
 
 # --- break_even: the first crossing from "hybrid slower" to "hybrid no slower" ------------------

@@ -6,8 +6,7 @@ from dataclasses import replace
 import pytest
 from test_capacity import server_phase
 
-from harness.model import RequestCounts
-from harness.phase_analysis import (
+from harness.analysis.phases import (
     cpu_in_window,
     describe_failures,
     disturbance,
@@ -15,6 +14,7 @@ from harness.phase_analysis import (
     is_headline,
     phase_flags,
 )
+from harness.model import RequestCounts
 
 
 def counts(**overrides) -> RequestCounts:
@@ -144,7 +144,7 @@ def test_cpu_in_window_interpolates_between_readings():
 
 
 def test_gc_cycles_are_required_of_go_only_and_not_when_go_never_collects():
-    from harness.phase_analysis import gc_cycles_required
+    from harness.analysis.phases import gc_cycles_required
 
     assert gc_cycles_required(2, "go", {}) == 2
     assert gc_cycles_required(2, "rust", {}) is None
@@ -155,7 +155,7 @@ def test_gc_cycles_are_required_of_go_only_and_not_when_go_never_collects():
 
 
 def test_phase_flags_name_a_phase_with_too_few_gc_cycles():
-    from harness.phase_analysis import phase_flags
+    from harness.analysis.phases import phase_flags
 
     common = dict(
         offered_rps=1000.0,

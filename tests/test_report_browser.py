@@ -18,7 +18,7 @@ from builders import small_run, sweep_run
 from profile_builders import profile_run
 
 from harness import profile_report
-from harness.decision import CATEGORY_NAMES, parse_team_config
+from harness.analysis.decision import CATEGORY_NAMES, parse_team_config
 from harness.report import write_report
 from harness.store import results as store
 

@@ -22,6 +22,8 @@ import pytest
 from builders import build_record, server_phase
 
 from harness import loadgen
+from harness.analysis.phases import headline_exclusions, is_headline
+from harness.analysis.replicates import rate_summaries
 from harness.measure import SubprocessExecutor, ensure_launcher
 from harness.model import (
     CpuTimes,
@@ -31,12 +33,10 @@ from harness.model import (
     ServerSpec,
     Workload,
 )
-from harness.phase_analysis import headline_exclusions, is_headline
 from harness.servers import lifecycle
 from harness.servers.lifecycle import ServerFailure
 from harness.servers.protocol import ServerRunner as _ServerRunner
 from harness.servers.protocol import choose_rates, default_settings, rate_order
-from harness.servers.replicates import rate_summaries
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -24,12 +24,12 @@ import pytest
 from hdrh.histogram import HdrHistogram
 
 from harness import config, loadgen, transport
+from harness.analysis.replicates import rate_summaries, replicate_ratio
 from harness.build import Builder
 from harness.measure import SubprocessExecutor, available_cpus, ensure_launcher
 from harness.model import RunConfig
 from harness.servers import lifecycle
 from harness.servers.protocol import ServerRunner, default_settings
-from harness.servers.replicates import rate_summaries, replicate_ratio
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "http-json"

@@ -3,8 +3,8 @@ import math
 import numpy as np
 import pytest
 
-from harness import stats
-from harness.stats import Interval
+from harness.analysis import stats
+from harness.analysis.stats import Interval
 
 
 def test_median_odd_and_even():

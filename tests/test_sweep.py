@@ -13,7 +13,8 @@ import pytest
 from builders import workload
 from scripted import add_workload, manifest, run_cli
 
-from harness import config, scaling, sweep
+from harness import config, sweep
+from harness.analysis import scaling
 from harness.errors import HarnessError
 from harness.store.results import load_run
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_e2e import harness
 
-from harness import scaling
+from harness.analysis import scaling
 from harness.store.results import load_run
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from builders import impl_result, repetition, run, workload_result
 
-from harness import compare, trend
+from harness.analysis import compare, trend
 from harness.model import Run
 from harness.store import history
 from harness.store import results as store

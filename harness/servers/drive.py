@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import loadgen, noise, phase_analysis
+from harness import loadgen, noise
+from harness.analysis import phases as phase_analysis
 from harness.gctrace import parse_gctrace
 from harness.measure import Executor
 from harness.model import (

@@ -27,7 +27,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from harness import phase_analysis, transport
+from harness import transport
+from harness.analysis import phases as phase_analysis
 from harness.measure import Executor
 from harness.model import (
     BuildRecord,

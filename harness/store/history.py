@@ -17,7 +17,7 @@ from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness import compare
+from harness.analysis import compare
 from harness.errors import HarnessError
 from harness.store.results import LATEST_NAME, load_run
 

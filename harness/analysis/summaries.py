@@ -13,9 +13,9 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from harness import stats
+from harness.analysis import stats
+from harness.analysis.stats import ALPHA
 from harness.model import ImplementationResult, Repetition, Run, ServerPhase, WorkloadResult
-from harness.stats import ALPHA
 
 CV_WARNING = 0.05
 # Headline metrics compared Go vs Rust, in report order; lower is better unless listed below.

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness import stats
-from harness.stats import ALPHA
+from harness.analysis import stats
+from harness.analysis.stats import ALPHA
 
 MIN_POINTS_FOR_EXPONENT = 3  # two points always lie on a line: no CI could say otherwise
 

@@ -28,8 +28,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness import phase_analysis, stats
-from harness.analysis import PairedRatio, paired_ratio
+from harness.analysis import phases as phase_analysis
+from harness.analysis import stats
+from harness.analysis.summaries import PairedRatio, paired_ratio
 from harness.model import ImplementationResult, ServerPhase
 
 PERCENTILES = ("p50", "p90", "p99", "p999")

@@ -28,12 +28,13 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from harness import analysis, noise, stats
-from harness.analysis import PairedRatio, metric_values, paired_ratio, values_by_round
+from harness import noise
+from harness.analysis import replicates, stats
+from harness.analysis import summaries as analysis
+from harness.analysis.stats import ALPHA
+from harness.analysis.summaries import PairedRatio, metric_values, paired_ratio, values_by_round
 from harness.errors import HarnessError
 from harness.model import ImplementationResult, Run, WorkloadResult
-from harness.servers import replicates
-from harness.stats import ALPHA
 
 DEFAULT_THRESHOLD = 0.05
 # A change of this much in the share of wall time spent off the CPU gets a note: one run waited

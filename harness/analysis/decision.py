@@ -19,16 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from harness import formatting, stats
-from harness.analysis import WorkloadAnalysis
-from harness.capacity import CapacityProjection, describe_load
+from harness import formatting
+from harness.analysis import replicates, stats
+from harness.analysis.capacity import CapacityProjection, describe_load
+from harness.analysis.hybrid import HybridAnalysis, headline_sentences
+from harness.analysis.summaries import WorkloadAnalysis
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
-from harness.hybrid import HybridAnalysis, headline_sentences
 from harness.model import DEFAULT_VARIANT, ImplementationResult, ServerPhase
-from harness.servers import replicates
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEAM_PATH = ROOT / "config" / "team.toml"
 EXAMPLE_TEAM_PATH = ROOT / "config" / "team.example.toml"
 
@@ -407,7 +407,7 @@ class Evidence:
     cost_ratios: dict[str, float]  # workload -> projected Go/Rust monthly cost (measured pairs)
     server_tails: tuple[TailAtRate, ...] = ()
     largest_go_pause: GcPause | None = None
-    # What a measured go+rust hybrid showed (harness/hybrid.py): the boundary's cost per call,
+    # What a measured go+rust hybrid showed (harness/analysis/hybrid.py): the boundary's cost per call,
     # the break-even grain, the hybrid beside pure Rust; () when the run measured no hybrid.
     hybrid: tuple[str, ...] = ()
 

@@ -37,8 +37,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from harness import stats
-from harness.analysis import PairedRatio, paired_ratio
+from harness.analysis import stats
+from harness.analysis.summaries import PairedRatio, paired_ratio
 from harness.model import ImplementationResult, Run, WorkloadResult
 
 GRAIN_KEY = re.compile(r"^g(\d+)_seconds$")

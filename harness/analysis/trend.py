@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import compare, stats
-from harness.analysis import metric_values
+from harness.analysis import compare, stats
+from harness.analysis.summaries import metric_values
 from harness.model import Run
 from harness.store import history
 from harness.store.results import load_run

@@ -23,14 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from harness import formatting, stats
+from harness import formatting
+from harness.analysis import replicates, stats
+from harness.analysis.replicates import RateSummary
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, Run, WorkloadResult
-from harness.servers import replicates
-from harness.servers.replicates import RateSummary
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_CONFIG_PATH = ROOT / "config" / "capacity.toml"
 GIB = 1 << 30
 _CEIL_TOLERANCE = 1e-9  # 13.000000000000002 cores is 13 cores, not 14
