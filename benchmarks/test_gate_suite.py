@@ -37,8 +37,8 @@ import pytest
 from scipy import stats as sps
 from scratch import copy_workloads, git, harness_ab
 
-from harness import toolchains
 from harness.analysis import compare, stats
+from harness.build import toolchains
 from harness.store.results import load_run
 
 TRIALS = int(os.environ.get("GATE_SUITE_TRIALS", "10"))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import toolchains
+from harness.build import toolchains
 
 TARGET_SECONDS = 120
 ROOT = Path(__file__).resolve().parent.parent

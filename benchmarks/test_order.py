@@ -21,8 +21,9 @@ from pathlib import Path
 import pytest
 from scratch import ROOT, copy_workloads
 
-from harness import config, toolchains
+from harness import config
 from harness.analysis.summaries import analyse_run
+from harness.build import toolchains
 from harness.store.results import load_run
 
 # The copies' Go and Rust trees are the repository's, so the binaries and inputs of `make bench`

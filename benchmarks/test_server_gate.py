@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from scratch import copy_workloads, git, harness_ab
 
-from harness import toolchains
+from harness.build import toolchains
 
 WORKLOAD = "http-json"
 AA_TRIALS = int(os.environ.get("SERVER_GATE_TRIALS", "5"))

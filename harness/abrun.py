@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from harness.build import Builder
+from harness.build.builder import Builder
 from harness.config import load_workloads
 from harness.errors import HarnessError
 from harness.inputs import prepare_input

@@ -31,7 +31,7 @@ from harness import (
 )
 from harness.analysis import capacity, compare, decision, trend
 from harness.analysis.summaries import analyse_run
-from harness.build import Builder
+from harness.build.builder import Builder
 from harness.errors import HarnessError
 from harness.export import EXPORTERS, write_brief
 from harness.model import Run, RunConfig, StoppingRule, Workload

@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import cpufeatures, toolchains
+from harness import cpufeatures
+from harness.build import toolchains
 from harness.model import Machine
 
 

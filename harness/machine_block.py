@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 
-from harness import buildenv, cpufeatures, formatting
+from harness import cpufeatures, formatting
+from harness.build import environment as buildenv
 from harness.model import Run
 
 BEGIN = "<!-- machine block: printed by `python -m harness machine {run_id}`; do not edit -->"

@@ -53,7 +53,7 @@ class Implementation(Keyed):
     # applied over the harness's own (GODEBUG=gctrace=1, GOMAXPROCS for servers).
     env: tuple[tuple[str, str], ...] = ()
     # A go+rust hybrid: the Rust staticlib crate (<workloads dir>/rust/crates/<links>) that cargo
-    # builds and `go build` links into this Go program through cgo (harness/build.py).
+    # builds and `go build` links into this Go program through cgo (harness/build/builder.py).
     links: str | None = None
 
     @property
@@ -241,14 +241,14 @@ class BuildRecord(Keyed):
     dependency_count: int | None = None
     log_path: str | None = None
     error: str | None = None
-    # Build and operations profile (harness/buildprofile.py), measured once per source hash.
+    # Build and operations profile (harness/build/operations.py), measured once per source hash.
     clean_build_seconds: float | None = None  # empty GOCACHE / CARGO_TARGET_DIR, deps fetched
     incremental_build_seconds: float | None = None  # after a comment appended to the main file
     source_lines: int | None = None  # non-blank, non-comment lines of the repo's own source
     source_files: tuple[str, ...] = ()  # what source_lines counts, relative to workloads/<lang>
     profile_error: str | None = None  # why the profile is missing when the build itself worked
     # The settings outside the command that shaped the build, as the toolchain saw them
-    # (harness/buildenv.py; schema >= 7): Go's `go env` values and enabled experiments, Rust's
+    # (harness/build/environment.py; schema >= 7): Go's `go env` values and enabled experiments, Rust's
     # cargo variables and config files; and, in words, those that differ from the defaults.
     environment: dict[str, str] = field(default_factory=dict)
     environment_changes: tuple[str, ...] = ()

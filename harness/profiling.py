@@ -41,7 +41,9 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from harness import build, stacks, toolchains
+from harness import stacks
+from harness.build import builder as build
+from harness.build import toolchains
 from harness.errors import HarnessError
 from harness.inputs import prepare_input
 from harness.measure import (

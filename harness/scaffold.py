@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness import toolchains
+from harness.build import toolchains
 from harness.config import CATEGORIES, NAME_PATTERN
 from harness.errors import HarnessError
 from harness.store.results import write_atomic

@@ -24,7 +24,7 @@ from builders import gc_cycle, server_phase
 
 from harness import config, runner
 from harness.analysis import phases as phase_analysis
-from harness.build import GO_ENV as BUILD_GO_ENV
+from harness.build.builder import GO_ENV as BUILD_GO_ENV
 from harness.generators import mixed_corpus
 from harness.model import Implementation
 from harness.servers import lifecycle

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import buildprofile, config
-from harness.build import Builder, _dependency_count, third_party_crates
+from harness import config
+from harness.build import operations as buildprofile
+from harness.build.builder import Builder, _dependency_count, third_party_crates
 from harness.model import BuildRecord, Implementation
 
 ROOT = Path(__file__).resolve().parent.parent

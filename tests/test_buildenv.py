@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from builders import build_record, workload
 
-from harness import buildenv, config, scaffold
-from harness.build import Builder
+from harness import config, scaffold
+from harness.build import environment as buildenv
+from harness.build.builder import Builder
 from harness.runner import build_all
 
 CLEAN = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent-home"}

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import buildprofile
-from harness.build import GO_ENV, IGNORED_PARTS, build_command
-from harness.buildprofile import ProfileError, count_code_lines, measure, parse_dep_info
+from harness.build import operations as buildprofile
+from harness.build.builder import GO_ENV, IGNORED_PARTS, build_command
+from harness.build.operations import ProfileError, count_code_lines, measure, parse_dep_info
 from harness.model import Implementation
 
 ROOT = Path(__file__).resolve().parent.parent

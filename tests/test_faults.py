@@ -705,7 +705,7 @@ def test_servers_listen_on_loopback_only_and_stop_with_the_run(harness):
     harness starts servers: it listens on 127.0.0.1 only, and after stop no port or process
     remains."""
     from harness import config
-    from harness.build import Builder
+    from harness.build.builder import Builder
     from harness.measure import ServerProcess, ensure_launcher
     from harness.runner import argv_for
     from harness.servers.lifecycle import free_port

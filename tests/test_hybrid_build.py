@@ -11,7 +11,7 @@ from builders import build_record, run_config, workload
 from test_runner import INPUT, FakeExecutor
 
 from harness import config
-from harness.build import Builder, needed_libraries, staticlib_name
+from harness.build.builder import Builder, needed_libraries, staticlib_name
 from harness.runner import run_batch_workload
 
 ROOT = Path(__file__).resolve().parent.parent

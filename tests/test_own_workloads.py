@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from scripted import OK, add_workload, manifest, run_cli
 
-from harness import cli, config, scaffold, toolchains
-from harness.build import Builder
+from harness import cli, config, scaffold
+from harness.build import toolchains
+from harness.build.builder import Builder
 from harness.errors import HarnessError
 from harness.inputs import InputError, prepare_input
 from harness.runner import parse_result_line

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import toolchains
+from harness.build import toolchains
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "own-workloads.md"

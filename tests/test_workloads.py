@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from harness import config, measure
-from harness.build import Builder
+from harness.build.builder import Builder
 from harness.inputs import prepare_input
 from harness.model import RunConfig
 from harness.runner import run_batch_workload

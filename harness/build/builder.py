@@ -22,7 +22,7 @@ compiler) a hybrid is not built: its record says why (`skip_reason`) and the run
 Build times here come from a shared module cache / target folder, so dependencies another workload
 already compiled are not compiled again: they are "warm dependency" builds, not clean builds. With
 `profile=True` the builder also measures the clean and incremental build times and source lines
-(harness/buildprofile.py) and keeps them in the cached record, so they are measured once per hash.
+(harness/build/operations.py) and keeps them in the cached record, so they are measured once per hash.
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from harness import buildenv, buildprofile, toolchains
+from harness.build import environment as buildenv
+from harness.build import operations as buildprofile
+from harness.build import toolchains
 from harness.errors import HarnessError
 from harness.model import BuildRecord, Implementation, Workload
 from harness.store.results import from_plain, write_atomic
@@ -115,7 +117,7 @@ def source_hash(
     environment: Mapping[str, str] | None = None,
 ) -> str:
     """`toolchain` is every toolchain line the build depends on (a hybrid's: Go, rustc, CC);
-    `environment` is the build's settings (harness/buildenv.py): a binary built with other
+    `environment` is the build's settings (harness/build/environment.py): a binary built with other
     RUSTFLAGS or GOAMD64 is another binary, never a cache hit."""
     root = language_root(workloads_dir, impl.lang)
     digest = hashlib.sha256()
@@ -435,7 +437,7 @@ class Builder:
         go_root, rust_root = (language_root(workloads_dir, lang) for lang in ("go", "rust"))
         stem = f"go-{impl.path}"
         lib_command = ("cargo", "build", *CARGO_BUILD_FLAGS, "-p", impl.links)
-        # Both toolchains' settings as they saw them (harness/buildenv.py); CGO_LDFLAGS is the
+        # Both toolchains' settings as they saw them (harness/build/environment.py); CGO_LDFLAGS is the
         # harness's own (the library's path), set after cargo has built it.
         go_settings = buildenv.of("go", {**os.environ, **CGO_ENV}, go_root, CGO_ENV)
         rust_settings = buildenv.of("rust", os.environ, rust_root)
