@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import measure
+from harness.measure import launcher as measure
 
 HERE = Path(__file__).resolve().parent
 

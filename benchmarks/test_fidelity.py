@@ -18,8 +18,8 @@ import time
 import pytest
 from scipy import stats as sps
 
-from harness import measure
 from harness.analysis import stats
+from harness.measure import launcher as measure
 
 ROUNDS = 7
 CPUS = (measure.available_cpus()[-1],)

@@ -20,11 +20,12 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from harness import charts, formatting, noise
+from harness import charts, formatting
 from harness.analysis import replicates
 from harness.analysis.decision import Decision
 from harness.analysis.summaries import WorkloadAnalysis, compare
 from harness.charts import Chart, RatioPoint
+from harness.measure import noise
 from harness.model import ImplementationResult, Run
 
 GO, RUST = "go/default", "rust/default"

@@ -15,35 +15,33 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import (
-    abrun,
     config,
     formatting,
     loadgen,
-    machine,
     machine_block,
-    measure,
-    noise,
     profile_report,
     profiling,
     report,
     scaffold,
-    sweep,
 )
 from harness.analysis import capacity, compare, decision, trend
 from harness.analysis.summaries import analyse_run
 from harness.build.builder import Builder
 from harness.errors import HarnessError
 from harness.export import EXPORTERS, write_brief
-from harness.model import Run, RunConfig, StoppingRule, Workload
-from harness.progress import ProgressView
-from harness.runner import (
+from harness.measure import ab as abrun
+from harness.measure import launcher as measure
+from harness.measure import machine, noise, sweep
+from harness.measure.runner import (
     RunInterrupted,
     build_all,
     check_budgets_before_building,
     harness_cpus_for,
     run_suite,
 )
-from harness.schedule import ORDERS
+from harness.measure.schedule import ORDERS
+from harness.model import Run, RunConfig, StoppingRule, Workload
+from harness.progress import ProgressView
 from harness.servers.protocol import ServerRunner, default_settings
 from harness.store import history
 from harness.store.results import (

@@ -45,7 +45,7 @@ TOP_KEYS = (
     "cpu_features",
 )
 CPU_FLAG_PATTERN = re.compile(r"^[a-z0-9_]+$")  # as /proc/cpuinfo spells them: sha_ni, avx512f
-# Go runtime settings a sweep may vary (harness/sweep.py); they apply to Go implementations only.
+# Go runtime settings a sweep may vary (harness/measure/sweep.py); they apply to Go implementations only.
 RUNTIME_SETTINGS = ("GOGC", "GOMEMLIMIT", "GOMAXPROCS")
 INPUT_KEYS = ("generator", "seed", "file", "command", "sources")
 INPUT_SOURCES = ("generator", "file", "command")

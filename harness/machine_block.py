@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from harness import cpufeatures, formatting
+from harness import formatting
 from harness.build import environment as buildenv
+from harness.measure import cpufeatures
 from harness.model import Run
 
 BEGIN = "<!-- machine block: printed by `python -m harness machine {run_id}`; do not edit -->"

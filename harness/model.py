@@ -65,7 +65,7 @@ class Implementation(Keyed):
 @dataclass(frozen=True)
 class InputSpec:
     """Where a workload's input comes from: exactly one of a generator (a module in the manifest's
-    `generators/` folder or in harness/generators/), a file, or a command whose stdout it is.
+    `generators/` folder or in harness/measure/generators/), a file, or a command whose stdout it is.
     `file` and `command` may hold {param} placeholders (and {size}); paths are relative to the
     manifest's folder."""
 
@@ -265,7 +265,7 @@ class BuildRecord(Keyed):
     skip_reason: str | None = None
 
 
-# --- machine state (raw readings; harness/noise.py reads them and derives what they mean) --------
+# --- machine state (raw readings; harness/measure/noise.py reads them and derives what they mean) --------
 
 
 @dataclass(frozen=True)
@@ -597,7 +597,7 @@ class Machine:
     git_dirty: bool | None
     harness_cpus: tuple[int, ...] | None  # where the harness itself was pinned, if anywhere
     # Every flag /proc/cpuinfo lists (schema >= 7; None in older files or when unreadable): the
-    # workloads' libraries pick code paths by some of them (harness/cpufeatures.py).
+    # workloads' libraries pick code paths by some of them (harness/measure/cpufeatures.py).
     cpu_flags: tuple[str, ...] | None = None
 
 

@@ -14,7 +14,7 @@ PMU, so no cycles event), frame-pointer call graphs. A batch program runs under 
 launcher inside perf, so its exact rusage comes from wait4 as in a timed run, pinned to the
 measured CPU (taskset) while perf itself stays on the harness's CPUs. Starting and stopping perf
 costs about half a second here, more than a quick program runs, so all profiled runs of one
-program share one perf session (harness.repeat runs the launcher N times; the launchers' reports
+program share one perf session (harness.measure.repeat runs the launcher N times; the launchers' reports
 name the pids whose samples are kept), after as many unprofiled runs for the overhead. A server
 is started as in a run, warmed up, loaded closed loop once unprofiled and once with perf attached
 (`-p PID`); the overhead is the lost throughput.
@@ -45,14 +45,15 @@ from harness import stacks
 from harness.build import builder as build
 from harness.build import toolchains
 from harness.errors import HarnessError
-from harness.inputs import prepare_input
-from harness.measure import (
+from harness.measure.inputs import prepare_input
+from harness.measure.launcher import (
     LAUNCHER_GRACE_SECONDS,
     Executor,
     kill_group,
     parse_launcher_report,
     spawn,
 )
+from harness.measure.runner import GO_ENV, argv_for, harness_cpus_for, now_iso, parse_result_line
 from harness.model import (
     BuildRecord,
     FoldedStack,
@@ -66,7 +67,6 @@ from harness.model import (
     Workload,
     WorkloadProfile,
 )
-from harness.runner import GO_ENV, argv_for, harness_cpus_for, now_iso, parse_result_line
 from harness.servers import lifecycle
 from harness.servers.drive import PhaseDriver
 from harness.servers.protocol import default_settings
@@ -364,7 +364,7 @@ class Profiler:
         input_record: InputRecord | None,
         reference_checksum: str | None,
     ) -> ImplementationProfile:
-        """Unprofiled runs, then as many runs in one perf session (harness.repeat), all pinned
+        """Unprofiled runs, then as many runs in one perf session (harness.measure.repeat), all pinned
         like timed repetitions. A quick program runs for milliseconds: the number of runs is
         chosen from the first one's CPU time so the profiled runs hold `min_samples` samples
         (at most `max_runs`), since a shorter period costs more than it shows (PERIOD_NS)."""
@@ -403,7 +403,7 @@ class Profiler:
             *self._taskset(),
             sys.executable,
             "-m",
-            "harness.repeat",
+            "harness.measure.repeat",
             str(runs),
             os.fspath(report),
             os.fspath(self.launcher),

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from harness.runner import RoundProgress
+from harness.measure.runner import RoundProgress
 
 
 def _pct(value: float | None) -> str:

@@ -18,7 +18,6 @@ from markupsafe import Markup
 from harness import (
     brief,
     charts,
-    cpufeatures,
     formatting,
     hybrid_report,
     machine_block,
@@ -37,6 +36,7 @@ from harness.analysis.summaries import (
     analyse_run,
 )
 from harness.charts import Chart
+from harness.measure import cpufeatures
 from harness.model import ImplementationResult, Run
 from harness.server_report import server_context
 from harness.store.results import write_atomic

@@ -20,13 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from harness import formatting, sweep
+from harness import formatting
 from harness.analysis import replicates, stats
 from harness.analysis.decision import TeamConfig
 from harness.analysis.replicates import Estimate, RateSummary
 from harness.analysis.scaling import PointEstimate, exponent_text, growth_exponent, point_estimate
 from harness.analysis.summaries import metric_values, repetition_metrics
 from harness.config import RUNTIME_SETTINGS
+from harness.measure import sweep
 from harness.model import DEFAULT_VARIANT, Repetition, Run, WorkloadResult
 
 GO, RUST = "go/default", "rust/default"

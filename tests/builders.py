@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from harness.measure.sweep import numeric
 from harness.model import (
     BuildRecord,
     CpuState,
@@ -30,7 +31,6 @@ from harness.model import (
     WorkloadResult,
 )
 from harness.store.results import SCHEMA_VERSION
-from harness.sweep import numeric
 
 MIB = 1 << 20
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from builders import impl_result, workload, workload_result
 
-from harness import abrun, cli
+from harness import cli
+from harness.measure import ab as abrun
 
 
 def test_combined_pairs_each_base_implementation_with_its_head():

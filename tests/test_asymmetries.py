@@ -22,10 +22,11 @@ from pathlib import Path
 import pytest
 from builders import gc_cycle, server_phase
 
-from harness import config, runner
+from harness import config
 from harness.analysis import phases as phase_analysis
 from harness.build.builder import GO_ENV as BUILD_GO_ENV
-from harness.generators import mixed_corpus
+from harness.measure import runner
+from harness.measure.generators import mixed_corpus
 from harness.model import Implementation
 from harness.servers import lifecycle
 

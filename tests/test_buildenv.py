@@ -14,7 +14,7 @@ from builders import build_record, workload
 from harness import config, scaffold
 from harness.build import environment as buildenv
 from harness.build.builder import Builder
-from harness.runner import build_all
+from harness.measure.runner import build_all
 
 CLEAN = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent-home"}
 

@@ -3,10 +3,11 @@
 import pytest
 from builders import cpu_window, noise_run, system_state
 
-from harness import abrun, cli
+from harness import cli
 from harness.errors import HarnessError
+from harness.measure import ab as abrun
+from harness.measure.runner import RoundProgress
 from harness.progress import describe
-from harness.runner import RoundProgress
 
 
 @pytest.mark.parametrize(

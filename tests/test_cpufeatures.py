@@ -10,8 +10,9 @@ from pathlib import Path
 
 from builders import machine, small_run
 
-from harness import cpufeatures, report
-from harness import machine as machine_module
+from harness import report
+from harness.measure import cpufeatures
+from harness.measure import machine as machine_module
 
 CPUINFO = """\
 processor\t: 0

@@ -24,9 +24,10 @@ from builders import run as built_run
 from builders import small_run
 from scripted import OK, add_workload, common_args, recorded_pids
 
-from harness import cli, runner
+from harness import cli
 from harness.errors import HarnessError
-from harness.measure import STDERR_TAIL_CHARS
+from harness.measure import runner
+from harness.measure.launcher import STDERR_TAIL_CHARS
 from harness.store import results as store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -706,8 +707,8 @@ def test_servers_listen_on_loopback_only_and_stop_with_the_run(harness):
     remains."""
     from harness import config
     from harness.build.builder import Builder
-    from harness.measure import ServerProcess, ensure_launcher
-    from harness.runner import argv_for
+    from harness.measure.launcher import ServerProcess, ensure_launcher
+    from harness.measure.runner import argv_for
     from harness.servers.lifecycle import free_port
 
     workload = config.load_workloads(ROOT / "workloads")["http-json"]

@@ -23,9 +23,11 @@ import psutil
 import pytest
 from builders import build_record
 
-from harness import loadgen, measure
+from harness import loadgen
 from harness.errors import HarnessError
-from harness.measure import ServerProcess, SubprocessExecutor, ensure_launcher
+from harness.measure import launcher as measure
+from harness.measure.launcher import ServerProcess, SubprocessExecutor, ensure_launcher
+from harness.measure.runner import to_repetition
 from harness.model import (
     Implementation,
     RequestStream,
@@ -33,7 +35,6 @@ from harness.model import (
     ServerSpec,
     Workload,
 )
-from harness.runner import to_repetition
 from harness.servers.lifecycle import ServerFailure
 from harness.servers.protocol import ServerRunner, default_settings
 
@@ -254,7 +255,7 @@ def test_kill_all_children_reaches_escaped_children(executor, no_sleepers):
 HARNESS = """
 import sys
 from pathlib import Path
-from harness.measure import SubprocessExecutor
+from harness.measure.launcher import SubprocessExecutor
 script = sys.argv[2]
 SubprocessExecutor(Path(sys.argv[1])).run(
     ["/bin/sh", "-c", script], env={}, cpus=None, timeout_seconds=60, sample_interval_seconds=0

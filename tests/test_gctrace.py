@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.gctrace import parse_gctrace
+from harness.measure.gctrace import parse_gctrace
 
 FIXTURE = Path(__file__).parent / "fixtures" / "gctrace_go1.26.txt"
 MIB = 1 << 20

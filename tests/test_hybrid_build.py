@@ -12,7 +12,7 @@ from test_runner import INPUT, FakeExecutor
 
 from harness import config
 from harness.build.builder import Builder, needed_libraries, staticlib_name
-from harness.runner import run_batch_workload
+from harness.measure.runner import run_batch_workload
 
 ROOT = Path(__file__).resolve().parent.parent
 SHA256 = config.load_workloads(ROOT / "workloads")["sha256"]

@@ -9,7 +9,7 @@ import time
 import psutil
 import pytest
 
-from harness.measure import SubprocessExecutor, ensure_launcher, parse_launcher_report
+from harness.measure.launcher import SubprocessExecutor, ensure_launcher, parse_launcher_report
 
 MB = 1_000_000
 MIB = 1 << 20

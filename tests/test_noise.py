@@ -21,9 +21,9 @@ from builders import (
 )
 from scipy import stats as sps
 
-from harness import noise
+from harness.measure import noise
+from harness.measure.noise import CpuTimes, Slot
 from harness.model import Run, ServerPhase
-from harness.noise import CpuTimes, Slot
 
 FIXTURES = Path(__file__).parent / "fixtures" / "noise"
 THRESHOLD = 0.05  # the harness's default noise threshold

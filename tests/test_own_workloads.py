@@ -17,8 +17,8 @@ from harness import cli, config, scaffold
 from harness.build import toolchains
 from harness.build.builder import Builder
 from harness.errors import HarnessError
-from harness.inputs import InputError, prepare_input
-from harness.runner import parse_result_line
+from harness.measure.inputs import InputError, prepare_input
+from harness.measure.runner import parse_result_line
 from harness.store.results import load_run
 
 
@@ -158,7 +158,7 @@ def test_a_generator_next_to_the_manifest_comes_before_the_harnesss(tmp_path):
     missing = config.load_manifest(written(folder, "v", '\n[input]\ngenerator = "nope"\n'))
     with pytest.raises(InputError) as info:
         prepare_input(missing, "full", tmp_path / "cache")
-    assert f"generator 'nope' not found in {folder / 'generators'}/ or harness/generators/" in str(
+    assert f"generator 'nope' not found in {folder / 'generators'}/ or harness/measure/generators/" in str(
         info.value
     )
 

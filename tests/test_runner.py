@@ -18,8 +18,7 @@ from builders import (
 )
 
 from harness.errors import HarnessError
-from harness.model import InputRecord, StoppingRule
-from harness.runner import (
+from harness.measure.runner import (
     RunInterrupted,
     argv_for,
     check_budgets_before_building,
@@ -31,6 +30,7 @@ from harness.runner import (
     stop_reason,
     to_repetition,
 )
+from harness.model import InputRecord, StoppingRule
 from harness.store.results import load_run, save_run
 
 GC_LINE = (

@@ -2,7 +2,7 @@ from collections import Counter
 
 import pytest
 
-from harness.schedule import Schedule, williams_square
+from harness.measure.schedule import Schedule, williams_square
 
 
 @pytest.mark.parametrize("n", range(2, 8))

@@ -24,7 +24,7 @@ from builders import build_record, server_phase
 from harness import loadgen
 from harness.analysis.phases import headline_exclusions, is_headline
 from harness.analysis.replicates import rate_summaries
-from harness.measure import SubprocessExecutor, ensure_launcher
+from harness.measure.launcher import SubprocessExecutor, ensure_launcher
 from harness.model import (
     CpuTimes,
     Implementation,

@@ -26,7 +26,7 @@ from hdrh.histogram import HdrHistogram
 from harness import config, loadgen, transport
 from harness.analysis.replicates import rate_summaries, replicate_ratio
 from harness.build.builder import Builder
-from harness.measure import SubprocessExecutor, available_cpus, ensure_launcher
+from harness.measure.launcher import SubprocessExecutor, available_cpus, ensure_launcher
 from harness.model import RunConfig
 from harness.servers import lifecycle
 from harness.servers.protocol import ServerRunner, default_settings

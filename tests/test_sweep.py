@@ -13,9 +13,10 @@ import pytest
 from builders import workload
 from scripted import add_workload, manifest, run_cli
 
-from harness import config, sweep
+from harness import config
 from harness.analysis import scaling
 from harness.errors import HarnessError
+from harness.measure import sweep
 from harness.store.results import load_run
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import config, measure
+from harness import config
 from harness.build.builder import Builder
-from harness.inputs import prepare_input
+from harness.measure import launcher as measure
+from harness.measure.inputs import prepare_input
+from harness.measure.runner import run_batch_workload
 from harness.model import RunConfig
-from harness.runner import run_batch_workload
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"

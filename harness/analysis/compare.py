@@ -28,12 +28,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from harness import noise
 from harness.analysis import replicates, stats
 from harness.analysis import summaries as analysis
 from harness.analysis.stats import ALPHA
 from harness.analysis.summaries import PairedRatio, metric_values, paired_ratio, values_by_round
 from harness.errors import HarnessError
+from harness.measure import noise
 from harness.model import ImplementationResult, Run, WorkloadResult
 
 DEFAULT_THRESHOLD = 0.05

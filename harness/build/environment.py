@@ -17,7 +17,7 @@ The builds inherit the harness's environment, and each toolchain also reads sett
 
 The harness records these rather than clearing them: a team may build with RUSTFLAGS or GOAMD64 on
 purpose, and the report then says so (and the build cache keys on them); a run warns about each
-change (harness/runner.py), so two sides built unlike each other never pass unnoticed.
+change (harness/measure/runner.py), so two sides built unlike each other never pass unnoticed.
 """
 
 from __future__ import annotations

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import loadgen, noise
+from harness import loadgen
 from harness.analysis import phases as phase_analysis
-from harness.gctrace import parse_gctrace
-from harness.measure import Executor
+from harness.measure import noise
+from harness.measure.gctrace import parse_gctrace
+from harness.measure.launcher import Executor
 from harness.model import (
     CpuTimes,
     Implementation,

@@ -18,9 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.measure import ServerProcess, leftover_message
+from harness.measure.launcher import ServerProcess, leftover_message
+from harness.measure.runner import argv_for
 from harness.model import BuildRecord, Implementation, ServerSettings, Workload
-from harness.runner import argv_for
 
 STDERR_TAIL_CHARS = 1500
 

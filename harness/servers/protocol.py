@@ -29,7 +29,16 @@ from pathlib import Path
 
 from harness import transport
 from harness.analysis import phases as phase_analysis
-from harness.measure import Executor
+from harness.measure.launcher import Executor
+from harness.measure.noise import (
+    CpuClock,
+    StatReader,
+    process_cpu_seconds,
+    read_cpu_times,
+    start_cpu_window,
+)
+from harness.measure.runner import Progress, conclude_workload
+from harness.measure.schedule import Schedule
 from harness.model import (
     BuildRecord,
     Implementation,
@@ -41,15 +50,6 @@ from harness.model import (
     Workload,
     WorkloadResult,
 )
-from harness.noise import (
-    CpuClock,
-    StatReader,
-    process_cpu_seconds,
-    read_cpu_times,
-    start_cpu_window,
-)
-from harness.runner import Progress, conclude_workload
-from harness.schedule import Schedule
 from harness.servers import lifecycle
 from harness.servers.drive import PhaseDriver, failed_phase
 from harness.servers.lifecycle import RunningServer, ServerFailure, note_leftovers

@@ -2,7 +2,7 @@
 
 Three sources, one per manifest ([input]):
 - `generator`: a Python module with `generate(rng, **params) -> bytes`, looked up first in the
-  manifest folder's `generators/` (a team's own) and then in harness/generators/. The cache key
+  manifest folder's `generators/` (a team's own) and then in harness/measure/generators/. The cache key
   covers the module's source, the seed and the parameters, so editing a generator invalidates its
   inputs;
 - `file`: a file in the manifest's folder, used where it is (nothing to cache);
@@ -54,13 +54,13 @@ def _generator_module(name: str, root: Path, where: str) -> tuple[ModuleType, st
         label = os.fspath(local)
     else:
         try:
-            module = importlib.import_module(f"harness.generators.{name}")
+            module = importlib.import_module(f"harness.measure.generators.{name}")
         except ModuleNotFoundError as exc:
             raise InputError(
                 f"{where} [input]: generator '{name}' not found in {root / 'generators'}/ "
-                "or harness/generators/"
+                "or harness/measure/generators/"
             ) from exc
-        label = f"harness/generators/{name}.py"
+        label = f"harness/measure/generators/{name}.py"
         source = inspect.getsource(module).encode()
     if not callable(getattr(module, "generate", None)):
         raise InputError(f"{label}: has no generate(rng, **params) function")

@@ -1,4 +1,4 @@
-"""`python -m harness.repeat N REPORT LAUNCHER PROGRAM [ARG...]`: run the measuring launcher N
+"""`python -m harness.measure.repeat N REPORT LAUNCHER PROGRAM [ARG...]`: run the measuring launcher N
 times in a row, the i-th writing its report to REPORT.i, stopping at the first failure.
 
 Why: `perf record` costs about half a second to start and stop on this VM, more than a quick

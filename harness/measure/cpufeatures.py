@@ -5,7 +5,7 @@ Both sides of some pairs pick their code at run time from the CPU's features: Go
 and Rust's sha2 both use the SHA-NI instructions when the CPU has `sha_ni`, and otherwise fall
 back to different code (Go to AVX2 assembly, sha2 to portable Rust), so a ratio measured on one
 CPU does not carry over to another. The machine record keeps every flag /proc/cpuinfo lists
-(harness/machine.py); a manifest names the ones its verdict depends on (`cpu_features`).
+(harness/measure/machine.py); a manifest names the ones its verdict depends on (`cpu_features`).
 Pure functions: tested on canned text.
 """
 

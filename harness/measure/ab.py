@@ -30,12 +30,12 @@ from pathlib import Path
 from harness.build.builder import Builder
 from harness.config import load_workloads
 from harness.errors import HarnessError
-from harness.inputs import prepare_input
-from harness.measure import Executor
+from harness.measure.inputs import prepare_input
+from harness.measure.launcher import Executor
+from harness.measure.noise import read_system_state
+from harness.measure.origin import workload_origin
+from harness.measure.runner import Progress, build_all, now_iso, run_batch_workload
 from harness.model import Machine, Run, RunConfig, SystemState, Workload, WorkloadResult
-from harness.noise import read_system_state
-from harness.origin import workload_origin
-from harness.runner import Progress, build_all, now_iso, run_batch_workload
 from harness.store.results import SCHEMA_VERSION, new_run_id
 
 BASE_SUFFIX = "-base"  # variant suffix of the base side while both run as one workload

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import cpufeatures
 from harness.build import toolchains
+from harness.measure import cpufeatures
 from harness.model import Machine
 
 

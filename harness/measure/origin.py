@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from harness.machine import git_output
+from harness.measure.machine import git_output
 from harness.model import Workload, WorkloadOrigin
 
 

@@ -30,9 +30,19 @@ from typing import Protocol
 
 from harness.analysis.summaries import paired_ratio, values_by_round
 from harness.errors import HarnessError
-from harness.gctrace import parse_gctrace
-from harness.inputs import InputError, prepare_input
-from harness.measure import STDERR_TAIL_CHARS, Executor, leftover_message
+from harness.measure.gctrace import parse_gctrace
+from harness.measure.inputs import InputError, prepare_input
+from harness.measure.launcher import STDERR_TAIL_CHARS, Executor, leftover_message
+from harness.measure.noise import (
+    CpuClock,
+    StatReader,
+    process_cpu_seconds,
+    read_cpu_times,
+    read_system_state,
+    start_cpu_window,
+)
+from harness.measure.origin import workload_origin
+from harness.measure.schedule import Schedule
 from harness.model import (
     BuildRecord,
     Implementation,
@@ -51,16 +61,6 @@ from harness.model import (
     Workload,
     WorkloadResult,
 )
-from harness.noise import (
-    CpuClock,
-    StatReader,
-    process_cpu_seconds,
-    read_cpu_times,
-    read_system_state,
-    start_cpu_window,
-)
-from harness.origin import workload_origin
-from harness.schedule import Schedule
 from harness.store.results import LATEST_NAME, SCHEMA_VERSION, load_run, new_run_id, save_run
 
 RESULT_LINE_SHOWN = 160  # characters of a contract-breaking result line quoted in its error
