@@ -5,7 +5,7 @@ workloads/docs/http-json.md "Transport differences"). Run from the repository ro
 
 (the binaries: `python -m harness build --workloads http-json`, then .cache/bin/go-http-json-* and
 rust-http-json-*). Per server, pinned to CPU 1 with GOMAXPROCS=1 / TOKIO_WORKER_THREADS=1: what
-harness/transport.py records (segments per 9.7 KB answer, threads), the write syscalls of one
+harness/servers/transport.py records (segments per 9.7 KB answer, threads), the write syscalls of one
 answer (strace, if installed), CPU per thread over 5 s of open-loop load at RATE req/s (oha on
 CPU 0, default 3000), and how long an incomplete request header is kept open (up to 35 s).
 A diagnostic for people, not a test: tests/test_server_e2e.py holds the servers to the table.
@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.getcwd())
-from harness import transport
+from harness.servers import transport
 
 OHA = Path("tools/bin/oha")
 PATH = "/records?n=50"

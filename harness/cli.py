@@ -14,16 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness import (
-    config,
-    formatting,
-    loadgen,
-    machine_block,
-    profile_report,
-    profiling,
-    report,
-    scaffold,
-)
+from harness import config, formatting, machine_block, profile_report, profiling, report, scaffold
 from harness.analysis import capacity, compare, decision, trend
 from harness.analysis.summaries import analyse_run
 from harness.build.builder import Builder
@@ -42,6 +33,7 @@ from harness.measure.runner import (
 from harness.measure.schedule import ORDERS
 from harness.model import Run, RunConfig, StoppingRule, Workload
 from harness.progress import ProgressView
+from harness.servers import loadgen
 from harness.servers.protocol import ServerRunner, default_settings
 from harness.store import history
 from harness.store.results import (

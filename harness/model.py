@@ -530,7 +530,7 @@ class ImplementationResult(Keyed):
     parallelism: dict[str, str] = field(
         default_factory=dict
     )  # e.g. GOMAXPROCS, TOKIO_WORKER_THREADS
-    # What the running server's TCP transport did, observed (harness/transport.py): listen
+    # What the running server's TCP transport did, observed (harness/servers/transport.py): listen
     # backlog, TCP_NODELAY and SO_KEEPALIVE on an accepted connection, HTTP keep-alive (schema >= 4).
     transport: dict[str, str] = field(default_factory=dict)
 

@@ -23,7 +23,6 @@ import psutil
 import pytest
 from builders import build_record
 
-from harness import loadgen
 from harness.errors import HarnessError
 from harness.measure import launcher as measure
 from harness.measure.launcher import ServerProcess, SubprocessExecutor, ensure_launcher
@@ -35,6 +34,7 @@ from harness.model import (
     ServerSpec,
     Workload,
 )
+from harness.servers import loadgen
 from harness.servers.lifecycle import ServerFailure
 from harness.servers.protocol import ServerRunner, default_settings
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from harness import loadgen
+from harness.servers import loadgen
 
 FIXTURES = Path(__file__).parent / "fixtures" / "oha"
 OHA = Path("/opt/tools/bin/oha")

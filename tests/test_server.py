@@ -21,7 +21,6 @@ import psutil
 import pytest
 from builders import build_record, server_phase
 
-from harness import loadgen
 from harness.analysis.phases import headline_exclusions, is_headline
 from harness.analysis.replicates import rate_summaries
 from harness.measure.launcher import SubprocessExecutor, ensure_launcher
@@ -33,7 +32,7 @@ from harness.model import (
     ServerSpec,
     Workload,
 )
-from harness.servers import lifecycle
+from harness.servers import lifecycle, loadgen
 from harness.servers.lifecycle import ServerFailure
 from harness.servers.protocol import ServerRunner as _ServerRunner
 from harness.servers.protocol import choose_rates, default_settings, rate_order

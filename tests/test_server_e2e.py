@@ -23,12 +23,12 @@ import psutil
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from harness import config, loadgen, transport
+from harness import config
 from harness.analysis.replicates import rate_summaries, replicate_ratio
 from harness.build.builder import Builder
 from harness.measure.launcher import SubprocessExecutor, available_cpus, ensure_launcher
 from harness.model import RunConfig
-from harness.servers import lifecycle
+from harness.servers import lifecycle, loadgen, transport
 from harness.servers.protocol import ServerRunner, default_settings
 
 ROOT = Path(__file__).resolve().parent.parent

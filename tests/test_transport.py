@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from harness import transport
+from harness.servers import transport
 
 # `ss -Hltn` as iproute2 6.1 prints it: State Recv-Q Send-Q Local:Port Peer:Port.
 SS_LISTEN = """\

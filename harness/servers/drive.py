@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import loadgen
 from harness.analysis import phases as phase_analysis
 from harness.measure import noise
 from harness.measure.gctrace import parse_gctrace
@@ -32,6 +31,7 @@ from harness.model import (
     ServerSettings,
     Workload,
 )
+from harness.servers import loadgen
 from harness.servers.lifecycle import RunningServer, fill
 
 

@@ -27,7 +27,6 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from harness import transport
 from harness.analysis import phases as phase_analysis
 from harness.measure.launcher import Executor
 from harness.measure.noise import (
@@ -50,7 +49,7 @@ from harness.model import (
     Workload,
     WorkloadResult,
 )
-from harness.servers import lifecycle
+from harness.servers import lifecycle, transport
 from harness.servers.drive import PhaseDriver, failed_phase
 from harness.servers.lifecycle import RunningServer, ServerFailure, note_leftovers
 
