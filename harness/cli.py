@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness import config, formatting, machine_block, profile_report, profiling, report, scaffold
+from harness import config, formatting, machine_block, profile_report, report, scaffold
 from harness.analysis import capacity, compare, decision, trend
 from harness.analysis.summaries import analyse_run
 from harness.build.builder import Builder
@@ -32,6 +32,7 @@ from harness.measure.runner import (
 )
 from harness.measure.schedule import ORDERS
 from harness.model import Run, RunConfig, StoppingRule, Workload
+from harness.profile import recording as profiling
 from harness.progress import ProgressView
 from harness.servers import loadgen
 from harness.servers.protocol import ServerRunner, default_settings

@@ -41,7 +41,6 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
-from harness import stacks
 from harness.build import builder as build
 from harness.build import toolchains
 from harness.errors import HarnessError
@@ -67,6 +66,7 @@ from harness.model import (
     Workload,
     WorkloadProfile,
 )
+from harness.profile import stacks
 from harness.servers import lifecycle
 from harness.servers.drive import PhaseDriver
 from harness.servers.protocol import default_settings
@@ -416,7 +416,7 @@ class Profiler:
         with out_path.open("wb") as out, err_path.open("wb") as err:
             # perf runs on the harness's CPUs; taskset moves the loop, the launcher and the
             # program to the measured ones (without taskset everything shares them).
-            root = os.fspath(Path(__file__).resolve().parent.parent)
+            root = os.fspath(Path(__file__).resolve().parents[2])
             path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
             proc = spawn(
                 command,
