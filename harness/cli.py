@@ -14,12 +14,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness import config, formatting, machine_block, profile_report, report, scaffold
+from harness import config, scaffold
 from harness.analysis import capacity, compare, decision, trend
 from harness.analysis.summaries import analyse_run
 from harness.build.builder import Builder
 from harness.errors import HarnessError
-from harness.export import EXPORTERS, write_brief
 from harness.measure import ab as abrun
 from harness.measure import launcher as measure
 from harness.measure import machine, noise, sweep
@@ -34,6 +33,10 @@ from harness.measure.schedule import ORDERS
 from harness.model import Run, RunConfig, StoppingRule, Workload
 from harness.profile import recording as profiling
 from harness.progress import ProgressView
+from harness.report import formatting, machine_block
+from harness.report import html as report
+from harness.report import profiles as profile_report
+from harness.report.export import EXPORTERS, write_brief
 from harness.servers import loadgen
 from harness.servers.protocol import ServerRunner, default_settings
 from harness.store import history
@@ -421,7 +424,7 @@ def print_summary(run: Run) -> None:
     ):
         batch.add_column(column)
     # Imported here, not at the top, only to keep this change inside print_summary.
-    from harness.server_report import CONSOLE_COLUMNS, console_rows
+    from harness.report.servers import CONSOLE_COLUMNS, console_rows
 
     servers = Table(
         title="Servers: medians over replicates per offered rate (open loop, corrected for "
@@ -594,7 +597,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_machine(args: argparse.Namespace) -> int:
-    """The machine block a workload doc quotes (harness/machine_block.py), from a results file."""
+    """The machine block a workload doc quotes (harness/report/machine_block.py), from a results file."""
     results_dir, _ = _paths(args)
     _, run = _load_measured(args.results, results_dir)
     sys.stdout.write(machine_block.render(run))

@@ -26,7 +26,7 @@ ROOT = HERE.parent
 sys.path[:0] = [str(ROOT), str(HERE)]
 
 from harness.analysis import decision  # noqa: E402
-from harness.report import write_report  # noqa: E402
+from harness.report.html import write_report  # noqa: E402
 from harness.store.results import load_run  # noqa: E402
 
 IMAGES = ROOT / "docs" / "images"

@@ -1,4 +1,4 @@
-"""The report's first page (harness/brief.py): which sentences it picks, the marks it draws, and
+"""The report's first page (harness/report/brief.py): which sentences it picks, the marks it draws, and
 what it says when workloads failed or only one language was measured."""
 
 from __future__ import annotations
@@ -8,12 +8,13 @@ import re
 import pytest
 from brief_fixtures import DEFAULT_MARKS, failing_run, full_like_run, go_only_run
 
-from harness import brief, charts, cli
+from harness import cli
 from harness.analysis.decision import CATEGORY_NAMES, parse_team_config
 from harness.analysis.summaries import analyse_run
-from harness.brief import RatioMark
-from harness.export import run_brief, write_brief
-from harness.report import build_context, render
+from harness.report import brief, charts
+from harness.report.brief import RatioMark
+from harness.report.export import run_brief, write_brief
+from harness.report.html import build_context, render
 from harness.store.results import save_run
 
 

@@ -137,7 +137,7 @@ def test_report_lists_builds_with_changed_settings_in_the_methodology():
 
     from builders import small_run
 
-    from harness import report
+    from harness.report import html as report
 
     run = small_run()
     (w,) = run.workloads[:1]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from builders import machine, small_run
 
-from harness import report
 from harness.measure import cpufeatures
 from harness.measure import machine as machine_module
+from harness.report import html as report
 
 CPUINFO = """\
 processor\t: 0

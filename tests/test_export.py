@@ -16,8 +16,14 @@ from builders import (
     workload_result,
 )
 
-from harness.export import EXPORTERS, export_benchstat, export_bmf, export_csv, export_markdown
 from harness.model import SweepPoint
+from harness.report.export import (
+    EXPORTERS,
+    export_benchstat,
+    export_bmf,
+    export_csv,
+    export_markdown,
+)
 
 HEADER = (
     "workload,category,kind,lang,variant,phase,replicate,rep,metric,unit,value,"

@@ -17,7 +17,7 @@ from collections import Counter
 import pytest
 from builders import impl_result, repetition, run, small_run, workload_result
 
-from harness.export import export_benchstat, export_bmf
+from harness.report.export import export_benchstat, export_bmf
 
 MIB = 1 << 20
 CONFIG_LINE = re.compile(r"^[a-z][^\sA-Z:]*: ")

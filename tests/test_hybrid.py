@@ -11,7 +11,7 @@ from builders import impl_result, repetition, run, workload_result
 from harness.analysis import hybrid
 from harness.analysis.decision import CATEGORY_NAMES, TeamConfig, collect_evidence, decide
 from harness.analysis.hybrid import analyse_hybrids, break_even, paired_difference
-from harness.report import build_context, render
+from harness.report.html import build_context, render
 
 # --- break_even: the first crossing from "hybrid slower" to "hybrid no slower" ------------------
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from builders import machine, small_run
 
-from harness import machine_block
+from harness.report import machine_block
 from harness.store.results import save_run
 
 ROOT = Path(__file__).resolve().parent.parent

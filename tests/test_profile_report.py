@@ -13,11 +13,11 @@ import pytest
 from builders import small_run
 from profile_builders import GO_STACKS, RUST_STACKS, impl_profile, profile_run
 
-from harness import profile_report
 from harness.errors import HarnessError
 from harness.model import WorkloadProfile
 from harness.profile import recording as profiling
-from harness.report import build_context, render
+from harness.report import profiles as profile_report
+from harness.report.html import build_context, render
 from harness.store import results as store
 
 SCHEMA_FILE = Path(store.__file__).parent / "schema" / "profile-v1.schema.json"

@@ -14,7 +14,7 @@ from builders import (
     workload_result,
 )
 
-from harness.report import build_context, render, write_report
+from harness.report.html import build_context, render, write_report
 
 EVIL = "Parses <script>alert(1)</script> & friends"
 

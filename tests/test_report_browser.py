@@ -17,9 +17,9 @@ from brief_fixtures import DEFAULT_MARKS, failing_run, full_like_run, go_only_ru
 from builders import small_run, sweep_run
 from profile_builders import profile_run
 
-from harness import profile_report
 from harness.analysis.decision import CATEGORY_NAMES, parse_team_config
-from harness.report import write_report
+from harness.report import profiles as profile_report
+from harness.report.html import write_report
 from harness.store import results as store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -27,8 +27,8 @@ from scripted import add_workload, run_cli
 
 from harness.analysis import replicates
 from harness.analysis.decision import parse_team_config
-from harness.report import build_context, render
-from harness.scaling_report import Budget, blocks, budget_of, meets_budget, scaling
+from harness.report.html import build_context, render
+from harness.report.scaling import Budget, blocks, budget_of, meets_budget, scaling
 
 TEN_MS = Budget(0.010, "the default")
 SCORES = {

@@ -14,8 +14,8 @@ from harness.analysis import replicates
 from harness.analysis.decision import server_tails
 from harness.analysis.summaries import analyse_run
 from harness.model import LatencyWindow, RequestCounts
-from harness.report import build_context, render
-from harness.sections import gc_and_memory, summary
+from harness.report.html import build_context, render
+from harness.report.sections import gc_and_memory, summary
 
 MISSED = "achieved 1900 req/s < 99 % of offered 2000"
 BUSY = "load generator near its CPU limit: the server may be capable of more"

@@ -23,12 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from harness import formatting
 from harness.analysis import replicates, stats
 from harness.analysis.replicates import RateSummary
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, Run, WorkloadResult
+from harness.report import formatting
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_CONFIG_PATH = ROOT / "config" / "capacity.toml"

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from harness import formatting
 from harness.analysis import replicates, stats
 from harness.analysis.capacity import CapacityProjection, describe_load
 from harness.analysis.hybrid import HybridAnalysis, headline_sentences
@@ -27,6 +26,7 @@ from harness.analysis.summaries import WorkloadAnalysis
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, ServerPhase
+from harness.report import formatting
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEAM_PATH = ROOT / "config" / "team.toml"

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import brief, formatting
 from harness.analysis import replicates
 from harness.analysis.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.analysis.compare import DEFAULT_THRESHOLD
 from harness.analysis.decision import TeamConfig, collect_evidence, decide
 from harness.analysis.summaries import analyse_run, phase_metrics, repetition_metrics
 from harness.model import Run
+from harness.report import brief, formatting
 from harness.store.results import write_atomic
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}  # uname -m -> Go's name for the architecture

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup
 
-from harness import charts, formatting
 from harness.analysis import replicates
 from harness.analysis.phases import (
     CLOSED_LOOP,
@@ -26,8 +25,9 @@ from harness.analysis.phases import (
 )
 from harness.analysis.replicates import Estimate, RateSummary
 from harness.analysis.summaries import PairedRatio
-from harness.charts import Chart
 from harness.model import ImplementationResult, RunConfig, ServerPhase, WorkloadResult
+from harness.report import charts, formatting
+from harness.report.charts import Chart
 
 GO, RUST = "go/default", "rust/default"
 _HEADLINE_PERCENTILES = ("p50", "p99", "p999")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from harness import formatting
 from harness.build import environment as buildenv
 from harness.measure import cpufeatures
 from harness.model import Run
+from harness.report import formatting
 
 BEGIN = "<!-- machine block: printed by `python -m harness machine {run_id}`; do not edit -->"
 END = "<!-- /machine block -->"

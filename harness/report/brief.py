@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from harness import charts, formatting
 from harness.analysis import replicates
 from harness.analysis.decision import Decision
 from harness.analysis.summaries import WorkloadAnalysis, compare
-from harness.charts import Chart, RatioPoint
 from harness.measure import noise
 from harness.model import ImplementationResult, Run
+from harness.report import charts, formatting
+from harness.report.charts import Chart, RatioPoint
 
 GO, RUST = "go/default", "rust/default"
 BATCH_METRICS = ("wall_seconds", "cpu_seconds", "peak_rss_bytes")

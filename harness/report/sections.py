@@ -12,17 +12,18 @@ from dataclasses import dataclass
 import numpy as np
 from markupsafe import Markup
 
-from harness import charts, formatting, scaling_report
 from harness.analysis import replicates, stats
 from harness.analysis.capacity import CapacityProjection, describe_load
 from harness.analysis.decision import CATEGORIES, Decision, gc_phases
 from harness.analysis.summaries import CV_WARNING, PairedRatio, WorkloadAnalysis
 from harness.analysis.trend import trends
-from harness.charts import Chart
 from harness.measure import cpufeatures, noise
 from harness.model import CpuState, ImplementationResult, Run, ServerPhase, SystemState
-from harness.scaling_report import Budget, ChartSpec
-from harness.server_report import GO, RUST, estimate_text
+from harness.report import charts, formatting
+from harness.report import scaling as scaling_report
+from harness.report.charts import Chart
+from harness.report.scaling import Budget, ChartSpec
+from harness.report.servers import GO, RUST, estimate_text
 
 CATEGORY_ORDER = ("parsing", "compression", "crypto", "allocation", "server")
 CATEGORY_NAMES = {"server": "servers"}

@@ -15,16 +15,6 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from harness import (
-    brief,
-    charts,
-    formatting,
-    hybrid_report,
-    machine_block,
-    profile_report,
-    scaling_report,
-    sections,
-)
 from harness.analysis.capacity import CapacityConfig, load_capacity_config, project_capacity
 from harness.analysis.compare import DEFAULT_THRESHOLD
 from harness.analysis.decision import Evidence, TeamConfig, collect_evidence, decide
@@ -35,10 +25,14 @@ from harness.analysis.summaries import (
     WorkloadAnalysis,
     analyse_run,
 )
-from harness.charts import Chart
 from harness.measure import cpufeatures
 from harness.model import ImplementationResult, Run
-from harness.server_report import server_context
+from harness.report import brief, charts, formatting, machine_block, sections
+from harness.report import hybrid as hybrid_report
+from harness.report import profiles as profile_report
+from harness.report import scaling as scaling_report
+from harness.report.charts import Chart
+from harness.report.servers import server_context
 from harness.store.results import write_atomic
 
 TEMPLATES = Path(__file__).parent / "templates"

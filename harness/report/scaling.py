@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from harness import formatting
 from harness.analysis import replicates, stats
 from harness.analysis.decision import TeamConfig
 from harness.analysis.replicates import Estimate, RateSummary
@@ -29,6 +28,7 @@ from harness.analysis.summaries import metric_values, repetition_metrics
 from harness.config import RUNTIME_SETTINGS
 from harness.measure import sweep
 from harness.model import DEFAULT_VARIANT, Repetition, Run, WorkloadResult
+from harness.report import formatting
 
 GO, RUST = "go/default", "rust/default"
 LANG_NAMES = {GO: "Go", RUST: "Rust"}

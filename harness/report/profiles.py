@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 from markupsafe import Markup
 
-from harness import charts, formatting
-from harness.charts import Chart
 from harness.errors import HarnessError
 from harness.model import ImplementationProfile, ProfileRun, WorkloadProfile
 from harness.profile import stacks
+from harness.report import charts, formatting
+from harness.report.charts import Chart
 from harness.store.results import load_profile, profile_path
 
 TOP_N = 10

@@ -9,7 +9,6 @@ pair's builds.
 
 from __future__ import annotations
 
-from harness import formatting
 from harness.analysis.hybrid import (
     CLOCK_WORDS,
     GO,
@@ -21,6 +20,7 @@ from harness.analysis.hybrid import (
     nanoseconds,
 )
 from harness.model import BuildRecord, Run
+from harness.report import formatting
 
 # cgo's documented requirements, not measured here: the report says so where it quotes them.
 CGO_FACTS = (
