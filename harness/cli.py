@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from harness import config, scaffold
+from harness import config
 from harness.analysis import capacity, compare, decision, trend
 from harness.analysis.summaries import analyse_run
 from harness.build.builder import Builder
@@ -37,6 +37,7 @@ from harness.report import formatting, machine_block
 from harness.report import html as report
 from harness.report import profiles as profile_report
 from harness.report.export import EXPORTERS, write_brief
+from harness.scaffold import pair as scaffold
 from harness.servers import loadgen
 from harness.servers.protocol import ServerRunner, default_settings
 from harness.store import history

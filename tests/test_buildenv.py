@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from builders import build_record, workload
 
-from harness import config, scaffold
+from harness import config
 from harness.build import environment as buildenv
 from harness.build.builder import Builder
 from harness.measure.runner import build_all
+from harness.scaffold import pair as scaffold
 
 CLEAN = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent-home"}
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from scripted import OK, add_workload, manifest, run_cli
 
-from harness import cli, config, scaffold
+from harness import cli, config
 from harness.build import toolchains
 from harness.build.builder import Builder
 from harness.errors import HarnessError
 from harness.measure.inputs import InputError, prepare_input
 from harness.measure.runner import parse_result_line
+from harness.scaffold import pair as scaffold
 from harness.store.results import load_run
 
 

@@ -23,8 +23,8 @@ from harness.config import CATEGORIES, NAME_PATTERN
 from harness.errors import HarnessError
 from harness.store.results import write_atomic
 
-TEMPLATES = Path(__file__).parent / "scaffold_templates"
-HARNESS_WORKLOADS = Path(__file__).resolve().parent.parent / "workloads"
+TEMPLATES = Path(__file__).parent / "templates"
+HARNESS_WORKLOADS = Path(__file__).resolve().parents[2] / "workloads"
 GO_VERSION_LINE = re.compile(r"^go \d+\.\d+(?:\.\d+)?$", re.MULTILINE)
 GITIGNORE = "rust/target/\n__pycache__/\n"
 
