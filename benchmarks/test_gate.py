@@ -38,9 +38,9 @@ from pathlib import Path
 import pytest
 from scratch import copy_workloads, git, harness_ab
 
-from harness import cli
 from harness.analysis import compare, stats
 from harness.build import toolchains
+from harness.cli import main as cli
 
 FIXTURE = Path(__file__).resolve().parent / "gate_fixture"
 TRIALS = int(os.environ.get("GATE_TRIALS", "20"))

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: the harness of this checkout
     sys.path.insert(0, str(ROOT))
 
-from harness import cli  # noqa: E402
+from harness.cli import main as cli  # noqa: E402
 from harness.model import BuildRecord, Implementation, Workload  # noqa: E402
 
 RESULT = {"checksum": "00000000deadbeef", "items": 10, "bytes": 1000, "work_seconds": 0.001}

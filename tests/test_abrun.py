@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from builders import impl_result, workload, workload_result
 
-from harness import cli
+from harness.cli import main as cli
 from harness.measure import ab as abrun
 
 

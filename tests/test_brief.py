@@ -8,9 +8,9 @@ import re
 import pytest
 from brief_fixtures import DEFAULT_MARKS, failing_run, full_like_run, go_only_run
 
-from harness import cli
 from harness.analysis.decision import CATEGORY_NAMES, parse_team_config
 from harness.analysis.summaries import analyse_run
+from harness.cli import main as cli
 from harness.report import brief, charts
 from harness.report.brief import RatioMark
 from harness.report.export import run_brief, write_brief

@@ -3,11 +3,11 @@
 import pytest
 from builders import cpu_window, noise_run, system_state
 
-from harness import cli
+from harness.cli import main as cli
+from harness.cli.progress import describe
 from harness.errors import HarnessError
 from harness.measure import ab as abrun
 from harness.measure.runner import RoundProgress
-from harness.progress import describe
 
 
 @pytest.mark.parametrize(

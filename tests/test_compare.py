@@ -19,8 +19,8 @@ from builders import (
     workload_result,
 )
 
-from harness import cli
 from harness.analysis import compare, stats
+from harness.cli import main as cli
 from harness.errors import HarnessError
 from harness.model import Run
 from harness.store.results import save_run

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from harness import cli
+from harness.cli import main as cli
 
 WORKFLOW = Path(__file__).resolve().parent.parent / "examples" / "github-actions.yml"
 

@@ -24,7 +24,7 @@ from builders import run as built_run
 from builders import small_run
 from scripted import OK, add_workload, common_args, recorded_pids
 
-from harness import cli
+from harness.cli import main as cli
 from harness.errors import HarnessError
 from harness.measure import runner
 from harness.measure.launcher import STDERR_TAIL_CHARS

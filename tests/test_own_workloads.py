@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from scripted import OK, add_workload, manifest, run_cli
 
-from harness import cli, config
+from harness import config
 from harness.build import toolchains
 from harness.build.builder import Builder
+from harness.cli import main as cli
 from harness.errors import HarnessError
 from harness.measure.inputs import InputError, prepare_input
 from harness.measure.runner import parse_result_line

@@ -9,10 +9,10 @@ from dataclasses import replace
 import pytest
 from builders import gc_cycle, replicated, server_phase, server_run, server_workload
 
-from harness import cli
 from harness.analysis import replicates
 from harness.analysis.decision import server_tails
 from harness.analysis.summaries import analyse_run
+from harness.cli import main as cli
 from harness.model import LatencyWindow, RequestCounts
 from harness.report.html import build_context, render
 from harness.report.sections import gc_and_memory, summary

@@ -18,6 +18,7 @@ from harness import config
 from harness.analysis import capacity, compare, decision, trend
 from harness.analysis.summaries import analyse_run
 from harness.build.builder import Builder
+from harness.cli.progress import ProgressView
 from harness.errors import HarnessError
 from harness.measure import ab as abrun
 from harness.measure import launcher as measure
@@ -32,7 +33,6 @@ from harness.measure.runner import (
 from harness.measure.schedule import ORDERS
 from harness.model import Run, RunConfig, StoppingRule, Workload
 from harness.profile import recording as profiling
-from harness.progress import ProgressView
 from harness.report import formatting, machine_block
 from harness.report import html as report
 from harness.report import profiles as profile_report
@@ -50,7 +50,7 @@ from harness.store.results import (
     save_run_file,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = {  # size -> (repetitions, warm-ups, timeout seconds)
     "full": (10, 1, 300.0),
     "quick": (3, 1, 60.0),
