@@ -26,9 +26,8 @@ from pathlib import Path
 import pytest
 from scratch import ROOT
 
-from harness.analysis import replicates, stats
+from harness.analysis import noise, replicates, stats
 from harness.build import toolchains
-from harness.measure import noise
 from harness.store.results import load_run
 
 WORKLOAD = os.environ.get("REPRO_WORKLOAD", "http-json")

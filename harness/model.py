@@ -617,6 +617,21 @@ class Run:
     system: SystemState | None = None  # read once at the start (schema >= 3)
 
 
+def measurement_conditions(run: Run) -> dict[str, object]:
+    """The measurement conditions two runs must share to be compared. `compare` refuses runs that
+    differ in them and the history index keys runs by the same values, so a trend never mixes what
+    `compare` would refuse, nor splits what it accepts (the hostname is left out: CI runners get a
+    new one per job)."""
+    m = run.machine
+    return {
+        "machine": (m.cpu_model, m.cpu_count, m.memory_bytes),
+        "Go toolchain": m.go_version,
+        "Rust toolchain": m.rustc_version,
+        "input size": run.config.size,
+        "CPU pinning": run.config.cpu_affinity,
+    }
+
+
 # --- CPU profiles (harness profile; a file of their own, results/profiles/<run-id>.json) ---------
 
 

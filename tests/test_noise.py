@@ -21,9 +21,10 @@ from builders import (
 )
 from scipy import stats as sps
 
-from harness.measure import noise
-from harness.measure.noise import CpuTimes, Slot
-from harness.model import Run, ServerPhase
+from harness.analysis import noise
+from harness.analysis.noise import Slot
+from harness.measure import noise as noise_readings
+from harness.model import CpuTimes, Run, ServerPhase
 
 FIXTURES = Path(__file__).parent / "fixtures" / "noise"
 THRESHOLD = 0.05  # the harness's default noise threshold
@@ -39,7 +40,7 @@ def ticks(cpu: int, **fields: int) -> CpuTimes:
 
 def test_firecracker_vm_has_no_cpufreq_so_the_clock_comes_from_cpuinfo():
     # a copy of this 2-vCPU Firecracker VM's files: no cpufreq directory, SMT not supported
-    state = noise.read_system_state(FIXTURES / "firecracker-vm")
+    state = noise_readings.read_system_state(FIXTURES / "firecracker-vm")
     assert [c.cpu for c in state.cpus] == [0, 1]
     assert all(c.governor is None and c.driver is None and c.max_mhz is None for c in state.cpus)
     assert [(c.cur_mhz, c.cur_mhz_source) for c in state.cpus] == [(2596.142, "cpuinfo")] * 2
@@ -56,7 +57,7 @@ def test_firecracker_vm_has_no_cpufreq_so_the_clock_comes_from_cpuinfo():
 
 def test_bare_vm_gives_none_for_every_missing_file():
     # an arm64 guest that shows only /proc/cpuinfo (no "cpu MHz" on arm64), /proc/stat, cmdline
-    state = noise.read_system_state(FIXTURES / "bare-vm")
+    state = noise_readings.read_system_state(FIXTURES / "bare-vm")
     assert [(c.cpu, c.cur_mhz, c.cur_mhz_source, c.governor) for c in state.cpus] == [
         (0, None, None, None),
         (1, None, None, None),
@@ -72,7 +73,7 @@ def test_bare_vm_gives_none_for_every_missing_file():
 
 
 def test_laptop_reads_cpufreq_before_cpuinfo():
-    state = noise.read_system_state(FIXTURES / "laptop")
+    state = noise_readings.read_system_state(FIXTURES / "laptop")
     assert [c.cpu for c in state.cpus] == [0, 1, 2, 3]
     assert [c.governor for c in state.cpus] == ["powersave"] * 3 + ["performance"]
     assert {c.driver for c in state.cpus} == {"intel_pstate"}
@@ -93,7 +94,7 @@ def test_laptop_reads_cpufreq_before_cpuinfo():
 
 
 def test_empty_root_and_malformed_files_give_none(tmp_path: Path):
-    empty = noise.read_system_state(tmp_path)
+    empty = noise_readings.read_system_state(tmp_path)
     assert empty.cpus == ()
     assert empty.aslr is None and empty.load_average is None and empty.isolated_cpus is None
     cpu = tmp_path / "sys/devices/system/cpu"
@@ -105,7 +106,7 @@ def test_empty_root_and_malformed_files_give_none(tmp_path: Path):
     (tmp_path / "proc/sys/kernel/randomize_va_space").write_text("two\n")
     (tmp_path / "proc/loadavg").write_text("high higher highest 1/80 7\n")
     (tmp_path / "proc/cpuinfo").write_text("processor\t: zero\n")
-    state = noise.read_system_state(tmp_path)
+    state = noise_readings.read_system_state(tmp_path)
     assert state.boost is False
     assert state.nohz_full_cpus == ()
     assert state.isolated_cpus is None
@@ -115,30 +116,30 @@ def test_empty_root_and_malformed_files_give_none(tmp_path: Path):
 
 
 def test_parse_cpu_list():
-    assert noise.parse_cpu_list("0-2,5\n") == (0, 1, 2, 5)
-    assert noise.parse_cpu_list("") == ()
-    assert noise.parse_cpu_list("x") is None
+    assert noise_readings.parse_cpu_list("0-2,5\n") == (0, 1, 2, 5)
+    assert noise_readings.parse_cpu_list("") == ()
+    assert noise_readings.parse_cpu_list("x") is None
 
 
 # --- /proc/stat -----------------------------------------------------------------------------
 
 
 def test_parse_proc_stat_reads_per_cpu_lines_and_pads_old_kernels():
-    times = noise.read_cpu_times(FIXTURES / "laptop")
+    times = noise_readings.read_cpu_times(FIXTURES / "laptop")
     assert times is not None
     assert [t.cpu for t in times] == [0, 1, 2, 3]  # the aggregate "cpu" line is skipped
     assert times[3] == CpuTimes(3, 564643, 2579, 172776, 9534132, 14608, 0, 3078, 0)
     # Linux before 2.6.11 had no steal column (nor irq/softirq before 2.6.0)
-    assert noise.parse_proc_stat("cpu0 1 2 3 4\n") == (CpuTimes(0, 1, 2, 3, 4, 0, 0, 0, 0),)
-    assert noise.read_cpu_times(FIXTURES / "nowhere") is None
+    assert noise_readings.parse_proc_stat("cpu0 1 2 3 4\n") == (CpuTimes(0, 1, 2, 3, 4, 0, 0, 0, 0),)
+    assert noise_readings.read_cpu_times(FIXTURES / "nowhere") is None
 
 
 def test_shares_from_two_real_readings_of_this_vm():
     # Two /proc/stat readings of this VM around `taskset -c 1` spinning for 2 s; rusage of the
     # child said 1.994366 s. Deltas: cpu0 user 6, system 3, idle 190 -> 199 ticks, busy 9;
     # cpu1 user 203, system 1 -> 204 ticks, all busy; no steal in the interval.
-    before = noise.read_cpu_times(FIXTURES / "firecracker-vm")
-    after = noise.read_cpu_times(FIXTURES / "firecracker-vm-after")
+    before = noise_readings.read_cpu_times(FIXTURES / "firecracker-vm")
+    after = noise_readings.read_cpu_times(FIXTURES / "firecracker-vm-after")
     assert before is not None and after is not None
     usage = noise.cpu_usage_between(
         before, after, [1], accounted_cpu_seconds=1.994366, ticks_per_second=100
@@ -232,12 +233,12 @@ def test_short_intervals_do_not_warn():
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_live_counters_only_grow():
-    first, second = noise.read_cpu_times(), noise.read_cpu_times()
+    first, second = noise_readings.read_cpu_times(), noise_readings.read_cpu_times()
     assert first and second
     assert [t.cpu for t in first] == [t.cpu for t in second]
     for a, b in zip(first, second, strict=True):
         assert b.user + b.system + b.idle >= a.user + a.system + a.idle
-    assert noise.read_system_state().aslr in (0, 1, 2, None)
+    assert noise_readings.read_system_state().aslr in (0, 1, 2, None)
 
 
 # --- drift ----------------------------------------------------------------------------------

@@ -28,13 +28,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from harness.analysis import replicates, stats
+from harness.analysis import noise, replicates, stats
 from harness.analysis import summaries as analysis
 from harness.analysis.stats import ALPHA
 from harness.analysis.summaries import PairedRatio, metric_values, paired_ratio, values_by_round
 from harness.errors import HarnessError
-from harness.measure import noise
-from harness.model import ImplementationResult, Run, WorkloadResult
+from harness.model import ImplementationResult, Run, WorkloadResult, measurement_conditions
 
 DEFAULT_THRESHOLD = 0.05
 # A change of this much in the share of wall time spent off the CPU gets a note: one run waited
@@ -119,20 +118,6 @@ class RunComparison:
         return tuple(c for c in self.changes if c.verdict == INCONCLUSIVE)
 
 
-def conditions(run: Run) -> dict[str, object]:
-    """The measurement conditions two runs must share to be compared. The history index keys runs
-    by the same values, so a trend never mixes what `compare` would refuse, nor splits what it
-    accepts (the hostname is left out: CI runners get a new one per job)."""
-    m = run.machine
-    return {
-        "machine": (m.cpu_model, m.cpu_count, m.memory_bytes),
-        "Go toolchain": m.go_version,
-        "Rust toolchain": m.rustc_version,
-        "input size": run.config.size,
-        "CPU pinning": run.config.cpu_affinity,
-    }
-
-
 def same_session(base: Run, head: Run) -> bool:
     """Measured in the same interleaved rounds (harness ab's two sides), so pairable by round."""
     return base.session_id is not None and base.session_id == head.session_id
@@ -140,7 +125,7 @@ def same_session(base: Run, head: Run) -> bool:
 
 def incomparabilities(base: Run, head: Run) -> list[str]:
     """What differs between the two runs' conditions, in words; empty when they are comparable."""
-    before, after = conditions(base), conditions(head)
+    before, after = measurement_conditions(base), measurement_conditions(head)
     return [
         f"{name} differs: {before[name]!r} vs {after[name]!r}"
         for name in before

@@ -15,14 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import config
-from harness.analysis import capacity, compare, decision, trend
+from harness.analysis import capacity, compare, decision, noise, trend
 from harness.analysis.summaries import analyse_run
 from harness.build.builder import Builder
 from harness.cli.progress import ProgressView
 from harness.errors import HarnessError
 from harness.measure import ab as abrun
 from harness.measure import launcher as measure
-from harness.measure import machine, noise, sweep
+from harness.measure import machine, sweep
 from harness.measure.runner import (
     RunInterrupted,
     build_all,

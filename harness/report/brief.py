@@ -20,10 +20,9 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from harness.analysis import replicates
+from harness.analysis import noise, replicates
 from harness.analysis.decision import Decision
 from harness.analysis.summaries import WorkloadAnalysis, compare
-from harness.measure import noise
 from harness.model import ImplementationResult, Run
 from harness.report import charts, formatting
 from harness.report.charts import Chart, RatioPoint

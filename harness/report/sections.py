@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 from markupsafe import Markup
 
-from harness.analysis import replicates, stats
+from harness.analysis import noise, replicates, stats
 from harness.analysis.capacity import CapacityProjection, describe_load
 from harness.analysis.decision import CATEGORIES, Decision, gc_phases
 from harness.analysis.summaries import CV_WARNING, PairedRatio, WorkloadAnalysis
 from harness.analysis.trend import trends
-from harness.measure import cpufeatures, noise
+from harness.measure import cpufeatures
 from harness.model import CpuState, ImplementationResult, Run, ServerPhase, SystemState
 from harness.report import charts, formatting
 from harness.report import scaling as scaling_report

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.analysis import noise
 from harness.analysis import phases as phase_analysis
-from harness.measure import noise
+from harness.measure import noise as noise_readings
 from harness.measure.gctrace import parse_gctrace
 from harness.measure.launcher import Executor
 from harness.model import (
@@ -41,7 +42,7 @@ class PhaseDriver:
 
     oha: Path
     settings: ServerSettings
-    read_stat: noise.StatReader = noise.read_cpu_times
+    read_stat: noise_readings.StatReader = noise_readings.read_cpu_times
 
     def run_phase(
         self,

@@ -17,8 +17,8 @@ from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from harness.analysis import compare
 from harness.errors import HarnessError
+from harness.model import measurement_conditions
 from harness.store.results import LATEST_NAME, load_run
 
 INDEX_NAME = "history.sqlite"
@@ -70,7 +70,7 @@ class RunEntry:
 
     @property
     def comparability_key(self) -> tuple[str, str, str]:
-        """Runs sharing this key were measured under the same conditions (compare.conditions):
+        """Runs sharing this key were measured under the same conditions (model.measurement_conditions):
         `harness compare` accepts any two of them without --allow-mixed."""
         return (self.machine_id, self.toolchains, self.config_id)
 
@@ -133,7 +133,7 @@ def refresh(results_dir: Path) -> list[RunEntry]:
                     )
                     continue
                 db.execute("DELETE FROM unreadable WHERE file = ?", (name,))
-                conditions = compare.conditions(run)
+                conditions = measurement_conditions(run)
                 m = run.machine
                 db.execute(
                     "INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
