@@ -23,12 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from harness.analysis import replicates, stats
+from harness.analysis import replicates, stats, units
 from harness.analysis.replicates import RateSummary
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, Run, WorkloadResult
-from harness.report import formatting
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_CONFIG_PATH = ROOT / "config" / "capacity.toml"
@@ -94,7 +93,7 @@ def describe_load(value: float, unit: str) -> str:
     """A target load or a per-core rate in its unit, short: "100,000 req/s", "1000 MB/s"."""
     if unit.startswith("requests"):
         return f"{value:,.0f} req/s"
-    return formatting.rate(value, unit)
+    return units.rate(value, unit)
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -248,7 +247,7 @@ def measure_server(result: ImplementationResult, parallelism: int) -> Measured:
         basis=(
             f"{found.offered_rps:,.0f} req/s, "
             + ("1 replicate" if k == 1 else f"median of {k} replicates")
-            + f": {formatting.seconds(cpu.median)} server CPU per request; peak RSS of those "
+            + f": {units.seconds(cpu.median)} server CPU per request; peak RSS of those "
             "phases"
         ),
     )

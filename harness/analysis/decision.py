@@ -19,14 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from harness.analysis import replicates, stats
+from harness.analysis import replicates, stats, units
 from harness.analysis.capacity import CapacityProjection, describe_load
 from harness.analysis.hybrid import HybridAnalysis, headline_sentences
 from harness.analysis.summaries import WorkloadAnalysis
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
 from harness.model import DEFAULT_VARIANT, ImplementationResult, ServerPhase
-from harness.report import formatting
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEAM_PATH = ROOT / "config" / "team.toml"
@@ -207,7 +206,7 @@ class TailAtRate:
         return self.rust_p999_seconds / self.rust_p50_seconds
 
     def describe(self) -> str:
-        s = formatting.seconds
+        s = units.seconds
         return (
             f"{self.workload} at {self.offered_rps:g} req/s: p99.9 Go {s(self.go_p999_seconds)} "
             f"vs Rust {s(self.rust_p999_seconds)}, p99.9/p50 Go {self.go_tail_ratio:.3g}× vs "
@@ -314,11 +313,11 @@ def latency_evidence(analyses: Sequence[WorkloadAnalysis]) -> CategoryEvidence:
     pieces = [t.describe() for t in tails]
     if pause is not None:
         lines.append(
-            f"largest Go GC pause (stop-the-world, wall clock): {formatting.seconds(pause.seconds)} "
+            f"largest Go GC pause (stop-the-world, wall clock): {units.seconds(pause.seconds)} "
             f"in {pause.workload}, the largest of {pause.pauses} pauses across batch repetitions "
             "and fixed-rate server phases"
         )
-        pieces.append(f"largest Go GC pause {formatting.seconds(pause.seconds)} ({pause.workload})")
+        pieces.append(f"largest Go GC pause {units.seconds(pause.seconds)} ({pause.workload})")
     if not pieces:
         return CategoryEvidence("latency_determinism", False, "no benchmark evidence in this run")
     return CategoryEvidence("latency_determinism", True, "; ".join(pieces), tuple(lines))
@@ -382,8 +381,8 @@ def build_evidence(analyses: Sequence[WorkloadAnalysis]) -> CategoryEvidence:
                     store[lang].append(value)
                 label = field_name.removesuffix("_build_seconds")
                 parts.append(
-                    f"{label} build Go {formatting.seconds(values['go'])} vs Rust "
-                    f"{formatting.seconds(values['rust'])}"
+                    f"{label} build Go {units.seconds(values['go'])} vs Rust "
+                    f"{units.seconds(values['rust'])}"
                 )
         if parts:
             lines.append(f"{analysis.result.name}: " + "; ".join(parts))
@@ -392,8 +391,8 @@ def build_evidence(analyses: Sequence[WorkloadAnalysis]) -> CategoryEvidence:
             "time_to_market", False, "no benchmark evidence (the run records no build times)"
         )
     pieces = [
-        f"median {label} build Go {formatting.seconds(stats.median(store['go']))} vs Rust "
-        f"{formatting.seconds(stats.median(store['rust']))}"
+        f"median {label} build Go {units.seconds(stats.median(store['go']))} vs Rust "
+        f"{units.seconds(stats.median(store['rust']))}"
         for label, store in (("clean", clean), ("incremental", incremental))
         if store["go"]
     ]
