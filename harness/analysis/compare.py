@@ -29,9 +29,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harness.analysis import noise, replicates, stats
-from harness.analysis import summaries as analysis
 from harness.analysis.stats import ALPHA
-from harness.analysis.summaries import PairedRatio, metric_values, paired_ratio, values_by_round
+from harness.analysis.summaries import (
+    HIGHER_IS_BETTER,
+    PairedRatio,
+    metric_values,
+    paired_ratio,
+    values_by_round,
+)
 from harness.errors import HarnessError
 from harness.model import ImplementationResult, Run, WorkloadResult, measurement_conditions
 
@@ -67,7 +72,6 @@ SERVER_UNITS = {
 }
 # Under this many replicates a side the t-test on logs has too few degrees of freedom to say much.
 MIN_REPLICATES = 3
-HIGHER_IS_BETTER = analysis.HIGHER_IS_BETTER | replicates.HIGHER_IS_BETTER
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from harness.analysis import phases as phase_analysis
 from harness.analysis import stats
-from harness.analysis.summaries import PairedRatio, paired_ratio
+from harness.analysis.summaries import SATURATION_METRIC, PairedRatio, paired_ratio
 from harness.model import ImplementationResult, ServerPhase
 
 PERCENTILES = ("p50", "p90", "p99", "p999")
@@ -38,8 +38,6 @@ PERCENTILE_LABELS = {"p50": "p50", "p90": "p90", "p99": "p99", "p999": "p99.9"}
 # Metrics `values_by_replicate` knows, for compare/ab and the Go/Rust ratios.
 LATENCY_METRICS = tuple(f"latency_{p}_seconds" for p in PERCENTILES)
 RATE_METRICS = (*LATENCY_METRICS, "achieved_rps", "server_cpu_per_request_seconds")
-SATURATION_METRIC = "saturation_rps"
-HIGHER_IS_BETTER = {"achieved_rps", SATURATION_METRIC}
 
 
 @dataclass(frozen=True)
@@ -90,10 +88,6 @@ class RateSummary:
     def usable(self) -> bool:
         """May be quoted as a headline figure and used for verdicts."""
         return not self.exclusions
-
-
-def replicate_of(phase: ServerPhase) -> int | None:
-    return phase.replicate
 
 
 def measured_phases(impl: ImplementationResult) -> list[ServerPhase]:

@@ -20,7 +20,10 @@ from harness.model import ImplementationResult, Repetition, Run, ServerPhase, Wo
 CV_WARNING = 0.05
 # Headline metrics compared Go vs Rust, in report order; lower is better unless listed below.
 COMPARED_METRICS = ("wall_seconds", "work_seconds", "cpu_seconds", "peak_rss_bytes", "throughput")
-HIGHER_IS_BETTER = {"throughput"}
+SATURATION_METRIC = "saturation_rps"  # a server's closed-loop saturation probe
+# The one list of metrics where more is better (batch throughput, servers' achieved and saturation
+# rates): the run verdicts, compare, trend, the brief and formatting all read it.
+HIGHER_IS_BETTER = {"throughput", "achieved_rps", SATURATION_METRIC}
 
 
 @dataclass(frozen=True)

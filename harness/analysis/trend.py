@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.analysis import compare, stats
-from harness.analysis.summaries import metric_values
+from harness.analysis.summaries import HIGHER_IS_BETTER, metric_values
 from harness.model import Run
 from harness.store import history
 from harness.store.results import load_run
@@ -91,7 +91,7 @@ def shift_detectable(metric: str, moved: compare.Shift | None) -> float | None:
         return None
     power = moved.power
     return stats.smallest_detectable_change(
-        lambda size: power(size, stats.ALPHA), worse_is_lower=metric in compare.HIGHER_IS_BETTER
+        lambda size: power(size, stats.ALPHA), worse_is_lower=metric in HIGHER_IS_BETTER
     )
 
 

@@ -22,15 +22,20 @@ from markupsafe import Markup
 
 from harness.analysis import noise, replicates
 from harness.analysis.decision import Decision
-from harness.analysis.summaries import WorkloadAnalysis, compare
+from harness.analysis.summaries import (
+    HIGHER_IS_BETTER,
+    SATURATION_METRIC,
+    WorkloadAnalysis,
+    compare,
+)
 from harness.model import ImplementationResult, Run
 from harness.report import charts, formatting
 from harness.report.charts import Chart, RatioPoint
 
 GO, RUST = "go/default", "rust/default"
-BATCH_METRICS = ("wall_seconds", "cpu_seconds", "peak_rss_bytes")
+HEADLINE_BATCH_METRICS = ("wall_seconds", "cpu_seconds", "peak_rss_bytes")
 P99 = "latency_p99_seconds"
-SATURATION = replicates.SATURATION_METRIC
+SATURATION = SATURATION_METRIC
 METRIC_LABELS = {
     "wall_seconds": "wall time",
     "cpu_seconds": "CPU time",
@@ -46,7 +51,6 @@ BETTER_WORDS = {
     P99: "lower p99",
     SATURATION: "higher saturation",
 }
-HIGHER_IS_BETTER = {SATURATION}
 MAX_SENTENCES = 5
 LANG_NAMES = {"go": "Go", "rust": "Rust"}
 
@@ -107,7 +111,7 @@ def batch_marks(a: WorkloadAnalysis) -> list[RatioMark]:
     marks = [
         RatioMark(w.name, c.metric, c.ratio, c.ci_low, c.ci_high, c.significant)
         for c in a.comparisons
-        if c.metric in BATCH_METRICS
+        if c.metric in HEADLINE_BATCH_METRICS
     ]
     go, rust = w.result_for(GO), w.result_for(RUST)
     if not _ok(go) or not _ok(rust):
@@ -118,7 +122,7 @@ def batch_marks(a: WorkloadAnalysis) -> list[RatioMark]:
             continue
         numerator, denominator = (impl, rust) if impl.lang == "go" else (go, impl)
         summary = a.summary_for(impl.key)
-        for metric in BATCH_METRICS:
+        for metric in HEADLINE_BATCH_METRICS:
             if summary is None or metric not in summary.metrics:
                 continue
             c = compare(metric, summary.metrics[metric].unit, numerator, denominator, w.throughput)
@@ -232,7 +236,7 @@ def gap_lines(analyses: Sequence[WorkloadAnalysis], marks: Sequence[RatioMark]) 
             continue
         present = {m.metric for m in defaults(marks) if m.workload == w.name}
         if w.kind != "server":
-            missing = [METRIC_LABELS[m] for m in BATCH_METRICS if m not in present]
+            missing = [METRIC_LABELS[m] for m in HEADLINE_BATCH_METRICS if m not in present]
             if missing:
                 lines.append(
                     f"{w.name}: no Go/Rust {' or '.join(missing)} ratio ({BATCH_GAP_REASON})."

@@ -81,7 +81,7 @@ def blocks(run: Run) -> tuple[Block, ...]:
 
 # --- what each implementation measured at a point -------------------------------------------------
 
-BATCH_METRICS = ("work_seconds", "peak_rss_bytes", "gc_count", "gc_pause_total_seconds")
+GROWTH_METRICS = ("work_seconds", "peak_rss_bytes", "gc_count", "gc_pause_total_seconds")
 
 
 def failure(point: WorkloadResult, key: str) -> str | None:
@@ -113,7 +113,7 @@ def estimates(point: WorkloadResult, key: str) -> dict[str, PointEstimate]:
     found = {
         name: point_estimate(*where, values)
         for name, (_, values) in metric_values(impl, point.throughput).items()
-        if name in BATCH_METRICS
+        if name in GROWTH_METRICS
     }
     sizes = [
         size
