@@ -27,11 +27,11 @@ from pathlib import Path
 from types import ModuleType
 
 from harness.errors import HarnessError
+from harness.measure.launcher import stderr_tail
 from harness.model import InputRecord, InputSpec, ParamValue, Workload
 from harness.store.results import write_atomic
 
 COMMAND_TIMEOUT_SECONDS = 600
-STDERR_TAIL_CHARS = 300
 
 
 class InputError(HarnessError):
@@ -158,7 +158,7 @@ def _from_command(workload: Workload, spec: InputSpec, size: str, cache_dir: Pat
                 f"({getattr(exc, 'strerror', None) or exc})"
             ) from exc
         if done.returncode != 0:
-            tail = done.stderr.decode(errors="replace").strip()[-STDERR_TAIL_CHARS:]
+            tail = stderr_tail(done.stderr.decode(errors="replace")).strip()
             raise InputError(
                 f"{workload.manifest_path} [input]: field 'command' exited "
                 f"{done.returncode}: {tail or '(no stderr)'}"

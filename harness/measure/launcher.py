@@ -47,7 +47,16 @@ import psutil
 from harness.errors import HarnessError
 from harness.model import ProcessOutcome, ResourceSample
 
-STDERR_TAIL_CHARS = 2000
+STDERR_TAIL_CHARS = 2000  # how much of a failed program's stderr a result or an error keeps
+
+
+def stderr_tail(stderr: str) -> str:
+    """The end of stderr without Go's GC trace lines, which would drown an error message. Every
+    failure that quotes a program's stderr (batch runs, servers, input commands) goes through here."""
+    lines = [line for line in stderr.splitlines() if not line.startswith("gc ")]
+    return "\n".join(lines)[-STDERR_TAIL_CHARS:]
+
+
 # The launcher needs milliseconds to kill what is left; the grace is for a launcher that is wedged.
 LAUNCHER_GRACE_SECONDS = 2.0
 

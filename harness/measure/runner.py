@@ -32,7 +32,7 @@ from harness.analysis.summaries import paired_ratio, values_by_round
 from harness.errors import HarnessError
 from harness.measure.gctrace import parse_gctrace
 from harness.measure.inputs import InputError, prepare_input
-from harness.measure.launcher import STDERR_TAIL_CHARS, Executor, leftover_message
+from harness.measure.launcher import Executor, leftover_message, stderr_tail
 from harness.measure.noise import (
     CpuClock,
     StatReader,
@@ -126,12 +126,6 @@ def parse_result_line(stdout: str) -> dict:
     return result
 
 
-def _stderr_tail(stderr: str) -> str:
-    """The end of stderr without GC trace lines, which would drown an error message."""
-    lines = [line for line in stderr.splitlines() if not line.startswith("gc ")]
-    return "\n".join(lines)[-STDERR_TAIL_CHARS:]
-
-
 def _failure(outcome: ProcessOutcome, timeout_seconds: float) -> str | None:
     if outcome.timed_out:
         return f"timed out after {timeout_seconds:g} s (process group killed)"
@@ -162,7 +156,7 @@ def to_repetition(
         exit_code=outcome.exit_code,
         gc_cycles=trace.cycles if trace else None,
         samples=outcome.samples,
-        stderr_tail=_stderr_tail(outcome.stderr),
+        stderr_tail=stderr_tail(outcome.stderr),
     )
     failure = _failure(outcome, timeout_seconds)
     if failure:

@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.measure.launcher import ServerProcess, leftover_message
+from harness.measure.launcher import stderr_tail as launcher_stderr_tail
 from harness.measure.runner import argv_for
 from harness.model import BuildRecord, Implementation, ServerSettings, Workload
-
-STDERR_TAIL_CHARS = 1500
 
 
 class ServerFailure(Exception):
@@ -41,8 +40,7 @@ def stderr_tail(path: Path) -> str:
         text = path.read_text(errors="replace")
     except OSError:
         return ""
-    lines = [line for line in text.splitlines() if not line.startswith("gc ")]
-    return "\n".join(lines)[-STDERR_TAIL_CHARS:]
+    return launcher_stderr_tail(text)
 
 
 def fill(template: str, params: Mapping[str, object]) -> str:
