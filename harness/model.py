@@ -647,7 +647,7 @@ class FoldedStack:
 @dataclass(frozen=True)
 class ImplementationProfile(Keyed):
     """One implementation profiled with perf: the raw folded stacks and the figures that say how
-    far to trust them. Categories and tables are derived from the stacks (harness/profile/stacks.py)."""
+    far to trust them. Categories and tables are derived from the stacks (harness/analysis/stacks.py)."""
 
     lang: Lang
     variant: str

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.profile import stacks
-from harness.profile.stacks import Owner
+from harness.analysis import stacks
+from harness.analysis.stacks import Owner
 
 GO = Owner("go", ("main.", "gorust/workloads/"))
 RUST = Owner("rust", ("json", "binarytrees", "serve"))

@@ -41,6 +41,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from harness.analysis import stacks
 from harness.build import builder as build
 from harness.build import toolchains
 from harness.errors import HarnessError
@@ -66,7 +67,6 @@ from harness.model import (
     Workload,
     WorkloadProfile,
 )
-from harness.profile import stacks
 from harness.servers import lifecycle
 from harness.servers.drive import PhaseDriver
 from harness.servers.protocol import default_settings

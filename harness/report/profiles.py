@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from markupsafe import Markup
 
+from harness.analysis import stacks
 from harness.errors import HarnessError
 from harness.model import ImplementationProfile, ProfileRun, WorkloadProfile
-from harness.profile import stacks
 from harness.report import charts, formatting
 from harness.report.charts import Chart
 from harness.store.results import load_profile, profile_path
