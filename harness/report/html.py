@@ -19,6 +19,7 @@ from harness.analysis.capacity import CapacityConfig, load_capacity_config, proj
 from harness.analysis.compare import DEFAULT_THRESHOLD
 from harness.analysis.decision import Evidence, TeamConfig, collect_evidence, decide
 from harness.analysis.hybrid import analyse_hybrids
+from harness.analysis.profiles import evidence_lines
 from harness.analysis.summaries import (
     CV_WARNING,
     ImplementationSummary,
@@ -248,7 +249,7 @@ def _with_profile_shares(gc: dict, profile: profile_report.FoundProfile | None) 
 def _with_profile_evidence(evidence: Evidence, profile: profile_report.FoundProfile | None) -> Evidence:
     """The decision matrix's latency-determinism and resource-cost evidence, plus the measured
     GC, runtime and allocator shares of the run's profiles (a line each; scores unchanged)."""
-    lines = profile_report.evidence_lines(profile)
+    lines = evidence_lines(profile.profile if profile else None)
     categories = {
         name: replace(e, lines=(*e.lines, lines[name])) if name in lines else e
         for name, e in evidence.categories.items()

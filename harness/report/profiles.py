@@ -19,6 +19,7 @@ import numpy as np
 from markupsafe import Markup
 
 from harness.analysis import stacks
+from harness.analysis.profiles import category_shares, owner_of, stack_map
 from harness.errors import HarnessError
 from harness.model import ImplementationProfile, ProfileRun, WorkloadProfile
 from harness.report import charts, formatting
@@ -83,18 +84,6 @@ def _overhead(p: ImplementationProfile) -> str:
 
 def _signed_pct(value: float) -> str:
     return f"{value * 100:+.1f} %"
-
-
-def owner_of(p: ImplementationProfile) -> stacks.Owner:
-    return stacks.Owner(p.lang, tuple(p.own_code))
-
-
-def stack_map(p: ImplementationProfile) -> dict[str, int]:
-    return {s.stack: s.samples for s in p.stacks}
-
-
-def category_shares(p: ImplementationProfile) -> dict[str, float]:
-    return stacks.shares(stacks.category_samples(stack_map(p), owner_of(p)))
 
 
 @dataclass(frozen=True)
@@ -424,30 +413,3 @@ def gc_sentence(found: FoundProfile | None) -> str | None:
         "Rust's runtime share is its async runtime (servers); its memory management is all in the "
         "allocator share."
     )
-
-
-def evidence_lines(found: FoundProfile | None) -> dict[str, str]:
-    """For the decision matrix: one line each for latency determinism (the GC and runtime share
-    competing with the program) and resource cost (runtime + allocator share of CPU), per pair."""
-    profile = found.profile if found else None
-    if profile is None:
-        return {}
-    gc, memory = [], []
-    for w in profile.workloads:
-        go, rust = w.profile_for(GO), w.profile_for(RUST)
-        if not (go and rust and go.ok and rust.ok and go.samples and rust.samples):
-            continue
-        g, r = category_shares(go), category_shares(rust)
-        gc.append(f"{w.name} {formatting.percent(g['gc_runtime'])} vs {formatting.percent(r['gc_runtime'])}")
-        memory.append(
-            f"{w.name} {formatting.percent(g['gc_runtime'] + g['allocator'])} vs "
-            f"{formatting.percent(r['gc_runtime'] + r['allocator'])}"
-        )
-    if not gc:
-        return {}
-    return {
-        "latency_determinism": "CPU profiles, share of samples in GC and runtime, Go vs Rust: "
-        + "; ".join(gc),
-        "resource_cost": "CPU profiles, share of samples in GC, runtime and allocator together, "
-        "Go vs Rust: " + "; ".join(memory),
-    }
