@@ -29,14 +29,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harness.analysis import noise, replicates, stats
-from harness.analysis.stats import ALPHA
-from harness.analysis.summaries import (
-    HIGHER_IS_BETTER,
-    PairedRatio,
-    metric_values,
-    paired_ratio,
-    values_by_round,
-)
+from harness.analysis.stats import ALPHA, PairedRatio, paired_ratio
+from harness.analysis.summaries import HIGHER_IS_BETTER, metric_values, values_by_round
 from harness.errors import HarnessError
 from harness.model import ImplementationResult, Run, WorkloadResult, measurement_conditions
 

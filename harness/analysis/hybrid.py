@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from harness.analysis import stats
-from harness.analysis.summaries import PairedRatio, paired_ratio
+from harness.analysis.stats import PairedRatio, paired_ratio
 from harness.model import ImplementationResult, Run, WorkloadResult
 
 GRAIN_KEY = re.compile(r"^g(\d+)_seconds$")

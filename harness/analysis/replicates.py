@@ -30,13 +30,14 @@ from dataclasses import dataclass
 
 from harness.analysis import phases as phase_analysis
 from harness.analysis import stats
-from harness.analysis.summaries import SATURATION_METRIC, PairedRatio, paired_ratio
+from harness.analysis.stats import PairedRatio, paired_ratio
 from harness.model import ImplementationResult, ServerPhase
 
 PERCENTILES = ("p50", "p90", "p99", "p999")
 PERCENTILE_LABELS = {"p50": "p50", "p90": "p90", "p99": "p99", "p999": "p99.9"}
 # Metrics `values_by_replicate` knows, for compare/ab and the Go/Rust ratios.
 LATENCY_METRICS = tuple(f"latency_{p}_seconds" for p in PERCENTILES)
+SATURATION_METRIC = "saturation_rps"  # a server's closed-loop saturation probe
 RATE_METRICS = (*LATENCY_METRICS, "achieved_rps", "server_cpu_per_request_seconds")
 
 

@@ -308,3 +308,52 @@ def smallest_detectable_change(
         else:
             low = middle
     return abs(change_of(high))
+
+
+@dataclass(frozen=True)
+class PairedRatio:
+    """numerator / denominator over the rounds both ran in: median per-round ratio, 95 % CI from
+    resampling rounds, Wilcoxon signed-rank p-value."""
+
+    ratio: float
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    rounds: int
+
+    @property
+    def half_width(self) -> float | None:
+        """The CI's half-width relative to the ratio (0.02 = ±2 %)."""
+        if self.ci_low is None or self.ci_high is None:
+            return None
+        return relative_half_width(self.ratio, Interval(self.ci_low, self.ci_high))
+
+    @property
+    def significant(self) -> bool:
+        """The harness's one rule for calling a difference: the CI excludes 1 and p < ALPHA."""
+        if self.ci_low is None or self.ci_high is None or self.p_value is None:
+            return False
+        return (self.ci_low > 1 or self.ci_high < 1) and self.p_value < ALPHA
+
+
+def paired_ratio(
+    numerator: dict[int, float],
+    denominator: dict[int, float],
+    test: Callable[[Sequence[float]], float | None] = wilcoxon_p,
+) -> PairedRatio | None:
+    """The paired ratio over the rounds present on both sides; None without a common round or
+    with a zero denominator. `test` gives the p-value from the ratios: the signed-rank test for
+    rounds, the t-test on logs for a few server replicates (stats.log_t_p)."""
+    rounds = sorted(numerator.keys() & denominator.keys())
+    if not rounds or any(denominator[r] == 0 for r in rounds):
+        return None
+    ratios = paired_ratios([numerator[r] for r in rounds], [denominator[r] for r in rounds])
+    ci = median_ci(ratios)  # resamples whole rounds, so pairs stay paired
+    p_value = test(ratios)
+    return PairedRatio(
+        ratio=median(ratios),
+        ci_low=ci.low if ci else None,
+        ci_high=ci.high if ci else None,
+        p_value=None if p_value is None or math.isnan(p_value) else p_value,
+        rounds=len(rounds),
+    )

@@ -9,18 +9,17 @@ is "ok" get summaries; a failed or diverging one is reported as such, never as a
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.analysis import stats
-from harness.analysis.stats import ALPHA
+from harness.analysis.replicates import SATURATION_METRIC
+from harness.analysis.stats import paired_ratio
 from harness.model import ImplementationResult, Repetition, Run, ServerPhase, WorkloadResult
 
 CV_WARNING = 0.05
 # Headline metrics compared Go vs Rust, in report order; lower is better unless listed below.
 COMPARED_METRICS = ("wall_seconds", "work_seconds", "cpu_seconds", "peak_rss_bytes", "throughput")
-SATURATION_METRIC = "saturation_rps"  # a server's closed-loop saturation probe
 # The one list of metrics where more is better (batch throughput, servers' achieved and saturation
 # rates): the run verdicts, compare, trend, the brief and formatting all read it.
 HIGHER_IS_BETTER = {"throughput", "achieved_rps", SATURATION_METRIC}
@@ -155,32 +154,6 @@ class Comparison:
 
 
 @dataclass(frozen=True)
-class PairedRatio:
-    """numerator / denominator over the rounds both ran in: median per-round ratio, 95 % CI from
-    resampling rounds, Wilcoxon signed-rank p-value."""
-
-    ratio: float
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
-    rounds: int
-
-    @property
-    def half_width(self) -> float | None:
-        """The CI's half-width relative to the ratio (0.02 = ±2 %)."""
-        if self.ci_low is None or self.ci_high is None:
-            return None
-        return stats.relative_half_width(self.ratio, stats.Interval(self.ci_low, self.ci_high))
-
-    @property
-    def significant(self) -> bool:
-        """The harness's one rule for calling a difference: the CI excludes 1 and p < ALPHA."""
-        if self.ci_low is None or self.ci_high is None or self.p_value is None:
-            return False
-        return (self.ci_low > 1 or self.ci_high < 1) and self.p_value < ALPHA
-
-
-@dataclass(frozen=True)
 class WorkloadAnalysis:
     result: WorkloadResult
     implementations: tuple[ImplementationSummary, ...]
@@ -230,29 +203,6 @@ def values_by_round(
         for m in repetition_metrics(rep, throughput_kind)
         if m.name == metric
     }
-
-
-def paired_ratio(
-    numerator: dict[int, float],
-    denominator: dict[int, float],
-    test: Callable[[Sequence[float]], float | None] = stats.wilcoxon_p,
-) -> PairedRatio | None:
-    """The paired ratio over the rounds present on both sides; None without a common round or
-    with a zero denominator. `test` gives the p-value from the ratios: the signed-rank test for
-    rounds, the t-test on logs for a few server replicates (stats.log_t_p)."""
-    rounds = sorted(numerator.keys() & denominator.keys())
-    if not rounds or any(denominator[r] == 0 for r in rounds):
-        return None
-    ratios = stats.paired_ratios([numerator[r] for r in rounds], [denominator[r] for r in rounds])
-    ci = stats.median_ci(ratios)  # resamples whole rounds, so pairs stay paired
-    p_value = test(ratios)
-    return PairedRatio(
-        ratio=stats.median(ratios),
-        ci_low=ci.low if ci else None,
-        ci_high=ci.high if ci else None,
-        p_value=None if p_value is None or math.isnan(p_value) else p_value,
-        rounds=len(rounds),
-    )
 
 
 def summarise_implementation(

@@ -28,7 +28,8 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol
 
-from harness.analysis.summaries import paired_ratio, values_by_round
+from harness.analysis.stats import paired_ratio
+from harness.analysis.summaries import values_by_round
 from harness.errors import HarnessError
 from harness.measure.gctrace import parse_gctrace
 from harness.measure.inputs import InputError, prepare_input

@@ -15,7 +15,8 @@ from markupsafe import Markup
 from harness.analysis import noise, replicates, stats
 from harness.analysis.capacity import CapacityProjection, describe_load
 from harness.analysis.decision import CATEGORIES, Decision, gc_phases
-from harness.analysis.summaries import CV_WARNING, PairedRatio, WorkloadAnalysis
+from harness.analysis.stats import PairedRatio
+from harness.analysis.summaries import CV_WARNING, WorkloadAnalysis
 from harness.analysis.trend import trends
 from harness.measure import cpufeatures
 from harness.model import CpuState, ImplementationResult, Run, ServerPhase, SystemState

@@ -24,7 +24,7 @@ from harness.analysis.phases import (
     headline_exclusions,
 )
 from harness.analysis.replicates import Estimate, RateSummary
-from harness.analysis.summaries import PairedRatio
+from harness.analysis.stats import PairedRatio
 from harness.model import ImplementationResult, RunConfig, ServerPhase, WorkloadResult
 from harness.report import charts, formatting
 from harness.report.charts import Chart
