@@ -8,12 +8,14 @@ import re
 import pytest
 from brief_fixtures import DEFAULT_MARKS, failing_run, full_like_run, go_only_run
 
-from harness.analysis.decision import CATEGORY_NAMES, parse_team_config
+from harness.analysis.bundle import analyse
+from harness.analysis.decision import CATEGORY_NAMES, load_team_config, parse_team_config
+from harness.analysis.noise import run_noise
 from harness.analysis.summaries import analyse_run
 from harness.cli import main as cli
 from harness.report import brief, charts
 from harness.report.brief import RatioMark
-from harness.report.export import run_brief, write_brief
+from harness.report.export import write_brief
 from harness.report.html import build_context, render
 from harness.store.results import save_run
 
@@ -271,7 +273,7 @@ def test_the_report_opens_with_the_brief(full):
 def test_with_team_scores_the_brief_gives_the_lean_and_its_dominant_categories():
     scores = {**dict.fromkeys(CATEGORY_NAMES, 3), "latency_determinism": 5, "resource_cost": 4}
     team = parse_team_config({"scores": scores}, "team.toml")
-    found = run_brief(full_like_run(), team)
+    found = run_brief(full_like_run(), team=team)
     assert found.decision == (
         "Decision matrix (team scores from team.toml): lean Rust; dominant: Latency determinism "
         "requirement (Rust pull 3, Go pull 0)."
@@ -280,8 +282,13 @@ def test_with_team_scores_the_brief_gives_the_lean_and_its_dominant_categories()
 
 def test_noise_line_counts_warnings_and_noisy_series():
     run = full_like_run()
-    line = brief.noise_text(run, analyse_run(run), 0.05)
+    line = brief.noise_text(run_noise(run, 0.05), analyse_run(run))
     assert line.endswith("no warnings, no series above 5 % CV.")
+
+
+def run_brief(run, team=None):
+    """The brief from the run's one analysis pass, as the report and `export --brief` build it."""
+    return brief.build_brief(analyse(run, team=team))
 
 
 # --- the Markdown brief ----------------------------------------------------------------------------
@@ -289,7 +296,7 @@ def test_noise_line_counts_warnings_and_noisy_series():
 
 def test_markdown_brief_writes_the_chart_beside_it(tmp_path):
     run = full_like_run()
-    text, written = write_brief(run, tmp_path)
+    text, written = write_brief(analyse(run), tmp_path)
     names = [p.name for p in written]
     assert names == [
         f"{run.run_id}-brief.md",
@@ -309,13 +316,13 @@ def test_markdown_brief_of_a_failing_run_lists_failures_and_escapes_them(tmp_pat
     from dataclasses import replace
 
     run = replace(run, workloads=(replace(json, error="diverged | <b>x</b>"), *rest))
-    text, _ = write_brief(run, tmp_path)
+    text, _ = write_brief(analyse(run), tmp_path)
     assert "- FAILED json: checksum mismatch — diverged \\| &lt;b&gt;x&lt;/b&gt;" in text
     assert "| json |" not in text
 
 
 def test_markdown_brief_of_one_language_has_no_chart(tmp_path):
-    text, written = write_brief(go_only_run(), tmp_path)
+    text, written = write_brief(analyse(go_only_run()), tmp_path)
     assert "**Nothing to compare: only Go was measured.**" in text
     assert [p.suffix for p in written] == [".md"]
 
@@ -332,6 +339,28 @@ def test_cli_export_brief_prints_and_writes(tmp_path, capsys):
     assert captured.out.startswith(f"## Go vs Rust: run {run.run_id}")
     assert f"wrote {out / (run.run_id + '-overview.png')}" in captured.err
     assert (out / f"{run.run_id}-brief.md").read_text() == captured.out
+
+
+def test_export_brief_says_what_the_reports_brief_says(tmp_path, capsys):
+    # Both come from the run's one analysis pass with the same team scores: every sentence, the
+    # noise line and the decision's lean of the report's first page are in the Markdown brief.
+    run = full_like_run()
+    save_run(run, tmp_path / "results")
+    team = tmp_path / "team.toml"
+    team.write_text(
+        "[scores]\n"
+        + "".join(
+            f"{name} = {5 if name == 'latency_determinism' else 3}\n" for name in CATEGORY_NAMES
+        )
+    )
+    argv = ["--results-dir", str(tmp_path / "results"), "export", "--brief", "--team", str(team)]
+    assert cli.main([*argv, "--out", str(tmp_path / "out")]) == 0
+    markdown = capsys.readouterr().out
+    page = build_context(run, team=load_team_config(team))["brief"]
+    assert page["decision"] and page["decision"] in markdown
+    assert page["noise"] in markdown
+    for sentence in page["sentences"]:
+        assert sentence in markdown
 
 
 def test_cli_export_brief_refuses_another_format(tmp_path, capsys):

@@ -16,6 +16,7 @@ from builders import (
     workload_result,
 )
 
+from harness.analysis.bundle import analyse
 from harness.model import SweepPoint
 from harness.report.export import (
     EXPORTERS,
@@ -52,8 +53,8 @@ def mismatch_workload():
 
 
 def test_csv_header_exact():
-    assert export_csv(small_run()).splitlines()[0] == HEADER
-    assert export_csv(run([])) == HEADER + "\n"  # no workloads: the header alone
+    assert export_csv(analyse(small_run())).splitlines()[0] == HEADER
+    assert export_csv(analyse(run([]))) == HEADER + "\n"  # no workloads: the header alone
 
 
 def test_csv_places_a_sweep_point_on_its_axis():
@@ -68,7 +69,7 @@ def test_csv_places_a_sweep_point_on_its_axis():
             replace(demo, name="demo@GOGC=off", sweep=off),
         ),
     )
-    table = rows(export_csv(swept))
+    table = rows(export_csv(analyse(swept)))
     at_200 = [r for r in table if r["workload"] == "demo@GOGC=200"]
     at_off = [r for r in table if r["workload"] == "demo@GOGC=off"]
     assert at_200 and at_off
@@ -80,7 +81,7 @@ def test_csv_places_a_sweep_point_on_its_axis():
 
 
 def test_csv_values_hand_computed():
-    table = rows(export_csv(small_run()))
+    table = rows(export_csv(analyse(small_run())))
     # Go: 5 basic + work, startup, throughput + 5 gc + 1 extra = 14 per rep; Rust: 8 per rep
     assert len(table) == 2 * 14 + 2 * 8
     first = value(table, "go", 1, "wall_seconds")
@@ -115,7 +116,7 @@ def test_csv_values_hand_computed():
 
 
 def test_csv_rust_has_no_gc_rows():
-    table = rows(export_csv(small_run()))
+    table = rows(export_csv(analyse(small_run())))
     assert [r for r in table if r["lang"] == "rust" and r["metric"].startswith("gc_")] == []
     assert [r for r in table if r["lang"] == "go" and r["metric"] == "gc_count"] != []
 
@@ -130,7 +131,7 @@ def test_csv_skips_mismatch_workloads_and_failed_implementations():
         status="failed",
     )
     demo = replace(demo, implementations=(*demo.implementations, failed_variant))
-    table = rows(export_csv(replace(base, workloads=(demo, mismatch_workload()))))
+    table = rows(export_csv(analyse(replace(base, workloads=(demo, mismatch_workload())))))
     assert {r["workload"] for r in table} == {"demo"}
     assert {(r["lang"], r["variant"]) for r in table} == {("go", "default"), ("rust", "default")}
     assert len(table) == 2 * 14 + 2 * 8
@@ -144,13 +145,11 @@ def test_markdown_escapes_user_text():
         error="go/default: exit status 1: bad | input <script>alert(1)</script>",
     )
     base = small_run()
-    text = export_markdown(
-        replace(
+    text = export_markdown(analyse(replace(
             base,
             workloads=(*base.workloads, failing),
             machine=replace(base.machine, cpu_model="CPU | <b>"),
-        )
-    )
+        )))
     assert "<script>" not in text
     assert "<b>" not in text
     assert "bad \\| input &lt;script&gt;alert(1)&lt;/script&gt;" in text
@@ -162,7 +161,7 @@ def test_markdown_escapes_user_text():
 
 
 def test_markdown_ok_row_has_medians():
-    text = export_markdown(small_run())
+    text = export_markdown(analyse(small_run()))
     (row,) = [line for line in text.splitlines() if line.startswith("| demo |")]
     # Go walls 1.0, 1.1 -> median 1.05 s; Rust 0.5, 0.6 -> 550 ms; RSS 50 MiB vs 20 MiB
     assert "| 1.05 s | 550 ms |" in row
@@ -171,14 +170,14 @@ def test_markdown_ok_row_has_medians():
 
 
 def test_markdown_mismatch_row_has_no_numbers():
-    text = export_markdown(run([mismatch_workload()]))
+    text = export_markdown(analyse(run([mismatch_workload()])))
     (row,) = [line for line in text.splitlines() if line.startswith("| bad |")]
     assert "**CHECKSUM_MISMATCH**: differs" in row
     assert "7.77" not in text
 
 
 def test_benchstat_lines():
-    text = export_benchstat(small_run())
+    text = export_benchstat(analyse(small_run()))
     lines = [line for line in text.splitlines() if line.startswith("Benchmark")]
     assert (
         lines[0]
@@ -192,11 +191,11 @@ def test_benchstat_lines():
 
 
 def test_bmf_medians():
-    document = json.loads(export_bmf(small_run()))
+    document = json.loads(export_bmf(analyse(small_run())))
     assert set(document) == {"demo/go/default", "demo/rust/default"}
     assert document["demo/go/default"]["latency"]["value"] == pytest.approx(1.05e9)
     assert document["demo/rust/default"]["peak-rss-bytes"]["value"] == 20 * MIB
-    assert json.loads(export_bmf(run([mismatch_workload()]))) == {}
+    assert json.loads(export_bmf(analyse(run([mismatch_workload()])))) == {}
 
 
 def test_registry():
@@ -222,7 +221,7 @@ def replicated_server_run():
 
 
 def test_csv_keeps_every_server_replicate_apart():
-    table = rows(export_csv(replicated_server_run()))
+    table = rows(export_csv(analyse(replicated_server_run())))
     p99 = [
         (r["phase"], r["replicate"], r["value"])
         for r in table
@@ -241,13 +240,13 @@ def test_csv_keeps_every_server_replicate_apart():
 
 def test_csv_numbers_an_old_files_rate_phases_as_replicate_1():
     old = server_run([server_workload([server_phase(None, 5000), server_phase(1000, 1000)], [])])
-    table = rows(export_csv(old))
+    table = rows(export_csv(analyse(old)))
     found = {(r["phase"], r["replicate"]) for r in table}
     assert found == {("saturation", ""), ("rate=1000", "1")}
 
 
 def test_markdown_has_one_server_row_per_rate_with_medians():
-    text = export_markdown(replicated_server_run())
+    text = export_markdown(analyse(replicated_server_run()))
     lines = [line for line in text.splitlines() if line.startswith("| api |")]
     assert len(lines) == 2  # 1000 and 2000, not one row per replicate
     assert lines[0].startswith("| api | 1,000 | 2 | 4 ms | 1.5 ms |")

@@ -17,6 +17,7 @@ from collections import Counter
 import pytest
 from builders import impl_result, repetition, run, small_run, workload_result
 
+from harness.analysis.bundle import analyse
 from harness.report.export import export_benchstat, export_bmf
 
 MIB = 1 << 20
@@ -67,7 +68,7 @@ def ten_rep_run():
 
 
 def test_benchstat_parses_as_go_benchmark_format():
-    config, results = parse_go_benchmarks(export_benchstat(ten_rep_run()))
+    config, results = parse_go_benchmarks(export_benchstat(analyse(ten_rep_run())))
     assert config["goos"] == "linux"
     assert config["cpu"] == "Test CPU @ 3.0GHz"
     assert config["go"] == "go version go1.26.0 linux/amd64"
@@ -94,7 +95,7 @@ def test_benchstat_skips_failed_and_diverging_output():
         status="checksum_mismatch",
     )
     _, results = parse_go_benchmarks(
-        export_benchstat(run([workload_result(impls=[ok, failed]), mismatch]))
+        export_benchstat(analyse(run([workload_result(impls=[ok, failed]), mismatch])))
     )
     assert [name for name, _, _ in results] == ["BenchmarkDemo/lang=go/variant=default"] * 3
 
@@ -103,7 +104,7 @@ def test_bmf_medians_and_ci_bounds_hand_checked():
     """small_run: Go walls 1.0 and 1.1 s. The median is 1.05 s; a bootstrap resample of two values
     has median 1.0 (1/4 of resamples), 1.05 (1/2) or 1.1 (1/4), so the 2.5th and 97.5th
     percentiles are 1.0 and 1.1. Constant series have bounds equal to the value."""
-    document = json.loads(export_bmf(small_run()))
+    document = json.loads(export_bmf(analyse(small_run())))
     assert set(document) == {"demo/go/default", "demo/rust/default"}
     go = document["demo/go/default"]
     assert set(go) == {"latency", "throughput", "peak-rss-bytes", "cpu-nanoseconds"}
@@ -138,7 +139,7 @@ def test_bmf_medians_and_ci_bounds_hand_checked():
 
 
 def test_bmf_bounds_bracket_the_median_with_ten_repetitions():
-    document = json.loads(export_bmf(ten_rep_run()))
+    document = json.loads(export_bmf(analyse(ten_rep_run())))
     latency = document["http-json/go/default"]["latency"]
     assert latency["value"] == pytest.approx(1.045e9)  # median of 1.00 .. 1.09 s
     # a resampled median is a mean of two of the values, so it stays within [1.00, 1.09] s
@@ -152,6 +153,6 @@ def test_bmf_bounds_bracket_the_median_with_ten_repetitions():
 
 def test_bmf_one_repetition_has_no_bounds():
     document = json.loads(
-        export_bmf(run([workload_result(impls=[impl_result("go", reps=[repetition(wall=3.0)])])]))
+        export_bmf(analyse(run([workload_result(impls=[impl_result("go", reps=[repetition(wall=3.0)])])])))
     )
     assert document["demo/go/default"]["latency"] == {"value": pytest.approx(3e9)}

@@ -10,12 +10,13 @@ import pytest
 from builders import gc_cycle, replicated, server_phase, server_run, server_workload
 
 from harness.analysis import replicates
-from harness.analysis.decision import server_tails
+from harness.analysis.decision import largest_go_pause, server_tails
 from harness.analysis.summaries import analyse_run
 from harness.cli import main as cli
 from harness.model import LatencyWindow, RequestCounts
 from harness.report.html import build_context, render
 from harness.report.sections import gc_and_memory, summary
+from harness.report.servers import CONSOLE_COLUMNS, console_rows
 
 MISSED = "achieved 1900 req/s < 99 % of offered 2000"
 BUSY = "load generator near its CPU limit: the server may be capable of more"
@@ -314,6 +315,37 @@ def test_gc_section_has_one_row_per_rate_and_no_probe_pauses():
     assert go_row["max_pause"] == "6 ms"  # the probe's 40 ms is not a fixed-rate phase
     assert rust_row["gc"] == "no GC"
     assert "Across 3 Go GC cycles" in found["reading"][0]
+
+
+def test_console_report_and_decision_take_gc_figures_from_the_same_replicates():
+    # Go's replicate 2 at 1000 req/s ran under 4 % CPU steal and holds the run's longest pause
+    # (30 ms, stretched by the hypervisor like its requests). It is set aside for latency, so it is
+    # for GC too: the console, the report's GC table and the decision matrix all quote 6 ms.
+    go = [
+        *replicated(
+            1000,
+            achieved=[1000, 1000, 1000],
+            gc=[
+                (gc_cycle(1, pause=0.002),),
+                (gc_cycle(1, pause=0.030),),
+                (gc_cycle(1, pause=0.006), gc_cycle(2)),
+            ],
+        ),
+        *replicated(None, achieved=[5000, 5000, 5000]),
+    ]
+    rust = [
+        *replicated(1000, achieved=[1000, 1000, 1000]),
+        *replicated(None, achieved=[9000, 9000, 9000]),
+    ]
+    run = with_steal(server_run([server_workload(go, rust)]), 0, 1000, 2, 0.04)
+    analyses = analyse_run(run)
+    console = {row[1]: row for row in console_rows(run.workloads[0]) if row[2] == "1,000 req/s"}
+    report_row = gc_and_memory(run, analyses)["rows"][0]
+    pause = largest_go_pause(analyses)
+    assert console["go/default"][CONSOLE_COLUMNS.index("GC max pause")] == "6 ms"
+    assert report_row["max_pause"] == "6 ms"
+    assert report_row["workload"] == "api 1,000 req/s (2 replicates)"
+    assert pause is not None and pause.seconds == pytest.approx(0.006)
 
 
 def test_cpu_per_request_divides_by_answered_responses_not_the_unsent_in_the_histogram():

@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from harness.analysis import replicates, stats, units
+from harness.analysis import stats, units
 from harness.analysis.capacity import CapacityProjection, describe_load
 from harness.analysis.hybrid import HybridAnalysis, headline_sentences
 from harness.analysis.summaries import WorkloadAnalysis
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
-from harness.model import DEFAULT_VARIANT, ImplementationResult, ServerPhase
+from harness.model import DEFAULT_VARIANT, ImplementationResult
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_TEAM_PATH = ROOT / "config" / "team.toml"
@@ -245,13 +245,12 @@ def server_tails(analyses: Sequence[WorkloadAnalysis]) -> tuple[TailAtRate, ...]
     tails = []
     for analysis in analyses:
         pair = _both_ok(analysis) if analysis.result.kind == "server" else None
-        if pair is None:
+        server = analysis.server
+        if pair is None or server is None or server.headline_rate is None:
             continue
         go, rust = pair
-        rate = replicates.headline_rate(go, rust)
-        if rate is None:
-            continue
-        g, r = replicates.summarise_rate(go, rate), replicates.summarise_rate(rust, rate)
+        rate = server.headline_rate
+        g, r = server.rate(go.key, rate), server.rate(rust.key, rate)
         if (
             g is None
             or r is None
@@ -275,13 +274,6 @@ def server_tails(analyses: Sequence[WorkloadAnalysis]) -> tuple[TailAtRate, ...]
     return tuple(tails)
 
 
-def gc_phases(impl: ImplementationResult) -> list[ServerPhase]:
-    """The server phases GC figures come from: every successful fixed-rate replicate, usable or
-    not (a pause is the runtime's at any rate), never a closed-loop probe or the warm-up, whose
-    unthrottled load would make Go's pauses look like those of a server nobody runs."""
-    return [p for p in replicates.measured_phases(impl) if p.ok]
-
-
 def largest_go_pause(analyses: Sequence[WorkloadAnalysis]) -> GcPause | None:
     """Over Go defaults' successful batch repetitions and fixed-rate server replicates."""
     pauses: list[tuple[float, str]] = []
@@ -290,11 +282,8 @@ def largest_go_pause(analyses: Sequence[WorkloadAnalysis]) -> GcPause | None:
         if result.status == "checksum_mismatch":
             continue
         if result.kind == "server":
-            go = result.result_for(f"go/{DEFAULT_VARIANT}")
-            if go is not None and go.status == "ok":
-                pauses += [
-                    (c.pause_seconds, result.name) for p in gc_phases(go) for c in p.gc_cycles or ()
-                ]
+            phases = analysis.server.gc_phases.get(f"go/{DEFAULT_VARIANT}", ()) if analysis.server else ()
+            pauses += [(c.pause_seconds, result.name) for p in phases for c in p.gc_cycles or ()]
         else:
             summary = analysis.summary_for(f"go/{DEFAULT_VARIANT}")
             if summary is not None:
@@ -438,6 +427,16 @@ def collect_evidence(
         largest_go_pause=largest_go_pause(analyses),
         hybrid=headline_sentences(hybrid) if hybrid is not None else (),
     )
+
+
+def with_extra_lines(evidence: Evidence, lines: Mapping[str, str]) -> Evidence:
+    """The evidence with one more line in each named category (e.g. the CPU profile's measured GC,
+    runtime and allocator shares); the scores are unchanged."""
+    categories = {
+        name: replace(e, lines=(*e.lines, lines[name])) if name in lines else e
+        for name, e in evidence.categories.items()
+    }
+    return replace(evidence, categories=categories)
 
 
 # --- the decision --------------------------------------------------------------------------------

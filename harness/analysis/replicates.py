@@ -26,7 +26,7 @@ Files before schema 5 have no replicate numbers: their one phase per rate reads 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from harness.analysis import phases as phase_analysis
 from harness.analysis import stats
@@ -275,3 +275,60 @@ def headline_rate(go: ImplementationResult, rust: ImplementationResult) -> float
         return rates[-1]
     below = [r for r in rates if r <= HEADLINE_MAX_SATURATION_FRACTION * min(found)]
     return below[-1] if below else rates[0]
+
+
+def gc_phases(impl: ImplementationResult) -> tuple[ServerPhase, ...]:
+    """The server phases GC figures come from: at every offered rate, the successful replicates its
+    estimates use (steal-disturbed ones set aside, as for latency, unless every one was: the
+    hypervisor's steal stretches a stop-the-world pause as it stretches a request), usable or not
+    (a pause is the runtime's at any rate). Never a closed-loop probe or the warm-up, whose
+    unthrottled load would make Go's pauses look like those of a server nobody runs. The console,
+    the report's GC table and the decision matrix all read these phases."""
+    return tuple(p for rate in rates_of(impl) for p in phases_at(impl, rate) if p.ok)
+
+
+@dataclass(frozen=True)
+class ServerPair:
+    """A server workload's findings, computed once by the analysis pass (summaries.analyse_workload):
+    what the brief, the report's summary and server tables, the Markdown export and the decision
+    matrix quote, so none of them selects rates or replicates on its own."""
+
+    rates: dict[str, tuple[RateSummary, ...]]  # implementation key -> per-rate summaries
+    saturation: dict[str, Estimate | None]  # implementation key -> closed-loop probes' median
+    gc_phases: dict[str, tuple[ServerPhase, ...]]  # implementation key -> gc_phases()
+    # Go/Rust defaults (both ok): the rates where every replicate on both sides was usable, the one
+    # a summary quotes, p99 paired by replicate at each usable rate, and saturation paired.
+    usable_rates: tuple[float, ...] = ()
+    headline_rate: float | None = None
+    p99_ratios: dict[float, PairedRatio | None] = field(default_factory=dict)
+    saturation_ratio: PairedRatio | None = None
+
+    def rate(self, key: str, rate: float) -> RateSummary | None:
+        return next((s for s in self.rates.get(key, ()) if s.offered_rps == rate), None)
+
+
+def analyse_server(
+    impls: Sequence[ImplementationResult], go: str = "go/default", rust: str = "rust/default"
+) -> ServerPair:
+    """Every successful implementation's rate summaries, saturation and GC phases; with both
+    defaults successful, the pair's usable rates, headline rate and paired ratios."""
+    ok = [i for i in impls if i.status == "ok"]
+    pair = ServerPair(
+        rates={i.key: rate_summaries(i) for i in ok},
+        saturation={i.key: saturation(i) for i in ok},
+        gc_phases={i.key: gc_phases(i) for i in ok},
+    )
+    go_impl = next((i for i in ok if i.key == go), None)
+    rust_impl = next((i for i in ok if i.key == rust), None)
+    if go_impl is None or rust_impl is None:
+        return pair
+    usable = usable_rates(go_impl, rust_impl)
+    return replace(
+        pair,
+        usable_rates=usable,
+        headline_rate=headline_rate(go_impl, rust_impl),
+        p99_ratios={
+            r: replicate_ratio(go_impl, rust_impl, "latency_p99_seconds", r) for r in usable
+        },
+        saturation_ratio=replicate_ratio(go_impl, rust_impl, SATURATION_METRIC),
+    )

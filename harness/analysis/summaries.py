@@ -13,9 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.analysis import stats
-from harness.analysis.replicates import SATURATION_METRIC
+from harness.analysis.replicates import SATURATION_METRIC, ServerPair, analyse_server
 from harness.analysis.stats import paired_ratio
-from harness.model import ImplementationResult, Repetition, Run, ServerPhase, WorkloadResult
+from harness.model import (
+    GcCycle,
+    ImplementationResult,
+    Repetition,
+    Run,
+    ServerPhase,
+    WorkloadResult,
+)
 
 CV_WARNING = 0.05
 # Headline metrics compared Go vs Rust, in report order; lower is better unless listed below.
@@ -30,6 +37,54 @@ class Metric:
     name: str
     unit: str
     value: float
+
+
+@dataclass(frozen=True)
+class GcFigures:
+    """What a process's Go GC cycles add up to: the one extraction every reader uses (batch
+    repetitions and server phases, the run summary, the report's GC table, the decision matrix)."""
+
+    count: int
+    pause_total_seconds: float
+    pause_max_seconds: float  # 0 with no cycle
+    longest_mark_seconds: float
+    cpu_seconds: float  # all GC CPU (assist + background + idle + the STW phases)
+    cpu_share: float | None  # of the process's user + sys CPU time; None when it used none
+
+
+def gc_figures(cycles: Sequence[GcCycle] | None, process_cpu_seconds: float) -> GcFigures | None:
+    """None when no GC trace was recorded (Rust, or a phase that failed)."""
+    if cycles is None:
+        return None
+    pauses = [c.pause_seconds for c in cycles]
+    cpu = sum(c.cpu_seconds for c in cycles)
+    return GcFigures(
+        count=len(pauses),
+        pause_total_seconds=sum(pauses),
+        pause_max_seconds=max(pauses, default=0.0),
+        longest_mark_seconds=max((c.concurrent_mark_seconds for c in cycles), default=0.0),
+        cpu_seconds=cpu,
+        cpu_share=cpu / process_cpu_seconds if process_cpu_seconds > 0 else None,
+    )
+
+
+def _gc_metrics(gc: GcFigures | None) -> list[Metric]:
+    if gc is None:
+        return []
+    metrics = [
+        Metric("gc_count", "count", float(gc.count)),
+        Metric("gc_pause_total_seconds", "s", gc.pause_total_seconds),
+        Metric("gc_pause_max_seconds", "s", gc.pause_max_seconds),
+        Metric("gc_cpu_seconds", "s", gc.cpu_seconds),
+    ]
+    if gc.cpu_share is not None:
+        metrics.append(Metric("gc_cpu_share", "ratio", gc.cpu_share))
+    return metrics
+
+
+def server_cpu_seconds(phase: ServerPhase) -> float:
+    """The server process's user + sys CPU seconds over the phase's window."""
+    return phase.server_user_seconds + phase.server_sys_seconds
 
 
 def repetition_metrics(rep: Repetition, throughput_kind: str) -> list[Metric]:
@@ -47,18 +102,7 @@ def repetition_metrics(rep: Repetition, throughput_kind: str) -> list[Metric]:
         counter = rep.bytes if throughput_kind == "bytes" else rep.items
         if counter and rep.work_seconds > 0:
             metrics.append(Metric("throughput", f"{throughput_kind}/s", counter / rep.work_seconds))
-    if rep.gc_cycles is not None:
-        pauses = [c.pause_seconds for c in rep.gc_cycles]
-        gc_cpu = sum(c.cpu_seconds for c in rep.gc_cycles)
-        cpu = rep.user_seconds + rep.sys_seconds
-        metrics += [
-            Metric("gc_count", "count", float(len(pauses))),
-            Metric("gc_pause_total_seconds", "s", sum(pauses)),
-            Metric("gc_pause_max_seconds", "s", max(pauses, default=0.0)),
-            Metric("gc_cpu_seconds", "s", gc_cpu),
-        ]
-        if cpu > 0:
-            metrics.append(Metric("gc_cpu_share", "ratio", gc_cpu / cpu))
+    metrics += _gc_metrics(gc_figures(rep.gc_cycles, rep.user_seconds + rep.sys_seconds))
     metrics += [Metric(f"extra_{k}", extra_unit(k), v) for k, v in sorted(rep.extra.items())]
     return metrics
 
@@ -97,13 +141,7 @@ def phase_metrics(phase: ServerPhase) -> list[Metric]:
             Metric("latency_p999_seconds", "s", lat.p999_seconds),
             Metric("latency_max_seconds", "s", lat.max_seconds),
         ]
-    if phase.gc_cycles is not None:
-        pauses = [c.pause_seconds for c in phase.gc_cycles]
-        metrics += [
-            Metric("gc_count", "count", float(len(pauses))),
-            Metric("gc_pause_total_seconds", "s", sum(pauses)),
-            Metric("gc_pause_max_seconds", "s", max(pauses, default=0.0)),
-        ]
+    metrics += _gc_metrics(gc_figures(phase.gc_cycles, server_cpu_seconds(phase)))
     return metrics
 
 
@@ -158,6 +196,7 @@ class WorkloadAnalysis:
     result: WorkloadResult
     implementations: tuple[ImplementationSummary, ...]
     comparisons: tuple[Comparison, ...]
+    server: ServerPair | None = None  # a server workload's rates, saturation, GC phases, ratios
 
     def summary_for(self, key: str) -> ImplementationSummary | None:
         return next((s for s in self.implementations if s.key == key), None)
@@ -284,7 +323,10 @@ def analyse_workload(result: WorkloadResult) -> WorkloadAnalysis:
                 if comparison is not None:
                     comparisons.append(comparison)
     return WorkloadAnalysis(
-        result=result, implementations=summaries, comparisons=tuple(comparisons)
+        result=result,
+        implementations=summaries,
+        comparisons=tuple(comparisons),
+        server=analyse_server(result.implementations) if result.kind == "server" else None,
     )
 
 

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from harness import config
 from harness.analysis import capacity, compare, decision, noise, trend
+from harness.analysis.bundle import analyse
 from harness.analysis.summaries import analyse_run
 from harness.build.builder import Builder
 from harness.cli.progress import ProgressView
@@ -579,18 +580,20 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise HarnessError(
             f"export: --brief writes Markdown, not {args.format}; drop --format or use markdown"
         )
-    _, run = _load_measured(args.results, results_dir)
-    if not args.brief:
-        sys.stdout.write(EXPORTERS[args.format or "csv"](run))
-        return 0
-    text, written = write_brief(
+    path_of_run, run = _load_measured(args.results, results_dir)
+    found = profile_report.find_profile(path_of_run.parent, run.run_id)
+    analysis = analyse(
         run,
-        Path(args.out),
-        team=decision.load_team_config(Path(args.team) if args.team else None),
         capacity_config=capacity.load_capacity_config(
             Path(args.capacity) if args.capacity else None
         ),
+        team=decision.load_team_config(Path(args.team) if args.team else None),
+        profile=found.profile if found else None,
     )
+    if not args.brief:
+        sys.stdout.write(EXPORTERS[args.format or "csv"](analysis))
+        return 0
+    text, written = write_brief(analysis, Path(args.out))
     sys.stdout.write(text)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)

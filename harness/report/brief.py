@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from markupsafe import Markup
 
 from harness.analysis import noise, replicates
+from harness.analysis.bundle import RunAnalysis
 from harness.analysis.decision import Decision
+from harness.analysis.noise import RunNoise
 from harness.analysis.summaries import (
     HIGHER_IS_BETTER,
     SATURATION_METRIC,
@@ -145,30 +147,25 @@ def batch_marks(a: WorkloadAnalysis) -> list[RatioMark]:
 def server_marks(a: WorkloadAnalysis) -> list[RatioMark]:
     """p99 at the headline rate (the highest rate every replicate on both sides held, capped
     below saturation) and the closed-loop saturation, each paired by replicate."""
-    w = a.result
-    if w.status != "ok" or w.kind != "server":
+    w, server = a.result, a.server
+    if w.status != "ok" or server is None:
         return []
-    go, rust = w.result_for(GO), w.result_for(RUST)
-    if not _ok(go) or not _ok(rust):
-        return []
-    assert go is not None and rust is not None
     marks = []
-    rate = replicates.headline_rate(go, rust)
-    if rate is not None:
-        paired = replicates.replicate_ratio(go, rust, P99, rate)
-        if paired is not None:
-            marks.append(
-                RatioMark(
-                    w.name,
-                    P99,
-                    paired.ratio,
-                    paired.ci_low,
-                    paired.ci_high,
-                    paired.significant,
-                    where=f"at {rate:,.0f} req/s",
-                )
+    rate = server.headline_rate
+    paired = server.p99_ratios.get(rate) if rate is not None else None
+    if rate is not None and paired is not None:
+        marks.append(
+            RatioMark(
+                w.name,
+                P99,
+                paired.ratio,
+                paired.ci_low,
+                paired.ci_high,
+                paired.significant,
+                where=f"at {rate:,.0f} req/s",
             )
-    paired = replicates.replicate_ratio(go, rust, SATURATION)
+        )
+    paired = server.saturation_ratio
     if paired is not None:
         marks.append(
             RatioMark(
@@ -476,10 +473,9 @@ def compared_rows(run: Run) -> tuple[tuple[str, str], ...]:
     )
 
 
-def noise_text(run: Run, analyses: Sequence[WorkloadAnalysis], threshold: float) -> str:
+def noise_text(found: RunNoise, analyses: Sequence[WorkloadAnalysis]) -> str:
     """The run's noise state in one line: the recorded readings (noise.summary_line), how many
     warnings the Noise section lists and how many series have a wall-time CV above 5 %."""
-    found = noise.run_noise(run, threshold)
     line = noise.summary_line(found) or "no noise readings recorded"
     warnings = len(found.warnings)
     noisy = sum(
@@ -521,12 +517,10 @@ class Brief:
     decision: str | None
 
 
-def build_brief(
-    run: Run,
-    analyses: Sequence[WorkloadAnalysis],
-    decision: Decision | None,
-    threshold: float,
-) -> Brief:
+def build_brief(analysis: RunAnalysis) -> Brief:
+    """The first page from the run's one analysis pass (the HTML report and the Markdown brief
+    both come through here, so they cannot disagree)."""
+    run, analyses = analysis.run, analysis.workloads
     marks = overview_marks(analyses)
     return Brief(
         compared=compared_rows(run),
@@ -535,8 +529,8 @@ def build_brief(
         sentences=_with_rounds_note(select_sentences(marks), few_rounds_sentence(run)),
         failures=failure_lines(analyses),
         gaps=gap_lines(analyses, marks) if defaults(marks) else (),
-        noise=noise_text(run, analyses, threshold),
-        decision=decision_text(decision),
+        noise=noise_text(analysis.noise, analyses),
+        decision=decision_text(analysis.decision),
     )
 
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from harness.analysis import replicates
-from harness.analysis.capacity import CapacityConfig, load_capacity_config, project_capacity
-from harness.analysis.compare import DEFAULT_THRESHOLD
-from harness.analysis.decision import TeamConfig, collect_evidence, decide
-from harness.analysis.summaries import analyse_run, phase_metrics, repetition_metrics
+from harness.analysis.bundle import RunAnalysis
+from harness.analysis.summaries import WorkloadAnalysis, phase_metrics, repetition_metrics
 from harness.model import Run
 from harness.report import brief, formatting
 from harness.store.results import write_atomic
@@ -110,15 +108,16 @@ def tidy_frame(run: Run) -> pd.DataFrame:
     return frame
 
 
-def export_csv(run: Run) -> str:
-    return tidy_frame(run).to_csv(index=False, float_format="%.9g", lineterminator="\n")
+def export_csv(analysis: RunAnalysis) -> str:
+    return tidy_frame(analysis.run).to_csv(index=False, float_format="%.9g", lineterminator="\n")
 
 
-def _server_markdown_rows(run: Run) -> list[str]:
+def _server_markdown_rows(analyses: Sequence[WorkloadAnalysis]) -> list[str]:
     """Per server and offered rate: Go and Rust p99 / p99.9 medians over replicates, and the
     Go/Rust p99 ratio paired by replicate where every replicate on both sides is usable."""
     rows = []
-    for w in run.workloads:
+    for a in analyses:
+        w, server = a.result, a.server
         if w.kind != "server":
             continue
         if w.status != "ok":
@@ -127,17 +126,15 @@ def _server_markdown_rows(run: Run) -> list[str]:
                 f"{formatting.md_escape(w.error or '')} |"
             )
             continue
-        go, rust = w.result_for("go/default"), w.result_for("rust/default")
-        if go is None or rust is None or go.status != "ok" or rust.status != "ok":
+        if server is None or not {"go/default", "rust/default"} <= server.rates.keys():
             continue
-        go_at = {s.offered_rps: s for s in replicates.rate_summaries(go)}
-        rust_at = {s.offered_rps: s for s in replicates.rate_summaries(rust)}
-        usable = replicates.usable_rates(go, rust)
+        go_at = {s.offered_rps: s for s in server.rates["go/default"]}
+        rust_at = {s.offered_rps: s for s in server.rates["rust/default"]}
         for rate in sorted(go_at.keys() & rust_at.keys()):
             g, r = go_at[rate], rust_at[rate]
             ratio = "–"
-            if rate in usable:
-                paired = replicates.replicate_ratio(go, rust, "latency_p99_seconds", rate)
+            if rate in server.usable_rates:
+                paired = server.p99_ratios.get(rate)
                 if paired is not None:
                     called = "significant" if paired.significant else "not significant"
                     called = "one replicate, no CI" if paired.rounds == 1 else called
@@ -170,10 +167,11 @@ def _median(found: replicates.RateSummary, percentile: str) -> str:
     return formatting.seconds(estimate.median if estimate else None)
 
 
-def export_markdown(run: Run) -> str:
+def export_markdown(bundle: RunAnalysis) -> str:
     """A compact summary for PR comments and CI job summaries."""
+    run = bundle.run
     batch: list[str] = []
-    for analysis in analyse_run(run):
+    for analysis in bundle.workloads:
         w = analysis.result
         if w.kind == "server":
             continue
@@ -202,7 +200,7 @@ def export_markdown(run: Run) -> str:
             "|---|---|---|---|---|---|---|---|",
             *batch,
         ]
-    servers = _server_markdown_rows(run)
+    servers = _server_markdown_rows(bundle.workloads)
     if servers:
         lines += [
             "",
@@ -226,8 +224,9 @@ def _benchmark_name(workload: str, lang: str, variant: str) -> str:
     return f"Benchmark{workload.title().replace('-', '')}/lang={lang}/variant={variant}"
 
 
-def export_benchstat(run: Run) -> str:
+def export_benchstat(analysis: RunAnalysis) -> str:
     """Go's benchmark text format, one line per repetition, so `benchstat` can compare runs."""
+    run = analysis.run
     m = run.machine
     lines = [
         "goos: linux",
@@ -253,7 +252,7 @@ def export_benchstat(run: Run) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_bmf(run: Run) -> str:
+def export_bmf(bundle: RunAnalysis) -> str:
     """Bencher Metric Format: per benchmark and measure, the median with its 95 % CI as bounds."""
     measures = {
         "wall_seconds": ("latency", 1e9),
@@ -262,7 +261,7 @@ def export_bmf(run: Run) -> str:
         "cpu_seconds": ("cpu-nanoseconds", 1e9),
     }
     document: dict[str, dict[str, dict[str, float]]] = {}
-    for analysis in analyse_run(run):
+    for analysis in bundle.workloads:
         if analysis.result.status == "checksum_mismatch":
             continue
         for summary in analysis.implementations:
@@ -277,26 +276,12 @@ def export_bmf(run: Run) -> str:
     return json.dumps(document, indent=1, sort_keys=True) + "\n"
 
 
-def run_brief(
-    run: Run, team: TeamConfig | None = None, capacity_config: CapacityConfig | None = None
-) -> brief.Brief:
-    """The report's first page for `run`, with the decision weighed as the report weighs it."""
-    analyses = analyse_run(run)
-    projection = project_capacity(run, capacity_config or load_capacity_config(None))
-    decision = decide(team, collect_evidence(analyses, projection))
-    return brief.build_brief(run, analyses, decision, DEFAULT_THRESHOLD)
-
-
-def write_brief(
-    run: Run,
-    out_dir: Path,
-    team: TeamConfig | None = None,
-    capacity_config: CapacityConfig | None = None,
-) -> tuple[str, tuple[Path, ...]]:
+def write_brief(analysis: RunAnalysis, out_dir: Path) -> tuple[str, tuple[Path, ...]]:
     """The brief as Markdown plus its chart beside it (PNG, which PR comments accept, and SVG):
     <run-id>-brief.md, <run-id>-overview.png and .svg in `out_dir`. Returns the Markdown and
     the files written; a run with nothing to compare writes no chart and says so."""
-    found = run_brief(run, team, capacity_config)
+    run = analysis.run
+    found = brief.build_brief(analysis)
     png, svg = brief.overview_png(found), brief.overview_svg(found)
     image = f"{run.run_id}-overview.png"
     text = brief.markdown(
@@ -311,7 +296,7 @@ def write_brief(
     return text, tuple(written)
 
 
-EXPORTERS: dict[str, Callable[[Run], str]] = {
+EXPORTERS: dict[str, Callable[[RunAnalysis], str]] = {
     "csv": export_csv,
     "markdown": export_markdown,
     "benchstat": export_benchstat,

@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
-from harness.analysis.capacity import CapacityConfig, load_capacity_config, project_capacity
-from harness.analysis.compare import DEFAULT_THRESHOLD
-from harness.analysis.decision import Evidence, TeamConfig, collect_evidence, decide
-from harness.analysis.hybrid import analyse_hybrids
-from harness.analysis.profiles import evidence_lines
+from harness.analysis.bundle import RunAnalysis, analyse
+from harness.analysis.capacity import CapacityConfig
+from harness.analysis.decision import TeamConfig
 from harness.analysis.summaries import (
     CV_WARNING,
     ImplementationSummary,
     WorkloadAnalysis,
-    analyse_run,
 )
 from harness.measure import cpufeatures
 from harness.model import ImplementationResult, Run
@@ -246,17 +242,6 @@ def _with_profile_shares(gc: dict, profile: profile_report.FoundProfile | None) 
     return gc if sentence is None else {**gc, "reading": [*gc["reading"], sentence]}
 
 
-def _with_profile_evidence(evidence: Evidence, profile: profile_report.FoundProfile | None) -> Evidence:
-    """The decision matrix's latency-determinism and resource-cost evidence, plus the measured
-    GC, runtime and allocator shares of the run's profiles (a line each; scores unchanged)."""
-    lines = evidence_lines(profile.profile if profile else None)
-    categories = {
-        name: replace(e, lines=(*e.lines, lines[name])) if name in lines else e
-        for name, e in evidence.categories.items()
-    }
-    return replace(evidence, categories=categories)
-
-
 def build_context(
     run: Run,
     capacity_config: CapacityConfig | None = None,
@@ -264,16 +249,22 @@ def build_context(
     history: Sequence[Run] = (),
     profile: profile_report.FoundProfile | None = None,
 ) -> dict:
-    """Everything the template shows, formatted. Without a capacity config the documented defaults
-    apply; without team scores the decision section explains how to give them. `profile` is the
-    run's CPU profile as profile_report.find_profile found it (None: no section)."""
-    analyses = list(analyse_run(run))
-    projection = project_capacity(run, capacity_config or load_capacity_config(None))
-    hybrid = analyse_hybrids(run)
-    decision = decide(
-        team,
-        _with_profile_evidence(collect_evidence(analyses, projection, hybrid), profile),
-    )
+    """The report's context for `run`: its one analysis pass (analysis.bundle.analyse), then
+    report_context. `profile` is the run's CPU profile as profile_report.find_profile found it
+    (None: no section)."""
+    analysis = analyse(run, capacity_config, team, profile.profile if profile else None)
+    return report_context(analysis, scaling_report.budget_of(team), history, profile)
+
+
+def report_context(
+    analysis: RunAnalysis,
+    budget: scaling_report.Budget,
+    history: Sequence[Run] = (),
+    profile: profile_report.FoundProfile | None = None,
+) -> dict:
+    """Everything the template shows, formatted, read from the bundle: no section analyses the
+    run again."""
+    run, analyses = analysis.run, list(analysis.workloads)
     m = run.machine
     c = run.config
     return {
@@ -283,20 +274,18 @@ def build_context(
         "started": run.started_at,
         "finished": run.finished_at or "not finished",
         "size": c.size,
-        "brief": brief.html_context(
-            brief.build_brief(run, analyses, decision, DEFAULT_THRESHOLD)
-        ),
+        "brief": brief.html_context(brief.build_brief(analysis)),
         "summary": sections.summary(analyses, m.cpu_flags),
-        "scaling": sections.scaling_section(run, scaling_report.budget_of(team)),
+        "scaling": sections.scaling_section(run, budget),
         "build_ops": sections.build_and_operations(run),
-        "hybrid": hybrid_report.hybrid_section(run, hybrid),
+        "hybrid": hybrid_report.hybrid_section(run, analysis.hybrid),
         "gc": _with_profile_shares(sections.gc_and_memory(run, analyses), profile),
         "profile": profile_report.profile_section(profile),
         "trend": sections.trend_section(list(history) or [run]),
-        "capacity": sections.capacity_section(projection),
-        "decision": sections.decision_section(decision),
+        "capacity": sections.capacity_section(analysis.capacity),
+        "decision": sections.decision_section(analysis.decision),
         "methodology": sections.methodology(run, analyses),
-        "noise": sections.noise_section(run, DEFAULT_THRESHOLD),
+        "noise": sections.noise_section(analysis.noise, analysis.threshold),
         "failures": [
             f"{a.result.name}: {a.result.status.replace('_', ' ')} — {a.result.error}"
             for a in analyses

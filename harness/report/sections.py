@@ -14,12 +14,17 @@ from markupsafe import Markup
 
 from harness.analysis import noise, replicates, stats
 from harness.analysis.capacity import CapacityProjection, describe_load
-from harness.analysis.decision import CATEGORIES, Decision, gc_phases
+from harness.analysis.decision import CATEGORIES, Decision
 from harness.analysis.stats import PairedRatio
-from harness.analysis.summaries import CV_WARNING, WorkloadAnalysis
+from harness.analysis.summaries import (
+    CV_WARNING,
+    WorkloadAnalysis,
+    gc_figures,
+    server_cpu_seconds,
+)
 from harness.analysis.trend import trends
 from harness.measure import cpufeatures
-from harness.model import CpuState, ImplementationResult, Run, ServerPhase, SystemState
+from harness.model import CpuState, Run, ServerPhase, SystemState
 from harness.report import charts, formatting
 from harness.report import scaling as scaling_report
 from harness.report.charts import Chart
@@ -55,27 +60,25 @@ def _server_sentence(a: WorkloadAnalysis) -> str:
     """Saturation (closed loop) and the latency at replicates.headline_rate, as medians over
     replicates with their CIs and the Go/Rust ratio paired by replicate; only rates where every
     replicate on both sides is usable are ever quoted."""
-    w = a.result
+    w, server = a.result, a.server
     go, rust = w.result_for(GO), w.result_for(RUST)
-    if go is None or rust is None or go.status != "ok" or rust.status != "ok":
+    if server is None or go is None or rust is None or go.status != "ok" or rust.status != "ok":
         return f"{w.name}: no comparable phases."
     parts = []
-    go_sat, rust_sat = replicates.saturation(go), replicates.saturation(rust)
+    go_sat, rust_sat = server.saturation.get(GO), server.saturation.get(RUST)
     if go_sat is not None and rust_sat is not None:
         counts = len(go_sat.values), len(rust_sat.values)
-        ratio = replicates.replicate_ratio(go, rust, replicates.SATURATION_METRIC)
         parts.append(
             f"closed-loop saturation Go {estimate_text(go_sat, formatting.requests_rate)} vs Rust "
-            f"{estimate_text(rust_sat, formatting.requests_rate)} req/s ({_ratio_phrase(ratio)}; "
-            + _probes_phrase(*counts)
-            + ")"
+            f"{estimate_text(rust_sat, formatting.requests_rate)} req/s "
+            f"({_ratio_phrase(server.saturation_ratio)}; " + _probes_phrase(*counts) + ")"
         )
-    rate = replicates.headline_rate(go, rust)
+    rate = server.headline_rate
     if rate is not None:
-        g, r = replicates.summarise_rate(go, rate), replicates.summarise_rate(rust, rate)
+        g, r = server.rate(GO, rate), server.rate(RUST, rate)
         assert g is not None and r is not None  # a usable rate has phases on both sides
         k = min(len(g.replicates), len(r.replicates))
-        ratio = replicates.replicate_ratio(go, rust, "latency_p99_seconds", rate)
+        ratio = server.p99_ratios.get(rate)
         seconds = formatting.seconds
         parts.append(
             f"at {rate:,.0f} req/s p99 Go {estimate_text(g.latency.get('p99'), seconds)} vs Rust "
@@ -178,32 +181,27 @@ def _spike_alignment(found: Sequence[Spikes]) -> str:
     )
 
 
-def _server_gc_rows(name: str, impl: ImplementationResult) -> tuple[list[dict], list[float]]:
-    """One row per offered rate (figures over its successful replicates), and every GC pause."""
+def _server_gc_rows(
+    name: str, key: str, measured: Sequence[ServerPhase]
+) -> tuple[list[dict], list[float]]:
+    """One row per offered rate (figures over its GC phases, replicates.gc_phases), and every GC
+    pause."""
     rows = []
     pauses: list[float] = []
-    measured = gc_phases(impl)
-    for rate in replicates.rates_of(impl):
+    for rate in sorted({p.offered_rps for p in measured if p.offered_rps is not None}):
         phases = [p for p in measured if p.offered_rps == rate]
-        if not phases:
-            continue
-        gc = [p.gc_cycles for p in phases if p.gc_cycles is not None]
-        pauses += [c.pause_seconds for cycles in gc for c in cycles]
-        shares = [
-            sum(c.cpu_seconds for c in p.gc_cycles)
-            / max(1e-9, p.server_user_seconds + p.server_sys_seconds)
-            for p in phases
-            if p.gc_cycles is not None
-        ]
+        gc = [f for p in phases if (f := gc_figures(p.gc_cycles, server_cpu_seconds(p)))]
+        pauses += [c.pause_seconds for p in phases for c in p.gc_cycles or ()]
+        shares = [f.cpu_share for f in gc if f.cpu_share is not None]
         k = len(phases)
         rows.append(
             {
                 "workload": f"{name} {rate:,.0f} req/s ({k} replicate{'s' if k > 1 else ''})",
-                "key": impl.key,
-                "gc": "no GC" if not gc else f"{stats.median([len(c) for c in gc]):g}",
+                "key": key,
+                "gc": "no GC" if not gc else f"{stats.median([f.count for f in gc]):g}",
                 "max_pause": "no GC"
                 if not gc
-                else formatting.seconds(max((c.pause_seconds for x in gc for c in x), default=0)),
+                else formatting.seconds(max(f.pause_max_seconds for f in gc)),
                 "gc_cpu": "no GC" if not shares else formatting.percent(stats.median(shares)),
                 "peak_rss": formatting.size(
                     stats.median([float(p.server_peak_rss_bytes) for p in phases])
@@ -226,7 +224,8 @@ def gc_and_memory(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             if impl is None or impl.status != "ok" or w.status == "checksum_mismatch":
                 continue
             if w.kind == "server":
-                found, server_pauses = _server_gc_rows(w.name, impl)
+                measured = a.server.gc_phases.get(impl.key, ()) if a.server else ()
+                found, server_pauses = _server_gc_rows(w.name, impl.key, measured)
                 rows += found
                 if server_pauses:
                     pauses.setdefault(f"{w.name} (server)", []).extend(server_pauses)
@@ -322,11 +321,11 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
                     noisy.append(f"{a.result.name} {s.key} {name}: CV {formatting.percent(m.cv)}")
     flags = []
     for a in analyses:
-        for impl in a.result.implementations:
-            for found in replicates.rate_summaries(impl):
+        for key, summaries_ in (a.server.rates if a.server else {}).items():
+            for found in summaries_:
                 if found.flags:
                     flags.append(
-                        f"{a.result.name} {impl.key} at {found.offered_rps:,.0f} req/s: "
+                        f"{a.result.name} {key} at {found.offered_rps:,.0f} req/s: "
                         + "; ".join(found.flags)
                     )
     build_flags = sorted(
@@ -674,10 +673,9 @@ def _position(effect: noise.PositionEffect | None) -> str:
     )
 
 
-def noise_section(run: Run, threshold: float) -> dict:
-    """The machine's state at the start and, per workload, what noise.py derives from the CPU
-    window and the recorded order; "not recorded" for runs written before them."""
-    found = noise.run_noise(run, threshold)
+def noise_section(found: noise.RunNoise, threshold: float) -> dict:
+    """The machine's state at the start and, per workload, what analysis/noise.py derives from the
+    CPU window and the recorded order; "not recorded" for runs written before them."""
     workloads = []
     for w in found.workloads:
         drifts = [

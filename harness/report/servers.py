@@ -25,6 +25,7 @@ from harness.analysis.phases import (
 )
 from harness.analysis.replicates import Estimate, RateSummary
 from harness.analysis.stats import PairedRatio
+from harness.analysis.summaries import gc_figures, server_cpu_seconds
 from harness.model import ImplementationResult, RunConfig, ServerPhase, WorkloadResult
 from harness.report import charts, formatting
 from harness.report.charts import Chart
@@ -80,7 +81,7 @@ def _replicate_label(phase: ServerPhase, measured: Sequence[ServerPhase]) -> str
 
 def _phase_row(impl: ImplementationResult, phase: ServerPhase, replicate: str) -> dict:
     lat = phase.latency
-    gc = phase.gc_cycles
+    gc = gc_figures(phase.gc_cycles, server_cpu_seconds(phase))
     counts = phase.request_counts
     excluded = headline_exclusions(phase) if phase.offered_rps is not None else ()
     return {
@@ -114,8 +115,8 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase, replicate: str) -
         "gc": "no GC"
         if gc is None
         else (
-            f"{len(gc)}, max pause {formatting.seconds(max((c.pause_seconds for c in gc), default=0.0))}, "
-            f"longest mark {formatting.seconds(max((c.concurrent_mark_seconds for c in gc), default=0.0))}"
+            f"{gc.count}, max pause {formatting.seconds(gc.pause_max_seconds)}, "
+            f"longest mark {formatting.seconds(gc.longest_mark_seconds)}"
         ),
         "loadgen_cpu": formatting.percent(_loadgen_share(phase)),
         "flags": "; ".join(phase.flags),
@@ -463,7 +464,12 @@ def console_rows(w: WorkloadResult) -> list[tuple[str, ...]]:
         for found in replicates.rate_summaries(impl):
             phases = replicates.phases_at(impl, found.offered_rps)
             usable = sum(1 for p in phases if not headline_exclusions(p))
-            gc = [p.gc_cycles for p in phases if p.ok and p.gc_cycles is not None]
+            gc = [
+                f
+                for p in replicates.gc_phases(impl)
+                if p.offered_rps == found.offered_rps
+                and (f := gc_figures(p.gc_cycles, server_cpu_seconds(p)))
+            ]
             notes = "; ".join(
                 [
                     *(["not usable: " + "; ".join(found.exclusions)] if found.exclusions else []),
@@ -482,11 +488,7 @@ def console_rows(w: WorkloadResult) -> list[tuple[str, ...]]:
                         formatting.seconds(found.latency[p].median) if p in found.latency else "–"
                         for p in _HEADLINE_PERCENTILES
                     ),
-                    "no GC"
-                    if not gc
-                    else formatting.seconds(
-                        max((c.pause_seconds for x in gc for c in x), default=0.0)
-                    ),
+                    "no GC" if not gc else formatting.seconds(max(f.pause_max_seconds for f in gc)),
                     notes,
                 )
             )
