@@ -158,3 +158,19 @@ def test_profile_failure_is_recorded_not_raised(tmp_path, monkeypatch):
     )
     result = builder._with_profile(workload, impl, record)
     assert result.profile_error == "no crates offline" and result.clean_build_seconds is None
+
+
+def test_a_flavoured_build_is_another_binary_and_never_a_go_one(tmp_path):
+    # The profile's Rust build (frame pointers, line tables) goes through the one Builder: another
+    # source hash than the timed build's, so neither is ever taken for the other; Go is not touched.
+    from harness.profile.recording import PROFILING_BUILD
+
+    workload = config.load_workloads(WORKLOADS)["binarytrees"]
+    go, rust = (
+        next(i for i in workload.implementations if i.lang == lang and i.variant == "default")
+        for lang in ("go", "rust")
+    )
+    timed, flavoured = Builder(tmp_path), Builder(tmp_path, flavour=PROFILING_BUILD)
+    assert flavoured.source_hash_of(workload, rust) != timed.source_hash_of(workload, rust)
+    assert flavoured.source_hash_of(workload, go) == timed.source_hash_of(workload, go)
+    assert "force-frame-pointers" in PROFILING_BUILD.describe()

@@ -38,7 +38,7 @@ import tempfile
 import time
 import tomllib
 from collections.abc import Mapping
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from harness.build import environment as buildenv
@@ -312,6 +312,36 @@ def _timed(command: tuple[str, ...], cwd: Path, env: Mapping[str, str], log) -> 
     return done.returncode, time.perf_counter() - start
 
 
+@dataclass(frozen=True)
+class BuildFlavour:
+    """Settings a build adds to the defaults, for binaries apart from the timed ones (the CPU
+    profile's Rust build: frame pointers and line tables). Its binaries carry the flavour's name,
+    its cargo build gets a target folder of its own (so the timed binaries are never rebuilt with
+    it), and its source hash differs from the timed build's."""
+
+    name: str
+    env: Mapping[str, str]
+    target: str  # the cargo target folder, under the cache folder
+
+    def describe(self) -> str:
+        settings = "; ".join(f"{k}={v}" for k, v in self.env.items())
+        return f"{self.name} build: {settings}; CARGO_TARGET_DIR={self.target} (apart from the timed binary)"
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a build will do, worked out before it runs (and without running it)."""
+
+    toolchain: toolchains.Toolchain
+    workloads_dir: Path
+    root: Path
+    stem: str  # the binary's name before its hash
+    digest: str
+    env: Mapping[str, str]
+    environment: buildenv.BuildEnvironment
+    flavour: BuildFlavour | None
+
+
 class Builder:
     """Builds implementations into `cache_dir/bin`, reusing a binary whose source hash matches.
 
@@ -320,25 +350,52 @@ class Builder:
     stored in the cached record (a cached record without it gets it on the next profiled build).
     """
 
-    def __init__(self, cache_dir: Path, profile: bool = False):
-        self.bin_dir = cache_dir.resolve() / "bin"  # absolute: the toolchains run in other folders
-        self.log_dir = cache_dir.resolve() / "logs"
-        self.scratch_dir = cache_dir.resolve() / "build-profile"
+    def __init__(self, cache_dir: Path, profile: bool = False, flavour: BuildFlavour | None = None):
+        self.cache_dir = cache_dir.resolve()  # absolute: the toolchains run in other folders
+        self.bin_dir = self.cache_dir / "bin"
+        self.log_dir = self.cache_dir / "logs"
+        self.scratch_dir = self.cache_dir / "build-profile"
         self.profile = profile
+        self.flavour = flavour
+
+    def _flavoured(self, impl: Implementation) -> BuildFlavour | None:
+        """The flavour applies to cargo builds of the workspace only (not a manifest's own build)."""
+        if self.flavour is None or impl.lang != "rust" or impl.build is not None:
+            return None
+        return self.flavour
+
+    def source_hash_of(self, workload: Workload, impl: Implementation) -> str:
+        """The source hash this builder's build of `impl` has (and a run's record of it states),
+        without building: e.g. whether a profile built another flavour of the same sources."""
+        return self._plan(workload, impl).digest
+
+    def _plan(self, workload: Workload, impl: Implementation) -> _Plan:
+        toolchain = toolchains.require(impl.lang)
+        workloads_dir = workload.root.resolve()
+        root = language_root(workloads_dir, impl.lang)
+        flavour = self._flavoured(impl)
+        stem = f"{impl.lang}-{flavour.name}-{impl.path}" if flavour else f"{impl.lang}-{impl.path}"
+        command = build_command(impl, self.bin_dir / stem)
+        forced = GO_ENV if impl.lang == "go" and impl.build is None else {}
+        if flavour is not None:
+            forced = {**flavour.env, "CARGO_TARGET_DIR": os.fspath(self.cache_dir / flavour.target)}
+        env = {**os.environ, **forced}
+        environment = buildenv.of(impl.lang, env, root if root.is_dir() else workloads_dir, forced)
+        hashed = command if flavour is None else (*command, flavour.name)
+        digest = source_hash(workloads_dir, impl, toolchain.version, hashed, environment.settings)
+        return _Plan(toolchain, workloads_dir, root, stem, digest, env, environment, flavour)
 
     def build(self, workload: Workload, impl: Implementation) -> BuildRecord:
         if impl.links is not None:
             return self._build_hybrid(workload, impl)
-        toolchain = toolchains.require(impl.lang)
-        workloads_dir = workload.root.resolve()
-        root = language_root(workloads_dir, impl.lang)
-        stem = f"{impl.lang}-{impl.path}"
-        placeholder = self.bin_dir / stem
-        command = build_command(impl, placeholder)
-        forced = GO_ENV if impl.lang == "go" and impl.build is None else {}
-        env = {**os.environ, **forced}
-        environment = buildenv.of(impl.lang, env, root if root.is_dir() else workloads_dir, forced)
-        digest = source_hash(workloads_dir, impl, toolchain.version, command, environment.settings)
+        plan = self._plan(workload, impl)
+        toolchain, workloads_dir, root, stem = (
+            plan.toolchain,
+            plan.workloads_dir,
+            plan.root,
+            plan.stem,
+        )
+        digest, env, environment, flavour = plan.digest, plan.env, plan.environment, plan.flavour
         binary = self.bin_dir / f"{stem}-{digest[:16]}"
         record_path = binary.with_suffix(".json")
         if impl.build is not None:
@@ -353,6 +410,7 @@ class Builder:
             flags = (
                 f"{rust_profile_flags(root / 'Cargo.toml')}; "
                 + buildenv.describe("rust", environment)
+                + (f"; {flavour.describe()}" if flavour else "")
             )
         if binary.exists() and record_path.exists():
             cached = from_plain(BuildRecord, json.loads(record_path.read_text()))
@@ -411,7 +469,8 @@ class Builder:
                 )
             shutil.copy2(built, binary)
         elif impl.lang == "rust":
-            shutil.copy2(cargo_target_dir(root) / "release" / impl.path, binary)
+            target = self.cache_dir / flavour.target if flavour else cargo_target_dir(root)
+            shutil.copy2(target / "release" / impl.path, binary)
         record = replace(
             base,
             ok=True,

@@ -43,7 +43,6 @@ from pathlib import Path
 
 from harness.analysis import stacks
 from harness.build import builder as build
-from harness.build import toolchains
 from harness.errors import HarnessError
 from harness.measure.inputs import prepare_input
 from harness.measure.launcher import (
@@ -87,9 +86,13 @@ MAX_RUNS = {"quick": 20, "full": 3}
 MIN_COVERAGE = 0.95  # sampled CPU time / the process's CPU time
 MAX_UNNAMED_SHARE = 0.05  # leaves in the binary without a symbol: stripped or missing symbols
 SERVER_SECONDS = {"quick": 3.0, "full": 5.0}  # each closed-loop phase, unprofiled and profiled
-PROFILING_TARGET = "profiling-target"
-PROFILING_RUSTFLAGS = "-C force-frame-pointers=yes"
-PROFILING_DEBUG = "line-tables-only"
+# The Rust build a profile runs: frame pointers, so perf can walk the stack without DWARF, and line
+# tables, so frames have names; apart from the timed binary, whose code it does not change.
+PROFILING_BUILD = build.BuildFlavour(
+    name="profiling",
+    env={"RUSTFLAGS": "-C force-frame-pointers=yes", "CARGO_PROFILE_RELEASE_DEBUG": "line-tables-only"},
+    target="profiling-target",
+)
 PERF_INSTALL_HINT = (
     "install it with `apt-get install linux-perf` (Debian; `make profile` does it) or your "
     "distribution's perf package"
@@ -202,73 +205,6 @@ def own_code(workload: Workload, impl: Implementation) -> stacks.Owner:
             crates = [p.name for p in (root / "rust" / "crates").iterdir() if p.is_dir()]
         crates.append(impl.path)
     return stacks.owners_for(impl.lang, go_module(root), crates)
-
-
-def rust_profiling_build(
-    workload: Workload, impl: Implementation, cache_dir: Path
-) -> tuple[BuildRecord, str]:
-    """The Rust implementation built for profiling (frame pointers, line tables) into its own
-    target folder, cached by the same kind of source hash as timed builds; and the source hash
-    the *timed* build would have, to tell whether the run measured these sources."""
-    toolchain = toolchains.require("rust")
-    workloads_dir = workload.root.resolve()
-    root = build.language_root(workloads_dir, "rust")
-    cache = cache_dir.resolve()
-    timed_hash = build.source_hash(
-        workloads_dir, impl, toolchain.version, build.build_command(impl, cache / "bin" / "x")
-    )
-    command = build.build_command(impl, cache / "bin" / "x")
-    flags = (
-        f"profiling build: cargo build {' '.join(build.CARGO_BUILD_FLAGS)}; "
-        f"RUSTFLAGS={PROFILING_RUSTFLAGS}; CARGO_PROFILE_RELEASE_DEBUG={PROFILING_DEBUG}; "
-        f"CARGO_TARGET_DIR={PROFILING_TARGET} (apart from the timed binary)"
-    )
-    digest = build.source_hash(workloads_dir, impl, toolchain.version, (*command, flags))
-    binary = cache / "bin" / f"rust-profiling-{impl.path}-{digest[:16]}"
-    log_path = cache / "logs" / f"{workload.name}-rust-{impl.variant}.profiling.log"
-    record = BuildRecord(
-        workload=workload.name,
-        lang="rust",
-        variant=impl.variant,
-        ok=False,
-        toolchain=toolchain.version,
-        command=command,
-        flags=flags,
-        source_hash=digest,
-        log_path=os.fspath(log_path),
-    )
-    if binary.exists():
-        return replace(record, ok=True, binary_path=os.fspath(binary), cached=True), timed_hash
-    missing = build.missing_project(workloads_dir, impl)
-    if missing:
-        return replace(record, error=missing), timed_hash
-    target = cache / PROFILING_TARGET
-    env = {
-        **os.environ,
-        "RUSTFLAGS": PROFILING_RUSTFLAGS,
-        "CARGO_PROFILE_RELEASE_DEBUG": PROFILING_DEBUG,
-        "CARGO_TARGET_DIR": os.fspath(target),
-    }
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    with log_path.open("wb") as log:
-        done = subprocess.run(
-            command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, check=False
-        )
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        return replace(
-            record,
-            build_seconds=seconds,
-            error=build.build_failure(workload, impl, done.returncode, log_path, root),
-        ), timed_hash
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    tmp = binary.with_name(binary.name + f".{os.getpid()}.tmp")
-    shutil.copy2(target / "release" / impl.path, tmp)
-    os.replace(tmp, binary)
-    return replace(
-        record, ok=True, binary_path=os.fspath(binary), build_seconds=seconds
-    ), timed_hash
 
 
 # --- recording and folding ----------------------------------------------------------------------
@@ -672,13 +608,13 @@ def profile_implementation(
     """Build (or take from the cache) the binary to profile, then profile it."""
     measured = _run_build(run, workload.name, impl.key)
     owner = own_code(workload, impl)
-    if impl.lang == "rust" and impl.build is None:
-        record, timed_hash = rust_profiling_build(workload, impl, options.cache_dir)
-        profiling_build = True
+    profiling_build = impl.lang == "rust" and impl.build is None
+    if profiling_build:
+        record = build.Builder(options.cache_dir, flavour=PROFILING_BUILD).build(workload, impl)
+        timed_hash = builder.source_hash_of(workload, impl)
     else:
         record = builder.build(workload, impl)
         timed_hash = record.source_hash
-        profiling_build = False
     facts = {
         "build_flags": record.flags
         + ("" if profiling_build or impl.lang != "go" else "; frame pointers: Go's default (amd64)"),
