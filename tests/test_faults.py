@@ -375,6 +375,32 @@ def test_ab_refuses_a_ref_git_would_read_as_an_option(harness, ref, message):
     assert not (harness.results / "ab").exists()
 
 
+def test_ab_fails_a_workload_whose_input_cannot_be_made_and_saves_both_sides_of_the_rest(
+    harness,
+):
+    # ab goes through the suite loop `harness run` uses: the bad generator fails its workload on
+    # both sides, the next is measured, and base and head are saved after each workload.
+    add_workload(
+        harness.workloads,
+        "badgen",
+        args=("{input}",),
+        extra='\n[input]\ngenerator = "no_such_generator"\n',
+    )
+    add_workload(harness.workloads, "fine")
+    _commit_everything(harness.tmp)
+    code, _, err = harness(
+        "ab", "--workloads", "badgen,fine", "--pin", "none", "--min-rounds", "3", "HEAD"
+    )
+    assert code in (0, 1, 3), err
+    sides = sorted((harness.results / "ab").glob("*.json"))
+    assert [p.name.rsplit("-", 1)[1] for p in sides] == ["base.json", "head.json"]
+    for path in sides:
+        run = store.load_run(path)
+        assert run.status == "complete"
+        assert [(w.name, w.status) for w in run.workloads] == [("badgen", "failed"), ("fine", "ok")]
+        assert "generator 'no_such_generator' not found in" in run.workloads[0].error
+
+
 def test_ab_refuses_a_base_that_lacks_a_selected_workload(harness, monkeypatch, capsys):
     added = subprocess.run(
         [

@@ -48,7 +48,6 @@ from harness.store.results import (
     load_run,
     profile_path,
     save_profile,
-    save_run_file,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -745,12 +744,12 @@ def cmd_ab(args: argparse.Namespace) -> int:
         machine.describe(repo, harness_cpus),
         measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
         cache_dir,
+        results_dir / "ab",
         _progress,
         allow_incomplete=args.allow_incomplete,
+        builder=Builder(cache_dir),
         run_server=run_server,
     )
-    for run in (base, head):
-        save_run_file(run, results_dir / "ab")
     result = compare.compare_runs(
         base, head, thresholds=thresholds, default_threshold=args.default_threshold / 100
     )

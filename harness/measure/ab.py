@@ -30,13 +30,29 @@ from pathlib import Path
 from harness.build.builder import Builder
 from harness.config import load_workloads
 from harness.errors import HarnessError
-from harness.measure.inputs import prepare_input
 from harness.measure.launcher import Executor
 from harness.measure.noise import read_system_state
 from harness.measure.origin import workload_origin
-from harness.measure.runner import Progress, build_all, now_iso, run_batch_workload
-from harness.model import Machine, Run, RunConfig, SystemState, Workload, WorkloadResult
-from harness.store.results import SCHEMA_VERSION, new_run_id
+from harness.measure.runner import (
+    BuildStep,
+    Progress,
+    build_all,
+    fill_runs,
+    input_failed,
+    input_or_failure,
+    now_iso,
+    run_batch_workload,
+)
+from harness.model import (
+    InputRecord,
+    Machine,
+    Run,
+    RunConfig,
+    SystemState,
+    Workload,
+    WorkloadResult,
+)
+from harness.store.results import SCHEMA_VERSION, new_run_id, save_run_file
 
 BASE_SUFFIX = "-base"  # variant suffix of the base side while both run as one workload
 
@@ -170,21 +186,39 @@ def run_ab(
     machine: Machine,
     executor: Executor,
     cache_dir: Path,
+    results_dir: Path,
     progress: Progress = lambda _: None,
     allow_incomplete: bool = False,
+    builder: BuildStep | None = None,
     system_state: Callable[[], SystemState | None] = read_system_state,
     run_server: Callable[..., WorkloadResult] | None = None,
 ) -> tuple[Run, Run]:
-    """Two Run values (base, head) measured in one interleaved session. A selected workload the
-    base lacks is refused before anything is built, unless `allow_incomplete` (then skipped).
-    The stopping rule watches every head/base ratio. Both sides keep the machine's state read at
-    the start and each workload's one CPU window (it spans both sides' repetitions)."""
+    """Two Run values (base, head) measured in one interleaved session, through the suite loop
+    `harness run` uses (runner.fill_runs): both are saved in `results_dir` after each workload, and
+    a workload whose input cannot be prepared fails on both sides while the rest goes on. A
+    selected workload the base lacks is refused before anything is built, unless
+    `allow_incomplete` (then skipped). The stopping rule watches every head/base ratio. Both sides
+    keep the machine's state read at the start and each workload's one CPU window (it spans both
+    sides' repetitions)."""
     repo, inside = repository_of(workloads_dir)
     base_commit = resolve_commit(repo, base_ref)
-    base_results: list[WorkloadResult] = []
-    head_results: list[WorkloadResult] = []
+    session = new_run_id()
     started = now_iso()
     system = system_state()
+
+    def side(label: str, commit: str | None) -> Run:
+        return Run(
+            schema_version=SCHEMA_VERSION,
+            run_id=f"{session}-{label}",
+            started_at=started,
+            finished_at=None,
+            status="running",
+            machine=replace(machine, git_commit=commit),
+            config=config,
+            session_id=session,
+            system=system,
+        )
+
     with checkout(repo, base_commit) as base_tree:
         base_manifests = load_workloads(base_tree / inside)
         measurable = [w for w in workloads if w.kind == "batch" or run_server is not None]
@@ -196,15 +230,20 @@ def run_ab(
             )
         if len(missing) == len(measurable):
             raise HarnessError(f"no workload to measure against {base_ref}")
-        builder = Builder(cache_dir)  # each manifest builds in its own tree (Workload.root)
+        if builder is None:
+            builder = Builder(cache_dir)  # each manifest builds in its own tree (Workload.root)
+        selected = []
         for workload in workloads:
             if workload.kind != "batch" and run_server is None:
                 progress(f"{workload.name}: skipped (no server runner)")
-                continue
-            if workload.name not in base_manifests:
+            elif workload.name not in base_manifests:
                 progress(f"{workload.name}: not in {base_ref}; skipped")
-                continue
-            base_builds = build_all(base_manifests[workload.name], builder, progress)
+            else:
+                selected.append(workload)
+
+        def measure(workload: Workload) -> tuple[WorkloadResult, WorkloadResult]:
+            base_manifest = base_manifests[workload.name]
+            base_builds = build_all(base_manifest, builder, progress)
             head_builds = build_all(workload, builder, progress)
             builds = {**head_builds}
             for impl in workload.implementations:
@@ -214,10 +253,11 @@ def run_ab(
                 builds[f"{impl.lang}/{impl.variant}{BASE_SUFFIX}"] = replace(
                     record, variant=impl.variant + BASE_SUFFIX
                 )
-            progress(f"run {workload.name}: {base_ref} and working tree interleaved")
             both = combined(workload)
+            input_record: InputRecord | str | None = None
             if workload.kind == "server":
                 assert run_server is not None
+                progress(f"run {workload.name}: {base_ref} and working tree interleaved")
                 setters = [
                     k
                     for i in workload.implementations
@@ -226,31 +266,28 @@ def run_ab(
                 ]
                 result = run_server(both, builds, None, config, executor, progress, setters)
             else:
-                input_record = prepare_input(workload, config.size, cache_dir / "inputs")
-                targets = [(i.key, f"{i.key}{BASE_SUFFIX}") for i in workload.implementations]
-                result = run_batch_workload(
-                    both, builds, input_record, config, executor, progress, targets
-                )
+                input_record = input_or_failure(workload, config.size, cache_dir, progress)
+                if isinstance(input_record, str):
+                    result = input_failed(both, builds, input_record, config.size)
+                else:
+                    progress(f"run {workload.name}: {base_ref} and working tree interleaved")
+                    targets = [(i.key, f"{i.key}{BASE_SUFFIX}") for i in workload.implementations]
+                    result = run_batch_workload(
+                        both, builds, input_record, config, executor, progress, targets
+                    )
             base, head = split(result)
-            base_results.append(
-                replace(base, origin=workload_origin(base_manifests[workload.name]))
+            if isinstance(input_record, str):  # each side fails for the reason, not its programs
+                base, head = (replace(s, status="failed", error=input_record) for s in (base, head))
+            return (
+                replace(base, origin=workload_origin(base_manifest)),
+                replace(head, origin=workload_origin(workload)),
             )
-            head_results.append(replace(head, origin=workload_origin(workload)))
-    finished = now_iso()
-    run_id = new_run_id()
 
-    def run(results: list[WorkloadResult], label: str, commit: str | None) -> Run:
-        return Run(
-            schema_version=SCHEMA_VERSION,
-            run_id=f"{run_id}-{label}",
-            started_at=started,
-            finished_at=finished,
-            status="complete",
-            machine=replace(machine, git_commit=commit),
-            config=config,
-            workloads=tuple(results),
-            session_id=run_id,
-            system=system,
+        (base, head), _ = fill_runs(
+            (side("base", base_commit), side("head", machine.git_commit)),
+            selected,
+            measure,
+            lambda r: save_run_file(r, results_dir),
+            progress,
         )
-
-    return run(base_results, "base", base_commit), run(head_results, "head", machine.git_commit)
+    return base, head

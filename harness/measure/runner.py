@@ -701,12 +701,69 @@ def interrupts_held(progress: Progress):
             progress(f"{', '.join(noted)} held until the results file was written")
 
 
-def _save_stopped(run: Run, results_dir: Path, progress: Progress) -> Path | None:
-    """Save a run that stopped early as `interrupted`; nothing at all if it measured nothing."""
-    if not run.workloads:
+def _save_stopped(
+    runs: Sequence[Run], save: Callable[[Run], Path], progress: Progress
+) -> Path | None:
+    """Save runs that stopped early as `interrupted`; nothing at all if they measured nothing.
+    The path of the last one saved (for `harness run`, its only run)."""
+    if not runs or not runs[0].workloads:
         return None
     with interrupts_held(progress):  # a second Ctrl-C must not cut this save short
-        return save_run(replace(run, status="interrupted", finished_at=now_iso()), results_dir)
+        paths = [save(replace(r, status="interrupted", finished_at=now_iso())) for r in runs]
+    return paths[-1]
+
+
+def fill_runs(
+    runs: Sequence[Run],
+    workloads: Sequence[Workload],
+    measure: Callable[[Workload], Sequence[WorkloadResult]],
+    save: Callable[[Run], Path],
+    progress: Progress,
+) -> tuple[tuple[Run, ...], tuple[Path, ...]]:
+    """The one suite loop (`harness run` fills one run, `harness ab` its base and head): measure
+    every workload in turn, add its results (one per run) and save every run after each workload,
+    so a crash later loses nothing (store.py says why nothing is written before the first). Runs
+    stopped early are saved `interrupted`, and RunInterrupted or the error is raised; a
+    HarnessError then says where the partial run is."""
+    try:
+        for workload in workloads:
+            results = measure(workload)
+            runs = tuple(
+                replace(r, workloads=(*r.workloads, result))
+                for r, result in zip(runs, results, strict=True)
+            )
+            for r in runs:
+                save(r)
+        with interrupts_held(progress):
+            runs = tuple(replace(r, status="complete", finished_at=now_iso()) for r in runs)
+            paths = tuple(save(r) for r in runs)
+    except KeyboardInterrupt as exc:
+        measured = len(runs[0].workloads) if runs else 0
+        raise RunInterrupted(_save_stopped(runs, save, progress), measured) from exc
+    except HarnessError as exc:
+        saved = _save_stopped(runs, save, progress)
+        if saved is None:
+            raise
+        raise HarnessError(
+            f"{exc} (the {len(runs[0].workloads)} workload(s) measured before it are saved in "
+            f"{saved}, status interrupted)"
+        ) from exc
+    except Exception:
+        _save_stopped(runs, save, progress)  # a bug: keep what was measured; traceback
+        raise
+    return runs, paths
+
+
+def input_or_failure(
+    workload: Workload, size: str, cache_dir: Path, progress: Progress
+) -> InputRecord | str:
+    """The workload's input, prepared (or None when it takes none), or why it could not be: the
+    workload then fails with that reason and the suite goes on."""
+    try:
+        return prepare_input(workload, size, cache_dir / "inputs")
+    except InputError as exc:
+        progress(f"{workload.name}: {exc}")
+        return str(exc)
 
 
 def run_suite(
@@ -723,11 +780,9 @@ def run_suite(
     read_stat: StatReader = read_cpu_times,
     cpu_clock: CpuClock = process_cpu_seconds,
 ) -> tuple[Run, Path]:
-    """Measure every workload in turn, saving the results file after each one (store.py says
-    why nothing is written before the first). A run stopped early is saved `interrupted`, and
-    RunInterrupted or the error is raised; a HarnessError then says where the partial run is.
-    The machine's state is read once, at the start; `read_stat` and `cpu_clock` go to the batch
-    runner (a server runner reads its own)."""
+    """Measure every workload in turn through fill_runs, saved after each one. The machine's
+    state is read once, at the start; `read_stat` and `cpu_clock` go to the batch runner (a server
+    runner reads its own)."""
     run = Run(
         schema_version=SCHEMA_VERSION,
         run_id=new_run_id(),
@@ -739,47 +794,27 @@ def run_suite(
         system=system_state(),
     )
     run_batch = partial(run_batch_workload, read_stat=read_stat, cpu_clock=cpu_clock)
-    try:
-        for workload in workloads:
-            builds = build_all(workload, builder, progress)
-            try:
-                input_record = prepare_input(workload, config.size, cache_dir / "inputs")
-            except InputError as exc:
-                progress(f"{workload.name}: {exc}")
-                result = input_failed(workload, builds, str(exc), config.size)
+
+    def measure(workload: Workload) -> tuple[WorkloadResult]:
+        builds = build_all(workload, builder, progress)
+        input_record = input_or_failure(workload, config.size, cache_dir, progress)
+        if isinstance(input_record, str):
+            result = input_failed(workload, builds, input_record, config.size)
+        else:
+            if workload.kind == "server":
+                if run_server is None:
+                    raise HarnessError(f"{workload.name}: server workloads need a load generator")
+                runner = run_server
+                progress(f"run {workload.name} ({config.size}: saturation probe, then fixed rates)")
             else:
-                if workload.kind == "server":
-                    if run_server is None:
-                        raise HarnessError(
-                            f"{workload.name}: server workloads need a load generator"
-                        )
-                    runner = run_server
-                    progress(
-                        f"run {workload.name} ({config.size}: saturation probe, then fixed rates)"
-                    )
-                else:
-                    runner = run_batch
-                    progress(f"run {workload.name} ({config.size}: {rounds_plan(config)})")
-                result = runner(workload, builds, input_record, config, executor, progress)
-            result = replace(result, origin=workload_origin(workload), sweep=workload.sweep_point)
-            run = replace(run, workloads=(*run.workloads, result))
-            save_run(run, results_dir)
-        with interrupts_held(progress):
-            run = replace(run, status="complete", finished_at=now_iso())
-            path = save_run(run, results_dir)
-    except KeyboardInterrupt as exc:
-        raise RunInterrupted(_save_stopped(run, results_dir, progress), len(run.workloads)) from exc
-    except HarnessError as exc:
-        saved = _save_stopped(run, results_dir, progress)
-        if saved is None:
-            raise
-        raise HarnessError(
-            f"{exc} (the {len(run.workloads)} workload(s) measured before it are saved in "
-            f"{saved}, status interrupted)"
-        ) from exc
-    except Exception:
-        _save_stopped(run, results_dir, progress)  # a bug: keep what was measured; traceback
-        raise
+                runner = run_batch
+                progress(f"run {workload.name} ({config.size}: {rounds_plan(config)})")
+            result = runner(workload, builds, input_record, config, executor, progress)
+        return (replace(result, origin=workload_origin(workload), sweep=workload.sweep_point),)
+
+    (run,), (path,) = fill_runs(
+        (run,), workloads, measure, lambda r: save_run(r, results_dir), progress
+    )
     return run, path
 
 
