@@ -4,6 +4,7 @@ import pytest
 from builders import cpu_window, noise_run, system_state
 
 from harness.cli import main as cli
+from harness.cli import options
 from harness.cli.progress import describe
 from harness.errors import HarnessError
 from harness.measure import ab as abrun
@@ -98,32 +99,34 @@ def test_defaults_are_the_ones_the_gate_and_the_budget_figures_were_measured_wit
     parse = cli.parser().parse_args
     assert parse(["ab", "HEAD"]).default_threshold == 3.0
     assert parse(["compare", "a", "b"]).default_threshold == 5.0
-    full = cli._run_config(parse(["run"]), [], adaptive=True)
+    full = options.run_config(parse(["run"]), [], adaptive=True)
     assert full.stopping.target_ci_half_width == pytest.approx(0.02)
     assert (full.stopping.max_rounds, full.stopping.max_seconds) == (40, 12.0)
     assert (full.stopping.budget_per, full.stopping.budget_given) == ("program", False)
     assert ab.stopping.max_seconds == 30.0 and not ab.stopping.budget_given
-    chosen = cli._run_config(parse(["run", "--max-seconds", "7", "--min-rounds", "4"]), [], True)
+    chosen = options.run_config(parse(["run", "--max-seconds", "7", "--min-rounds", "4"]), [], True)
     assert (chosen.repetitions, chosen.stopping.max_seconds) == (4, 7.0)
     assert chosen.stopping.budget_given
-    assert cli._run_config(parse(["run", "--size", "quick"]), [], adaptive=False).stopping is None
+    assert (
+        options.run_config(parse(["run", "--size", "quick"]), [], adaptive=False).stopping is None
+    )
 
 
 def test_server_options_reach_the_server_settings():
     """--rates and --replicates override the size's defaults (README: full 5 replicates, quick 2)."""
     parse = cli.parser().parse_args
-    chosen = cli._server_settings(
+    chosen = options.server_settings(
         parse(["run", "--rates", "4000,2000", "--replicates", "3"]), (1,), (0,)
     )
     assert (chosen.rates_rps, chosen.replicates) == ((2000.0, 4000.0), 3)
-    full = cli._server_settings(parse(["run"]), (1,), (0,))
-    quick = cli._server_settings(parse(["run", "--size", "quick"]), (1,), (0,))
+    full = options.server_settings(parse(["run"]), (1,), (0,))
+    quick = options.server_settings(parse(["run", "--size", "quick"]), (1,), (0,))
     assert (full.rates_rps, full.replicates, quick.replicates) == ((), 5, 2)
     assert (full.extra_replicates, quick.extra_replicates) == (2, 0)
-    long = cli._server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
+    long = options.server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
     assert (long.min_phase_seconds, long.max_phase_seconds) == (30.0, 30.0)
     assert (quick.min_phase_seconds, quick.max_phase_seconds) == (3.0, 3.0)
-    extra = cli._server_settings(
+    extra = options.server_settings(
         parse(["run", "--size", "quick", "--extra-replicates", "3"]), (1,), (0,)
     )
     assert extra.extra_replicates == 3

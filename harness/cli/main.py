@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import signal
 import sys
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from harness import config
 from harness.analysis import capacity, compare, decision, trend
 from harness.analysis.summaries import analyse_run
 from harness.build.builder import Builder
-from harness.cli.progress import ProgressView
+from harness.cli import gate, options
+from harness.cli.output import console, progress_view, stdout_console
 from harness.errors import HarnessError
 from harness.measure import ab as abrun
 from harness.measure import launcher as measure
@@ -30,8 +28,7 @@ from harness.measure.runner import (
     harness_cpus_for,
     run_suite,
 )
-from harness.measure.schedule import ORDERS
-from harness.model import Run, RunConfig, StoppingRule, Workload
+from harness.model import Run, Workload
 from harness.profile import recording as profiling
 from harness.report import formatting, machine_block
 from harness.report import html as report
@@ -39,7 +36,7 @@ from harness.report import profiles as profile_report
 from harness.report.export import EXPORTERS, write_brief
 from harness.scaffold import pair as scaffold
 from harness.servers import loadgen
-from harness.servers.protocol import ServerRunner, default_settings
+from harness.servers.protocol import ServerRunner
 from harness.store import history
 from harness.store.results import (
     PROFILE_SCHEMA_VERSION,
@@ -50,113 +47,9 @@ from harness.store.results import (
     save_run_file,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULTS = {  # size -> (repetitions, warm-ups, timeout seconds)
-    "full": (10, 1, 300.0),
-    "quick": (3, 1, 60.0),
-}
-# Adaptive repetitions, on by default for full runs (quick runs stay a fixed smoke run): add
-# balanced blocks of rounds until the Go/Rust ratio CIs are within ±TARGET_CI_PCT, at most
-# MAX_ROUNDS rounds, and once the minimum is done at most MAX_SECONDS_PER_PROGRAM of measuring for
-# each program of the workload's round. The budget is per program, not per workload: sha256 grew
-# to four implementations and a 60 s workload budget then stopped `harness ab` (8 programs of
-# ~1.2 s a round) at round 6, where no verdict could be significant. 12 s a program keeps make
-# bench's batch budget where the 60 s per workload had it (30 batch programs, 6 workloads), and
-# the minimum of rounds always comes first (runner.stop_reason).
-TARGET_CI_PCT = 2.0
-MAX_ROUNDS = 40
-MAX_SECONDS_PER_PROGRAM = 12.0
-# harness ab gates on each change: at least 20 rounds. 10 would make the signed-rank test's smallest
-# p 2 / 2**10 = 0.002, but its power, not its floor, is what counts: in the gate benchmark a measured
-# +4 % change that reached its ±1.5 % CI after 12 rounds (CI [+3.3 %, +6.0 %]) had p = 0.034 from
-# two outlying rounds, 0.10 after the false-discovery adjustment, and was missed.
-AB_MIN_ROUNDS = 20
-AB_TARGET_CI_PCT = 1.5
-# ab's budget per program after its minimum: room for a few blocks more when the CIs are wide.
-AB_MAX_SECONDS_PER_PROGRAM = 30.0
-# harness ab's noise threshold: base and head paired round by round vary far less than two separate
-# runs, so a smaller change can fail the gate without false alarms (benchmarks/test_gate.py measures
-# both on this machine; docs/regression-gate.md has the figures). compare keeps 5 % for stored runs.
-AB_DEFAULT_THRESHOLD_PCT = 3.0
-# Replicates of every server rate in ab, whatever the size: the paired t-test needs a few to say
-# anything, and each costs about 70 s per server workload in quick size (4 servers x 4 rates).
-AB_SERVER_REPLICATES = 5
-
-console = Console(stderr=True, highlight=False)
-# Under make or CI stdout is not a terminal: give tables room instead of rich's 80-column default.
-stdout_console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
-
-
-_progress = ProgressView(console)
-
-
-PROJECT_FILE = "harness.toml"  # in the current folder: a team's own workloads folders
-
-
-def workloads_dirs(args: argparse.Namespace, cwd: Path | None = None) -> list[Path]:
-    """The folders whose manifests this command sees: every --workloads-dir given, else the
-    `workloads_dirs` of ./harness.toml (relative to that file), else this repository's own."""
-    if args.workloads_dir:
-        return [Path(d) for d in args.workloads_dir]
-    project = (cwd or Path.cwd()) / PROJECT_FILE
-    if project.is_file():
-        data = config.read_toml(project, "harness settings")
-        config.reject_unknown_keys(data, ("workloads_dirs",), os.fspath(project))
-        dirs = data.get("workloads_dirs")
-        if not isinstance(dirs, list) or not dirs or not all(isinstance(d, str) for d in dirs):
-            raise HarnessError(
-                f"{project}: field 'workloads_dirs' must be a non-empty list of folder paths"
-            )
-        return [project.parent / d for d in dirs]
-    return [ROOT / "workloads"]
-
-
-def _workloads(args: argparse.Namespace) -> dict:
-    return config.load_workloads(*workloads_dirs(args))
-
-
-def _paths(args: argparse.Namespace) -> tuple[Path, Path]:
-    return Path(args.results_dir), Path(args.cache_dir)
-
-
-def _workload_names(value: str | None) -> list[str]:
-    return [n.strip() for n in value.split(",") if n.strip()] if value else []
-
-
-def _cpus(value: str) -> tuple[int, ...] | None:
-    """'none', 'auto' (the last available CPU) or a comma list like '1' or '0,1'."""
-    available = measure.available_cpus()
-    if value == "none":
-        return None
-    if value == "auto":
-        return (available[-1],)
-    try:
-        cpus = tuple(int(c) for c in value.split(","))
-    except ValueError as exc:
-        raise HarnessError(
-            f"--pin: expected 'auto', 'none' or CPU numbers like '1', got {value!r}"
-        ) from exc
-    missing = set(cpus) - set(available)
-    if missing:
-        raise HarnessError(
-            f"--pin: CPU(s) {sorted(missing)} not available; this process may use {available}"
-        )
-    return cpus
-
-
-def _work_dir(cache_dir: Path) -> Path:
-    folder = cache_dir.resolve() / "server-runs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def _build_profile(args: argparse.Namespace) -> bool:
-    """Clean + incremental build timing: on by default for full runs (cached per source hash)."""
-    return args.size == "full" if args.build_profile is None else args.build_profile
-
 
 def cmd_list(args: argparse.Namespace) -> int:
-    workloads = _workloads(args)
+    workloads = options.workloads(args)
     table = Table(title="Workloads")
     for column in ("name", "category", "kind", "implementations", "description"):
         table.add_column(column)
@@ -170,7 +63,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    folder = Path(args.dir) if args.dir else workloads_dirs(args)[0]
+    folder = Path(args.dir) if args.dir else options.workloads_dirs(args)[0]
     made = scaffold.scaffold(folder, args.name, args.kind, args.category)
     for path in made.created:
         stdout_console.print(f"created {path}", markup=False, soft_wrap=True)
@@ -181,7 +74,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             f"cargo not found: run `cargo update -w` in {folder / 'rust'} before building",
             markup=False,
         )
-    default = [ROOT / "workloads"]
+    default = [options.ROOT / "workloads"]
     where = (
         ""
         if [folder.resolve()] == [d.resolve() for d in default]
@@ -194,150 +87,23 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    _, cache_dir = _paths(args)
-    selected = config.select(_workloads(args), _workload_names(args.workloads))
+    _, cache_dir = options.paths(args)
+    selected = config.select(options.workloads(args), options.workload_names(args.workloads))
     builder = Builder(cache_dir)
-    records = [r for w in selected for r in build_all(w, builder, _progress).values()]
+    records = [r for w in selected for r in build_all(w, builder, progress_view).values()]
     return 0 if all(r.ok for r in records) else 1
 
 
-def _number(value: str | None, option: str, kind: type, low: float, high: float | None = None):
-    """An option's value as int or float within [low, high] (low excluded for floats), or a
-    one-line error naming the option."""
-    if value is None:
-        return None
-    try:
-        number = kind(value)
-    except ValueError as exc:
-        raise HarnessError(
-            f"{option}: expected {'an integer' if kind is int else 'a number'}, got {value!r}"
-        ) from exc
-    if kind is float and not low < number <= (high if high is not None else float("inf")):
-        bound = f"in ({low:g}, {high:g}]" if high is not None else f"above {low:g}"
-        raise HarnessError(f"{option}: must be {bound}, got {value}")
-    if kind is int and (number < low or (high is not None and number > high)):
-        raise HarnessError(f"{option}: must be at least {low:g}, got {value}")
-    return number
-
-
-def _rates(value: str | None) -> tuple[float, ...]:
-    """--rates '2000,4000,8000': offered rates in requests/s, each above 0; () when not given."""
-    if value is None:
-        return ()
-    rates = []
-    for item in value.split(","):
-        rate = _number(item.strip(), "--rates", float, 0.0)
-        rates.append(rate)
-    if len(set(rates)) != len(rates):
-        raise HarnessError(f"--rates: each rate once, got {value!r}")
-    return tuple(sorted(rates))
-
-
-def _server_settings(
-    args: argparse.Namespace,
-    measured_cpus: tuple[int, ...] | None,
-    harness_cpus: tuple[int, ...] | None,
-    replicates: int | None = None,
-):
-    """The server protocol's settings for this size, with --rates and --replicates applied
-    (`replicates`: the command's own default when the option is absent)."""
-    chosen = _number(getattr(args, "replicates", None), "--replicates", int, 1)
-    settings = default_settings(
-        args.size,
-        f"oha {loadgen.OHA_VERSION}",
-        measured_cpus,
-        harness_cpus,
-        replicates=chosen or replicates,
-        rates_rps=_rates(getattr(args, "rates", None)),
-    )
-    extra = _number(getattr(args, "extra_replicates", None), "--extra-replicates", int, 0)
-    if extra is not None:
-        settings = replace(settings, extra_replicates=extra)
-    seconds = _number(getattr(args, "phase_seconds", None), "--phase-seconds", float, 0)
-    if seconds:  # every fixed-rate phase this long, whatever the request target says
-        settings = replace(settings, min_phase_seconds=seconds, max_phase_seconds=seconds)
-    return settings
-
-
-def _stopping(
-    args: argparse.Namespace,
-    minimum: int,
-    adaptive: bool,
-    target_pct: float,
-    seconds_per_program: float = MAX_SECONDS_PER_PROGRAM,
-) -> StoppingRule | None:
-    """Adaptive when `adaptive` (the command's default) or when any adaptive option is given;
-    --repetitions alone asks for a fixed number of rounds."""
-    target = _number(args.target_ci, "--target-ci", float, 0, 50)
-    max_rounds = _number(args.max_rounds, "--max-rounds", int, 1)
-    max_seconds = _number(args.max_seconds, "--max-seconds", float, 0)
-    asked = (target, max_rounds, max_seconds, args.min_rounds) != (None, None, None, None)
-    if not asked and (not adaptive or args.repetitions is not None):
-        return None
-    rule = StoppingRule(
-        target_ci_half_width=(target or target_pct) / 100,
-        max_rounds=max_rounds or max(MAX_ROUNDS, minimum),
-        max_seconds=max_seconds or seconds_per_program,
-        budget_given=max_seconds is not None,
-    )
-    if rule.max_rounds < minimum:
-        which = "--min-rounds" if args.min_rounds is not None else "--repetitions"
-        raise HarnessError(
-            f"{which}: the minimum of {minimum} rounds is above --max-rounds {rule.max_rounds}"
-        )
-    return rule
-
-
-def _run_config(
-    args: argparse.Namespace,
-    selected,
-    adaptive: bool,
-    minimum_repetitions: int = 1,
-    target_pct: float = TARGET_CI_PCT,
-    seconds_per_program: float = MAX_SECONDS_PER_PROGRAM,
-) -> RunConfig:
-    """The measurement options shared by run and ab, checked, as one RunConfig. --min-rounds
-    sets the minimum of adaptive rounds (lowering ab's 20 is the user's explicit choice)."""
-    repetitions, warmups, timeout = DEFAULTS[args.size]
-    _rates(getattr(args, "rates", None))  # server options: refused before anything is built
-    _number(getattr(args, "phase_seconds", None), "--phase-seconds", float, 0)
-    _number(getattr(args, "extra_replicates", None), "--extra-replicates", int, 0)
-    _number(getattr(args, "replicates", None), "--replicates", int, 1)
-    chosen = _number(args.repetitions, "--repetitions", int, 1)
-    least = _number(args.min_rounds, "--min-rounds", int, 1)
-    if chosen is not None and least is not None and chosen != least:
-        raise HarnessError(
-            f"--min-rounds {least} and --repetitions {chosen}: give one (with adaptive rounds "
-            "both set the minimum)"
-        )
-    chosen = least or chosen
-    repetitions = chosen or max(minimum_repetitions, repetitions)
-    seed = _number(args.seed, "--seed", int, 0)
-    return RunConfig(
-        size=args.size,
-        repetitions=repetitions,
-        warmups=warmups if getattr(args, "warmups", None) is None else args.warmups,
-        timeout_seconds=getattr(args, "timeout", None) or timeout,
-        cpu_affinity=_cpus(args.pin),
-        sample_interval_seconds=getattr(args, "sample_interval", 0.1),
-        workloads=tuple(w.name for w in selected),
-        order=args.order,
-        reverse=args.reverse,
-        seed=secrets.randbelow(2**31) if seed is None else seed,
-        stopping=_stopping(args, repetitions, adaptive, target_pct, seconds_per_program),
-    )
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    selected = config.select(_workloads(args), _workload_names(args.workloads))
+    selected = config.select(options.workloads(args), options.workload_names(args.workloads))
     return _measure(args, selected)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Each selected workload at every point of its axis (--param, else the manifest's [sweep]),
     the points measured as the workloads of one run."""
-    workloads = _workloads(args)
-    names = _workload_names(args.workloads)
+    workloads = options.workloads(args)
+    names = options.workload_names(args.workloads)
     if not names and args.param:
         raise HarnessError("--workloads: name the workloads to sweep along --param")
     if not names:  # the default sweeps: every manifest's [sweep.SIZE]; servers when rates are fixed
@@ -348,7 +114,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         ]
         if not names:
             raise HarnessError(f"--workloads: no workload has a [sweep.{args.size}] table")
-    seed = _number(args.seed, "--seed", int, 0)
+    seed = options.number(args.seed, "--seed", int, 0)
     args.seed = str(secrets.randbelow(2**31) if seed is None else seed)
     points = []
     for workload in config.select(workloads, names):
@@ -376,18 +142,18 @@ def _fixed_rates(args: argparse.Namespace, workload: Workload) -> bool:
 
 def _measure(args: argparse.Namespace, selected: list[Workload]) -> int:
     """Build, measure and save `selected` as one run, then print its summary (run and sweep)."""
-    results_dir, cache_dir = _paths(args)
-    run_config = _run_config(args, selected, adaptive=args.size == "full")
+    results_dir, cache_dir = options.paths(args)
+    run_config = options.run_config(args, selected, adaptive=args.size == "full")
     check_budgets_before_building(run_config, selected, [results_dir])
     measured_cpus = run_config.cpu_affinity
     harness_cpus = harness_cpus_for(measured_cpus)
     run_server = None
     server_settings = None
     if any(w.kind == "server" for w in selected):
-        oha = loadgen.find_oha(ROOT / "tools")
-        server_settings = _server_settings(args, measured_cpus, harness_cpus)
+        oha = loadgen.find_oha(options.ROOT / "tools")
+        server_settings = options.server_settings(args, measured_cpus, harness_cpus)
         run_server = ServerRunner(
-            oha, server_settings, _work_dir(cache_dir), measure.ensure_launcher(cache_dir)
+            oha, server_settings, options.work_dir(cache_dir), measure.ensure_launcher(cache_dir)
         )
     run_config = replace(run_config, server=server_settings)
     if harness_cpus:
@@ -395,12 +161,12 @@ def _measure(args: argparse.Namespace, selected: list[Workload]) -> int:
     run, path = run_suite(
         selected,
         run_config,
-        machine.describe(ROOT, harness_cpus),
-        Builder(cache_dir, profile=_build_profile(args)),
+        machine.describe(options.ROOT, harness_cpus),
+        Builder(cache_dir, profile=options.build_profile(args)),
         measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
         results_dir,
         cache_dir,
-        _progress,
+        progress_view,
         run_server=run_server,
     )
     try:
@@ -486,19 +252,9 @@ def print_summary(run: Run) -> None:
         stdout_console.print(f"noise: {warning}", markup=False, soft_wrap=True)
 
 
-def _load_measured(spec: str, results_dir: Path) -> tuple[Path, Run]:
-    """The run `spec` names, refused when it holds no workload results: a report or export of
-    nothing would look like a run that measured nothing wrong."""
-    path = history.resolve(spec, results_dir)
-    run = load_run(path)
-    if not run.workloads:
-        raise HarnessError(f"{path}: run {run.run_id} ({run.status}) has no workload results")
-    return path, run
-
-
 def cmd_report(args: argparse.Namespace) -> int:
-    results_dir, _ = _paths(args)
-    path_of_run, run = _load_measured(args.results, results_dir)
+    results_dir, _ = options.paths(args)
+    path_of_run, run = options.load_measured(args.results, results_dir)
     path = report.write_report(
         run,
         Path(args.reports_dir),
@@ -518,21 +274,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_profile(args: argparse.Namespace) -> int:
     """CPU profiles of a measured run's default pairs, saved beside its results file; the timed
     results are never touched (profiling.py says how)."""
-    results_dir, cache_dir = _paths(args)
-    path_of_run, run = _load_measured(args.results, results_dir)
+    results_dir, cache_dir = options.paths(args)
+    path_of_run, run = options.load_measured(args.results, results_dir)
     size = args.size or run.config.size
     in_run = [w.name for w in run.workloads if w.sweep is None]
-    names = _workload_names(args.workloads) or in_run
+    names = options.workload_names(args.workloads) or in_run
     missing = [n for n in names if n not in in_run]
     if missing:
         raise HarnessError(
             f"--workloads: {', '.join(missing)} not measured in run {run.run_id} "
             f"(it has {', '.join(in_run) or 'no workload of a manifest'})"
         )
-    selected = config.select(_workloads(args), names)
-    period_us = _number(args.period_us, "--period-us", float, 0)
-    seconds = _number(args.seconds, "--seconds", float, 0)
-    options = profiling.ProfileOptions(
+    selected = config.select(options.workloads(args), names)
+    period_us = options.number(args.period_us, "--period-us", float, 0)
+    seconds = options.number(args.seconds, "--seconds", float, 0)
+    profile_options = profiling.ProfileOptions(
         size=size,
         period_ns=round(period_us * 1000) if period_us else profiling.PERIOD_NS[size],
         server_seconds=seconds or profiling.SERVER_SECONDS[size],
@@ -555,12 +311,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
     profile = profiling.profile_run(
         run,
         selected,
-        options,
+        profile_options,
         check,
         measure.SubprocessExecutor(launcher),
         launcher,
-        _progress,
-        lambda: loadgen.find_oha(ROOT / "tools"),
+        progress_view,
+        lambda: loadgen.find_oha(options.ROOT / "tools"),
         lambda p: save_profile(p, path_of_run.parent),
         earlier=load_profile(target) if target.exists() else None,
     )
@@ -574,12 +330,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    results_dir, _ = _paths(args)
+    results_dir, _ = options.paths(args)
     if args.brief and args.format not in (None, "markdown"):
         raise HarnessError(
             f"export: --brief writes Markdown, not {args.format}; drop --format or use markdown"
         )
-    _, run = _load_measured(args.results, results_dir)
+    _, run = options.load_measured(args.results, results_dir)
     if not args.brief:
         sys.stdout.write(EXPORTERS[args.format or "csv"](run))
         return 0
@@ -599,50 +355,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_machine(args: argparse.Namespace) -> int:
     """The machine block a workload doc quotes (harness/report/machine_block.py), from a results file."""
-    results_dir, _ = _paths(args)
-    _, run = _load_measured(args.results, results_dir)
+    results_dir, _ = options.paths(args)
+    _, run = options.load_measured(args.results, results_dir)
     sys.stdout.write(machine_block.render(run))
     return 0
 
 
-def _thresholds(values: list[str]) -> dict[str, float]:
-    """--threshold METRIC=PERCENT values, checked before anything is measured: a metric the gate
-    does not know is a typo that would otherwise leave its real metric at the default."""
-    known = (*compare.GATED_METRICS, *compare.SERVER_UNITS, "throughput")
-    thresholds = {}
-    for value in values:
-        metric, _, percent = value.partition("=")
-        try:
-            thresholds[metric] = float(percent.rstrip("%")) / 100
-        except ValueError as exc:
-            raise HarnessError(
-                f"--threshold: expected METRIC=PERCENT like wall_seconds=3, got {value!r}"
-            ) from exc
-        if metric not in known:
-            raise HarnessError(
-                f"--threshold: {metric!r} is not a gated metric (one of {', '.join(known)})"
-            )
-    return thresholds
-
-
-def _unused_thresholds(thresholds: Mapping[str, float], result: compare.RunComparison) -> None:
-    """A threshold no verdict used: the runs' binaries do not report that metric (work_seconds
-    from a program outside the binary contract), so the option did nothing; say so."""
-    used = {c.metric for c in result.changes}
-    unused = [m for m in thresholds if m not in used]
-    if unused:
-        raise HarnessError(
-            f"--threshold {unused[0]}: no verdict of these runs has that metric (the binaries do "
-            f"not report it, or nothing of it was comparable); gated here: {', '.join(sorted(used))}"
-        )
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     """Exit 0: no regression; 1: at least one significant regression beyond its threshold."""
-    results_dir, _ = _paths(args)
+    results_dir, _ = options.paths(args)
     base = load_run(history.resolve(args.base, results_dir))
     head = load_run(history.resolve(args.head, results_dir))
-    thresholds = _thresholds(args.threshold)
+    thresholds = gate.parse_thresholds(args.threshold)
     result = compare.compare_runs(
         base,
         head,
@@ -651,84 +375,44 @@ def cmd_compare(args: argparse.Namespace) -> int:
         allow_mixed=args.allow_mixed,
         allow_incomplete=args.allow_incomplete,
     )
-    _unused_thresholds(thresholds, result)
-    return _print_comparison(result, args.format, args.allow_inconclusive)
-
-
-EXIT_INCONCLUSIVE = 3  # no regression, but a targeted verdict could not have seen one
-
-
-def gate_status(result: compare.RunComparison, allow_inconclusive: bool) -> int:
-    """0 pass, 1 a regression, 3 inconclusive (unless allowed): a gate that could not have seen a
-    change of the threshold's size does not pass silently."""
-    if result.regressions:
-        return 1
-    if result.inconclusive and not allow_inconclusive:
-        return EXIT_INCONCLUSIVE
-    return 0
-
-
-def _print_comparison(
-    result: compare.RunComparison, fmt: str, allow_inconclusive: bool = False
-) -> int:
-    """Show a comparison in the chosen format; the exit status is the gate's verdict."""
-    if fmt == "markdown":
-        sys.stdout.write(compare.to_markdown(result))
-    elif fmt == "json":
-        sys.stdout.write(compare.to_json(result))
-    else:
-        table = Table(title=f"{result.base_run_id} → {result.head_run_id}")
-        for header in compare.HEADERS:
-            table.add_column(header, no_wrap=header == "metric")  # rows are found by their label
-        styles = {"regressed": "red", compare.INCONCLUSIVE: "yellow"}
-        for row in compare.rows(result):
-            table.add_row(*row, style=styles.get(row[-1]))
-        stdout_console.print(table)
-        for note in result.notes:
-            stdout_console.print(f"note: {note}", markup=False)
-        stdout_console.print(compare.summary_line(result), markup=False)
-    status = gate_status(result, allow_inconclusive)
-    if result.inconclusive and allow_inconclusive and not result.regressions:
-        print(
-            f"harness: {len(result.inconclusive)} inconclusive verdict(s) allowed "
-            "(--allow-inconclusive): exit 0",
-            file=sys.stderr,
-        )
-    return status
+    gate.unused_thresholds(thresholds, result)
+    return gate.print_comparison(result, args.format, args.allow_inconclusive)
 
 
 def cmd_ab(args: argparse.Namespace) -> int:
     """Base commit and working tree measured in one interleaved run, then gated like compare."""
-    results_dir, cache_dir = _paths(args)
-    dirs = workloads_dirs(args)
+    results_dir, cache_dir = options.paths(args)
+    dirs = options.workloads_dirs(args)
     if len(dirs) != 1:
         raise HarnessError(
             f"harness ab compares one workloads folder against its base commit; got {len(dirs)} "
             "(pass one --workloads-dir)"
         )
     workloads_dir = dirs[0]
-    thresholds = _thresholds(args.threshold)  # a typo is refused before anything is built
-    selected = config.select(config.load_workloads(workloads_dir), _workload_names(args.workloads))
-    run_config = _run_config(
+    thresholds = gate.parse_thresholds(args.threshold)  # a typo is refused before anything is built
+    selected = config.select(
+        config.load_workloads(workloads_dir), options.workload_names(args.workloads)
+    )
+    run_config = options.run_config(
         args,
         selected,
         adaptive=True,
-        minimum_repetitions=AB_MIN_ROUNDS,
-        target_pct=AB_TARGET_CI_PCT,
-        seconds_per_program=AB_MAX_SECONDS_PER_PROGRAM,
+        minimum_repetitions=options.AB_MIN_ROUNDS,
+        target_pct=options.AB_TARGET_CI_PCT,
+        seconds_per_program=options.AB_MAX_SECONDS_PER_PROGRAM,
     )
     check_budgets_before_building(run_config, selected, [results_dir / "ab", results_dir])
     harness_cpus = harness_cpus_for(run_config.cpu_affinity)
     run_server = None
     if any(w.kind == "server" for w in selected):
-        settings = _server_settings(
-            args, run_config.cpu_affinity, harness_cpus, replicates=AB_SERVER_REPLICATES
+        settings = options.server_settings(
+            args, run_config.cpu_affinity, harness_cpus, replicates=options.AB_SERVER_REPLICATES
         )
         run_config = replace(run_config, server=settings)
         run_server = ServerRunner(
-            loadgen.find_oha(ROOT / "tools"),
+            loadgen.find_oha(options.ROOT / "tools"),
             settings,
-            _work_dir(cache_dir),
+            options.work_dir(cache_dir),
             measure.ensure_launcher(cache_dir),
         )
     if harness_cpus:
@@ -742,7 +426,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         machine.describe(repo, harness_cpus),
         measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
         cache_dir,
-        _progress,
+        progress_view,
         allow_incomplete=args.allow_incomplete,
         run_server=run_server,
     )
@@ -751,17 +435,17 @@ def cmd_ab(args: argparse.Namespace) -> int:
     result = compare.compare_runs(
         base, head, thresholds=thresholds, default_threshold=args.default_threshold / 100
     )
-    _unused_thresholds(thresholds, result)  # both sides are saved already
+    gate.unused_thresholds(thresholds, result)  # both sides are saved already
     measured = {w.name for w in head.workloads}
     skipped = [w.name for w in selected if w.name not in measured]
     notes = tuple(f"INCOMPLETE: {name}: not in {args.base}; not measured" for name in skipped)
-    return _print_comparison(
+    return gate.print_comparison(
         replace(result, notes=result.notes + notes), args.format, args.allow_inconclusive
     )
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    results_dir, _ = _paths(args)
+    results_dir, _ = options.paths(args)
     entries = history.refresh(results_dir)
     skipped = [f"unreadable, not listed: {u.reason}" for u in history.unreadable(results_dir)]
     if args.json:
@@ -799,70 +483,6 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
-    """Options shared by run and ab: rounds, order, pinning and the stopping rule. Numbers are
-    parsed by _run_config, so a bad value is one line naming the option."""
-    s.add_argument("--repetitions", help=repetitions_help)
-    s.add_argument(
-        "--pin",
-        default="auto",
-        help="CPUs for the measured process: auto (last CPU), none, or e.g. '1' (default auto)",
-    )
-    s.add_argument(
-        "--order",
-        choices=ORDERS,
-        default="latin",
-        help="order within a round: latin (balanced Latin square, default), random, given",
-    )
-    s.add_argument("--seed", help="seed of the order (default: a random one, recorded)")
-    s.add_argument(
-        "--reverse",
-        action="store_true",
-        help="run every round's order backwards (to check that the order does not move a ratio)",
-    )
-    s.add_argument(
-        "--target-ci",
-        metavar="PCT",
-        help="add rounds until each targeted ratio's 95 %% CI is within ±PCT (0 < PCT <= 50; "
-        f"default {TARGET_CI_PCT:g} for full runs and ab, off for quick runs)",
-    )
-    s.add_argument(
-        "--min-rounds",
-        help="adaptive rounds: never fewer than this, whatever the time budget (run: 10 full; "
-        f"ab: {AB_MIN_ROUNDS}); lowering it is the only way to stop sooner",
-    )
-    s.add_argument("--max-rounds", help=f"rounds budget per workload (default {MAX_ROUNDS})")
-    s.add_argument(
-        "--max-seconds",
-        help="measuring budget in seconds per program of a round, after the minimum of rounds "
-        f"(run {MAX_SECONDS_PER_PROGRAM:g}, ab {AB_MAX_SECONDS_PER_PROGRAM:g}); one that cannot "
-        "fit the minimum is an error",
-    )
-    s.add_argument(
-        "--rates",
-        metavar="RPS,...",
-        help="server workloads: offered rates in requests/s, e.g. 2000,4000,8000 (default: the "
-        "manifest's [server.rates], else fractions of the slower default's saturation)",
-    )
-    s.add_argument(
-        "--replicates",
-        metavar="N",
-        help="server workloads: replicates of every rate, each on a fresh server (full 5, quick 2)",
-    )
-    s.add_argument(
-        "--extra-replicates",
-        metavar="N",
-        help="server workloads: at most N replicates added in place of those CPU steal disturbed "
-        "(full 2, quick 0)",
-    )
-    s.add_argument(
-        "--phase-seconds",
-        metavar="S",
-        help="server workloads: every fixed-rate phase lasts S seconds (default: long enough for "
-        "20,000 requests, 5-10 s full, 3 s quick); long phases let Go's GC cycles happen in them",
-    )
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="harness", description="Go vs Rust benchmark harness.")
     p.add_argument(
@@ -890,7 +510,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="build, measure and save results/<run-id>.json")
     s.add_argument("--workloads", help="comma-separated names (default: all)")
     s.add_argument("--size", choices=("full", "quick"), default="full")
-    _add_measurement(s, "rounds (full 10, quick 3); with adaptive rounds the minimum")
+    options.add_measurement(s, "rounds (full 10, quick 3); with adaptive rounds the minimum")
     s.add_argument("--warmups", type=int, help="discarded warm-up rounds (1)")
     s.add_argument("--timeout", type=float, help="seconds before a run's process group is killed")
     s.add_argument(
@@ -934,7 +554,9 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME=VALUE",
         help="a setting fixed at every point, e.g. --set GOGC=off for a GOMEMLIMIT sweep",
     )
-    _add_measurement(s, "rounds per point (full 10, quick 3); with adaptive rounds the minimum")
+    options.add_measurement(
+        s, "rounds per point (full 10, quick 3); with adaptive rounds the minimum"
+    )
     s.set_defaults(func=cmd_sweep, build_profile=False, sample_interval=0.1)
 
     s = sub.add_parser("report", help="render reports/<run-id>.html from a results file")
@@ -1011,13 +633,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("base", help="git commit or ref to compare the working tree against")
     s.add_argument("--workloads", help="comma-separated workloads (default: all)")
     s.add_argument("--size", choices=("full", "quick"), default="quick")
-    _add_measurement(s, f"minimum rounds per side (default {AB_MIN_ROUNDS})")
+    options.add_measurement(s, f"minimum rounds per side (default {options.AB_MIN_ROUNDS})")
     s.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     s.add_argument(
         "--default-threshold",
         type=float,
-        default=AB_DEFAULT_THRESHOLD_PCT,
-        help=f"noise threshold in percent (default {AB_DEFAULT_THRESHOLD_PCT:g})",
+        default=options.AB_DEFAULT_THRESHOLD_PCT,
+        help=f"noise threshold in percent (default {options.AB_DEFAULT_THRESHOLD_PCT:g})",
     )
     s.add_argument("--threshold", action="append", default=[], metavar="METRIC=PERCENT")
     s.add_argument(
