@@ -5,7 +5,9 @@ from builders import cpu_window, noise_run, system_state
 
 from harness.cli import main as cli
 from harness.cli import options
+from harness.cli.parser import parser
 from harness.cli.progress import describe
+from harness.cli.summary import print_summary
 from harness.errors import HarnessError
 from harness.measure import ab as abrun
 from harness.measure.runner import RoundProgress
@@ -67,7 +69,7 @@ def test_progress_line_names_round_budget_ci_and_time_left():
 
 
 def test_run_summary_prints_each_noise_warning_on_one_line(capsys):
-    cli.print_summary(noise_run(go_growth=0.2, window=cpu_window(), system=system_state()))
+    print_summary(noise_run(go_growth=0.2, window=cpu_window(), system=system_state()))
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("noise:")]
     assert lines == [
         "noise: CPU frequency governor is powersave on cpu 1, not performance; the clock may"
@@ -75,7 +77,7 @@ def test_run_summary_prints_each_noise_warning_on_one_line(capsys):
         "noise: demo: go/default wall time drifted +18.9 % across the run (Kendall tau 0.88,"
         " p=5.3e-06)",
     ]
-    cli.print_summary(noise_run(go_growth=0.0, window=cpu_window()))
+    print_summary(noise_run(go_growth=0.0, window=cpu_window()))
     assert "noise:" not in capsys.readouterr().out
 
 
@@ -96,7 +98,7 @@ def test_defaults_are_the_ones_the_gate_and_the_budget_figures_were_measured_wit
     ab = seen["ab"]
     assert (ab.repetitions, ab.order, ab.reverse) == (20, "latin", False)
     assert ab.stopping.target_ci_half_width == pytest.approx(0.015)
-    parse = cli.parser().parse_args
+    parse = parser().parse_args
     assert parse(["ab", "HEAD"]).default_threshold == 3.0
     assert parse(["compare", "a", "b"]).default_threshold == 5.0
     full = options.run_config(parse(["run"]), [], adaptive=True)
@@ -114,7 +116,7 @@ def test_defaults_are_the_ones_the_gate_and_the_budget_figures_were_measured_wit
 
 def test_server_options_reach_the_server_settings():
     """--rates and --replicates override the size's defaults (README: full 5 replicates, quick 2)."""
-    parse = cli.parser().parse_args
+    parse = parser().parse_args
     chosen = options.server_settings(
         parse(["run", "--rates", "4000,2000", "--replicates", "3"]), (1,), (0,)
     )

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from harness.cli import main as cli
+from harness.cli import ab
 from harness.cli.gate import EXIT_INCONCLUSIVE
 from harness.cli.options import AB_DEFAULT_THRESHOLD_PCT
+from harness.cli.parser import parser
 
 WORKFLOW = Path(__file__).resolve().parent.parent / "examples" / "github-actions.yml"
 
@@ -40,8 +41,8 @@ def test_pull_requests_are_gated_by_harness_ab_and_every_command_parses():
     commands = [c for s in steps() for c in harness_commands(s.get("run", ""))]
     assert [c[0] for c in commands] == ["ab"]
     for command in commands:
-        args = cli.parser().parse_args(command)
-        assert args.func is cli.cmd_ab
+        args = parser().parse_args(command)
+        assert args.func is ab.run
         # the gate runs with the defaults the gate benchmark measured
         assert args.default_threshold == AB_DEFAULT_THRESHOLD_PCT
         assert args.order == "latin" and args.repetitions is None

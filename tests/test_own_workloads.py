@@ -18,6 +18,7 @@ from harness.build import toolchains
 from harness.build.builder import Builder
 from harness.cli import main as cli
 from harness.cli import options
+from harness.cli.parser import parser
 from harness.errors import HarnessError
 from harness.measure.inputs import InputError, prepare_input
 from harness.measure.runner import parse_result_line
@@ -244,11 +245,11 @@ def test_results_record_where_each_workload_came_from(tmp_path, monkeypatch):
 
 
 def test_workloads_folders_come_from_the_option_then_harness_toml_then_this_repository(tmp_path):
-    args = cli.parser().parse_args(["list"])
+    args = parser().parse_args(["list"])
     assert options.workloads_dirs(args, cwd=tmp_path) == [options.ROOT / "workloads"]
     (tmp_path / "harness.toml").write_text('workloads_dirs = ["bench", "more"]\n')
     assert options.workloads_dirs(args, cwd=tmp_path) == [tmp_path / "bench", tmp_path / "more"]
-    given = cli.parser().parse_args(["--workloads-dir", "x", "list"])
+    given = parser().parse_args(["--workloads-dir", "x", "list"])
     assert options.workloads_dirs(given, cwd=tmp_path) == [Path("x")]
     (tmp_path / "harness.toml").write_text('workload_dirs = ["bench"]\n')
     with pytest.raises(HarnessError, match=r"harness\.toml: unknown field 'workload_dirs'"):
