@@ -11,6 +11,7 @@ from harness.cli.summary import print_summary
 from harness.errors import HarnessError
 from harness.measure import ab as abrun
 from harness.measure.runner import RoundProgress
+from harness.profile.recording import PERIOD_NS
 
 
 @pytest.mark.parametrize(
@@ -132,3 +133,12 @@ def test_server_options_reach_the_server_settings():
         parse(["run", "--size", "quick", "--extra-replicates", "3"]), (1,), (0,)
     )
     assert extra.extra_replicates == 3
+
+
+def test_profile_period_help_shows_the_periods_profiling_uses(capsys):
+    """--period-us's defaults in its help are PERIOD_NS's, in microseconds, not a copy of them."""
+    with pytest.raises(SystemExit):
+        parser().parse_args(["profile", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # however argparse wrapped it
+    quick, full = (f"{PERIOD_NS[size] / 1000:g}" for size in ("quick", "full"))
+    assert f"in microseconds (default: {quick} quick, {full} full)" in text

@@ -27,10 +27,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--size", choices=("full", "quick"), help="input size (default: the run's own size)"
     )
+    quick, full = (profiling.PERIOD_NS[size] / 1000 for size in ("quick", "full"))
     s.add_argument(
         "--period-us",
         metavar="US",
-        help="CPU time between samples in microseconds (default: 100 quick, 1000 full)",
+        help=f"CPU time between samples in microseconds (default: {quick:g} quick, {full:g} full)",
     )
     s.add_argument(
         "--seconds",
