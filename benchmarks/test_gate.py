@@ -40,7 +40,7 @@ from scratch import copy_workloads, git, harness_ab
 
 from harness.analysis import compare, stats
 from harness.build import toolchains
-from harness.cli import main as cli
+from harness.cli.options import AB_DEFAULT_THRESHOLD_PCT, AB_TARGET_CI_PCT
 
 FIXTURE = Path(__file__).resolve().parent / "gate_fixture"
 TRIALS = int(os.environ.get("GATE_TRIALS", "20"))
@@ -253,8 +253,8 @@ def test_gate_through_harness_ab(benchmark, tmp_path):
     figures |= {
         "trials": TRIALS,
         "elapsed_seconds": time.perf_counter() - started,
-        "ab_threshold": cli.AB_DEFAULT_THRESHOLD_PCT / 100,
-        "ab_target_ci": cli.AB_TARGET_CI_PCT / 100,
+        "ab_threshold": AB_DEFAULT_THRESHOLD_PCT / 100,
+        "ab_target_ci": AB_TARGET_CI_PCT / 100,
         "trial_seconds": {
             arm: [t.seconds for t in trials if t.arm == arm] for arm in ("aa", *SLOWDOWNS)
         },

@@ -19,11 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: the harness of this checkout
     sys.path.insert(0, str(ROOT))
 
+from harness.cli import ab as ab_command  # noqa: E402
+from harness.cli import build as build_command  # noqa: E402
 from harness.cli import main as cli  # noqa: E402
+from harness.cli import run as run_command  # noqa: E402
 from harness.model import BuildRecord, Implementation, Workload  # noqa: E402
 
 RESULT = {"checksum": "00000000deadbeef", "items": 10, "bytes": 1000, "work_seconds": 0.001}
 OK = f"echo '{json.dumps(RESULT)}'"  # the body of a script that succeeds
+# The command modules that make a Builder (run's also measures sweep): each gets the script one.
+BUILDING = (ab_command, build_command, run_command)
 
 
 class ScriptBuilder:
@@ -111,7 +116,8 @@ def recorded_pids(workloads_dir: Path) -> list[int]:
 
 def run_cli(argv: Sequence[str], monkeypatch) -> int:
     """cli.main in this process with the script builder."""
-    monkeypatch.setattr(cli, "Builder", ScriptBuilder)
+    for command in BUILDING:
+        monkeypatch.setattr(command, "Builder", ScriptBuilder)
     return cli.main(list(argv))
 
 
@@ -136,5 +142,6 @@ def environment() -> Mapping[str, str]:
 
 
 if __name__ == "__main__":
-    cli.Builder = ScriptBuilder  # type: ignore[misc]
+    for command in BUILDING:
+        command.Builder = ScriptBuilder  # type: ignore[misc]
     sys.exit(cli.main(sys.argv[1:]))

@@ -10,6 +10,7 @@ import pytest
 from builders import impl_result, workload, workload_result
 
 from harness.cli import main as cli
+from harness.cli.gate import EXIT_INCONCLUSIVE
 from harness.measure import ab as abrun
 
 
@@ -69,7 +70,7 @@ def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, ca
     )
     # 4 paired rounds: the signed-rank test's smallest p is 2 / 2**4 = 0.125, so no change of any
     # size could be called, and the gate says so rather than pass (exit 3)
-    assert code == cli.EXIT_INCONCLUSIVE
+    assert code == EXIT_INCONCLUSIVE
     files = sorted((tmp_path / "ab").glob("*.json"))
     assert [f.name.rsplit("-", 1)[-1] for f in files] == ["base.json", "head.json"]
     for path in files:

@@ -4,10 +4,14 @@ import pytest
 from builders import cpu_window, noise_run, system_state
 
 from harness.cli import main as cli
+from harness.cli import options
+from harness.cli.parser import parser
 from harness.cli.progress import describe
+from harness.cli.summary import print_summary
 from harness.errors import HarnessError
 from harness.measure import ab as abrun
 from harness.measure.runner import RoundProgress
+from harness.profile.recording import PERIOD_NS
 
 
 @pytest.mark.parametrize(
@@ -66,7 +70,7 @@ def test_progress_line_names_round_budget_ci_and_time_left():
 
 
 def test_run_summary_prints_each_noise_warning_on_one_line(capsys):
-    cli.print_summary(noise_run(go_growth=0.2, window=cpu_window(), system=system_state()))
+    print_summary(noise_run(go_growth=0.2, window=cpu_window(), system=system_state()))
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("noise:")]
     assert lines == [
         "noise: CPU frequency governor is powersave on cpu 1, not performance; the clock may"
@@ -74,7 +78,7 @@ def test_run_summary_prints_each_noise_warning_on_one_line(capsys):
         "noise: demo: go/default wall time drifted +18.9 % across the run (Kendall tau 0.88,"
         " p=5.3e-06)",
     ]
-    cli.print_summary(noise_run(go_growth=0.0, window=cpu_window()))
+    print_summary(noise_run(go_growth=0.0, window=cpu_window()))
     assert "noise:" not in capsys.readouterr().out
 
 
@@ -95,35 +99,46 @@ def test_defaults_are_the_ones_the_gate_and_the_budget_figures_were_measured_wit
     ab = seen["ab"]
     assert (ab.repetitions, ab.order, ab.reverse) == (20, "latin", False)
     assert ab.stopping.target_ci_half_width == pytest.approx(0.015)
-    parse = cli.parser().parse_args
+    parse = parser().parse_args
     assert parse(["ab", "HEAD"]).default_threshold == 3.0
     assert parse(["compare", "a", "b"]).default_threshold == 5.0
-    full = cli._run_config(parse(["run"]), [], adaptive=True)
+    full = options.run_config(parse(["run"]), [], adaptive=True)
     assert full.stopping.target_ci_half_width == pytest.approx(0.02)
     assert (full.stopping.max_rounds, full.stopping.max_seconds) == (40, 12.0)
     assert (full.stopping.budget_per, full.stopping.budget_given) == ("program", False)
     assert ab.stopping.max_seconds == 30.0 and not ab.stopping.budget_given
-    chosen = cli._run_config(parse(["run", "--max-seconds", "7", "--min-rounds", "4"]), [], True)
+    chosen = options.run_config(parse(["run", "--max-seconds", "7", "--min-rounds", "4"]), [], True)
     assert (chosen.repetitions, chosen.stopping.max_seconds) == (4, 7.0)
     assert chosen.stopping.budget_given
-    assert cli._run_config(parse(["run", "--size", "quick"]), [], adaptive=False).stopping is None
+    assert (
+        options.run_config(parse(["run", "--size", "quick"]), [], adaptive=False).stopping is None
+    )
 
 
 def test_server_options_reach_the_server_settings():
     """--rates and --replicates override the size's defaults (README: full 5 replicates, quick 2)."""
-    parse = cli.parser().parse_args
-    chosen = cli._server_settings(
+    parse = parser().parse_args
+    chosen = options.server_settings(
         parse(["run", "--rates", "4000,2000", "--replicates", "3"]), (1,), (0,)
     )
     assert (chosen.rates_rps, chosen.replicates) == ((2000.0, 4000.0), 3)
-    full = cli._server_settings(parse(["run"]), (1,), (0,))
-    quick = cli._server_settings(parse(["run", "--size", "quick"]), (1,), (0,))
+    full = options.server_settings(parse(["run"]), (1,), (0,))
+    quick = options.server_settings(parse(["run", "--size", "quick"]), (1,), (0,))
     assert (full.rates_rps, full.replicates, quick.replicates) == ((), 5, 2)
     assert (full.extra_replicates, quick.extra_replicates) == (2, 0)
-    long = cli._server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
+    long = options.server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
     assert (long.min_phase_seconds, long.max_phase_seconds) == (30.0, 30.0)
     assert (quick.min_phase_seconds, quick.max_phase_seconds) == (3.0, 3.0)
-    extra = cli._server_settings(
+    extra = options.server_settings(
         parse(["run", "--size", "quick", "--extra-replicates", "3"]), (1,), (0,)
     )
     assert extra.extra_replicates == 3
+
+
+def test_profile_period_help_shows_the_periods_profiling_uses(capsys):
+    """--period-us's defaults in its help are PERIOD_NS's, in microseconds, not a copy of them."""
+    with pytest.raises(SystemExit):
+        parser().parse_args(["profile", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # however argparse wrapped it
+    quick, full = (f"{PERIOD_NS[size] / 1000:g}" for size in ("quick", "full"))
+    assert f"in microseconds (default: {quick} quick, {full} full)" in text

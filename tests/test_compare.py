@@ -21,6 +21,7 @@ from builders import (
 
 from harness.analysis import compare, stats
 from harness.cli import main as cli
+from harness.cli.gate import EXIT_INCONCLUSIVE, gate_status
 from harness.errors import HarnessError
 from harness.model import Run
 from harness.store.results import save_run
@@ -455,7 +456,7 @@ def test_six_paired_rounds_are_inconclusive_and_exit_3(tmp_path, capsys):
     assert not wall.targeted and wall.verdict == "no significant change"  # gated, not targeted
     assert any(n.startswith("MDC: ") and "1 here" in n for n in result.notes)
     ids = saved(tmp_path, base, head)
-    assert cli_compare(tmp_path, *ids, "--format", "json") == cli.EXIT_INCONCLUSIVE == 3
+    assert cli_compare(tmp_path, *ids, "--format", "json") == EXIT_INCONCLUSIVE == 3
     data = json.loads(capsys.readouterr().out)
     assert data["inconclusive_count"] == 1 and data["regression_count"] == 0
     row = next(c for c in data["changes"] if c["metric"] == "work_seconds")
@@ -503,10 +504,10 @@ def test_a_regression_exits_1_even_beside_an_inconclusive_verdict():
         )
 
     both = compare.RunComparison("a", "b", (row("regressed"), row("inconclusive")), ())
-    assert cli.gate_status(both, allow_inconclusive=False) == 1
+    assert gate_status(both, allow_inconclusive=False) == 1
     only = compare.RunComparison("a", "b", (row("inconclusive"), row("improved")), ())
-    assert cli.gate_status(only, allow_inconclusive=False) == 3
-    assert cli.gate_status(only, allow_inconclusive=True) == 0
+    assert gate_status(only, allow_inconclusive=False) == 3
+    assert gate_status(only, allow_inconclusive=True) == 0
 
 
 # --- noise ------------------------------------------------------------------------------------

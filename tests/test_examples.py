@@ -10,7 +10,10 @@ from pathlib import Path
 
 import yaml
 
-from harness.cli import main as cli
+from harness.cli import ab
+from harness.cli.gate import EXIT_INCONCLUSIVE
+from harness.cli.options import AB_DEFAULT_THRESHOLD_PCT
+from harness.cli.parser import parser
 
 WORKFLOW = Path(__file__).resolve().parent.parent / "examples" / "github-actions.yml"
 
@@ -38,10 +41,10 @@ def test_pull_requests_are_gated_by_harness_ab_and_every_command_parses():
     commands = [c for s in steps() for c in harness_commands(s.get("run", ""))]
     assert [c[0] for c in commands] == ["ab"]
     for command in commands:
-        args = cli.parser().parse_args(command)
-        assert args.func is cli.cmd_ab
+        args = parser().parse_args(command)
+        assert args.func is ab.run
         # the gate runs with the defaults the gate benchmark measured
-        assert args.default_threshold == cli.AB_DEFAULT_THRESHOLD_PCT
+        assert args.default_threshold == AB_DEFAULT_THRESHOLD_PCT
         assert args.order == "latin" and args.repetitions is None
 
 
@@ -51,4 +54,4 @@ def test_any_exit_but_zero_fails_the_job():
     failing = next(s for s in steps() if "exit 1" in s.get("run", ""))
     assert failing["if"].endswith("steps.gate.outputs.status != '0'")
     # every status the gate documents is named, inconclusive (3) among them
-    assert f"{cli.EXIT_INCONCLUSIVE}) why=\"inconclusive" in failing["run"]
+    assert f'{EXIT_INCONCLUSIVE}) why="inconclusive' in failing["run"]

@@ -24,7 +24,7 @@ from builders import run as built_run
 from builders import small_run
 from scripted import OK, add_workload, common_args, recorded_pids
 
-from harness.cli import main as cli
+from harness.cli import run as run_command
 from harness.errors import HarnessError
 from harness.measure import runner
 from harness.measure.launcher import STDERR_TAIL_CHARS
@@ -285,7 +285,7 @@ def test_sigint_while_printing_the_summary_of_a_complete_run_keeps_its_verdict(
         time.sleep(5)  # KeyboardInterrupt arrives here
         raise AssertionError("no KeyboardInterrupt")
 
-    monkeypatch.setattr(cli, "print_summary", interrupted_summary)
+    monkeypatch.setattr(run_command, "print_summary", interrupted_summary)  # as run calls it
     # Ctrl-C's handler, whatever the test was started with: a shell running make in the
     # background starts it with SIGINT ignored, and then no KeyboardInterrupt ever comes
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -17,6 +17,8 @@ from harness import config
 from harness.build import toolchains
 from harness.build.builder import Builder
 from harness.cli import main as cli
+from harness.cli import options
+from harness.cli.parser import parser
 from harness.errors import HarnessError
 from harness.measure.inputs import InputError, prepare_input
 from harness.measure.runner import parse_result_line
@@ -160,8 +162,9 @@ def test_a_generator_next_to_the_manifest_comes_before_the_harnesss(tmp_path):
     missing = config.load_manifest(written(folder, "v", '\n[input]\ngenerator = "nope"\n'))
     with pytest.raises(InputError) as info:
         prepare_input(missing, "full", tmp_path / "cache")
-    assert f"generator 'nope' not found in {folder / 'generators'}/ or harness/measure/generators/" in str(
-        info.value
+    assert (
+        f"generator 'nope' not found in {folder / 'generators'}/ or harness/measure/generators/"
+        in str(info.value)
     )
 
 
@@ -242,15 +245,15 @@ def test_results_record_where_each_workload_came_from(tmp_path, monkeypatch):
 
 
 def test_workloads_folders_come_from_the_option_then_harness_toml_then_this_repository(tmp_path):
-    args = cli.parser().parse_args(["list"])
-    assert cli.workloads_dirs(args, cwd=tmp_path) == [cli.ROOT / "workloads"]
+    args = parser().parse_args(["list"])
+    assert options.workloads_dirs(args, cwd=tmp_path) == [options.ROOT / "workloads"]
     (tmp_path / "harness.toml").write_text('workloads_dirs = ["bench", "more"]\n')
-    assert cli.workloads_dirs(args, cwd=tmp_path) == [tmp_path / "bench", tmp_path / "more"]
-    given = cli.parser().parse_args(["--workloads-dir", "x", "list"])
-    assert cli.workloads_dirs(given, cwd=tmp_path) == [Path("x")]
+    assert options.workloads_dirs(args, cwd=tmp_path) == [tmp_path / "bench", tmp_path / "more"]
+    given = parser().parse_args(["--workloads-dir", "x", "list"])
+    assert options.workloads_dirs(given, cwd=tmp_path) == [Path("x")]
     (tmp_path / "harness.toml").write_text('workload_dirs = ["bench"]\n')
     with pytest.raises(HarnessError, match=r"harness\.toml: unknown field 'workload_dirs'"):
-        cli.workloads_dirs(args, cwd=tmp_path)
+        options.workloads_dirs(args, cwd=tmp_path)
 
 
 def test_ab_takes_one_workloads_folder(tmp_path, capsys):

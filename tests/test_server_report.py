@@ -12,7 +12,7 @@ from builders import gc_cycle, replicated, server_phase, server_run, server_work
 from harness.analysis import replicates
 from harness.analysis.decision import largest_go_pause, server_tails
 from harness.analysis.summaries import analyse_run
-from harness.cli import main as cli
+from harness.cli.summary import print_summary
 from harness.model import LatencyWindow, RequestCounts
 from harness.report.html import build_context, render
 from harness.report.sections import gc_and_memory, summary
@@ -268,7 +268,7 @@ def test_report_of_an_old_file_shows_each_rate_as_one_replicate():
 
 
 def test_run_summary_has_one_row_per_rate_and_labels_the_probe_closed_loop(capsys):
-    cli.print_summary(replicated_run())
+    print_summary(replicated_run())
     out = capsys.readouterr().out
     assert out.count("saturation (closed") == 2  # one row per implementation, not per probe
     assert out.count("3,000 req/s") == 2
@@ -277,7 +277,7 @@ def test_run_summary_has_one_row_per_rate_and_labels_the_probe_closed_loop(capsy
 
 
 def test_run_summary_of_an_old_file(capsys):
-    cli.print_summary(flagged_run())
+    print_summary(flagged_run())
     out = capsys.readouterr().out
     assert out.count("saturation (closed") == 2
     assert out.count("1,000 req/s") == 2
