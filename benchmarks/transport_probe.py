@@ -8,7 +8,7 @@ rust-http-json-*). Per server, pinned to CPU 1 with GOMAXPROCS=1 / TOKIO_WORKER_
 harness/servers/transport.py records (segments per 9.7 KB answer, threads), the write syscalls of one
 answer (strace, if installed), CPU per thread over 5 s of open-loop load at RATE req/s (oha on
 CPU 0, default 3000), and how long an incomplete request header is kept open (up to 35 s).
-A diagnostic for people, not a test: tests/test_server_e2e.py holds the servers to the table.
+A diagnostic for people, not a test: tests/servers/test_server_e2e.py holds the servers to the table.
 """
 
 from __future__ import annotations

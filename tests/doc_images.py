@@ -1,5 +1,5 @@
 """Regenerate the review images in docs/images/: the report's first screen at 1280x800 and its first
-printed A4 page, rendered by Debian's Chromium through playwright (as tests/test_report_browser.py
+printed A4 page, rendered by Debian's Chromium through playwright (as tests/report/test_report_browser.py
 does) and, for the page, rasterised by poppler's `pdftoppm` (Debian package poppler-utils).
 
     python tests/doc_images.py results/<run-id>.json   # a real run

@@ -79,7 +79,7 @@ def test_hybrid_builds_runs_with_equal_checksums_and_is_reported(tmp_path):
 
 def test_without_cgo_the_hybrids_are_skipped_and_the_rest_runs(tmp_path):
     # CGO_ENABLED=0 rather than a missing compiler here: ring's build script needs a C compiler
-    # too (tests/test_hybrid_build.py covers the missing compiler through the real builder)
+    # too (tests/build/test_hybrid_build.py covers the missing compiler through the real builder)
     done, report, data = _run(tmp_path, CGO_ENABLED="0")
     assert done.returncode == 0, done.stderr[-3000:]
     assert report.returncode == 0, report.stderr[-3000:]

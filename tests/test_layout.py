@@ -169,3 +169,9 @@ def test_checker_accepts_imports_down_the_pipeline(tree):
 def test_checker_names_each_wrong_way_import(tree, relative, source, expected):
     write(tree, relative, source)
     assert wrong_way_imports(tree) == [expected]
+
+
+def test_the_tests_mirror_the_stage_packages():
+    # A stage's tests live in tests/<stage>/; tests of the whole pipeline stay in tests/.
+    folders = {p.name for p in HARNESS.parent.joinpath("tests").iterdir() if p.is_dir()}
+    assert folders - {"fixtures", "__pycache__"} <= set(STAGES[1:])

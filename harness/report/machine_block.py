@@ -3,7 +3,7 @@
 the machine its figures came from out of the record, not from memory.
 
 A doc holds the block between BEGIN and END markers exactly as the command printed it;
-tests/test_machine_block.py checks every doc's block against this format.
+tests/report/test_machine_block.py checks every doc's block against this format.
 """
 
 from __future__ import annotations

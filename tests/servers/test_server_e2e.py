@@ -31,7 +31,7 @@ from harness.model import RunConfig
 from harness.servers import lifecycle, loadgen, transport
 from harness.servers.protocol import ServerRunner, default_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NAME = "http-json"
 FRACTIONS = (0.25, 0.5)
 pytestmark = pytest.mark.e2e

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from builders import build_record, run_config, workload
-from test_runner import INPUT, FakeExecutor
+from fakes import INPUT, FakeExecutor
 
 from harness import config
 from harness.build.builder import Builder, needed_libraries, staticlib_name
 from harness.measure.runner import run_batch_workload
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHA256 = config.load_workloads(ROOT / "workloads")["sha256"]
 
 

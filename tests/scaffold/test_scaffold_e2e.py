@@ -19,7 +19,7 @@ import pytest
 
 from harness.build import toolchains
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "docs" / "own-workloads.md"
 
 pytestmark = [

@@ -45,7 +45,7 @@ def test_split_restores_variant_names_and_judges_each_side():
     assert head.status == "ok" and head.error is None
 
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def ab_against_head(results: Path, *options: str) -> int:

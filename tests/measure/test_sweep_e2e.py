@@ -14,7 +14,7 @@ from test_e2e import harness
 from harness.analysis import scaling
 from harness.store.results import load_run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
 
 

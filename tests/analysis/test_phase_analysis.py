@@ -4,7 +4,7 @@ window's server CPU, on hand-made values."""
 from dataclasses import replace
 
 import pytest
-from test_capacity import server_phase
+from builders import server_phase
 
 from harness.analysis.phases import (
     cpu_in_window,

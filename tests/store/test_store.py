@@ -5,8 +5,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from builders import cpu_window, small_run, system_state
-from test_capacity import server_phase, server_workload
+from builders import cpu_window, server_phase, server_workload, small_run, system_state
 
 from harness.errors import HarnessError
 from harness.model import StoppingRule

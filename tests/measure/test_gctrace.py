@@ -4,7 +4,7 @@ import pytest
 
 from harness.measure.gctrace import parse_gctrace
 
-FIXTURE = Path(__file__).parent / "fixtures" / "gctrace_go1.26.txt"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "gctrace_go1.26.txt"
 MIB = 1 << 20
 
 

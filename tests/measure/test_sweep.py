@@ -19,7 +19,7 @@ from harness.errors import HarnessError
 from harness.measure import sweep
 from harness.store.results import load_run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # --- axes -----------------------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from dataclasses import replace
 
 import pytest
 from builders import (
-    build_record,
     cpu_ticks,
     machine,
     outcome,
@@ -16,6 +15,7 @@ from builders import (
     workload,
     workload_result,
 )
+from fakes import INPUT, FakeBuilder, FakeExecutor, builds_for
 
 from harness.errors import HarnessError
 from harness.measure.runner import (
@@ -30,66 +30,13 @@ from harness.measure.runner import (
     stop_reason,
     to_repetition,
 )
-from harness.model import InputRecord, StoppingRule
+from harness.model import StoppingRule
 from harness.store.results import load_run, save_run
 
 GC_LINE = (
     "gc 1 @0.006s 6%: 0.17+12+0.033 ms clock, 0.34+0/2.5/4.5+0.066 ms cpu, 3->6->6 MB, "
     "4 MB goal, 0 MB stacks, 0 MB globals, 2 P"
 )
-INPUT = InputRecord(
-    generator="json_docs",
-    seed=1,
-    params={"depth": 12},
-    path="/cache/inputs/json_docs-quick.bin",
-    size_bytes=123,
-    sha256="ef" * 32,
-)
-
-
-class FakeExecutor:
-    """Implements measure.Executor: scripted outcomes per binary, every call recorded."""
-
-    def __init__(self, script=None):
-        # binary path -> list of outcomes, consumed in call order; absent or empty -> ok outcome
-        self.script = {k: list(v) for k, v in (script or {}).items()}
-        self.calls = []
-
-    def run(self, argv, *, env, cpus, timeout_seconds, sample_interval_seconds):
-        self.calls.append(
-            {
-                "argv": list(argv),
-                "env": dict(env),
-                "cpus": cpus,
-                "timeout": timeout_seconds,
-                "interval": sample_interval_seconds,
-            }
-        )
-        queue = self.script.get(argv[0])
-        return queue.pop(0) if queue else outcome()
-
-    def binaries(self):
-        return [call["argv"][0] for call in self.calls]
-
-
-class FakeBuilder:
-    def __init__(self, failing=()):
-        self.failing = set(failing)
-        self.built = []
-
-    def build(self, wl, impl):
-        self.built.append((wl.name, impl.key))
-        if impl.key in self.failing:
-            return build_record(
-                impl.lang, impl.variant, wl.name, ok=False, error="build failed (exit 1)"
-            )
-        return build_record(impl.lang, impl.variant, wl.name)
-
-
-def builds_for(wl, failing=()):
-    return {i.key: FakeBuilder(failing).build(wl, i) for i in wl.implementations}
-
-
 GO, RUST, RUST_FAST = "/bin/go-default", "/bin/rust-default", "/bin/rust-fast"
 
 

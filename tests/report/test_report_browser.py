@@ -23,7 +23,7 @@ from harness.report.html import write_report
 from harness.store import results as store
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -23,7 +23,7 @@ from harness.model import Run
 from harness.store import history
 from harness.store import results as store
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 COMMIT_A = "abc1234" + "0" * 33
 COMMIT_B = "def5678" + "0" * 33
 

@@ -14,7 +14,7 @@ from harness.build import operations as buildprofile
 from harness.build.builder import Builder, _dependency_count, third_party_crates
 from harness.model import BuildRecord, Implementation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = ROOT / "workloads"
 
 # `cargo tree -p json-simd-json -e normal --prefix none`, trimmed, plus a git source and a second

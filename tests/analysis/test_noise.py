@@ -26,7 +26,7 @@ from harness.analysis.noise import Slot
 from harness.measure import noise as noise_readings
 from harness.model import CpuTimes, Run, ServerPhase
 
-FIXTURES = Path(__file__).parent / "fixtures" / "noise"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "noise"
 THRESHOLD = 0.05  # the harness's default noise threshold
 
 

@@ -14,7 +14,7 @@ from builders import machine, small_run
 from harness.report import machine_block
 from harness.store.results import save_run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "workloads" / "docs").glob("*.md"))
 
 

@@ -17,7 +17,7 @@ from harness.build.builder import GO_ENV, IGNORED_PARTS, build_command
 from harness.build.operations import ProfileError, count_code_lines, measure, parse_dep_info
 from harness.model import Implementation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKLOADS = ROOT / "workloads"
 
 GO_SOURCE = """\

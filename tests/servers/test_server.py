@@ -37,7 +37,7 @@ from harness.servers.lifecycle import ServerFailure
 from harness.servers.protocol import ServerRunner as _ServerRunner
 from harness.servers.protocol import choose_rates, default_settings, rate_order
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # No /proc/stat unless a test gives one: real steal over 1 % in a 1 s phase would set a replicate
 # aside and change what these tests count.

@@ -158,7 +158,7 @@ def test_owners_for_each_language():
 
 # --- real perf output of both languages (tests/fixtures/profile/README.md) ----------------------
 
-FIXTURES = Path(__file__).parent / "fixtures" / "profile"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "profile"
 RUST_CRATES = ("binarytrees", "json", "serve")
 
 

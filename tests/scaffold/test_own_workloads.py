@@ -2,7 +2,7 @@
 next to the manifest, an own build command, the origin recorded, and `harness new`'s files.
 
 Everything here runs without compiling Go or Rust (the scripted builder or plain shell commands);
-tests/test_scaffold_e2e.py builds a scaffolded pair for real."""
+tests/scaffold/test_scaffold_e2e.py builds a scaffolded pair for real."""
 
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from harness.cli.gate import EXIT_INCONCLUSIVE
 from harness.cli.options import AB_DEFAULT_THRESHOLD_PCT
 from harness.cli.parser import parser
 
-WORKFLOW = Path(__file__).resolve().parent.parent / "examples" / "github-actions.yml"
+WORKFLOW = Path(__file__).resolve().parents[2] / "examples" / "github-actions.yml"
 
 
 def steps() -> list[dict]:

@@ -18,7 +18,7 @@ from hdrh.histogram import HdrHistogram
 
 from harness.servers import loadgen
 
-FIXTURES = Path(__file__).parent / "fixtures" / "oha"
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "oha"
 OHA = Path("/opt/tools/bin/oha")
 
 # The table oha 1.16.0 creates for --db-url (copied from `.schema` of a real run).
