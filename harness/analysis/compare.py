@@ -319,18 +319,9 @@ def smallest_p(n_base: int, n_head: int) -> float:
     return min(1.0, 2 / math.comb(n_base + n_head, n_base))
 
 
-def compare_runs(
-    base: Run,
-    head: Run,
-    thresholds: Mapping[str, float] | None = None,
-    default_threshold: float = DEFAULT_THRESHOLD,
-    metrics: tuple[str, ...] = GATED_METRICS,
-    allow_mixed: bool = False,
-    allow_incomplete: bool = False,
-) -> RunComparison:
-    """Every gated metric of every implementation present and "ok" in both runs (servers: see
-    compare_server); what could not be compared (absent, failed, diverging outputs, too few
-    repetitions, a server rate one side could not hold) becomes a note."""
+def _refusals(base: Run, head: Run, allow_mixed: bool, allow_incomplete: bool) -> list[str]:
+    """Refuse runs measured under other conditions or covering other results (unless allowed);
+    what was allowed becomes a MIXED or INCOMPLETE note."""
     differences = incomparabilities(base, head)
     if differences and not allow_mixed:
         raise HarnessError(
@@ -345,12 +336,118 @@ def compare_runs(
             + "; ".join(gaps)
             + "); pass --allow-incomplete to compare what both have"
         )
-    notes = [f"MIXED: {d}" for d in differences] + [f"INCOMPLETE: {g}" for g in gaps]
+    return [f"MIXED: {d}" for d in differences] + [f"INCOMPLETE: {g}" for g in gaps]
+
+
+@dataclass(frozen=True)
+class BatchComparison:
+    """One batch implementation compared: its verdict rows, notes, and the repetition counts
+    (base, head; paired rounds twice) behind them, for the note on too few repetitions."""
+
+    changes: tuple[MetricChange, ...]
+    notes: tuple[str, ...]
+    counts: tuple[int, int]
+
+
+def compare_batch(
+    base_w: WorkloadResult,
+    head_w: WorkloadResult,
+    base_impl: ImplementationResult,
+    head_impl: ImplementationResult,
+    paired: bool,
+    thresholds: Mapping[str, float],
+    default_threshold: float,
+    metrics: tuple[str, ...],
+) -> BatchComparison:
+    """Every gated metric of one batch implementation: paired by round when both sides ran in
+    one session (signed-rank), else as two samples (Mann-Whitney)."""
+    base_values = metric_values(base_impl, base_w.throughput)
+    head_values = metric_values(head_impl, head_w.throughput)
+    counts = (
+        sum(r.ok for r in base_impl.repetitions),
+        sum(r.ok for r in head_impl.repetitions),
+    )
+    if paired:
+        common = {r.rep for r in base_impl.repetitions if r.ok} & {
+            r.rep for r in head_impl.repetitions if r.ok
+        }
+        counts = (len(common), len(common))
+    notes = []
+    waited = (off_cpu_share(base_values), off_cpu_share(head_values))
+    if None not in waited and abs(waited[1] - waited[0]) > OFF_CPU_SHIFT_NOTE:
+        notes.append(
+            f"{head_w.name} {head_impl.key}: wall time spent off the CPU went from "
+            f"{waited[0]:.0%} to {waited[1]:.0%} (a busier machine or more I/O in one "
+            "run): read its wall_seconds change with care"
+        )
+    target = next((m for m in TARGETED_BATCH if m in base_values and m in head_values), None)
+    changes = []
+    for metric in metrics:
+        if metric not in base_values or metric not in head_values:
+            continue
+        unit, before = base_values[metric]
+        threshold = thresholds.get(metric, default_threshold)
+        if paired:
+            moved = paired_shift(
+                metric,
+                values_by_round(base_impl.repetitions, metric, base_w.throughput),
+                values_by_round(head_impl.repetitions, metric, head_w.throughput),
+                threshold,
+            )
+        else:
+            moved = shift(metric, before, head_values[metric][1], threshold)
+        if moved is None:
+            continue
+        changes.append(
+            metric_change(
+                head_w.name,
+                head_impl,
+                metric,
+                unit,
+                moved,
+                threshold,
+                SIGNED_RANK if paired else MANN_WHITNEY,
+                targeted=metric == target,
+            )
+        )
+    return BatchComparison(tuple(changes), tuple(notes), counts)
+
+
+def _underpowered_notes(paired: bool, underpowered: set[tuple[int, int]]) -> list[str]:
+    if paired:
+        return [
+            f"only {n} paired rounds: the signed-rank test's smallest possible p is "
+            f"{stats.smallest_wilcoxon_p(n):.2g} >= {ALPHA}, so no change can be called "
+            "significant (use at least 10 rounds)"
+            for n, _ in sorted(underpowered)
+        ]
+    return [
+        f"only {n_base} vs {n_head} repetitions: Mann-Whitney's smallest possible p is "
+        f"{smallest_p(n_base, n_head):.2g} >= {ALPHA}, so no change can be called significant "
+        "(use at least 4 a side, 10 for a useful gate)"
+        for n_base, n_head in sorted(underpowered)
+    ]
+
+
+def compare_runs(
+    base: Run,
+    head: Run,
+    thresholds: Mapping[str, float] | None = None,
+    default_threshold: float = DEFAULT_THRESHOLD,
+    metrics: tuple[str, ...] = GATED_METRICS,
+    allow_mixed: bool = False,
+    allow_incomplete: bool = False,
+) -> RunComparison:
+    """Every gated metric of every implementation present and "ok" in both runs (batch:
+    compare_batch, servers: compare_server); what could not be compared (absent, failed,
+    diverging outputs, too few repetitions, a server rate one side could not hold) becomes a
+    note."""
+    notes = _refusals(base, head, allow_mixed, allow_incomplete)
     if any(w.kind == "server" for w in head.workloads):
         notes += server_setting_notes(base, head)
     thresholds = thresholds or {}
     base_workloads = {w.name: w for w in base.workloads}
-    changes = []
+    changes: list[MetricChange] = []
     underpowered: set[tuple[int, int]] = set()
     few_replicates: set[tuple[int, int]] = set()
     paired = same_session(base, head)
@@ -389,75 +486,28 @@ def compare_runs(
                     thresholds,
                     default_threshold,
                 )
-                changes += found.changes
-                notes += found.notes
                 few_replicates.update(c for c in found.replicate_counts if min(c) < MIN_REPLICATES)
-                continue
-            base_values = metric_values(base_impl, base_w.throughput)
-            head_values = metric_values(head_impl, head_w.throughput)
-            counts = (
-                sum(r.ok for r in base_impl.repetitions),
-                sum(r.ok for r in head_impl.repetitions),
-            )
-            if paired:
-                common = {r.rep for r in base_impl.repetitions if r.ok} & {
-                    r.rep for r in head_impl.repetitions if r.ok
-                }
-                counts = (len(common), len(common))
-            if (stats.smallest_wilcoxon_p(counts[0]) if paired else smallest_p(*counts)) >= ALPHA:
-                underpowered.add(counts)
-            waited = (off_cpu_share(base_values), off_cpu_share(head_values))
-            if None not in waited and abs(waited[1] - waited[0]) > OFF_CPU_SHIFT_NOTE:
-                notes.append(
-                    f"{head_w.name} {head_impl.key}: wall time spent off the CPU went from "
-                    f"{waited[0]:.0%} to {waited[1]:.0%} (a busier machine or more I/O in one "
-                    "run): read its wall_seconds change with care"
+            else:
+                found = compare_batch(
+                    base_w,
+                    head_w,
+                    base_impl,
+                    head_impl,
+                    paired,
+                    thresholds,
+                    default_threshold,
+                    metrics,
                 )
-            target = next(
-                (m for m in TARGETED_BATCH if m in base_values and m in head_values), None
-            )
-            for metric in metrics:
-                if metric not in base_values or metric not in head_values:
-                    continue
-                unit, before = base_values[metric]
-                threshold = thresholds.get(metric, default_threshold)
-                if paired:
-                    moved = paired_shift(
-                        metric,
-                        values_by_round(base_impl.repetitions, metric, base_w.throughput),
-                        values_by_round(head_impl.repetitions, metric, head_w.throughput),
-                        threshold,
-                    )
-                else:
-                    moved = shift(metric, before, head_values[metric][1], threshold)
-                if moved is None:
-                    continue
-                changes.append(
-                    metric_change(
-                        head_w.name,
-                        head_impl,
-                        metric,
-                        unit,
-                        moved,
-                        threshold,
-                        SIGNED_RANK if paired else MANN_WHITNEY,
-                        targeted=metric == target,
-                    )
+                low = (
+                    stats.smallest_wilcoxon_p(found.counts[0])
+                    if paired
+                    else smallest_p(*found.counts)
                 )
-    if paired:
-        notes += [
-            f"only {n} paired rounds: the signed-rank test's smallest possible p is "
-            f"{stats.smallest_wilcoxon_p(n):.2g} >= {ALPHA}, so no change can be called "
-            "significant (use at least 10 rounds)"
-            for n, _ in sorted(underpowered)
-        ]
-    else:
-        notes += [
-            f"only {n_base} vs {n_head} repetitions: Mann-Whitney's smallest possible p is "
-            f"{smallest_p(n_base, n_head):.2g} >= {ALPHA}, so no change can be called significant "
-            "(use at least 4 a side, 10 for a useful gate)"
-            for n_base, n_head in sorted(underpowered)
-        ]
+                if low >= ALPHA:
+                    underpowered.add(found.counts)
+            changes += found.changes
+            notes += found.notes
+    notes += _underpowered_notes(paired, underpowered)
     notes += [few_replicates_note(paired, *counts) for counts in sorted(few_replicates)]
     changes = with_power(adjust_for_many(changes))
     if changes:
