@@ -15,8 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from harness.analysis import noise
 from harness.analysis import phases as phase_analysis
 from harness.measure import noise as noise_readings
@@ -25,7 +23,6 @@ from harness.measure.launcher import Executor
 from harness.model import (
     CpuTimes,
     Implementation,
-    RequestCounts,
     RequestStream,
     RunConfig,
     ServerPhase,
@@ -44,7 +41,7 @@ class PhaseDriver:
     settings: ServerSettings
     read_stat: noise_readings.StatReader = noise_readings.read_cpu_times
 
-    def run_phase(
+    def _streams(
         self,
         phase: str,
         workload: Workload,
@@ -54,13 +51,11 @@ class PhaseDriver:
         bodies: Mapping[str, bytes | None],
         rate: float | None,
         duration: float,
-        config: RunConfig,
-        executor: Executor,
         folder: Path,
-        replicate: int | None = None,
-    ) -> ServerPhase:
-        """One phase on `server`; `rate` None is closed loop. A server that died under load fails
-        the phase with its stderr tail."""
+        replicate: int | None,
+    ) -> list[tuple[RequestStream, loadgen.StreamPlan, Path, Path]]:
+        """Each request stream's load-generator plan (its share of the rate and connections) and
+        where its summary and per-request database go."""
         assert workload.server is not None
         streams: list[tuple[RequestStream, loadgen.StreamPlan, Path, Path]] = []
         for stream in workload.server.requests:
@@ -83,6 +78,28 @@ class PhaseDriver:
             )
             tag = f"{impl.lang}-{impl.variant}-{phase.replace('=', '')}-r{replicate or 0}-{stream.name}"
             streams.append((stream, plan, folder / f"{tag}.json", folder / f"{tag}.db"))
+        return streams
+
+    def run_phase(
+        self,
+        phase: str,
+        workload: Workload,
+        impl: Implementation,
+        server: RunningServer,
+        params: Mapping[str, object],
+        bodies: Mapping[str, bytes | None],
+        rate: float | None,
+        duration: float,
+        config: RunConfig,
+        executor: Executor,
+        folder: Path,
+        replicate: int | None = None,
+    ) -> ServerPhase:
+        """One phase on `server`; `rate` None is closed loop. A server that died under load fails
+        the phase with its stderr tail."""
+        streams = self._streams(
+            phase, workload, impl, server, params, bodies, rate, duration, folder, replicate
+        )
         for _, _, summary, db in streams:
             summary.unlink(missing_ok=True)
             db.unlink(missing_ok=True)
@@ -160,30 +177,10 @@ class PhaseDriver:
             else tuple(c for c in trace.cycles if start <= c.at_seconds <= start + window)
         )
 
-        latencies = (
-            np.concatenate([r.latencies_seconds for r in results]) if results else np.array([])
-        )
-        starts = (
-            np.concatenate([r.intended_starts_seconds for r in results])
-            if results
-            else np.array([])
-        )
-        order = np.argsort(starts)
-        histogram = loadgen.histogram_of(latencies)
-        status_counts: dict[str, int] = {}
-        for r in results:
-            for k, v in r.status_counts.items():
-                status_counts[k] = status_counts.get(k, 0) + v
-        counts = RequestCounts(
-            expected_status=sum(r.expected_status for r in results),
-            unexpected_status=sum(r.unexpected_status for r in results),
-            timeouts=sum(r.timeouts for r in results),
-            deadline_aborts=sum(r.deadline_aborts for r in results),
-            other_errors=sum(r.other_errors for r in results),
-            unsent=sum(r.unsent for r in results),
-        )
-        responses = sum(r.responses for r in results)
+        merged = loadgen.merge_streams(results)
+        counts, responses = merged.counts, merged.responses
         achieved = responses / window if window > 0 else 0.0
+        histogram = loadgen.histogram_of(merged.latencies_seconds)
         steal = _steal_share(stat_before, stat_after)
         loadgen_user = sum(o.user_seconds for o in outcomes)
         loadgen_sys = sum(o.sys_seconds for o in outcomes)
@@ -198,7 +195,7 @@ class PhaseDriver:
             offered_rps=rate,
             achieved_rps=achieved,
             counts=counts,
-            latency_count=len(latencies),
+            latency_count=len(merged.latencies_seconds),
             loadgen_share=(loadgen_user + loadgen_sys) / elapsed if elapsed > 0 else None,
             loadgen_cpus=len(self.settings.loadgen_cpus or (0,)),
             peak_from_samples=alive and not peak_reset,
@@ -215,10 +212,12 @@ class PhaseDriver:
             started_at_seconds=start,
             requests=responses + counts.without_duration + counts.unsent,
             errors=counts.unexpected_status + counts.without_duration,
-            status_counts=status_counts,
+            status_counts=merged.status_counts,
             latency=loadgen.summarise_histogram(histogram),
             latency_histogram=loadgen.encode_histogram(histogram),
-            latency_windows=loadgen.latency_windows(starts[order], latencies[order], start),
+            latency_windows=loadgen.latency_windows(
+                merged.intended_starts_seconds, merged.latencies_seconds, start
+            ),
             server_user_seconds=server_user,
             server_sys_seconds=server_sys,
             server_peak_rss_bytes=peak,

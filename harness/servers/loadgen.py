@@ -27,7 +27,7 @@ import numpy as np
 from hdrh.histogram import HdrHistogram
 
 from harness.errors import HarnessError
-from harness.model import LatencySummary, LatencyWindow
+from harness.model import LatencySummary, LatencyWindow, RequestCounts
 
 OHA_VERSION = "1.16.0"
 INSTALL_HINT = (
@@ -161,6 +161,45 @@ def unsent_requests(
     missing = max(0, due - reported)
     starts = np.arange(due - missing, due, dtype=float) / rate_rps
     return starts, duration_seconds - starts
+
+
+@dataclass(frozen=True)
+class MergedStreams:
+    """Every request of a phase's streams in one place, exactly: per-request latencies and intended
+    starts concatenated (in start order), status and outcome counts summed. Percentiles come from
+    the merged requests, never from averaging each stream's."""
+
+    intended_starts_seconds: np.ndarray
+    latencies_seconds: np.ndarray
+    status_counts: dict[str, int]
+    counts: RequestCounts
+    responses: int
+
+
+def merge_streams(results: Sequence[StreamResult]) -> MergedStreams:
+    latencies = np.concatenate([r.latencies_seconds for r in results]) if results else np.array([])
+    starts = (
+        np.concatenate([r.intended_starts_seconds for r in results]) if results else np.array([])
+    )
+    order = np.argsort(starts, kind="stable")
+    status_counts: dict[str, int] = {}
+    for r in results:
+        for k, v in r.status_counts.items():
+            status_counts[k] = status_counts.get(k, 0) + v
+    return MergedStreams(
+        intended_starts_seconds=starts[order],
+        latencies_seconds=latencies[order],
+        status_counts=status_counts,
+        counts=RequestCounts(
+            expected_status=sum(r.expected_status for r in results),
+            unexpected_status=sum(r.unexpected_status for r in results),
+            timeouts=sum(r.timeouts for r in results),
+            deadline_aborts=sum(r.deadline_aborts for r in results),
+            other_errors=sum(r.other_errors for r in results),
+            unsent=sum(r.unsent for r in results),
+        ),
+        responses=sum(r.responses for r in results),
+    )
 
 
 def read_stream(plan: StreamPlan, summary_path: Path, db_path: Path) -> StreamResult:

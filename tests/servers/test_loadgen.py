@@ -342,3 +342,31 @@ def test_latency_windows_default_width_and_empty_input():
     assert loadgen.latency_windows(np.array([]), np.array([]), 0.0) == ()
     windows = loadgen.latency_windows(np.array([0.0, 0.26]), np.array([0.001, 0.002]), 0.0)
     assert [w.t_seconds for w in windows] == pytest.approx([0.0, loadgen.WINDOW_SECONDS])
+
+
+def test_streams_merge_request_by_request_never_by_averaging_percentiles():
+    # Two streams of one phase: 90 fast requests and 10 slow ones. The merged p99 is the slow
+    # stream's latency (the union's 99th percentile), not the mean of two streams' p99s.
+    def stream(name, starts, latencies, status):
+        return loadgen.StreamResult(
+            name=name,
+            intended_starts_seconds=np.array(starts, float),
+            latencies_seconds=np.array(latencies, float),
+            status_counts={status: len(latencies)},
+            error_counts={},
+            expected_status=len(latencies),
+            unexpected_status=0,
+            unsent=1,
+            responses=len(latencies),
+            span_seconds=1.0,
+        )
+
+    fast = stream("get", [i / 100 for i in range(90)], [0.001] * 90, "200")
+    slow = stream("put", [0.005 + i / 10 for i in range(10)], [0.100] * 10, "201")
+    merged = loadgen.merge_streams([fast, slow])
+    assert merged.responses == 100 and merged.counts.unsent == 2
+    assert merged.status_counts == {"200": 90, "201": 10}
+    assert list(merged.intended_starts_seconds) == sorted(merged.intended_starts_seconds)
+    summary = loadgen.summarise_histogram(loadgen.histogram_of(merged.latencies_seconds))
+    assert summary.p99_seconds == pytest.approx(0.100, rel=0.01)
+    assert summary.p50_seconds == pytest.approx(0.001, rel=0.01)
