@@ -121,8 +121,11 @@ class ServerRunner:
         launcher: Path,
         read_stat: StatReader = read_cpu_times,
         cpu_clock: CpuClock = process_cpu_seconds,
+        driver: PhaseDriver | None = None,
     ):
-        self.driver = PhaseDriver(oha, settings, read_stat)
+        # `driver` is the seam a test drives the protocol through without a load generator: any
+        # object with PhaseDriver's settings, oha, run_phase and phase_seconds.
+        self.driver = driver or PhaseDriver(oha, settings, read_stat)
         self.work_dir = work_dir
         self.launcher = launcher  # measure.ensure_launcher's
         self.read_stat = read_stat

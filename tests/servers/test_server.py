@@ -613,6 +613,58 @@ def test_every_rate_is_replicated_on_a_fresh_server_in_counterbalanced_order(
     assert firsts[0] != firsts[1] and firsts[1] != firsts[2]
 
 
+class ScriptedDriver:
+    """Stands in for drive.PhaseDriver: no load generator; every phase "achieves" its offered rate
+    (a closed-loop probe 1000 req/s) and is recorded, so the protocol's schedule is seen alone."""
+
+    def __init__(self, settings):
+        self.settings, self.oha = settings, Path("/nonexistent/oha")
+        self.asked: list[tuple[str, str, int | None]] = []
+
+    def phase_seconds(self, rate):
+        return 1.0
+
+    def run_phase(
+        self, phase, workload, impl, server, params, bodies, rate, duration, config, executor,
+        folder, replicate=None,
+    ):  # fmt: skip
+        self.asked.append((impl.key, phase, replicate))
+        return dataclasses.replace(
+            server_phase(rate, rate or 1000.0, p50=0.001, p999=0.004),
+            phase=phase,
+            replicate=replicate,
+        )
+
+
+def test_the_protocol_runs_through_a_scripted_driver_without_a_load_generator(
+    tmp_path, launcher, executor, ports
+):
+    # The same schedule as above, each replicate on a fresh (stand-in) server, with no oha at all.
+    config = settings(replicates=2, replicate_probe_seconds=0.5, rate_fractions=(0.3, 0.5))
+    driver = ScriptedDriver(config)
+    runner = ServerRunner(driver.oha, config, tmp_path, launcher, driver=driver)
+    go_script, rust_script = fake_server(tmp_path / "go", "ok"), fake_server(tmp_path / "rs", "ok")
+    result = runner(
+        WORKLOAD, builds_for(go_script, rust_script), None, run_config(config), executor
+    )
+    assert result.offered_rates_rps == (300.0, 500.0)  # 0.3 and 0.5 of the probes' 1000 req/s
+    for key, script in ((GO.key, go_script), (RUST.key, rust_script)):
+        impl = result.result_for(key)
+        assert impl.status == "ok", impl.error
+        assert [(p.phase, p.replicate) for p in impl.phases] == [
+            ("saturation", None),
+            ("rate=300", 1),
+            ("rate=500", 1),
+            ("saturation", 1),
+            ("rate=500", 2),
+            ("rate=300", 2),
+            ("saturation", 2),
+        ]
+        assert len(starts_of(script)) == 1 + 2
+        asked = [(phase, r) for k, phase, r in driver.asked if k == key and phase != "warmup"]
+        assert asked == [(p.phase, p.replicate) for p in impl.phases]
+
+
 class StealOnce:
     """/proc/stat as a machine would show it, with real time as idle ticks, where the hypervisor
     steals 5 % of one phase: the n-th window of at least a second between a phase's two readings
