@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ("json", "gzip")
-pytestmark = pytest.mark.e2e
+# the binaries come from the suite's one shared build (tests/conftest.py)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("workspace_build")]
 
 
 def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess:

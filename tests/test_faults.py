@@ -727,7 +727,7 @@ def test_symlinked_latest_json_is_replaced_not_written_through(harness):
 
 
 @pytest.mark.e2e
-def test_servers_listen_on_loopback_only_and_stop_with_the_run(harness):
+def test_servers_listen_on_loopback_only_and_stop_with_the_run(harness, workspace_build):
     """The real Go http-json server (built and cached like any workload) started the way the
     harness starts servers: it listens on 127.0.0.1 only, and after stop no port or process
     remains."""
@@ -739,7 +739,7 @@ def test_servers_listen_on_loopback_only_and_stop_with_the_run(harness):
 
     workload = config.load_workloads(ROOT / "workloads")["http-json"]
     impl = workload.default_for("go")
-    record = Builder(ROOT / ".cache").build(workload, impl)
+    record = Builder(workspace_build.cache_dir).build(workload, impl)  # the shared build
     assert record.ok, record.error
     port = free_port()
     argv = argv_for(workload, record.binary_path, workload.params["quick"], None, port=port)

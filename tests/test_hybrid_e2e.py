@@ -13,7 +13,8 @@ import sys
 import pytest
 from test_e2e import ROOT
 
-pytestmark = pytest.mark.e2e
+# the binaries come from the suite's one shared build (tests/conftest.py)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("workspace_build")]
 WORKLOADS = "sha256,sha256-calls"
 
 

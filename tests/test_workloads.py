@@ -21,7 +21,8 @@ from harness.model import RunConfig
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache"
 BATCH = [w for w in config.load_workloads(ROOT / "workloads").values() if w.kind == "batch"]
-pytestmark = pytest.mark.e2e
+# the binaries come from the suite's one shared build (tests/conftest.py)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("workspace_build")]
 
 
 def quick_config(workload) -> RunConfig:

@@ -49,14 +49,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def ab_against_head(results: Path, *options: str) -> int:
-    """`harness ab HEAD OPTIONS` through the real CLI, with this checkout's build cache."""
+    """`harness ab HEAD OPTIONS` through the real CLI, with this checkout's build cache.
+
+    The tests that call it take `shared_cargo_target` (tests/conftest.py): the suite's shared build
+    has compiled the head's programs, and the base commit's worktree builds with the same Cargo
+    target folder, so its crates' dependencies are reused rather than compiled there from nothing
+    (with a base identical to the head, the base's binaries are cache hits outright)."""
     return cli.main(
         ["--results-dir", str(results), "--cache-dir", str(ROOT / ".cache"), "ab", "HEAD", *options]
     )
 
 
 @pytest.mark.e2e
-def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, capsys):
+def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(
+    tmp_path, capsys, shared_cargo_target
+):
     code = ab_against_head(
         tmp_path,
         "--workloads",
@@ -103,7 +110,9 @@ def test_ab_against_head_measures_both_sides_and_leaves_no_worktree(tmp_path, ca
 
 
 @pytest.mark.e2e
-def test_ab_drives_base_and_head_servers_at_the_same_rates_in_the_same_replicates(tmp_path, capsys):
+def test_ab_drives_base_and_head_servers_at_the_same_rates_in_the_same_replicates(
+    tmp_path, capsys, shared_cargo_target
+):
     code = ab_against_head(
         tmp_path,
         "--workloads",
@@ -141,7 +150,9 @@ def test_ab_drives_base_and_head_servers_at_the_same_rates_in_the_same_replicate
 
 
 @pytest.mark.e2e
-def test_ab_whose_chosen_budget_cannot_fit_the_minimum_stops_before_measuring(tmp_path, capsys):
+def test_ab_whose_chosen_budget_cannot_fit_the_minimum_stops_before_measuring(
+    tmp_path, capsys, shared_cargo_target
+):
     """--max-seconds far below what 20 rounds need: a one-line error after the warm-up round,
     before any measured round, and no results saved as if the gate had run."""
     code = ab_against_head(

@@ -15,7 +15,8 @@ from harness.analysis import scaling
 from harness.store.results import load_run
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.e2e
+# the binaries come from the suite's one shared build (tests/conftest.py)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("workspace_build")]
 
 
 def test_a_depth_sweep_and_a_gogc_sweep_of_binarytrees(tmp_path):

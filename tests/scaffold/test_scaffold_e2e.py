@@ -200,11 +200,12 @@ def test_scaffolded_batch_pair_runs_right_away_and_is_lint_clean(tmp_path):
     lint(bench / "go" / "lint-me", bench / "rust" / "crates" / "lint-me", bench / "rust", True)
 
 
-def test_scaffolded_server_pair_runs_under_the_server_protocol(tmp_path):
+def test_scaffolded_server_pair_runs_under_the_server_protocol(tmp_path, workspace_build):
     """The server scaffold builds and follows the server contract: both sides become ready, answer
     the checks with the same bytes, and are measured in quick mode. Its crate shares this
-    repository's target folder (CARGO_TARGET_DIR; the new workspace's lock file pins the same
-    axum and tokio), so tokio is compiled once for the suite, not once per test."""
+    repository's target folder (CARGO_TARGET_DIR), where the suite's shared build has compiled
+    kv-cache: the new workspace's lock file pins the same axum and tokio, with the same features
+    and release profile, so cargo reuses them and compiles only the new crate."""
     made = harness(["new", "echo-work", "--kind", "server", "--dir", "bench"], tmp_path)
     assert made.returncode == 0, made.stderr
     bench = tmp_path / "bench"
@@ -213,7 +214,7 @@ def test_scaffolded_server_pair_runs_under_the_server_protocol(tmp_path):
     done = harness(
         [*argv, "--no-build-profile", "--replicates", "2"],
         tmp_path,
-        CARGO_TARGET_DIR=str(ROOT / "workloads" / "rust" / "target"),
+        CARGO_TARGET_DIR=str(workspace_build.target_dir),
     )
     assert done.returncode == 0, done.stderr[-3000:]
     (workload,) = json.loads((tmp_path / "results" / "latest.json").read_text())["workloads"]

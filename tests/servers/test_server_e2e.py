@@ -34,7 +34,8 @@ from harness.servers.protocol import ServerRunner, default_settings
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "http-json"
 FRACTIONS = (0.25, 0.5)
-pytestmark = pytest.mark.e2e
+# the binaries come from the suite's one shared build (tests/conftest.py)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("workspace_build")]
 
 
 @pytest.fixture(scope="module")
