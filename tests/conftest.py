@@ -36,7 +36,7 @@ CACHE = ROOT / ".cache"
 @dataclass(frozen=True)
 class WorkspaceBuild:
     cache_dir: Path  # pass as --cache-dir / Builder(...) to get cache hits
-    target_dir: Path  # Cargo's target folder of workloads/rust: CARGO_TARGET_DIR for other workspaces
+    target_dir: Path  # workloads/rust's Cargo target folder: CARGO_TARGET_DIR for other workspaces
     records: dict[tuple[str, str], BuildRecord]  # (workload, implementation key) -> its build
 
 
