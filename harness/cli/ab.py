@@ -42,12 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="measure the rest when the base lacks a selected workload (labelled INCOMPLETE)",
     )
-    s.add_argument(
-        "--allow-inconclusive",
-        action="store_true",
-        help="exit 0 rather than 3 when a targeted verdict could not have called a change of its "
-        "threshold's size (its MDC is above the threshold)",
-    )
+    gate.add_allow_inconclusive(s)
     s.set_defaults(func=run)
 
 

@@ -3,6 +3,7 @@ format, and the gate's exit status."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Mapping
 
@@ -84,3 +85,13 @@ def print_comparison(
             file=sys.stderr,
         )
     return status
+
+
+def add_allow_inconclusive(s: argparse.ArgumentParser) -> None:
+    """The way out of exit 3 that compare and ab both offer."""
+    s.add_argument(
+        "--allow-inconclusive",
+        action="store_true",
+        help="exit 0 rather than 3 when a targeted verdict could not have called a change of its "
+        "threshold's size (its MDC is above the threshold)",
+    )
