@@ -7,6 +7,7 @@ Units live in field names (`_seconds`, `_bytes`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,8 @@ Lang = Literal["go", "rust"]
 LANGS: tuple[Lang, ...] = ("go", "rust")
 DEFAULT_VARIANT = "default"
 HYBRID_LABEL = "go+rust"  # a Go program linking a Rust static library through cgo
+# The sweep axis that gives both languages N CPUs (harness/measure/sweep.py).
+CPUS_AXIS = "cpus"
 
 ParamValue = int | float | str
 
@@ -55,6 +58,18 @@ class Implementation(Keyed):
     # A go+rust hybrid: the Rust staticlib crate (<workloads dir>/rust/crates/<links>) that cargo
     # builds and `go build` links into this Go program through cgo (harness/build/builder.py).
     links: str | None = None
+    # Parameters this implementation can run at, as upper bounds (manifest `limits`): an OS-thread
+    # variant of many-tasks spawns one thread per task, so it runs only up to tasks = 10,000 and
+    # is skipped, with the reason, beyond. () = no bounds.
+    limits: tuple[tuple[str, float], ...] = ()
+
+    def beyond_limits(self, params: Mapping[str, ParamValue]) -> str | None:
+        """Why this implementation does not run at `params` (None: it does)."""
+        for name, bound in self.limits:
+            value = params.get(name)
+            if isinstance(value, int | float) and value > bound:
+                return f"runs only at {name} <= {bound:,g} (manifest limits); here {name} = {value:,g}"
+        return None
 
     @property
     def label(self) -> str:
@@ -142,6 +157,13 @@ class Workload:
     # CPU feature flags (as /proc/cpuinfo names them) the verdict depends on: both sides choose
     # their code by them at run time (sha256 on sha_ni), so the report puts a caveat beside it.
     cpu_features: tuple[str, ...] = ()
+    # CPU counts (manifest `cpus = "each"`): a concurrency workload is measured at every count
+    # from 1 up to the machine's CPUs (1, 2, 4, ... and the count itself), as points of the axis
+    # CPUS_AXIS, so its results are never shown at one core count only.
+    cpus_each: bool = False
+    # The CPUs this copy's programs get: a count, taken as the last `cpus` available CPUs (set on
+    # the points of a cpus axis, or by --cpus for every workload); None = the run's --pin.
+    cpus: int | None = None
 
     @property
     def root(self) -> Path:
@@ -363,6 +385,8 @@ class ProcessOutcome:
     timed_out: bool = False
     samples: tuple[ResourceSample, ...] = ()
     leftover_processes: int = 0  # descendants still running when it exited; since killed
+    allowed_cpus: tuple[int, ...] | None = None  # the live program's CPU affinity, read once
+    threads: int | None = None  # the most threads the sampler saw it run at once
 
 
 @dataclass(frozen=True)
@@ -393,6 +417,12 @@ class Repetition:
     position: int | None = None
     predecessor: str | None = None
     started_at_seconds: float | None = None
+    # Schema >= 9: the CPUs the program was given, and what the live process showed (psutil): the
+    # CPUs it was allowed to run on and the most threads it had at once. None: not pinned, or it
+    # exited before the first sample.
+    cpus: tuple[int, ...] | None = None
+    allowed_cpus: tuple[int, ...] | None = None
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -575,6 +605,10 @@ class WorkloadResult:
     origin: WorkloadOrigin | None = None  # schema >= 6
     sweep: SweepPoint | None = None  # schema >= 6: a point of `harness sweep`
     cpu_features: tuple[str, ...] = ()  # schema >= 7: the manifest's, see Workload
+    # Schema >= 9: the CPUs its programs were given (None: not pinned) and whether the harness
+    # process itself could run on one of them (then it competed with the program for it).
+    cpus: tuple[int, ...] | None = None
+    shares_cpus_with_harness: bool = False
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)
