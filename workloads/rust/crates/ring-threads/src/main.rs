@@ -1,0 +1,67 @@
+//! ring workload, Rust `threads` variant: a token passed round a ring of K OS threads M times over
+//! `crossbeam_channel::bounded(0)` channels.
+//!
+//! Thread i receives the token from channel i, folds its index into it (`ring_driver::fold`) and
+//! sends it on channel (i+1) mod K. A zero-capacity crossbeam channel is a rendezvous, like Go's
+//! unbuffered channel: a send completes only when a receiver takes the value. There is one thread
+//! per ring member (std::thread::scope), not a pool: the kernel schedules the K threads on the CPUs
+//! the harness gave, and `workers` reports that CPU count. The main thread injects the token into
+//! channel 0 and takes it back from a separate channel after the K*M-th hop.
+//!
+//! Usage: ring-threads TASKS LAPS
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use crossbeam_channel::{bounded, Receiver, Sender};
+
+/// Ring member `index`: forwards the token `laps` times, the last time on `last`.
+fn member(index: u64, laps: u64, input: Receiver<u64>, out: Sender<u64>, last: Sender<u64>) {
+    for _ in 1..laps {
+        let token = input.recv().expect("ring-threads: channel closed");
+        out.send(ring_driver::fold(token, index))
+            .expect("ring-threads: channel closed");
+    }
+    let token = input.recv().expect("ring-threads: channel closed");
+    last.send(ring_driver::fold(token, index))
+        .expect("ring-threads: channel closed");
+}
+
+fn main() -> ExitCode {
+    let ring = match ring_driver::args("ring-threads") {
+        Ok(ring) => ring,
+        Err(code) => return code,
+    };
+    let cpus = match ring_driver::cpus("ring-threads") {
+        Ok(n) => n,
+        Err(code) => return code,
+    };
+
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..ring.tasks).map(|_| bounded(0)).unzip();
+    let (done_tx, done_rx) = bounded(0);
+    let inject = senders[0].clone();
+    let (token, elapsed) = std::thread::scope(|scope| {
+        for (i, input) in receivers.into_iter().enumerate() {
+            let out = senders[(i + 1) % ring.tasks].clone();
+            let last = if i == ring.tasks - 1 {
+                done_tx.clone()
+            } else {
+                out.clone()
+            };
+            std::thread::Builder::new()
+                .spawn_scoped(scope, move || member(i as u64, ring.laps, input, out, last))
+                .expect("ring-threads: cannot spawn a thread");
+        }
+
+        // The clock covers the hops only: from the injection to the token's return.
+        let start = Instant::now();
+        inject
+            .send(ring_driver::SEED)
+            .expect("ring-threads: channel closed");
+        let token = done_rx.recv().expect("ring-threads: channel closed");
+        (token, start.elapsed().as_secs_f64())
+    });
+
+    ring_driver::report(ring, token, elapsed, cpus);
+    ExitCode::SUCCESS
+}
