@@ -250,6 +250,63 @@ def sha256_calls_shared_loop():
     assert loop in code(GO / "sha256-calls-cgo" / "main.go")
 
 
+RING_GO = GO / "ring" / "main.go"
+RING_TOKIO = RUST / "ring" / "src" / "main.rs"
+RING_THREADS = RUST / "ring-threads" / "src" / "main.rs"
+
+
+def ring_capacity():
+    go = code(RING_GO)
+    assert go.count("make(chan uint64)") == 2  # the ring's channels and `done`, both unbuffered
+    assert "make(chan uint64," not in go
+    tokio = code(RING_TOKIO)
+    assert re.findall(r"\bchannel\((\w*)\)", tokio) == ["1", "1"]  # ring and `done`: capacity 1
+    assert re.findall(r"\bbounded\((\w*)\)", code(RING_THREADS)) == ["0", "0"]
+
+
+def ring_handoff():
+    go = code(RING_GO)
+    assert "go member(" in go and "LockOSThread" not in go
+    tokio = code(RING_TOKIO)
+    assert "tokio::spawn(member(" in tokio and "disable_lifo_slot" not in tokio
+    assert 'tokio = { version = "1.54.1"' in source(RUST / "ring" / "Cargo.toml")
+    lock = source(WORKLOADS / "rust" / "Cargo.lock")
+    assert re.findall(r'name = "tokio"\nversion = "([^"]+)"', lock) == ["1.54.1"]
+
+
+def ring_two_workers():
+    assert MANIFESTS["ring"].cpus_each
+    go = code(RING_GO)
+    assert re.findall(r"GOMAXPROCS\((\w*)\)", go) == ["0"]  # reads the setting, never sets it
+    tokio = code(RING_TOKIO)
+    assert ".worker_threads(workers)" in tokio and 'ring_driver::cpus("ring")' in tokio
+    driver = code(RUST / "ring-driver" / "src" / "lib.rs")
+    assert 'std::env::var("HARNESS_CPUS")' in driver
+    for text in (go, tokio, code(RING_THREADS), driver):
+        assert "affinity" not in text.lower()  # nobody pins threads inside the program
+
+
+def ring_thread_futex():
+    threads = code(RING_THREADS)
+    assert "bounded(0)" in threads and ".spawn_scoped(scope," in threads
+    cargo = source(RUST / "ring-threads" / "Cargo.toml")
+    assert 'crossbeam-channel = "0.5.17"' in cargo and "tokio" not in cargo
+    assert impl("ring", "rust/threads").limits == (("laps", 50.0),)
+    assert impl("ring", "rust/threads").beyond_limits(MANIFESTS["ring"].params["full"])
+
+
+def ring_clock():
+    go = code(RING_GO)
+    assert go.index("go member(") < go.index("start := time.Now()")
+    assert go.index("time.Since(start)") < go.index("wg.Wait()")
+    tokio = code(RING_TOKIO)
+    assert tokio.index("tokio::spawn(") < tokio.index("Instant::now()")
+    assert tokio.index("start.elapsed()") < tokio.index("task.await")
+    threads = code(RING_THREADS)
+    assert threads.index(".spawn_scoped(") < threads.index("Instant::now()")
+    assert threads.index("start.elapsed()") < threads.index("ring_driver::report(")
+
+
 def harness_gctrace():
     assert runner.GO_ENV == {"GODEBUG": "gctrace=1"}
     go = Implementation(lang="go", variant="default", path="x", library="")
@@ -288,6 +345,11 @@ CHECKS: dict[tuple[str, str], Callable[[], None]] = {
     ("sha256-calls", "CPU features decide the code path"): sha256_calls_cpu_features,
     ("sha256-calls", "The Rust side of the hybrid is the pure Rust program's hash"): sha256_calls_same_rust_hash,
     ("sha256-calls", "The two Go programs share their loop"): sha256_calls_shared_loop,
+    ("ring", "Capacity 1 against a rendezvous"): ring_capacity,
+    ("ring", "Direct handoff against wake and schedule"): ring_handoff,
+    ("ring", "With two workers the token may change CPU"): ring_two_workers,
+    ("ring", "A thread hop is a futex sleep and wake"): ring_thread_futex,
+    ("ring", "The clock covers the hops only"): ring_clock,
     ("README", "`GODEBUG=gctrace=1` on every Go run"): harness_gctrace,
     ("README", "Go's collector is Go 1.26's default, \"Green Tea\""): harness_green_tea,
 }
