@@ -15,16 +15,56 @@ use std::time::Instant;
 
 use crossbeam_channel::{bounded, Receiver, Sender};
 
-/// Ring member `index`: forwards the token `laps` times, the last time on `last`.
+/// Ring member `index`: forwards the token `laps` times, the last time on `last`. A closed channel
+/// (only when the ring is torn down after a thread could not be spawned) ends it quietly.
 fn member(index: u64, laps: u64, input: Receiver<u64>, out: Sender<u64>, last: Sender<u64>) {
     for _ in 1..laps {
-        let token = input.recv().expect("ring-threads: channel closed");
-        out.send(ring_driver::fold(token, index))
-            .expect("ring-threads: channel closed");
+        let Ok(token) = input.recv() else { return };
+        if out.send(ring_driver::fold(token, index)).is_err() {
+            return;
+        }
     }
-    let token = input.recv().expect("ring-threads: channel closed");
-    last.send(ring_driver::fold(token, index))
-        .expect("ring-threads: channel closed");
+    if let Ok(token) = input.recv() {
+        let _ = last.send(ring_driver::fold(token, index));
+    }
+}
+
+/// Spawns the ring's threads and passes the token round; `None` when a thread could not be
+/// spawned (an error already printed). Every sender the ring's threads do not own lives in here,
+/// so on that error they are dropped, the spawned threads see their channels close and end, and
+/// the scope's join returns instead of waiting forever.
+fn run(ring: ring_driver::Ring) -> Option<(u64, f64)> {
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..ring.tasks).map(|_| bounded(0)).unzip();
+    let (done_tx, done_rx) = bounded(0);
+    std::thread::scope(move |scope| {
+        for (i, input) in receivers.into_iter().enumerate() {
+            let out = senders[(i + 1) % ring.tasks].clone();
+            let last = if i == ring.tasks - 1 {
+                done_tx.clone()
+            } else {
+                out.clone()
+            };
+            let spawned = std::thread::Builder::new()
+                .spawn_scoped(scope, move || member(i as u64, ring.laps, input, out, last));
+            if let Err(err) = spawned {
+                eprintln!(
+                    "ring-threads: cannot spawn thread {} of {}: {err}",
+                    i + 1,
+                    ring.tasks
+                );
+                return None;
+            }
+        }
+        let inject = senders[0].clone();
+        drop(senders);
+        drop(done_tx);
+
+        // The clock covers the hops only: from the injection to the token's return.
+        let start = Instant::now();
+        inject.send(ring_driver::SEED).ok()?;
+        let token = done_rx.recv().ok()?;
+        Some((token, start.elapsed().as_secs_f64()))
+    })
 }
 
 fn main() -> ExitCode {
@@ -36,32 +76,9 @@ fn main() -> ExitCode {
         Ok(n) => n,
         Err(code) => return code,
     };
-
-    let (senders, receivers): (Vec<_>, Vec<_>) = (0..ring.tasks).map(|_| bounded(0)).unzip();
-    let (done_tx, done_rx) = bounded(0);
-    let inject = senders[0].clone();
-    let (token, elapsed) = std::thread::scope(|scope| {
-        for (i, input) in receivers.into_iter().enumerate() {
-            let out = senders[(i + 1) % ring.tasks].clone();
-            let last = if i == ring.tasks - 1 {
-                done_tx.clone()
-            } else {
-                out.clone()
-            };
-            std::thread::Builder::new()
-                .spawn_scoped(scope, move || member(i as u64, ring.laps, input, out, last))
-                .expect("ring-threads: cannot spawn a thread");
-        }
-
-        // The clock covers the hops only: from the injection to the token's return.
-        let start = Instant::now();
-        inject
-            .send(ring_driver::SEED)
-            .expect("ring-threads: channel closed");
-        let token = done_rx.recv().expect("ring-threads: channel closed");
-        (token, start.elapsed().as_secs_f64())
-    });
-
+    let Some((token, elapsed)) = run(ring) else {
+        return ExitCode::FAILURE;
+    };
     ring_driver::report(ring, token, elapsed, cpus);
     ExitCode::SUCCESS
 }
