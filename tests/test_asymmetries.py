@@ -280,6 +280,9 @@ def ring_two_workers():
     assert re.findall(r"GOMAXPROCS\((\w*)\)", go) == ["0"]  # reads the setting, never sets it
     tokio = code(RING_TOKIO)
     assert ".worker_threads(workers)" in tokio and 'ring_driver::cpus("ring")' in tokio
+    assert "ring_driver::report(ring, token, elapsed, Some(workers))" in tokio
+    # the thread variant has no pool and reports no `workers` (the doc's Caveats)
+    assert "ring_driver::report(ring, token, elapsed, None)" in code(RING_THREADS)
     driver = code(RUST / "ring-driver" / "src" / "lib.rs")
     assert 'std::env::var("HARNESS_CPUS")' in driver
     for text in (go, tokio, code(RING_THREADS), driver):

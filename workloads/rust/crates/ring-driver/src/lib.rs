@@ -68,12 +68,14 @@ pub fn cpus(program: &str) -> Result<usize, ExitCode> {
     }
 }
 
-/// Prints the contract's result line: the final token as the checksum, the hops as items.
-pub fn report(ring: Ring, token: u64, work_seconds: f64, workers: usize) {
+/// Prints the contract's result line: the final token as the checksum, the hops as items, and
+/// `workers` when the program has a pool sized from the CPUs (the thread variant has none).
+pub fn report(ring: Ring, token: u64, work_seconds: f64, workers: Option<usize>) {
     let hops = ring.hops();
+    let workers = workers.map_or(String::new(), |n| format!("\"workers\":{n},"));
     println!(
         "{{\"checksum\":\"{token:016x}\",\"items\":{hops},\"bytes\":0,\"work_seconds\":{work_seconds},\
-         \"extra\":{{\"workers\":{workers},\"hops\":{hops}}}}}"
+         \"extra\":{{{workers}\"hops\":{hops}}}}}"
     );
 }
 

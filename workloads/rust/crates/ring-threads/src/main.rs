@@ -5,8 +5,8 @@
 //! sends it on channel (i+1) mod K. A zero-capacity crossbeam channel is a rendezvous, like Go's
 //! unbuffered channel: a send completes only when a receiver takes the value. There is one thread
 //! per ring member (std::thread::scope), not a pool: the kernel schedules the K threads on the CPUs
-//! the harness gave, and `workers` reports that CPU count. The main thread injects the token into
-//! channel 0 and takes it back from a separate channel after the K*M-th hop.
+//! the harness gave, so the program reports no `workers` (workloads/docs/ring.md). The main thread
+//! injects the token into channel 0 and takes it back from a separate channel after the K*M-th hop.
 //!
 //! Usage: ring-threads TASKS LAPS
 
@@ -72,13 +72,9 @@ fn main() -> ExitCode {
         Ok(ring) => ring,
         Err(code) => return code,
     };
-    let cpus = match ring_driver::cpus("ring-threads") {
-        Ok(n) => n,
-        Err(code) => return code,
-    };
     let Some((token, elapsed)) = run(ring) else {
         return ExitCode::FAILURE;
     };
-    ring_driver::report(ring, token, elapsed, cpus);
+    ring_driver::report(ring, token, elapsed, None);
     ExitCode::SUCCESS
 }

@@ -87,6 +87,6 @@ fn main() -> ExitCode {
         (token, elapsed)
     });
 
-    ring_driver::report(ring, token, elapsed, workers);
+    ring_driver::report(ring, token, elapsed, Some(workers));
     ExitCode::SUCCESS
 }
