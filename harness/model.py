@@ -68,7 +68,9 @@ class Implementation(Keyed):
         for name, bound in self.limits:
             value = params.get(name)
             if isinstance(value, int | float) and value > bound:
-                return f"runs only at {name} <= {bound:,g} (manifest limits); here {name} = {value:,g}"
+                return (
+                    f"runs only at {name} <= {bound:,g} (manifest limits); here {name} = {value:,g}"
+                )
         return None
 
     @property
@@ -161,9 +163,9 @@ class Workload:
     # from 1 up to the machine's CPUs (1, 2, 4, ... and the count itself), as points of the axis
     # CPUS_AXIS, so its results are never shown at one core count only.
     cpus_each: bool = False
-    # The CPUs this copy's programs get: a count, taken as the last `cpus` available CPUs (set on
-    # the points of a cpus axis, or by --cpus for every workload); None = the run's --pin.
-    cpus: int | None = None
+    # The CPUs this copy's programs get (set on the points of a cpus axis, resolved from the
+    # machine's CPUs before the harness pins itself); None = the run's --pin / --cpus.
+    cpus: tuple[int, ...] | None = None
 
     @property
     def root(self) -> Path:

@@ -11,9 +11,11 @@ from pathlib import Path
 
 from harness import config
 from harness.errors import HarnessError
+from harness.measure import cpus as program_cpus
 from harness.measure import launcher as measure
+from harness.measure import sweep
 from harness.measure.schedule import ORDERS
-from harness.model import Run, RunConfig, StoppingRule
+from harness.model import CPUS_AXIS, Run, RunConfig, StoppingRule, Workload
 from harness.servers import loadgen
 from harness.servers.protocol import default_settings
 from harness.store import history
@@ -84,9 +86,15 @@ def workload_names(value: str | None) -> list[str]:
     return [n.strip() for n in value.split(",") if n.strip()] if value else []
 
 
-def _cpus(value: str) -> tuple[int, ...] | None:
-    """'none', 'auto' (the last available CPU) or a comma list like '1' or '0,1'."""
+def _cpus(value: str, count: str | None = None) -> tuple[int, ...] | None:
+    """--pin: 'none', 'auto' (the last available CPU) or a comma list like '1' or '0,1';
+    --cpus N (`count`): the last N available CPUs, in place of --pin auto."""
     available = measure.available_cpus()
+    if count is not None:
+        if value != "auto":
+            raise HarnessError(f"--cpus {count} and --pin {value}: give one of them")
+        n = number(count, "--cpus", int, 1)
+        return program_cpus.last_cpus(n, available)
     if value == "none":
         return None
     if value == "auto":
@@ -103,6 +111,27 @@ def _cpus(value: str) -> tuple[int, ...] | None:
             f"--pin: CPU(s) {sorted(missing)} not available; this process may use {available}"
         )
     return cpus
+
+
+def at_each_cpu_count(args: argparse.Namespace, selected: list[Workload]) -> list[Workload]:
+    """`cpus = "each"` workloads as one point per CPU count (1, 2, ... this machine's CPUs), the
+    others unchanged; only under --pin auto without --cpus (the user's own choice wins). Call
+    before the harness pins itself: the counts come from the CPUs this process may use."""
+    if args.pin != "auto" or getattr(args, "cpus", None) is not None:
+        return selected
+    if not any(w.cpus_each for w in selected):
+        return selected
+    seed = number(args.seed, "--seed", int, 0)
+    args.seed = str(secrets.randbelow(2**31) if seed is None else seed)
+    available = measure.available_cpus()
+    axis = sweep.Axis(CPUS_AXIS, tuple(map(str, program_cpus.counts_up_to(len(available)))))
+    expanded: list[Workload] = []
+    for workload in selected:
+        if workload.cpus_each:
+            expanded += sweep.expand(workload, axis, args.size, int(args.seed), "cpus", available)
+        else:
+            expanded.append(workload)
+    return expanded
 
 
 def work_dir(cache_dir: Path) -> Path:
@@ -233,7 +262,7 @@ def run_config(
         repetitions=repetitions,
         warmups=warmups if getattr(args, "warmups", None) is None else args.warmups,
         timeout_seconds=getattr(args, "timeout", None) or timeout,
-        cpu_affinity=_cpus(args.pin),
+        cpu_affinity=_cpus(args.pin, getattr(args, "cpus", None)),
         sample_interval_seconds=getattr(args, "sample_interval", 0.1),
         workloads=tuple(w.name for w in selected),
         order=args.order,
@@ -261,6 +290,12 @@ def add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
         "--pin",
         default="auto",
         help="CPUs for the measured process: auto (last CPU), none, or e.g. '1' (default auto)",
+    )
+    s.add_argument(
+        "--cpus",
+        metavar="N",
+        help="give every measured program N CPUs (the last N) and tell both runtimes N; "
+        'in place of --pin auto, and of the 1, 2, ... counts of cpus = "each" workloads',
     )
     s.add_argument(
         "--order",
