@@ -395,11 +395,15 @@ def capacity_section(projection: CapacityProjection) -> dict:
                     "cpu_cost": _money(lang.cpu_cost_per_month),
                     "memory_cost": _money(lang.memory_cost_per_month),
                     "total": _money(lang.total_cost_per_month),
-                    "ratio": "",
+                    "note": "",
                 }
             )
+        notes = [f"scaling: {w.scaling}"] if w.scaling else []
         if w.go_rust_cost_ratio is not None:
-            rows[-1]["ratio"] = f"Go/Rust monthly cost {w.go_rust_cost_ratio:.2f}×"
+            notes.insert(
+                0, f"Go/Rust monthly cost {w.go_rust_cost_ratio:.2f}× · basis: {lang.basis}"
+            )
+        rows[-1]["note"] = " · ".join(notes)
     return {
         "rows": rows,
         "assumptions": list(projection.assumptions),
