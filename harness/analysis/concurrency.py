@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from scipy import stats as scipy_stats
 
 from harness.analysis import noise, stats
-from harness.model import CPUS_AXIS, ImplementationResult, Run, WorkloadResult
+from harness.model import CPUS_AXIS, HYBRID_LABEL, ImplementationResult, Run, WorkloadResult
 
 MIN_POINTS_FOR_SLOPE = 3  # a line through two points has no interval
 MIN_SAMPLES = 2  # a median's interval needs two repetitions
@@ -122,6 +122,11 @@ class ConcurrencyAnalysis:
         return not (self.curves or self.unit_costs)
 
 
+def label_of(result: ImplementationResult) -> str:
+    """"go", "rust" or "go+rust" (a Go program linking a Rust library, by its build record)."""
+    return HYBRID_LABEL if result.build.links else result.lang
+
+
 def estimate(values: Sequence[float]) -> Estimate:
     ci = stats.median_ci(values)
     return Estimate(
@@ -186,7 +191,7 @@ def scaling_curves(run: Run) -> tuple[ScalingCurve, ...]:
                     measured.append(scaling_point(base, times, cpus))
             if len(measured) > 1:
                 curves.append(
-                    ScalingCurve(name, impl.key, impl.label, impl.library, tuple(measured))
+                    ScalingCurve(name, impl.key, label_of(impl), impl.library, tuple(measured))
                 )
     return tuple(curves)
 
@@ -235,7 +240,7 @@ def unit_costs(results: Iterable[WorkloadResult]) -> tuple[UnitCost, ...]:
                     workload=result.name,
                     manifest=_manifest(result),
                     key=impl.key,
-                    label=impl.label,
+                    label=label_of(impl),
                     cpus=len(result.cpus) if result.cpus else None,
                     items=int(stats.median([r.items for r in reps])),
                     seconds_per_item=estimate([r.work_seconds / r.items for r in reps]),
@@ -272,7 +277,7 @@ def memory_slopes(run: Run) -> tuple[MemorySlope, ...]:
                 if rep.ok and rep.items:
                     key = (result.sweep.workload, impl.key)
                     grouped[key].append((float(rep.items), float(rep.peak_rss_bytes)))
-                    labels[key] = impl.label
+                    labels[key] = label_of(impl)
     slopes = []
     for (manifest, key), pairs in sorted(grouped.items()):
         found = memory_slope(pairs)
