@@ -140,6 +140,20 @@ class SweepPoint:
 
 
 @dataclass(frozen=True)
+class PublishedFigure:
+    """A figure someone else published for this workload's question (manifest `[[published]]`),
+    set beside ours in the report with what differs; never used in a statistic."""
+
+    source: str  # who and where, e.g. "Kołaczkowski 2023, How much memory ... 1 million tasks"
+    url: str
+    metric: str  # a Repetition field the report reads ours from: peak_rss_bytes, wall_seconds
+    go: float
+    rust: float
+    params: tuple[tuple[str, ParamValue], ...] = ()  # where ours is comparable: tasks = 1000000
+    differs: str = ""  # what they did otherwise (their wait, their measure of memory, versions)
+
+
+@dataclass(frozen=True)
 class Workload:
     name: str
     category: str
@@ -163,6 +177,7 @@ class Workload:
     # from 1 up to the machine's CPUs (1, 2, 4, ... and the count itself), as points of the axis
     # CPUS_AXIS, so its results are never shown at one core count only.
     cpus_each: bool = False
+    published: tuple[PublishedFigure, ...] = ()
     # The CPUs this copy's programs get (set on the points of a cpus axis, resolved from the
     # machine's CPUs before the harness pins itself); None = the run's --pin / --cpus.
     cpus: tuple[int, ...] | None = None
@@ -611,6 +626,7 @@ class WorkloadResult:
     # process itself could run on one of them (then it competed with the program for it).
     cpus: tuple[int, ...] | None = None
     shares_cpus_with_harness: bool = False
+    published: tuple[PublishedFigure, ...] = ()  # the manifest's, see Workload
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)

@@ -631,6 +631,7 @@ def conclude_workload(
         reference_checksum=reference,
         error=error,
         cpu_features=workload.cpu_features,
+        published=workload.published,
         **extra,
     )
 
