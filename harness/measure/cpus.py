@@ -51,18 +51,29 @@ def environment(lang: str, cpus: tuple[int, ...] | None) -> dict[str, str]:
     return {CPUS_VARIABLE: n, **{name: n for name in RUNTIME_VARIABLES.get(lang, ())}}
 
 
+def told_workers(env: dict[str, str], cpus: tuple[int, ...] | None) -> int | None:
+    """The worker count a program was told: its CPUs, unless a sweep point set GOMAXPROCS."""
+    if "GOMAXPROCS" in env and env["GOMAXPROCS"].isdigit():
+        return int(env["GOMAXPROCS"])
+    return None if cpus is None else len(cpus)
+
+
 def mismatch(
     cpus: tuple[int, ...] | None,
     extra: dict[str, float],
     allowed: tuple[int, ...] | None,
+    told: int | None = None,
 ) -> str | None:
-    """Why a run did not use the CPUs it was given (None: it did, or nothing says otherwise)."""
+    """Why a run did not use the CPUs it was given (None: it did, or nothing says otherwise).
+    `told`: the workers it was told to use (default: one per CPU)."""
     if cpus is None:
         return None
+    told = len(cpus) if told is None else told
     workers = extra.get(WORKERS_FIELD)
-    if workers is not None and workers != len(cpus):
+    if workers is not None and workers != told:
+        setting = f"{CPUS_VARIABLE}={len(cpus)}" if told == len(cpus) else f"GOMAXPROCS={told}"
         return (
-            f"ignores its CPU setting: given {len(cpus)} CPU(s) ({CPUS_VARIABLE}={len(cpus)}), "
+            f"ignores its CPU setting: given {len(cpus)} CPU(s) ({setting}), "
             f"it reported {workers:g} workers"
         )
     if allowed is not None and tuple(sorted(allowed)) != tuple(sorted(cpus)):

@@ -149,9 +149,11 @@ def to_repetition(
     outcome: ProcessOutcome,
     timeout_seconds: float,
     cpus: tuple[int, ...] | None = None,
+    told: int | None = None,
 ) -> Repetition:
     """Turn what the executor saw into a repetition; failures keep their raw figures and say why.
-    `cpus`: what the program was given; one that ran otherwise fails (cpus.mismatch)."""
+    `cpus`: what the program was given and `told` the workers it was told to use (default one
+    per CPU); one that ran otherwise fails (cpus.mismatch)."""
     trace = parse_gctrace(outcome.stderr) if lang == "go" else None
     base = Repetition(
         cpus=cpus,
@@ -179,7 +181,7 @@ def to_repetition(
     except ValueError as exc:
         return replace(base, error=str(exc))
     extra = {k: float(v) for k, v in result.get("extra", {}).items()}
-    if wrong := program_cpus.mismatch(cpus, extra, outcome.allowed_cpus):
+    if wrong := program_cpus.mismatch(cpus, extra, outcome.allowed_cpus, told):
         return replace(base, extra=extra, error=wrong)
     return replace(
         base,
@@ -475,19 +477,27 @@ def run_batch_workload(
                 continue
             argv = argv_for(workload, builds[impl.key].binary_path or "", params, input_record)
             started = clock() - t0
+            env = {
+                **(GO_ENV if impl.lang == "go" else {}),
+                **program_cpus.environment(impl.lang, cpus),
+                **dict(impl.env),
+            }
             outcome = executor.run(
                 argv,
-                env={
-                    **(GO_ENV if impl.lang == "go" else {}),
-                    **program_cpus.environment(impl.lang, cpus),
-                    **dict(impl.env),
-                },
+                env=env,
                 cpus=cpus,
                 timeout_seconds=config.timeout_seconds,
                 sample_interval_seconds=config.sample_interval_seconds,
             )
             repetition = replace(
-                to_repetition(round_index, impl.lang, outcome, config.timeout_seconds, cpus),
+                to_repetition(
+                    round_index,
+                    impl.lang,
+                    outcome,
+                    config.timeout_seconds,
+                    cpus,
+                    program_cpus.told_workers(env, cpus),
+                ),
                 position=position,
                 predecessor=previous[0],
                 started_at_seconds=started,
