@@ -57,6 +57,24 @@ def too_few_gc_cycles(gc_count: int, required: int | None) -> str | None:
     )
 
 
+def cpu_list(cpus: Sequence[int]) -> str:
+    """ "0,1": a CPU set as --pin and --loadgen-cpus take it."""
+    return ",".join(str(c) for c in cpus)
+
+
+def shared_cpus_flag(shared: Sequence[int] | None) -> str | None:
+    """The disclosure of a phase whose load generator could run on the server's CPUs; None when
+    they were apart (or, in older files, not recorded). Not an exclusion: on a machine with few
+    CPUs sharing may be the only way to give the server more than one, and the reader should know
+    that the load generator's CPU time (shown per phase) competed with the server's."""
+    if not shared:
+        return None
+    return (
+        f"server and load generator shared CPU(s) {cpu_list(shared)}: the load generator's CPU "
+        "time competed with the server's"
+    )
+
+
 def headline_exclusions(phase: ServerPhase) -> tuple[str, ...]:
     """Why a phase must not be quoted as a headline figure or used for a verdict; () when it may.
     Such phases are still shown, with these reasons beside them."""
@@ -128,6 +146,7 @@ def phase_flags(
     steal_share: float | None = None,
     gc_count: int | None = None,
     gc_required: int | None = None,
+    shared_cpus: Sequence[int] | None = None,
 ) -> tuple[str, ...]:
     """Every caveat of a phase, for the reader; headline_exclusions decides which disqualify and
     disturbance which set a replicate aside."""
@@ -153,6 +172,8 @@ def phase_flags(
         flags.append("peak RSS from psutil samples (VmHWM could not be reset): short peaks missed")
     if gc_count is not None and (gc := too_few_gc_cycles(gc_count, gc_required)):
         flags.append(gc)
+    if shared := shared_cpus_flag(shared_cpus):
+        flags.append(shared)
     return tuple(flags)
 
 

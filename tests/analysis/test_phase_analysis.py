@@ -107,6 +107,17 @@ def test_phase_flags_name_every_caveat():
     )
 
 
+def test_a_phase_whose_load_generator_shared_a_server_cpu_says_so_and_still_counts():
+    shared = (
+        "server and load generator shared CPU(s) 0,1: the load generator's CPU time competed "
+        "with the server's"
+    )
+    assert flags(shared_cpus=(0, 1)) == (shared,)
+    assert flags(shared_cpus=()) == flags(shared_cpus=None) == ()
+    phase = replace(server_phase(1000, 1000), shared_cpus=(0, 1), flags=(shared,))
+    assert headline_exclusions(phase) == () and disturbance(phase) is None
+
+
 def test_phase_flags_name_steal_above_one_percent_only():
     assert flags(steal_share=0.01) == ()
     assert flags(steal_share=0.023) == (
