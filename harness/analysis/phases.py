@@ -63,10 +63,13 @@ def cpu_list(cpus: Sequence[int]) -> str:
 
 
 def shared_cpus_flag(shared: Sequence[int] | None) -> str | None:
-    """The disclosure of a phase whose load generator could run on the server's CPUs; None when
-    they were apart (or, in older files, not recorded). Not an exclusion: on a machine with few
-    CPUs sharing may be the only way to give the server more than one, and the reader should know
-    that the load generator's CPU time (shown per phase) competed with the server's."""
+    """The disclosure of a phase whose load generator could run on the server's CPUs
+    (ServerPhase.shared_cpus); None when they were apart (or, in older files, not recorded). Not
+    an exclusion: on a machine with few CPUs sharing may be the only way to give the server more
+    than one, and the reader should know that the load generator's CPU time (shown per phase)
+    competed with the server's. Shown beside each phase and once per workload, not among the
+    phase's `flags`: it is the same for every phase of a run, and repeated per replicate in every
+    rate's notes it would bury the caveats that differ."""
     if not shared:
         return None
     return (
@@ -146,7 +149,6 @@ def phase_flags(
     steal_share: float | None = None,
     gc_count: int | None = None,
     gc_required: int | None = None,
-    shared_cpus: Sequence[int] | None = None,
 ) -> tuple[str, ...]:
     """Every caveat of a phase, for the reader; headline_exclusions decides which disqualify and
     disturbance which set a replicate aside."""
@@ -172,8 +174,6 @@ def phase_flags(
         flags.append("peak RSS from psutil samples (VmHWM could not be reset): short peaks missed")
     if gc_count is not None and (gc := too_few_gc_cycles(gc_count, gc_required)):
         flags.append(gc)
-    if shared := shared_cpus_flag(shared_cpus):
-        flags.append(shared)
     return tuple(flags)
 
 

@@ -92,6 +92,7 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase, replicate: str) -
     gc = gc_figures(phase.gc_cycles, server_cpu_seconds(phase))
     counts = phase.request_counts
     excluded = headline_exclusions(phase) if phase.offered_rps is not None else ()
+    flags = (*phase.flags, *filter(None, (shared_cpus_flag(phase.shared_cpus),)))
     return {
         "key": impl.key,
         "phase": phase.phase,
@@ -127,8 +128,8 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase, replicate: str) -
             f"longest mark {formatting.seconds(gc.longest_mark_seconds)}"
         ),
         "loadgen_cpu": formatting.percent(_loadgen_share(phase)),
-        "flags": "; ".join(phase.flags),
-        "flagged": bool(phase.flags),
+        "flags": "; ".join(flags),
+        "flagged": bool(flags),
         "excluded": "; ".join(excluded),
     }
 
@@ -411,18 +412,27 @@ def cpus_text(settings: ServerSettings) -> str:
     )
 
 
-def cpu_sharing(w: WorkloadResult) -> str:
-    """The disclosure when any phase's load generator could run on a server CPU: which CPUs and
-    how many phases; "" when none did (or, in older files, none recorded it)."""
+def sharing_line(w: WorkloadResult) -> str:
+    """ "server and load generator shared CPU(s) 0,1: ... (12 of 12 phases)" when any phase's
+    load generator could run on a server CPU; "" when none did (or, in older files, none
+    recorded it)."""
     phases = [p for impl in w.implementations for p in impl.phases if p.shared_cpus]
     if not phases:
         return ""
     shared = tuple(sorted({c for p in phases for c in p.shared_cpus or ()}))
     total = sum(1 for impl in w.implementations for p in impl.phases if p.shared_cpus is not None)
+    return f"{shared_cpus_flag(shared)} ({len(phases)} of {total} phases)"
+
+
+def cpu_sharing(w: WorkloadResult) -> str:
+    """The report's disclosure of shared CPUs, with where to look and what to do about it."""
+    line = sharing_line(w)
+    if not line:
+        return ""
     return (
-        f"{shared_cpus_flag(shared)} ({len(phases)} of {total} phases, flagged each; the "
-        "load-gen CPU column shows how much). A disclosure, not an exclusion: give the load "
-        "generator CPUs of its own with --loadgen-cpus where the machine has them"
+        f"{line[:-1]}, each flagged in the phase tables; the load-gen CPU column shows how "
+        "much). A disclosure, not an exclusion: give the load generator CPUs of its own with "
+        "--loadgen-cpus where the machine has them"
     )
 
 

@@ -45,9 +45,7 @@ class PhaseDriver:
     read_stat: noise_readings.StatReader = noise_readings.read_cpu_times
 
     def loadgen_cpus(self) -> tuple[int, ...]:
-        """The CPUs the load generator's processes may run on: its pinning, or, unpinned, the
-        harness's own CPUs, which they inherit."""
-        return self.settings.loadgen_cpus or available_cpus()
+        return loadgen_cpu_set(self.settings)
 
     def _streams(
         self,
@@ -219,7 +217,6 @@ class PhaseDriver:
             steal_share=steal,
             gc_count=None if gc_cycles is None else len(gc_cycles),
             gc_required=gc_required,
-            shared_cpus=shared,
         )
         return ServerPhase(
             phase=phase,
@@ -260,6 +257,12 @@ class PhaseDriver:
         s = self.settings
         wanted = 1.02 * s.target_requests_per_phase / rate
         return min(s.max_phase_seconds, max(s.min_phase_seconds, wanted))
+
+
+def loadgen_cpu_set(settings: ServerSettings) -> tuple[int, ...]:
+    """The CPUs the load generator's processes may run on: its pinning, or, unpinned, the
+    harness's own CPUs, which they inherit."""
+    return settings.loadgen_cpus or available_cpus()
 
 
 def server_cpu_set(pid: int) -> tuple[int, ...] | None:

@@ -57,7 +57,7 @@ from harness.model import (
     WorkloadResult,
 )
 from harness.servers import lifecycle, transport
-from harness.servers.drive import PhaseDriver, failed_phase
+from harness.servers.drive import PhaseDriver, failed_phase, loadgen_cpu_set
 from harness.servers.lifecycle import RunningServer, ServerFailure, note_leftovers
 
 
@@ -151,7 +151,10 @@ def phase_lengths(
     and the probe's own count is just as coarse: a probe that counted 3 cycles may have caught the
     ends of the window, overstating the rate by up to 3/2. 1.5 keeps the required cycles when the
     probe's rate is that far off, for half as much time again rather than double. A rate from
-    fewer than GC_RATE_FEW_CYCLES cycles is said to be rough.
+    fewer than GC_RATE_FEW_CYCLES cycles is said to be rough. What the margin covers only in part:
+    a replicate's first phase runs on a fresh server whose first cycle waits for the heap goal
+    left by the preload, which a slow rate reaches later than the saturated warm-up before the
+    probe did; the phase's own count, not this estimate, decides whether it counts.
 
     The length is capped (settings.gc_phase_cap_seconds: 4 x max_phase_seconds by default, 40 s in
     a full run), so a low rate cannot make the run hours long. A rate whose phases need more is
@@ -327,6 +330,21 @@ class ServerRunner:
     def environment(self, impl: Implementation) -> dict[str, str]:
         return lifecycle.environment(impl, self.settings.parallelism)
 
+    def _cpus_line(self) -> str:
+        """Where the servers and the load generator run, said before measuring."""
+        s = self.settings
+        server, loadgen = s.server_cpus or available_cpus(), loadgen_cpu_set(s)
+        shared = sorted(set(server) & set(loadgen))
+        where = phase_analysis.cpu_list
+        text = (
+            f"servers on CPU(s) {where(server)}{'' if s.server_cpus else ' (unpinned)'}, "
+            f"{s.parallelism} worker(s) on both runtimes; load generator on CPU(s) "
+            f"{where(loadgen)}{'' if s.loadgen_cpus else ' (unpinned)'}"
+        )
+        if shared:
+            text += f"; {phase_analysis.shared_cpus_flag(shared)}, and every phase records it"
+        return text
+
     # --- the workload -------------------------------------------------------------------------
 
     def __call__(
@@ -366,6 +384,7 @@ class ServerRunner:
             f"{workload.name}: offered rates {', '.join(f'{r:g}' for r in rates) or 'none'}"
             f" req/s ({source}); {self.settings.replicates} replicate(s)"
         )
+        progress(f"{workload.name}: {self._cpus_line()}")
         if rates:
             measured = [i for i in runnable if i.key not in errors]
             state.sizing, notes = phase_lengths(

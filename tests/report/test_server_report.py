@@ -507,7 +507,7 @@ def test_the_method_states_the_cpu_sets_and_the_worker_settings_of_both_runtimes
     )
 
 
-def test_phases_whose_load_generator_shared_a_server_cpu_are_flagged_and_disclosed():
+def test_phases_whose_load_generator_shared_a_server_cpu_are_flagged_and_disclosed(capsys):
     run = replicated_run()
     workload = run.workloads[0]
     shared = (
@@ -515,24 +515,26 @@ def test_phases_whose_load_generator_shared_a_server_cpu_are_flagged_and_disclos
         "with the server's"
     )
     impls = tuple(
-        replace(
-            impl,
-            phases=tuple(
-                replace(p, shared_cpus=(0, 1), flags=(*p.flags, shared)) for p in impl.phases
-            ),
-        )
+        replace(impl, phases=tuple(replace(p, shared_cpus=(0, 1)) for p in impl.phases))
         for impl in workload.implementations
     )
     total = sum(len(i.phases) for i in impls)
-    page = render(
-        build_context(replace(run, workloads=(replace(workload, implementations=impls),)))
-    )
+    sharing = replace(run, workloads=(replace(workload, implementations=impls),))
+    page = render(build_context(sharing))
     shown = escape(shared)
-    assert f'<p class="warning">⚠ {shown} ({total} of {total} phases, flagged each;' in page
+    assert (
+        f'<p class="warning">⚠ {shown} ({total} of {total} phases, each flagged in the phase tables;'
+        in page
+    )
     details = page.split("<details>")[1].split("</details>")[0]
     assert details.count(shown) == total  # beside every phase, with its other flags
     # a disclosure, not an exclusion: the usable rates stay usable
     assert "2.24× [2.05, 2.26]" in page
+    # said once per workload in the run summary, not in every rate's notes
+    print_summary(sharing)
+    out = capsys.readouterr().out
+    assert out.count("shared CPU(s)") == 1
+    assert f"api: {shared} ({total} of {total} phases)" in out
     # apart (recorded, nothing shared) or not recorded (older files): no warning
     apart = tuple(
         replace(i, phases=tuple(replace(p, shared_cpus=()) for p in i.phases))
