@@ -5,8 +5,8 @@ Each [[server.requests]] stream is one oha process (open loop at `rate` x share,
 `rate` is None); they run at once, pinned to the load generator's CPUs. Requests, achieved rate,
 server CPU and GC cycles all cover one window, the load generator's own span; the peak RSS is the
 phase's own (VmHWM reset at its start). Each phase records the CPUs the server could run on (read
-back from it) and the load generator's, and is flagged where the two share one.
-phase_analysis holds the rules a phase is judged by.
+back from it), the load generator's (which it has one worker thread per) and the ones they shared,
+which the report discloses beside the phase. phase_analysis holds the rules a phase is judged by.
 """
 
 from __future__ import annotations
