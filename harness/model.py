@@ -205,7 +205,10 @@ class ServerSettings:
     loadgen: str  # e.g. "oha 1.16.0"
     server_cpus: tuple[int, ...] | None
     loadgen_cpus: tuple[int, ...] | None
-    parallelism: int  # GOMAXPROCS and TOKIO_WORKER_THREADS alike
+    # The server's worker count on both runtimes (HARNESS_CPUS, GOMAXPROCS, TOKIO_WORKER_THREADS,
+    # RAYON_NUM_THREADS alike): the number of server CPUs, or the CPUs the harness may use when the
+    # server is unpinned. Files before schema 9 always had 1.
+    parallelism: int
     connections: int
     warmup_seconds: float
     probe_seconds: float
@@ -223,6 +226,12 @@ class ServerSettings:
     # Schema >= 6: rounds added after the k replicates while some rate has fewer than k phases
     # undisturbed by CPU steal (phase_analysis.disturbance); 0 in older files.
     extra_replicates: int = 0
+    # Schema >= 9: a workload with `[server] min_gc_cycles` gets fixed-rate phases long enough for
+    # min_gc_cycles x gc_phase_margin Go GC cycles at the GC rate its Go probes showed
+    # (protocol.phase_lengths), at most gc_phase_cap_seconds. 0: not sized by the GC rate
+    # (--phase-seconds, or files before schema 9).
+    gc_phase_margin: float = 0.0
+    gc_phase_cap_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -557,6 +566,40 @@ class ServerPhase:
     # required (Rust, a workload without the setting, GOGC=off without a memory limit, and files
     # before schema 7).
     gc_cycles_required: int | None = None
+    # Schema >= 9: the CPUs each side could run on during the phase. `server_cpus` is read back
+    # from the running server (sched_getaffinity at the phase's start); `loadgen_cpus` is the load
+    # generator's pinning, or the harness's own CPUs, which it inherits when unpinned; and
+    # `shared_cpus` the CPUs in both, where the load generator's CPU time competed with the
+    # server's (a disclosure beside the phase, not an exclusion). None in older files.
+    server_cpus: tuple[int, ...] | None = None
+    loadgen_cpus: tuple[int, ...] | None = None
+    shared_cpus: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PhaseLength:
+    """How long the fixed-rate phases at one offered rate were asked to run (schema >= 9)."""
+
+    offered_rps: float
+    seconds: float  # asked of the load generator in every replicate, both languages alike
+    # What the GC rate asked for: min_gc_cycles x margin / (GC cycles per request x rate); None
+    # when the lengths were not sized by the GC rate.
+    gc_seconds_needed: float | None = None
+    # gc_seconds_needed was over the cap: the phases ran at the cap and may hold too few cycles
+    # (their own count decides, phase_analysis.too_few_gc_cycles).
+    capped: bool = False
+
+
+@dataclass(frozen=True)
+class PhaseSizing:
+    """Why a server workload's fixed-rate phases were as long as they were (schema >= 9)."""
+
+    source: str  # in words: the request target, --phase-seconds, or the GC rate it came from
+    lengths: tuple[PhaseLength, ...] = ()  # one per offered rate
+    # The GC rate the lengths came from (Go GC cycles per answered request in a saturation probe)
+    # and whose probe it was; None when not sized by the GC rate.
+    gc_cycles_per_request: float | None = None
+    gc_rate_from: str | None = None
 
 
 Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]
@@ -627,6 +670,7 @@ class WorkloadResult:
     cpus: tuple[int, ...] | None = None
     shares_cpus_with_harness: bool = False
     published: tuple[PublishedFigure, ...] = ()  # the manifest's, see Workload
+    phase_sizing: PhaseSizing | None = None  # schema >= 9: server workloads
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)
