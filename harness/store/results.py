@@ -60,8 +60,12 @@ History of the format:
 - 9: CPUs as a measured axis (issue 27). Repetition.cpus (the CPUs the program was given),
   allowed_cpus and threads (what its live process showed: its CPU affinity, the most threads at
   once); WorkloadResult.cpus and shares_cpus_with_harness; an implementation beyond its
-  manifest `limits` is "skipped". Older files read with those None / false: they ran on the
-  run's --pin, not read back.
+  manifest `limits` is "skipped"; WorkloadResult.published (others' figures from the manifest).
+  Servers: ServerSettings.parallelism follows the server's CPUs (always 1 before), with
+  gc_phase_margin and gc_phase_cap_seconds; ServerPhase.server_cpus, loadgen_cpus and
+  shared_cpus (read back per phase); WorkloadResult.phase_sizing (phase lengths chosen from the
+  Go probe's GC rate). Older files read with those None / false / 0: they ran on the run's
+  --pin with one server worker, not read back.
 """
 
 from __future__ import annotations
