@@ -268,6 +268,73 @@ def sha256_calls_shared_loop():
     assert loop in code(GO / "sha256-calls-cgo" / "main.go")
 
 
+PIPELINE_GO = GO / "pipeline" / "main.go"
+PIPELINE_RAYON = RUST / "pipeline" / "src" / "main.rs"
+PIPELINE_THREADS = RUST / "pipeline-threads" / "src" / "main.rs"
+PIPELINE_CORE = RUST / "pipeline-core" / "src" / "lib.rs"
+
+
+def pipeline_grain():
+    go, rayon = code(PIPELINE_GO), code(PIPELINE_RAYON)
+    assert "jobs <- job{i, r}" in go and "results <- result{j.index, transform(" in go
+    assert ".par_iter()" in rayon
+    for knob in ("with_min_len", "with_max_len", "chunks", "fold("):  # rayon's own splitting
+        assert knob not in rayon, knob
+    assert "job_tx.send((index, record))" in code(PIPELINE_THREADS)
+    assert {size: p["rounds"] for size, p in MANIFESTS["pipeline"].params.items()} == {
+        "full": 32,
+        "quick": 32,
+    }
+
+
+def pipeline_input_order():
+    assert "digests[r.index] = r.digest" in code(PIPELINE_GO)
+    assert "digests[index] = digest;" in code(PIPELINE_THREADS)
+    rayon = code(PIPELINE_RAYON)
+    assert "let digests: Vec<Digest> = pool.install(" in rayon and ".collect()" in rayon
+    assert "sort" not in rayon and "sort" not in code(PIPELINE_GO)
+
+
+def pipeline_start_up():
+    core, go = code(PIPELINE_CORE), code(PIPELINE_GO)
+    # The clock starts before the workers are created, on every side.
+    assert core.index("let start = Instant::now();") < core.index("process(&records, rounds")
+    assert "start := time.Now()\n\tdigests, spawn := process(records" in go
+    assert "ThreadPoolBuilder::new()" in code(PIPELINE_RAYON)
+    assert "build_global" not in code(PIPELINE_RAYON)  # a pool of its own, timed
+    assert "spawn_seconds" in core and "spawn_seconds" in go
+
+
+def pipeline_result_allocation():
+    go = code(PIPELINE_GO)
+    assert "digests := make([]digest, len(records))" in go
+    assert "make(chan job, chanBuffer)" in go and "make(chan result, chanBuffer)" in go
+    assert "chan *" not in go  # elements go through the channels by value
+    assert "vec![Digest::default(); records.len()]" in code(PIPELINE_THREADS)
+    assert "Vec::with_capacity(digests.len() * RESULT_BYTES)" in code(PIPELINE_CORE)
+    assert "make([]byte, 0, len(digests)*resultBytes)" in go
+
+
+def pipeline_threads_or_goroutines():
+    go, threads = code(PIPELINE_GO), code(PIPELINE_THREADS)
+    assert "workers := runtime.GOMAXPROCS(0)" in go and "wg.Go(func()" in go
+    assert "thread::scope(" in threads and threads.count("s.spawn(") == 2
+    assert "for _ in 0..workers" in threads
+    # The borrows across threads are checked by the compiler (docs: "Rust checks shared state at
+    # compile time"): no Arc, no Mutex, no unsafe in the three crates.
+    assert "Arc<" not in threads and "Mutex" not in threads
+    for crate in ("pipeline", "pipeline-threads", "pipeline-core"):
+        for path in (RUST / crate / "src").glob("*.rs"):
+            assert "unsafe" not in code(path), path
+
+
+def pipeline_channel_capacity():
+    assert "const chanBuffer = 256" in code(PIPELINE_GO)
+    threads = code(PIPELINE_THREADS)
+    assert "const CHANNEL_CAPACITY: usize = 256;" in threads
+    assert threads.count("bounded::<") == 2 and "unbounded" not in threads
+
+
 def harness_gctrace():
     assert runner.GO_ENV == {"GODEBUG": "gctrace=1"}
     go = Implementation(lang="go", variant="default", path="x", library="")
@@ -306,6 +373,12 @@ CHECKS: dict[tuple[str, str], Callable[[], None]] = {
     ("sha256-calls", "CPU features decide the code path"): sha256_calls_cpu_features,
     ("sha256-calls", "The Rust side of the hybrid is the pure Rust program's hash"): sha256_calls_same_rust_hash,
     ("sha256-calls", "The two Go programs share their loop"): sha256_calls_shared_loop,
+    ("pipeline", "The grain: rayon splits the slice, Go sends every record"): pipeline_grain,
+    ("pipeline", "Putting the results back in input order"): pipeline_input_order,
+    ("pipeline", "Worker start-up is inside work_seconds"): pipeline_start_up,
+    ("pipeline", "Results are allocated once, up front"): pipeline_result_allocation,
+    ("pipeline", "Goroutines on N threads, or N + 2 OS threads"): pipeline_threads_or_goroutines,
+    ("pipeline", "The same channel capacity, by choice"): pipeline_channel_capacity,
     ("README", "`GODEBUG=gctrace=1` on every Go run"): harness_gctrace,
     ("README", "Go's collector is Go 1.26's default, \"Green Tea\""): harness_green_tea,
 }

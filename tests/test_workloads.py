@@ -107,3 +107,29 @@ def test_go_gzip_decompression_buffer_is_allocated_once():
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("go") is None or shutil.which("cargo") is None, reason="needs go and cargo"
+)
+def test_pipeline_transform_vectors_agree_on_both_sides():
+    """workloads/docs/pipeline.md: the Go and Rust transforms are one algorithm; both package tests
+    check it against the same vectors (computed by a third, Python, transcription), and the Go one
+    the record splitting, so a change on one side shows here before any checksum comparison."""
+    go = subprocess.run(
+        ["go", "test", "-count=1", "./pipeline/"],
+        cwd=ROOT / "workloads" / "go",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert go.returncode == 0, go.stdout + go.stderr
+    rust = subprocess.run(
+        ["cargo", "test", "--release", "--locked", "-p", "pipeline-core"],
+        cwd=ROOT / "workloads" / "rust",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert rust.returncode == 0, rust.stdout + rust.stderr
+    assert "transform_matches_the_shared_vectors ... ok" in rust.stdout
