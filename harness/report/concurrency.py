@@ -35,7 +35,7 @@ def _times(value: float) -> str:
 
 
 def _per_item_time(value: float) -> str:
-    return f"{value * 1e9:,.0f} ns" if value < 1e-4 else formatting.seconds(value)
+    return f"{value * 1e9:,.0f} ns" if value < 1e-6 else formatting.seconds(value)
 
 
 def _bytes(value: float) -> str:
@@ -49,8 +49,8 @@ def curve_rows(curves: Sequence[ScalingCurve]) -> list[dict]:
             "label": c.label,
             "cpus": p.cpus,
             "work": _ci(p.work_seconds, formatting.seconds),
-            "speedup": _ci(p.speedup, _times),
-            "efficiency": _ci(p.efficiency, _times),
+            "speedup": "1 (reference)" if p.cpus == 1 else _ci(p.speedup, _times),
+            "efficiency": "1 (reference)" if p.cpus == 1 else _ci(p.efficiency, _times),
         }
         for c in curves
         for p in c.points
