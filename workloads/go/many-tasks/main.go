@@ -52,6 +52,27 @@ func splitmix64(x uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
+// newCounters returns the counters for n tasks that each wait for wait.
+func newCounters(n int, wait time.Duration) *counters {
+	return &counters{tasks: int64(n), wait: wait, release: make(chan struct{})}
+}
+
+// checksum checks that all tasks were alive at once and returns FNV-1a 64 over the results (task
+// order) and the live counter's high-water mark.
+func (c *counters) checksum(results []uint64) (uint64, error) {
+	maxLive := c.maxLive.Load()
+	if maxLive != c.tasks {
+		return 0, fmt.Errorf("only %d of %d tasks were alive at once", maxLive, c.tasks)
+	}
+	h := fnv.New64a()
+	var word [8]byte
+	for _, r := range append(results, uint64(maxLive)) {
+		binary.LittleEndian.PutUint64(word[:], r)
+		h.Write(word[:])
+	}
+	return h.Sum64(), nil
+}
+
 // arrive counts a task in and keeps the high-water mark.
 func (c *counters) arrive() {
 	live := c.live.Add(1)
@@ -67,21 +88,32 @@ func (c *counters) arrive() {
 	}
 }
 
-// task is the body of goroutine i: state written before the wait, folded after it.
-func task(i int, c *counters) uint64 {
+// stateOf returns task i's live state: word j is splitmix64(i*stateWords + j).
+func stateOf(i int) [stateWords]uint64 {
 	var state [stateWords]uint64
 	for j := range state {
 		state[j] = splitmix64(uint64(i)*stateWords + uint64(j))
 	}
-	c.arrive()
-	<-c.release
-	time.Sleep(c.wait)
-	c.live.Add(-1)
+	return state
+}
+
+// fold is a task's result, from its state after the wait: FNV-1a over the words.
+func fold(state [stateWords]uint64) uint64 {
 	h := uint64(0xcbf29ce484222325)
 	for _, w := range state {
 		h = (h ^ w) * 0x100000001b3
 	}
 	return h
+}
+
+// task is the body of goroutine i: state written before the wait, folded after it.
+func task(i int, c *counters) uint64 {
+	state := stateOf(i)
+	c.arrive()
+	<-c.release
+	time.Sleep(c.wait)
+	c.live.Add(-1)
+	return fold(state)
 }
 
 func parseArg(name, arg string, lo, hi int) int {
@@ -101,11 +133,7 @@ func main() {
 	n := parseArg("TASKS", os.Args[1], 1, maxTasks)
 	waitMs := parseArg("WAIT_MS", os.Args[2], 1, 60_000)
 
-	c := &counters{
-		tasks:   int64(n),
-		wait:    time.Duration(waitMs) * time.Millisecond,
-		release: make(chan struct{}),
-	}
+	c := newCounters(n, time.Duration(waitMs)*time.Millisecond)
 	results := make([]uint64, n)
 	var wg sync.WaitGroup
 	c.start = time.Now()
@@ -116,19 +144,11 @@ func main() {
 	wg.Wait()
 	elapsed := time.Since(c.start)
 
-	maxLive := c.maxLive.Load()
-	if maxLive != int64(n) {
-		fmt.Fprintf(os.Stderr, "many-tasks: only %d of %d tasks were alive at once\n", maxLive, n)
+	sum, err := c.checksum(results)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "many-tasks:", err)
 		os.Exit(1)
 	}
-	h := fnv.New64a()
-	var word [8]byte
-	for _, r := range results {
-		binary.LittleEndian.PutUint64(word[:], r)
-		h.Write(word[:])
-	}
-	binary.LittleEndian.PutUint64(word[:], uint64(maxLive))
-	h.Write(word[:])
 
 	result, err := json.Marshal(struct {
 		Checksum    string             `json:"checksum"`
@@ -136,12 +156,12 @@ func main() {
 		Bytes       int                `json:"bytes"`
 		WorkSeconds float64            `json:"work_seconds"`
 		Extra       map[string]float64 `json:"extra"`
-	}{fmt.Sprintf("%016x", h.Sum64()), n, 0, elapsed.Seconds(), map[string]float64{
+	}{fmt.Sprintf("%016x", sum), n, 0, elapsed.Seconds(), map[string]float64{
 		"workers":       float64(runtime.GOMAXPROCS(0)),
 		"spawn_seconds": spawned.Seconds(),
 		"alive_seconds": time.Duration(c.aliveAt.Load()).Seconds(),
 		"join_seconds":  (elapsed - spawned).Seconds(),
-		"max_live":      float64(maxLive),
+		"max_live":      float64(c.maxLive.Load()),
 	}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "many-tasks:", err)

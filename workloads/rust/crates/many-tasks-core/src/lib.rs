@@ -135,6 +135,18 @@ impl Live {
     }
 }
 
+/// FNV-1a 64 over the results (8 bytes each, little-endian, in task order) and then the live
+/// counter's high-water mark.
+fn checksum(results: &[u64], max_live: u64) -> u64 {
+    let mut h = FNV_OFFSET;
+    for word in results.iter().chain([&max_live]) {
+        for byte in word.to_le_bytes() {
+            h = (h ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+        }
+    }
+    h
+}
+
 /// Checks that all tasks were alive at once, and prints the contract's JSON line: the checksum of
 /// `results` (task order), `spawned` (the spawn loop) and `elapsed` (spawn start to all joined).
 /// `workers` is the pool the program sized (`None`: it has none, one OS thread per task).
@@ -154,12 +166,7 @@ pub fn finish(
         );
         return ExitCode::FAILURE;
     }
-    let mut h = FNV_OFFSET;
-    for word in results.iter().chain([&max_live]) {
-        for byte in word.to_le_bytes() {
-            h = (h ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
-        }
-    }
+    let h = checksum(results, max_live);
     let alive = Duration::from_nanos(live.alive_at_nanos.load(Ordering::Relaxed));
     let workers = workers.map_or(String::new(), |n| format!(",\"workers\":{n}"));
     println!(
@@ -177,22 +184,32 @@ pub fn finish(
 mod tests {
     use super::*;
 
+    /// The same pin as the Go program's test (workloads/go/many-tasks/main_test.go): `1 1`'s
+    /// checksum, from SplitMix64 (whose first output from 0 is a published value) and the fold.
     #[test]
-    fn state_is_splitmix64_of_the_word_index_and_fold_tells_tasks_apart() {
-        // splitmix64(0) is the first output of SplitMix64 seeded with 0 (a published value).
+    fn state_fold_and_checksum_match_the_go_program() {
         assert_eq!(splitmix64(0), 0xe220_a839_7b1d_cdaf);
         assert_eq!(state(1)[0], splitmix64(16));
-        assert_ne!(fold(&state(0)), fold(&state(1)));
+        assert_eq!(checksum(&[fold(&state(0))], 1), 0x1e3e_ec4a_eaf2_e065);
     }
 
+    /// The program refuses a run in which not every task was alive at once: the high-water mark,
+    /// not the number of arrivals, decides, and only the N-th live task opens the release.
     #[test]
-    fn the_last_arrival_opens_and_the_high_water_mark_counts() {
+    fn only_all_tasks_alive_at_once_pass_the_check() {
         let live = Live::new(2);
         assert!(!live.arrive());
-        live.leave();
+        live.leave(); // the first task leaves before the second arrives
         assert!(!live.arrive());
-        assert_eq!(live.max_live.load(Ordering::Relaxed), 1);
+        let second = Duration::from_secs(1);
+        assert_eq!(
+            finish("test", &[1, 2], &live, second, second, None),
+            ExitCode::FAILURE
+        );
         assert!(live.arrive());
-        assert_eq!(live.max_live.load(Ordering::Relaxed), 2);
+        assert_eq!(
+            finish("test", &[1, 2], &live, second, second, None),
+            ExitCode::SUCCESS
+        );
     }
 }
