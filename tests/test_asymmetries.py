@@ -347,6 +347,81 @@ def harness_green_tea():
     assert "GOEXPERIMENT" not in BUILD_GO_ENV and "GOEXPERIMENT" not in runner.GO_ENV
 
 
+MANY_GO = GO / "many-tasks" / "main.go"
+MANY_RUST = RUST / "many-tasks" / "src" / "main.rs"
+MANY_THREADS = RUST / "many-tasks-threads" / "src" / "main.rs"
+MANY_CORE = RUST / "many-tasks-core" / "src" / "lib.rs"
+
+
+def many_tasks_stacks():
+    go, rust = code(MANY_GO), code(MANY_RUST)
+    assert "const stateWords = 16" in go and "var state [stateWords]uint64" in go
+    assert "state := stateOf(i)" in go and "return fold(state)" in go  # a value on the stack
+    assert "wg.Go(func() { results[i] = task(i, c) })" in go
+    assert "pub const STATE_WORDS: usize = 16;" in code(MANY_CORE)
+    assert "async fn task(i: usize, shared: Arc<Shared>) -> u64" in rust
+    assert "tokio::spawn(task(i, Arc::clone(&shared)))" in rust and "Box::pin" not in rust
+    for path in (MANY_RUST, MANY_THREADS):
+        assert "#[global_allocator]" not in code(path)  # glibc malloc serves the task cells
+
+
+def many_tasks_spawner_outside_pool():
+    rust = code(MANY_RUST)
+    assert "runtime.block_on(async {" in rust and "#[tokio::main" not in rust
+    assert ".worker_threads(workers)" in rust and "many_tasks_core::harness_cpus(PROGRAM)" in rust
+    # the loop is block_on's own future, no driver task spawned onto a worker
+    assert rust.index("runtime.block_on(async {") < rust.index("for i in 0..args.tasks {")
+    assert "tokio::spawn(async" not in rust
+    go = code(MANY_GO)
+    assert "runtime.GOMAXPROCS(0)" in go and "runtime.GOMAXPROCS(" not in go.replace(
+        "runtime.GOMAXPROCS(0)", ""
+    )  # reported, never set
+
+
+def many_tasks_timers():
+    assert "time.Sleep(c.wait)" in code(MANY_GO)
+    rust = code(MANY_RUST)
+    assert "tokio::time::sleep(shared.wait).await;" in rust
+    assert ".enable_time()" in rust and ".enable_all()" not in rust
+    assert "thread::sleep(shared.wait);" in code(MANY_THREADS)
+
+
+def many_tasks_release():
+    go = code(MANY_GO)
+    assert "close(c.release)" in go and "<-c.release" in go
+    rust = code(MANY_RUST)
+    assert "shared.release.send_replace(true);" in rust
+    assert "release.wait_for(|open| *open).await" in rust
+    threads = code(MANY_THREADS)
+    assert "opened.notify_all();" in threads and ".wait_while(" in threads
+
+
+def many_tasks_join():
+    go = code(MANY_GO)
+    assert "var wg sync.WaitGroup" in go and "wg.Wait()" in go
+    assert "results := make([]uint64, n)" in go
+    rust = code(MANY_RUST)
+    assert "for handle in handles {" in rust and "results.push(handle.await?);" in rust
+    assert "JoinSet" not in rust and "join_all" not in rust
+
+
+def many_tasks_go_gc():
+    go = code(MANY_GO)
+    assert "runtime/debug" not in go and "GOGC" not in go and "runtime.GC()" not in go
+    assert runner.GO_ENV == {"GODEBUG": "gctrace=1"}
+
+
+def many_tasks_thread_stacks():
+    threads = code(MANY_THREADS)
+    assert "thread::Builder::new().spawn(move || task(i, &shared))" in threads
+    assert "stack_size(" not in threads and "RUST_MIN_STACK" not in threads
+    assert impl("many-tasks", "rust/threads").limits == (("tasks", 10000.0),)
+    # no pool, so no workers reported (workloads/docs/many-tasks.md, "Workers")
+    assert "many_tasks_core::finish(PROGRAM, &results, &shared.live, spawned, elapsed, None)" in (
+        threads
+    )
+
+
 CHECKS: dict[tuple[str, str], Callable[[], None]] = {
     ("json", "Validation pass"): json_validation_pass,
     ("json", "HTML escaping off in Go"): json_html_escaping,
@@ -379,6 +454,13 @@ CHECKS: dict[tuple[str, str], Callable[[], None]] = {
     ("pipeline", "Results are allocated once, up front"): pipeline_result_allocation,
     ("pipeline", "Goroutines on N threads, or N + 2 OS threads"): pipeline_threads_or_goroutines,
     ("pipeline", "The same channel capacity, by choice"): pipeline_channel_capacity,
+    ("many-tasks", "A goroutine's stack against a tokio task's future"): many_tasks_stacks,
+    ("many-tasks", "The spawn loop runs outside tokio's pool"): many_tasks_spawner_outside_pool,
+    ("many-tasks", "Timers: per-P heaps against a hierarchical wheel"): many_tasks_timers,
+    ("many-tasks", "The release: a closed channel against a watch channel"): many_tasks_release,
+    ("many-tasks", "Joining: a WaitGroup against N JoinHandles"): many_tasks_join,
+    ("many-tasks", "Go's collector scans every goroutine's stack"): many_tasks_go_gc,
+    ("many-tasks", "OS threads: reserved stacks and kernel memory"): many_tasks_thread_stacks,
     ("README", "`GODEBUG=gctrace=1` on every Go run"): harness_gctrace,
     ("README", "Go's collector is Go 1.26's default, \"Green Tea\""): harness_green_tea,
 }
