@@ -27,7 +27,7 @@ from harness.model import (
 )
 
 SIZES = ("full", "quick")
-CATEGORIES = ("parsing", "compression", "crypto", "allocation", "server")
+CATEGORIES = ("parsing", "compression", "crypto", "allocation", "server", "concurrency")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESERVED_PLACEHOLDERS = {"input", "port"}
 TOP_KEYS = (
