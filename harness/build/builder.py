@@ -444,8 +444,6 @@ class Builder:
                 write_atomic(record_path, json.dumps(asdict(cached), indent=1).encode())
             return replace(cached, workload=workload.name, variant=impl.variant, cached=True)
 
-        self.bin_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         log_name = f"{workload.name}-{impl.lang}-{impl.variant}"
         log_path = self.log_dir / (
             f"{log_name}.{flavour.name}.log" if flavour else f"{log_name}.log"
@@ -471,6 +469,8 @@ class Builder:
         if unavailable:
             reason = f"the {flavour.name} build needs cgo, and {unavailable}"
             return replace(base, skip_reason=reason, error=f"skipped: {reason}")
+        self.bin_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         cwd = workloads_dir if impl.build is not None else root
         start = time.perf_counter()
         with log_path.open("wb") as log:
