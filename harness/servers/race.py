@@ -6,8 +6,8 @@ GORACE=halt_on_error=1 added to its environment. It then gets real requests of t
 streams: the body requests (`body_from`), then RACE_LOAD_SECONDS of the load generator's closed
 loop over every stream at once (the driver a measured phase uses, at the run's connection count),
 because a race needs two requests' goroutines touching the same state at once: one request after
-another, on fresh connections, showed none on the racy fixture. Then it is stopped and its stderr
-read. The phase's latencies are discarded: a race-built server is 2-20x slower and proves nothing
+another, on fresh connections, showed none on the racy fixture. GOMAXPROCS is at least 2 for the
+same reason (measure/race.py RACE_MIN_GOMAXPROCS). Then it is stopped and its stderr read. The phase's latencies are discarded: a race-built server is 2-20x slower and proves nothing
 about speed.
 """
 
@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from harness.measure.launcher import Executor
-from harness.measure.race import RACE_ENV, RaceRun
+from harness.measure.race import RACE_ENV, RaceRun, race_gomaxprocs
 from harness.model import BuildRecord, Implementation, RunConfig, Workload
 from harness.servers.lifecycle import ServerFailure
 from harness.servers.protocol import ServerRunner
@@ -52,7 +52,9 @@ class ServerRace:
     ) -> RaceRun:
         assert workload.server is not None
         folder = Path(tempfile.mkdtemp(prefix=f"race-{workload.name}-", dir=self.runner.work_dir))
-        raced = replace(impl, env=(*impl.env, *RACE_ENV.items()))
+        procs = race_gomaxprocs(self.runner.settings.server_cpus)
+        race_env = {**RACE_ENV, "GOMAXPROCS": str(procs)}  # over the lifecycle's parallelism
+        raced = replace(impl, env=(*impl.env, *race_env.items()))
         streams = ", ".join(s.name for s in workload.server.requests)
         start = time.perf_counter()
         try:
@@ -87,6 +89,6 @@ class ServerRace:
         exercised = (
             f"start-up, /health, then {requests:,} requests of streams {streams} in a "
             f"{self.load_seconds:g} s closed-loop phase ({self.runner.settings.connections} "
-            "connections), at quick size"
+            f"connections), at quick size, GOMAXPROCS={procs}"
         )
         return RaceRun(_stderr(folder), code, seconds, exercised, error)
