@@ -73,6 +73,8 @@ def test_the_racy_twin_is_caught_and_the_clean_one_records_clean(racy, tmp_path)
     assert race_build.cached and race_build.source_hash == clean.source_hash
     measured = builds["go/default"]
     assert measured.binary_path != race_build.binary_path
+    assert Path(race_build.binary_path).name == f"go-race-counter-{race_build.source_hash[:16]}"
+    assert Path(race_build.binary_path).parent == cache.resolve() / "bin"
     assert "-race=true" in _build_settings(race_build.binary_path)
     assert "-race=true" not in _build_settings(measured.binary_path)
     assert "CGO_ENABLED=0" in _build_settings(measured.binary_path)
