@@ -16,18 +16,20 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.model import (
+    CPUS_AXIS,
     DEFAULT_VARIANT,
     LANGS,
     Implementation,
     InputSpec,
     ParamValue,
+    PublishedFigure,
     RequestStream,
     ServerSpec,
     Workload,
 )
 
 SIZES = ("full", "quick")
-CATEGORIES = ("parsing", "compression", "crypto", "allocation", "server", "concurrency")
+CATEGORIES = ("parsing", "compression", "crypto", "allocation", "concurrency", "server")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 RESERVED_PLACEHOLDERS = {"input", "port"}
 TOP_KEYS = (
@@ -43,13 +45,17 @@ TOP_KEYS = (
     "server",
     "sweep",
     "cpu_features",
+    "cpus",
+    "published",
 )
+PUBLISHED_KEYS = ("source", "url", "metric", "go", "rust", "params", "differs")
+PUBLISHED_METRICS = ("peak_rss_bytes", "wall_seconds", "work_seconds", "cpu_seconds")
 CPU_FLAG_PATTERN = re.compile(r"^[a-z0-9_]+$")  # as /proc/cpuinfo spells them: sha_ni, avx512f
 # Go runtime settings a sweep may vary (harness/measure/sweep.py); they apply to Go implementations only.
 RUNTIME_SETTINGS = ("GOGC", "GOMEMLIMIT", "GOMAXPROCS")
 INPUT_KEYS = ("generator", "seed", "file", "command", "sources")
 INPUT_SOURCES = ("generator", "file", "command")
-IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library", "build", "binary", "links")
+IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library", "build", "binary", "links", "limits")
 SERVER_KEYS = ("health", "requests", "checks", "rates", "min_gc_cycles")
 REQUEST_KEYS = (
     "name",
@@ -292,6 +298,58 @@ def _parse_links(
     return links
 
 
+def _parse_limits(
+    table: dict, params: Mapping[str, Mapping[str, ParamValue]], at: str
+) -> tuple[tuple[str, float], ...]:
+    """`limits = { tasks = 10000 }`: numeric parameters this implementation runs up to."""
+    limits = table.get("limits", {})
+    if not isinstance(limits, dict):
+        raise HarnessError(f"{at}: field 'limits' must be a table of PARAM = largest value")
+    parsed = []
+    for name, bound in limits.items():
+        if name not in params["full"] or isinstance(params["full"][name], str):
+            raise HarnessError(f"{at}: field 'limits' names '{name}', not a numeric parameter")
+        if isinstance(bound, bool) or not isinstance(bound, int | float) or bound <= 0:
+            raise HarnessError(f"{at}: field 'limits' {name} must be a number above 0")
+        parsed.append((name, float(bound)))
+    return tuple(parsed)
+
+
+def _parse_published(data: dict, params: Mapping[str, Mapping[str, ParamValue]], where: str):
+    """[[published]]: someone else's figures for the same question, to set beside ours."""
+    figures = []
+    for index, table in enumerate(_field(data, "published", list, where, [])):
+        at = f"{where} [[published]] #{index + 1}"
+        if not isinstance(table, dict):
+            raise HarnessError(f"{at}: must be a table")
+        reject_unknown_keys(table, PUBLISHED_KEYS, at)
+        given = _field(table, "params", dict, at, {})
+        unknown = sorted(set(given) - set(params["full"]))
+        if unknown:
+            raise HarnessError(f"{at}: field 'params' names unknown parameter(s) {unknown}")
+        figures.append(
+            PublishedFigure(
+                source=_field(table, "source", str, at),
+                url=_field(table, "url", str, at),
+                metric=_choice(table, "metric", PUBLISHED_METRICS, at),
+                go=float(_field(table, "go", (int, float), at)),
+                rust=float(_field(table, "rust", (int, float), at)),
+                params=tuple(sorted(given.items())),
+                differs=_field(table, "differs", str, at, ""),
+            )
+        )
+    return tuple(figures)
+
+
+def _parse_cpus(data: dict, where: str) -> bool:
+    """`cpus = "each"`: measured at every CPU count (Workload.cpus_each); absent: the run's pin."""
+    if "cpus" not in data:
+        return False
+    if data["cpus"] != "each":
+        raise HarnessError(f"{where}: field 'cpus' must be \"each\", got {data['cpus']!r}")
+    return True
+
+
 def _parse_sweeps(
     table: object, params: Mapping[str, Mapping[str, ParamValue]], where: str
 ) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
@@ -311,8 +369,8 @@ def _parse_sweeps(
                 raise HarnessError(f"{at}: field '{key}' must be a list of at least 2 values")
             if any(isinstance(v, bool) or not isinstance(v, int | float | str) for v in values):
                 raise HarnessError(f"{at}: field '{key}' must hold numbers or strings")
-            if key not in params[size] and key not in RUNTIME_SETTINGS:
-                known = ", ".join([*params[size], *RUNTIME_SETTINGS])
+            if key not in params[size] and key not in (*RUNTIME_SETTINGS, CPUS_AXIS):
+                known = ", ".join([*params[size], *RUNTIME_SETTINGS, CPUS_AXIS])
                 raise HarnessError(
                     f"{at}: '{key}' is neither a parameter nor a runtime setting (known: {known})"
                 )
@@ -397,6 +455,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
                 build=build,
                 binary=binary,
                 links=_parse_links(table, lang, variant, build, at),
+                limits=_parse_limits(table, params, at),
             )
         )
     keys = [impl.key for impl in implementations]
@@ -438,6 +497,8 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         server=server,
         sweeps=sweeps,
         cpu_features=cpu_features,
+        cpus_each=_parse_cpus(data, where),
+        published=_parse_published(data, params, where),
     )
 
 

@@ -7,6 +7,7 @@ Units live in field names (`_seconds`, `_bytes`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,8 @@ Lang = Literal["go", "rust"]
 LANGS: tuple[Lang, ...] = ("go", "rust")
 DEFAULT_VARIANT = "default"
 HYBRID_LABEL = "go+rust"  # a Go program linking a Rust static library through cgo
+# The sweep axis that gives both languages N CPUs (harness/measure/sweep.py).
+CPUS_AXIS = "cpus"
 
 ParamValue = int | float | str
 
@@ -55,6 +58,20 @@ class Implementation(Keyed):
     # A go+rust hybrid: the Rust staticlib crate (<workloads dir>/rust/crates/<links>) that cargo
     # builds and `go build` links into this Go program through cgo (harness/build/builder.py).
     links: str | None = None
+    # Parameters this implementation can run at, as upper bounds (manifest `limits`): an OS-thread
+    # variant of many-tasks spawns one thread per task, so it runs only up to tasks = 10,000 and
+    # is skipped, with the reason, beyond. () = no bounds.
+    limits: tuple[tuple[str, float], ...] = ()
+
+    def beyond_limits(self, params: Mapping[str, ParamValue]) -> str | None:
+        """Why this implementation does not run at `params` (None: it does)."""
+        for name, bound in self.limits:
+            value = params.get(name)
+            if isinstance(value, int | float) and value > bound:
+                return (
+                    f"runs only at {name} <= {bound:,g} (manifest limits); here {name} = {value:,g}"
+                )
+        return None
 
     @property
     def label(self) -> str:
@@ -123,6 +140,20 @@ class SweepPoint:
 
 
 @dataclass(frozen=True)
+class PublishedFigure:
+    """A figure someone else published for this workload's question (manifest `[[published]]`),
+    set beside ours in the report with what differs; never used in a statistic."""
+
+    source: str  # who and where, e.g. "Kołaczkowski 2023, How much memory ... 1 million tasks"
+    url: str
+    metric: str  # a Repetition field the report reads ours from: peak_rss_bytes, wall_seconds
+    go: float
+    rust: float
+    params: tuple[tuple[str, ParamValue], ...] = ()  # where ours is comparable: tasks = 1000000
+    differs: str = ""  # what they did otherwise (their wait, their measure of memory, versions)
+
+
+@dataclass(frozen=True)
 class Workload:
     name: str
     category: str
@@ -142,6 +173,14 @@ class Workload:
     # CPU feature flags (as /proc/cpuinfo names them) the verdict depends on: both sides choose
     # their code by them at run time (sha256 on sha_ni), so the report puts a caveat beside it.
     cpu_features: tuple[str, ...] = ()
+    # CPU counts (manifest `cpus = "each"`): a concurrency workload is measured at every count
+    # from 1 up to the machine's CPUs (1, 2, 4, ... and the count itself), as points of the axis
+    # CPUS_AXIS, so its results are never shown at one core count only.
+    cpus_each: bool = False
+    published: tuple[PublishedFigure, ...] = ()
+    # The CPUs this copy's programs get (set on the points of a cpus axis, resolved from the
+    # machine's CPUs before the harness pins itself); None = the run's --pin / --cpus.
+    cpus: tuple[int, ...] | None = None
 
     @property
     def root(self) -> Path:
@@ -166,7 +205,10 @@ class ServerSettings:
     loadgen: str  # e.g. "oha 1.16.0"
     server_cpus: tuple[int, ...] | None
     loadgen_cpus: tuple[int, ...] | None
-    parallelism: int  # GOMAXPROCS and TOKIO_WORKER_THREADS alike
+    # The server's worker count on both runtimes (HARNESS_CPUS, GOMAXPROCS, TOKIO_WORKER_THREADS,
+    # RAYON_NUM_THREADS alike): the number of server CPUs, or the CPUs the harness may use when the
+    # server is unpinned. Files before schema 9 always had 1.
+    parallelism: int
     connections: int
     warmup_seconds: float
     probe_seconds: float
@@ -184,6 +226,12 @@ class ServerSettings:
     # Schema >= 6: rounds added after the k replicates while some rate has fewer than k phases
     # undisturbed by CPU steal (phase_analysis.disturbance); 0 in older files.
     extra_replicates: int = 0
+    # Schema >= 9: a workload with `[server] min_gc_cycles` gets fixed-rate phases long enough for
+    # min_gc_cycles x gc_phase_margin Go GC cycles at the GC rate its Go probes showed
+    # (protocol.phase_lengths), at most gc_phase_cap_seconds. 0: not sized by the GC rate
+    # (--phase-seconds, or files before schema 9).
+    gc_phase_margin: float = 0.0
+    gc_phase_cap_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -363,6 +411,8 @@ class ProcessOutcome:
     timed_out: bool = False
     samples: tuple[ResourceSample, ...] = ()
     leftover_processes: int = 0  # descendants still running when it exited; since killed
+    allowed_cpus: tuple[int, ...] | None = None  # the live program's CPU affinity, read once
+    threads: int | None = None  # the most threads the sampler saw it run at once
 
 
 @dataclass(frozen=True)
@@ -393,6 +443,12 @@ class Repetition:
     position: int | None = None
     predecessor: str | None = None
     started_at_seconds: float | None = None
+    # Schema >= 9: the CPUs the program was given, and what the live process showed (psutil): the
+    # CPUs it was allowed to run on and the most threads it had at once. None: not pinned, or it
+    # exited before the first sample.
+    cpus: tuple[int, ...] | None = None
+    allowed_cpus: tuple[int, ...] | None = None
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -510,6 +566,40 @@ class ServerPhase:
     # required (Rust, a workload without the setting, GOGC=off without a memory limit, and files
     # before schema 7).
     gc_cycles_required: int | None = None
+    # Schema >= 9: the CPUs each side could run on during the phase. `server_cpus` is read back
+    # from the running server (sched_getaffinity at the phase's start); `loadgen_cpus` is the load
+    # generator's pinning, or the harness's own CPUs, which it inherits when unpinned; and
+    # `shared_cpus` the CPUs in both, where the load generator's CPU time competed with the
+    # server's (a disclosure beside the phase, not an exclusion). None in older files.
+    server_cpus: tuple[int, ...] | None = None
+    loadgen_cpus: tuple[int, ...] | None = None
+    shared_cpus: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PhaseLength:
+    """How long the fixed-rate phases at one offered rate were asked to run (schema >= 9)."""
+
+    offered_rps: float
+    seconds: float  # asked of the load generator in every replicate, both languages alike
+    # What the GC rate asked for: min_gc_cycles x margin / (GC cycles per request x rate); None
+    # when the lengths were not sized by the GC rate.
+    gc_seconds_needed: float | None = None
+    # gc_seconds_needed was over the cap: the phases ran at the cap and may hold too few cycles
+    # (their own count decides, phase_analysis.too_few_gc_cycles).
+    capped: bool = False
+
+
+@dataclass(frozen=True)
+class PhaseSizing:
+    """Why a server workload's fixed-rate phases were as long as they were (schema >= 9)."""
+
+    source: str  # in words: the request target, --phase-seconds, or the GC rate it came from
+    lengths: tuple[PhaseLength, ...] = ()  # one per offered rate
+    # The GC rate the lengths came from (Go GC cycles per answered request in a saturation probe)
+    # and whose probe it was; None when not sized by the GC rate.
+    gc_cycles_per_request: float | None = None
+    gc_rate_from: str | None = None
 
 
 Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]
@@ -611,6 +701,12 @@ class WorkloadResult:
     origin: WorkloadOrigin | None = None  # schema >= 6
     sweep: SweepPoint | None = None  # schema >= 6: a point of `harness sweep`
     cpu_features: tuple[str, ...] = ()  # schema >= 7: the manifest's, see Workload
+    # Schema >= 9: the CPUs its programs were given (None: not pinned) and whether the harness
+    # process itself could run on one of them (then it competed with the program for it).
+    cpus: tuple[int, ...] | None = None
+    shares_cpus_with_harness: bool = False
+    published: tuple[PublishedFigure, ...] = ()  # the manifest's, see Workload
+    phase_sizing: PhaseSizing | None = None  # schema >= 9: server workloads
     # Schema >= 9: concurrent workloads (harness/measure/race.py): each Go implementation's race
     # detector run, each Rust implementation's unsafe count; () when not checked.
     race_checks: tuple[RaceCheck, ...] = ()

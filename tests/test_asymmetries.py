@@ -29,6 +29,7 @@ from harness.measure import runner
 from harness.measure.generators import mixed_corpus
 from harness.model import Implementation
 from harness.servers import lifecycle
+from harness.servers.protocol import default_settings, phase_lengths
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKLOADS = ROOT / "workloads"
@@ -177,12 +178,22 @@ def binarytrees_one_core():
 
 
 def kv_gc_cycles():
-    assert MANIFESTS["kv-cache"].server is not None
-    assert MANIFESTS["kv-cache"].server.min_gc_cycles == 2
+    kv = MANIFESTS["kv-cache"]
+    assert kv.server is not None
+    assert kv.server.min_gc_cycles == 2
     required = phase_analysis.gc_cycles_required(2, "go", {})
     short = server_phase(1000, 1000, gc=(gc_cycle(1),))
     reasons = phase_analysis.headline_exclusions(replace(short, gc_cycles_required=required))
     assert any("contained 1 Go GC cycle (< 2)" in r for r in reasons)
+    # Sized from the probe's GC rate: 4 cycles in 20,000 requests, one per 5,000; 2 x 1.5 cycles
+    # are 15,000 requests: 7.5 s at 2,000 req/s, and 60 s at 250 req/s, over the full run's 40 s
+    # cap. One length per rate, for Rust as for Go.
+    probe = server_phase(None, 10_000, duration=2.0, gc=tuple(gc_cycle(n) for n in range(1, 5)))
+    full = default_settings("full", "oha", (1,), (0,))
+    sizing, _ = phase_lengths(
+        kv, (2000.0, 250.0), full, {"go/default": probe}, kv.implementations, lambda r: 5.0
+    )
+    assert [(p.seconds, p.capped) for p in sizing.lengths] == [(7.5, False), (40.0, True)]
 
 
 def kv_get_copies():
@@ -221,6 +232,13 @@ def http_threads():
     rust = Implementation(lang="rust", variant="default", path="x", library="")
     assert lifecycle.environment(go, 1)["GOMAXPROCS"] == "1"
     assert lifecycle.environment(rust, 1)["TOKIO_WORKER_THREADS"] == "1"
+    # one worker per server CPU, the same N on both
+    assert default_settings("quick", "oha", (1,), (0,)).parallelism == 1
+    assert default_settings("quick", "oha", (0, 1), None).parallelism == 2
+    for impl in (go, rust):
+        assert lifecycle.environment(impl, 2)["HARNESS_CPUS"] == "2"
+    assert lifecycle.environment(go, 2)["GOMAXPROCS"] == "2"
+    assert lifecycle.environment(rust, 2)["TOKIO_WORKER_THREADS"] == "2"
     assert "#[tokio::main]" in code(RUST / "http-json" / "src" / "main.rs")
 
 
@@ -311,3 +329,15 @@ def test_every_disclosed_asymmetry_has_a_check_and_every_check_a_disclosure():
 @pytest.mark.parametrize("key", list(CHECKS), ids=[f"{w}: {t}" for w, t in CHECKS])
 def test_disclosed_asymmetry_still_holds(key):
     CHECKS[key]()
+
+
+@pytest.mark.parametrize("doc", [ROOT / "README.md", WORKLOADS / "docs" / "kv-cache.md"])
+def test_the_one_core_gogc_answer_is_never_quoted_without_its_core_count(doc):
+    """Issue 27: "no GOGC setting keeps Go's p99 within 10 ms" was measured with one server core,
+    where Go's mark workers had none of their own; every paragraph or list item quoting it says
+    so."""
+    blocks = re.split(r"\n\s*\n|\n- ", doc.read_text())
+    quoting = [b for b in blocks if re.search(r"no\s+GOGC\s+setting", b, re.I)]
+    assert quoting, f"{doc.name}: the answer is no longer quoted; drop this check"
+    for block in quoting:
+        assert "one server core" in block and "GOMAXPROCS=1" in block, block[:200]

@@ -46,7 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     selected = config.select(options.workloads(args), options.workload_names(args.workloads))
-    return measure_run(args, selected)
+    return measure_run(args, options.at_each_cpu_count(args, selected))
 
 
 def measure_run(args: argparse.Namespace, selected: list[Workload]) -> int:

@@ -29,6 +29,7 @@ from typing import Protocol
 
 from harness.build.builder import Builder, BuildFlavour, cargo_target_dir, language_root
 from harness.build.operations import ProfileError, count_unsafe, rust_sources
+from harness.measure import cpus as program_cpus
 from harness.measure.inputs import InputError, prepare_input
 from harness.measure.launcher import Executor, stderr_tail
 from harness.measure.runner import (
@@ -188,11 +189,19 @@ def batch_race_run(
     except InputError as exc:
         return RaceRun("", None, 0.0, "nothing", error=f"quick input not prepared: {exc}")
     argv = argv_for(workload, build.binary_path or "", params, input_record)
-    procs = race_gomaxprocs(config.cpu_affinity)
+    cpus = workload.cpus if workload.cpus is not None else config.cpu_affinity  # as measured
+    procs = race_gomaxprocs(cpus)
+    env = {
+        **GO_ENV,
+        **program_cpus.environment("go", cpus),
+        **dict(impl.env),
+        **RACE_ENV,
+        "GOMAXPROCS": str(procs),
+    }
     outcome = executor.run(
         argv,
-        env={**GO_ENV, **dict(impl.env), **RACE_ENV, "GOMAXPROCS": str(procs)},
-        cpus=config.cpu_affinity,
+        env=env,
+        cpus=cpus,
         timeout_seconds=config.timeout_seconds,
         sample_interval_seconds=0,
     )
@@ -424,6 +433,8 @@ class RaceChecker:
             check = not_run(impl, "go+rust hybrid: its cgo build is not race-built")
         elif workload.kind == "server" and self.server_run is None:
             check = not_run(impl, "no load generator to drive the race-built server")
+        elif beyond := impl.beyond_limits(workload.params[CHECKED_SIZE]):
+            check = not_run(impl, f"at quick size it {beyond}")
         else:
             check = self._built_and_run(workload, impl, config, progress, tag)
         if check.status == "race":

@@ -31,6 +31,7 @@ from typing import Protocol
 from harness.analysis.stats import paired_ratio
 from harness.analysis.summaries import values_by_round
 from harness.errors import HarnessError
+from harness.measure import cpus as program_cpus
 from harness.measure.gctrace import parse_gctrace
 from harness.measure.inputs import InputError, prepare_input
 from harness.measure.launcher import Executor, leftover_message, stderr_tail
@@ -177,11 +178,21 @@ def _failure(outcome: ProcessOutcome, timeout_seconds: float) -> str | None:
 
 
 def to_repetition(
-    rep: int, lang: str, outcome: ProcessOutcome, timeout_seconds: float
+    rep: int,
+    lang: str,
+    outcome: ProcessOutcome,
+    timeout_seconds: float,
+    cpus: tuple[int, ...] | None = None,
+    told: int | None = None,
 ) -> Repetition:
-    """Turn what the executor saw into a repetition; failures keep their raw figures and say why."""
+    """Turn what the executor saw into a repetition; failures keep their raw figures and say why.
+    `cpus`: what the program was given and `told` the workers it was told to use (default one
+    per CPU); one that ran otherwise fails (cpus.mismatch)."""
     trace = parse_gctrace(outcome.stderr) if lang == "go" else None
     base = Repetition(
+        cpus=cpus,
+        allowed_cpus=outcome.allowed_cpus,
+        threads=outcome.threads,
         rep=rep,
         ok=False,
         wall_seconds=outcome.wall_seconds,
@@ -203,6 +214,9 @@ def to_repetition(
         result = parse_result_line(outcome.stdout)
     except ValueError as exc:
         return replace(base, error=str(exc))
+    extra = {k: float(v) for k, v in result.get("extra", {}).items()}
+    if wrong := program_cpus.mismatch(cpus, extra, outcome.allowed_cpus, told):
+        return replace(base, extra=extra, error=wrong)
     return replace(
         base,
         ok=True,
@@ -210,7 +224,7 @@ def to_repetition(
         items=result["items"],
         bytes=result["bytes"],
         checksum=result["checksum"],
-        extra={k: float(v) for k, v in result.get("extra", {}).items()},
+        extra=extra,
     )
 
 
@@ -480,9 +494,11 @@ def run_batch_workload(
     impls = workload.implementations
     reps: dict[str, list[Repetition]] = {impl.key: [] for impl in impls}
     errors: dict[str, str] = {}
+    beyond = {i.key: why for i in impls if (why := i.beyond_limits(params))}
+    cpus = workload.cpus if workload.cpus is not None else config.cpu_affinity
     for impl in impls:
-        if not builds[impl.key].ok:
-            errors[impl.key] = builds[impl.key].error or "build failed"
+        if not builds[impl.key].ok or impl.key in beyond:
+            errors[impl.key] = beyond.get(impl.key) or builds[impl.key].error or "build failed"
             progress(f"{workload.name} {impl.key}: {errors[impl.key]}")
     schedule = Schedule(len(impls), config.order, config.seed, workload.name, config.reverse)
     previous: list[str | None] = [None]
@@ -495,15 +511,27 @@ def run_batch_workload(
                 continue
             argv = argv_for(workload, builds[impl.key].binary_path or "", params, input_record)
             started = clock() - t0
+            env = {
+                **(GO_ENV if impl.lang == "go" else {}),
+                **program_cpus.environment(impl.lang, cpus),
+                **dict(impl.env),
+            }
             outcome = executor.run(
                 argv,
-                env={**(GO_ENV if impl.lang == "go" else {}), **dict(impl.env)},
-                cpus=config.cpu_affinity,
+                env=env,
+                cpus=cpus,
                 timeout_seconds=config.timeout_seconds,
                 sample_interval_seconds=config.sample_interval_seconds,
             )
             repetition = replace(
-                to_repetition(round_index, impl.lang, outcome, config.timeout_seconds),
+                to_repetition(
+                    round_index,
+                    impl.lang,
+                    outcome,
+                    config.timeout_seconds,
+                    cpus,
+                    program_cpus.told_workers(env, cpus),
+                ),
                 position=position,
                 predecessor=previous[0],
                 started_at_seconds=started,
@@ -576,7 +604,11 @@ def run_batch_workload(
             lang=impl.lang,
             variant=impl.variant,
             library=impl.library,
-            status="ok" if impl.key not in errors else not_run_status(builds[impl.key]),
+            status="ok"
+            if impl.key not in errors
+            else "skipped"
+            if impl.key in beyond
+            else not_run_status(builds[impl.key]),
             build=builds[impl.key],
             repetitions=tuple(reps[impl.key]),
             warmups_run=config.warmups,
@@ -597,6 +629,8 @@ def run_batch_workload(
         mismatch,
         rounds=rounds,
         cpu_window=window,
+        cpus=cpus,
+        shares_cpus_with_harness=shares_cpus_with_harness(cpus),
     )
 
 
@@ -641,6 +675,7 @@ def conclude_workload(
         reference_checksum=reference,
         error=error,
         cpu_features=workload.cpu_features,
+        published=workload.published,
         **extra,
     )
 
@@ -862,6 +897,12 @@ def run_suite(
         (run,), workloads, measure, lambda r: save_run(r, results_dir), progress
     )
     return run, path
+
+
+def shares_cpus_with_harness(cpus: tuple[int, ...] | None) -> bool:
+    """Whether this process (pinned by now, when it pins itself) may run on a measured CPU: then
+    its sampling and bookkeeping compete with the program there (always so when unpinned)."""
+    return cpus is None or bool(set(cpus) & os.sched_getaffinity(0))
 
 
 def harness_cpus_for(measured: tuple[int, ...] | None) -> tuple[int, ...] | None:

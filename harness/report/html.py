@@ -26,6 +26,7 @@ from harness.analysis.summaries import (
 from harness.measure import cpufeatures
 from harness.model import ImplementationResult, Run
 from harness.report import brief, charts, correctness, formatting, machine_block, sections
+from harness.report import concurrency as concurrency_report
 from harness.report import hybrid as hybrid_report
 from harness.report import profiles as profile_report
 from harness.report import scaling as scaling_report
@@ -278,6 +279,7 @@ def report_context(
         "brief": brief.html_context(brief.build_brief(analysis)),
         "summary": sections.summary(analyses, m.cpu_flags),
         "scaling": sections.scaling_section(run, budget),
+        "concurrency": concurrency_report.concurrency_section(analysis),
         "build_ops": sections.build_and_operations(run),
         "hybrid": hybrid_report.hybrid_section(run, analysis.hybrid),
         "correctness": asdict(correctness.correctness_block(run)),

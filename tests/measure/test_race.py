@@ -247,11 +247,19 @@ def test_own_builds_hybrids_and_servers_without_a_load_generator_are_not_run(tmp
         "own build command: the harness cannot add -race to it",
         "go+rust hybrid: its cgo build is not race-built",
     ]
+    limited = replace(counter.implementations[1], limits=(("workers", 2),))
+    wl = replace(counter, implementations=(counter.implementations[0], limited))
+    (_, beyond) = checker(wl, builds, run_config()).race
+    assert beyond.status == "not run"
+    assert (
+        beyond.reason
+        == "at quick size it runs only at workers <= 2 (manifest limits); here workers = 4"
+    )
     hits = RACY["hits"]
     builds = {i.key: build_record(i.lang, i.variant, "hits") for i in hits.implementations}
     checks = checker(hits, builds, run_config())
     assert {c.reason for c in checks.race} == {"no load generator to drive the race-built server"}
-    assert builder.built == []
+    assert builder.built == [("counter", "go/default")]  # the one within its limits
 
 
 # --- the batch race run through a scripted executor ---------------------------------------------
@@ -291,6 +299,7 @@ def test_the_batch_run_is_quick_size_with_gorace_once_per_binary(tmp_path):
     assert call["env"]["GORACE"] == "halt_on_error=1 exitcode=66"
     assert (call["cpus"], call["timeout"], call["interval"]) == ((1,), 42, 0)
     assert call["env"]["GOMAXPROCS"] == "2"  # on the one measured CPU, but two Ps to interleave
+    assert call["env"]["HARNESS_CPUS"] == "1"  # the CPU contract, as in a measured run
     assert checks.race[0].exercised == "one run at quick size, GOMAXPROCS=2: race-default 4 1000"
     assert any(
         n.startswith("RACE DETECTED race check counter go/racy: race detector: DATA RACE")

@@ -158,8 +158,9 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
     go, rust = result.result_for("go/default"), result.result_for("rust/default")
     assert go.status == "ok", go.error
     assert rust.status == "ok", rust.error
-    assert go.parallelism == {"GOMAXPROCS": "1"}
-    assert rust.parallelism == {"TOKIO_WORKER_THREADS": "1"}
+    n = str(len(server_cpus or available_cpus()))  # one worker per server CPU
+    assert go.parallelism == {"HARNESS_CPUS": n, "GOMAXPROCS": n}
+    assert rust.parallelism == {"HARNESS_CPUS": n, "TOKIO_WORKER_THREADS": n, "RAYON_NUM_THREADS": n}
     shared = {lang: {k: t.transport[k] for k in EXPECTED_TRANSPORT} for lang, t in (("go", go), ("rust", rust))}
     assert shared == {"go": EXPECTED_TRANSPORT, "rust": EXPECTED_TRANSPORT}
     # a quick answer (10 records, 1,929 B) fits Go's 4 KiB buffer: one segment on both sides
