@@ -75,8 +75,7 @@ def test_every_status_in_words():
     ]
     clean = rows["go/default", "race detector: clean"]
     assert clean.detail == (
-        "start-up, /health, then 1,912 requests of streams get-records; race build 1.1 s, "
-        "run 2.3 s"
+        "start-up, /health, then 1,912 requests of streams get-records; race build 1.1 s, run 2.3 s"
     )
     racy = rows["go/racy", "race detector: DATA RACE"]
     assert racy.failed and racy.report == REPORT
