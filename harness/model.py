@@ -625,6 +625,42 @@ class ImplementationResult(Keyed):
     transport: dict[str, str] = field(default_factory=dict)
 
 
+RaceStatus = Literal["clean", "race", "not run", "failed"]
+
+
+@dataclass(frozen=True)
+class RaceCheck(Keyed):
+    """A Go implementation of a concurrent workload built with `go build -race` and run once at
+    quick size (harness/measure/race.py; schema >= 9). "clean" means the detector saw no race on
+    the code paths that run exercised, nothing more; "race" fails the implementation; "not run"
+    (no cgo, an own build) and "failed" (the race build or its run broke) are never clean."""
+
+    lang: Lang
+    variant: str
+    status: RaceStatus
+    report: str | None = None  # the detector's first report, as printed (race only)
+    reason: str | None = None  # why not run / failed
+    exercised: str = ""  # what ran under the detector, in words (argv, or the requests sent)
+    build_seconds: float | None = None  # the race build's own time (the cached build's, if cached)
+    build_cached: bool = False
+    run_seconds: float | None = None  # wall time of the race-built program's run
+    source_hash: str | None = None  # the race build's cache key
+
+
+@dataclass(frozen=True)
+class UnsafeCount(Keyed):
+    """What a Rust implementation's race-freedom rests on: the compiler's Send/Sync checks of its
+    safe code, so the `unsafe` in its own source is counted (harness/build/operations.py
+    count_unsafe; schema >= 9). Dependencies are not counted. `count` None: not counted (reason)."""
+
+    lang: Lang
+    variant: str
+    count: int | None
+    by_kind: dict[str, int] = field(default_factory=dict)  # block, fn, impl, trait, ...
+    files: tuple[str, ...] = ()  # the files counted, relative to workloads/rust
+    reason: str | None = None
+
+
 @dataclass(frozen=True)
 class InputRecord:
     generator: str  # the generator module, or "file PATH", or "command ARGV..." (as run)
@@ -671,6 +707,10 @@ class WorkloadResult:
     shares_cpus_with_harness: bool = False
     published: tuple[PublishedFigure, ...] = ()  # the manifest's, see Workload
     phase_sizing: PhaseSizing | None = None  # schema >= 9: server workloads
+    # Schema >= 9: concurrent workloads (harness/measure/race.py): each Go implementation's race
+    # detector run, each Rust implementation's unsafe count; () when not checked.
+    race_checks: tuple[RaceCheck, ...] = ()
+    unsafe_counts: tuple[UnsafeCount, ...] = ()
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)

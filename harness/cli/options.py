@@ -328,6 +328,17 @@ def load_measured(spec: str, results_dir: Path) -> tuple[Path, Run]:
     return path, run
 
 
+def add_race_check(s: argparse.ArgumentParser) -> None:
+    """--race-check / --no-race-check, for the commands that measure through run_suite."""
+    s.add_argument(
+        "--race-check",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="build each Go program of a concurrent workload with -race and run it once at quick "
+        "size before measuring; a race fails it (default: on; workloads/README.md, Race detector)",
+    )
+
+
 def add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
     """Options shared by run and ab: rounds, order, pinning and the stopping rule. Numbers are
     parsed by run_config, so a bad value is one line naming the option."""

@@ -46,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     options.add_measurement(
         s, "rounds per point (full 10, quick 3); with adaptive rounds the minimum"
     )
+    options.add_race_check(s)
     s.set_defaults(func=run, build_profile=False, sample_interval=0.1)
 
 

@@ -53,6 +53,7 @@ from harness.model import (
     Machine,
     ParamValue,
     ProcessOutcome,
+    RaceCheck,
     Repetition,
     RoundsRecord,
     Run,
@@ -60,6 +61,7 @@ from harness.model import (
     Status,
     StoppingRule,
     SystemState,
+    UnsafeCount,
     Workload,
     WorkloadResult,
 )
@@ -72,6 +74,38 @@ GO_ENV = {"GODEBUG": "gctrace=1"}
 
 class BuildStep(Protocol):
     def build(self, workload: Workload, impl: Implementation) -> BuildRecord: ...
+
+
+class CorrectnessChecks(Protocol):
+    """One workload's correctness checks (measure/race.py CorrectnessChecks), as run_suite uses
+    them: which implementations may be measured, and the result with the checks applied."""
+
+    race: tuple[RaceCheck, ...]
+    unsafe: tuple[UnsafeCount, ...]
+
+    def workload_error(self) -> str | None: ...
+
+    def measurable(self, workload: Workload) -> Workload: ...
+
+    def applied(
+        self, workload: Workload, result: WorkloadResult, builds: Mapping[str, BuildRecord]
+    ) -> WorkloadResult: ...
+
+    def failed(
+        self, workload: Workload, builds: Mapping[str, BuildRecord], size: str
+    ) -> WorkloadResult: ...
+
+
+class CorrectnessCheck(Protocol):
+    """measure/race.py RaceChecker: the checks of one workload, after its builds."""
+
+    def __call__(
+        self,
+        workload: Workload,
+        builds: Mapping[str, BuildRecord],
+        config: RunConfig,
+        progress: Progress,
+    ) -> CorrectnessChecks: ...
 
 
 def argv_for(
@@ -814,10 +848,13 @@ def run_suite(
     system_state: Callable[[], SystemState | None] = read_system_state,
     read_stat: StatReader = read_cpu_times,
     cpu_clock: CpuClock = process_cpu_seconds,
+    race_check: CorrectnessCheck | None = None,
 ) -> tuple[Run, Path]:
     """Measure every workload in turn through fill_runs, saved after each one. The machine's
     state is read once, at the start; `read_stat` and `cpu_clock` go to the batch runner (a server
-    runner reads its own)."""
+    runner reads its own). `race_check` (measure/race.py RaceChecker) runs after a workload's
+    builds and before it is measured: an implementation the race detector caught is not measured
+    and fails, a default caught fails the workload; its records go on the workload's result."""
     run = Run(
         schema_version=SCHEMA_VERSION,
         run_id=new_run_id(),
@@ -832,9 +869,13 @@ def run_suite(
 
     def measure(workload: Workload) -> tuple[WorkloadResult]:
         builds = build_all(workload, builder, progress)
+        checks = race_check(workload, builds, config, progress) if race_check else None
         input_record = input_or_failure(workload, config.size, cache_dir, progress)
         if isinstance(input_record, str):
             result = input_failed(workload, builds, input_record, config.size)
+        elif checks is not None and checks.workload_error():
+            progress(f"{workload.name}: not measured: {checks.workload_error()}")
+            result = checks.failed(workload, builds, config.size)
         else:
             if workload.kind == "server":
                 if run_server is None:
@@ -844,7 +885,12 @@ def run_suite(
             else:
                 runner = run_batch
                 progress(f"run {workload.name} ({config.size}: {rounds_plan(config)})")
-            result = runner(workload, builds, input_record, config, executor, progress)
+            measured = workload if checks is None else checks.measurable(workload)
+            result = runner(measured, builds, input_record, config, executor, progress)
+            if checks is not None:
+                result = checks.applied(workload, result, builds)
+        if checks is not None and isinstance(input_record, str):
+            result = replace(result, race_checks=checks.race, unsafe_counts=checks.unsafe)
         return (replace(result, origin=workload_origin(workload), sweep=workload.sweep_point),)
 
     (run,), (path,) = fill_runs(
