@@ -22,6 +22,7 @@ from harness.analysis.concurrency import (
     ConcurrencyAnalysis,
     analyse_concurrency,
     concurrency_lines,
+    correctness_lines,
 )
 from harness.analysis.decision import (
     Decision,
@@ -70,7 +71,7 @@ def analyse(
     hybrid = analyse_hybrids(run)
     evidence = with_extra_lines(
         with_extra_lines(collect_evidence(workloads, capacity, hybrid), evidence_lines(profile)),
-        concurrency_lines(concurrency),
+        {**concurrency_lines(concurrency), **correctness_lines(run)},
     )
     return RunAnalysis(
         run=run,

@@ -66,6 +66,9 @@ History of the format:
   shared_cpus (read back per phase); WorkloadResult.phase_sizing (phase lengths chosen from the
   Go probe's GC rate). Older files read with those None / false / 0: they ran on the run's
   --pin with one server worker, not read back.
+  WorkloadResult.race_checks (each Go program of a concurrent workload race-built and run once
+  at quick size: clean, race, not run, failed) and unsafe_counts (the `unsafe` in each Rust
+  implementation's own source). Older files read with none: not checked.
 """
 
 from __future__ import annotations

@@ -128,3 +128,20 @@ def test_the_decision_evidence_cites_efficiency_and_time_per_item():
     evidence = analyse(cpus_run()).evidence.categories
     assert any("efficiency 0.80" in line for line in evidence["resource_cost"].lines)
     assert any("per item" in line for line in evidence["latency_determinism"].lines)
+
+
+def test_the_memory_safety_evidence_counts_race_checks_and_unsafe():
+    from harness.model import RaceCheck, UnsafeCount
+
+    first, second = cpus_run().workloads
+    checked = replace(
+        first,
+        race_checks=(RaceCheck("go", "default", "clean"), RaceCheck("go", "racy", "race")),
+        unsafe_counts=(UnsafeCount("rust", "default", 0), UnsafeCount("rust", "threads", 2)),
+    )
+    line = concurrency.correctness_lines(run([checked, second]))["memory_safety"]
+    assert "1 of 2 concurrent programs clean, 1 with a data race" in line
+    assert "2 unsafe in the own source of 2 counted implementation(s)" in line
+    assert concurrency.correctness_lines(cpus_run()) == {}
+    evidence = analyse(run([checked, second])).evidence.categories["memory_safety"]
+    assert any("race detector" in entry for entry in evidence.lines)
