@@ -22,6 +22,7 @@ from harness.model import (
     Implementation,
     InputSpec,
     ParamValue,
+    PublishedFigure,
     RequestStream,
     ServerSpec,
     Workload,
@@ -45,7 +46,10 @@ TOP_KEYS = (
     "sweep",
     "cpu_features",
     "cpus",
+    "published",
 )
+PUBLISHED_KEYS = ("source", "url", "metric", "go", "rust", "params", "differs")
+PUBLISHED_METRICS = ("peak_rss_bytes", "wall_seconds", "work_seconds", "cpu_seconds")
 CPU_FLAG_PATTERN = re.compile(r"^[a-z0-9_]+$")  # as /proc/cpuinfo spells them: sha_ni, avx512f
 # Go runtime settings a sweep may vary (harness/measure/sweep.py); they apply to Go implementations only.
 RUNTIME_SETTINGS = ("GOGC", "GOMEMLIMIT", "GOMAXPROCS")
@@ -311,6 +315,32 @@ def _parse_limits(
     return tuple(parsed)
 
 
+def _parse_published(data: dict, params: Mapping[str, Mapping[str, ParamValue]], where: str):
+    """[[published]]: someone else's figures for the same question, to set beside ours."""
+    figures = []
+    for index, table in enumerate(_field(data, "published", list, where, [])):
+        at = f"{where} [[published]] #{index + 1}"
+        if not isinstance(table, dict):
+            raise HarnessError(f"{at}: must be a table")
+        reject_unknown_keys(table, PUBLISHED_KEYS, at)
+        given = _field(table, "params", dict, at, {})
+        unknown = sorted(set(given) - set(params["full"]))
+        if unknown:
+            raise HarnessError(f"{at}: field 'params' names unknown parameter(s) {unknown}")
+        figures.append(
+            PublishedFigure(
+                source=_field(table, "source", str, at),
+                url=_field(table, "url", str, at),
+                metric=_choice(table, "metric", PUBLISHED_METRICS, at),
+                go=float(_field(table, "go", (int, float), at)),
+                rust=float(_field(table, "rust", (int, float), at)),
+                params=tuple(sorted(given.items())),
+                differs=_field(table, "differs", str, at, ""),
+            )
+        )
+    return tuple(figures)
+
+
 def _parse_cpus(data: dict, where: str) -> bool:
     """`cpus = "each"`: measured at every CPU count (Workload.cpus_each); absent: the run's pin."""
     if "cpus" not in data:
@@ -468,6 +498,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         sweeps=sweeps,
         cpu_features=cpu_features,
         cpus_each=_parse_cpus(data, where),
+        published=_parse_published(data, params, where),
     )
 
 

@@ -68,7 +68,9 @@ class Implementation(Keyed):
         for name, bound in self.limits:
             value = params.get(name)
             if isinstance(value, int | float) and value > bound:
-                return f"runs only at {name} <= {bound:,g} (manifest limits); here {name} = {value:,g}"
+                return (
+                    f"runs only at {name} <= {bound:,g} (manifest limits); here {name} = {value:,g}"
+                )
         return None
 
     @property
@@ -138,6 +140,20 @@ class SweepPoint:
 
 
 @dataclass(frozen=True)
+class PublishedFigure:
+    """A figure someone else published for this workload's question (manifest `[[published]]`),
+    set beside ours in the report with what differs; never used in a statistic."""
+
+    source: str  # who and where, e.g. "Kołaczkowski 2023, How much memory ... 1 million tasks"
+    url: str
+    metric: str  # a Repetition field the report reads ours from: peak_rss_bytes, wall_seconds
+    go: float
+    rust: float
+    params: tuple[tuple[str, ParamValue], ...] = ()  # where ours is comparable: tasks = 1000000
+    differs: str = ""  # what they did otherwise (their wait, their measure of memory, versions)
+
+
+@dataclass(frozen=True)
 class Workload:
     name: str
     category: str
@@ -161,9 +177,10 @@ class Workload:
     # from 1 up to the machine's CPUs (1, 2, 4, ... and the count itself), as points of the axis
     # CPUS_AXIS, so its results are never shown at one core count only.
     cpus_each: bool = False
-    # The CPUs this copy's programs get: a count, taken as the last `cpus` available CPUs (set on
-    # the points of a cpus axis, or by --cpus for every workload); None = the run's --pin.
-    cpus: int | None = None
+    published: tuple[PublishedFigure, ...] = ()
+    # The CPUs this copy's programs get (set on the points of a cpus axis, resolved from the
+    # machine's CPUs before the harness pins itself); None = the run's --pin / --cpus.
+    cpus: tuple[int, ...] | None = None
 
     @property
     def root(self) -> Path:
@@ -188,7 +205,10 @@ class ServerSettings:
     loadgen: str  # e.g. "oha 1.16.0"
     server_cpus: tuple[int, ...] | None
     loadgen_cpus: tuple[int, ...] | None
-    parallelism: int  # GOMAXPROCS and TOKIO_WORKER_THREADS alike
+    # The server's worker count on both runtimes (HARNESS_CPUS, GOMAXPROCS, TOKIO_WORKER_THREADS,
+    # RAYON_NUM_THREADS alike): the number of server CPUs, or the CPUs the harness may use when the
+    # server is unpinned. Files before schema 9 always had 1.
+    parallelism: int
     connections: int
     warmup_seconds: float
     probe_seconds: float
@@ -206,6 +226,12 @@ class ServerSettings:
     # Schema >= 6: rounds added after the k replicates while some rate has fewer than k phases
     # undisturbed by CPU steal (phase_analysis.disturbance); 0 in older files.
     extra_replicates: int = 0
+    # Schema >= 9: a workload with `[server] min_gc_cycles` gets fixed-rate phases long enough for
+    # min_gc_cycles x gc_phase_margin Go GC cycles at the GC rate its Go probes showed
+    # (protocol.phase_lengths), at most gc_phase_cap_seconds. 0: not sized by the GC rate
+    # (--phase-seconds, or files before schema 9).
+    gc_phase_margin: float = 0.0
+    gc_phase_cap_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -540,6 +566,40 @@ class ServerPhase:
     # required (Rust, a workload without the setting, GOGC=off without a memory limit, and files
     # before schema 7).
     gc_cycles_required: int | None = None
+    # Schema >= 9: the CPUs each side could run on during the phase. `server_cpus` is read back
+    # from the running server (sched_getaffinity at the phase's start); `loadgen_cpus` is the load
+    # generator's pinning, or the harness's own CPUs, which it inherits when unpinned; and
+    # `shared_cpus` the CPUs in both, where the load generator's CPU time competed with the
+    # server's (a disclosure beside the phase, not an exclusion). None in older files.
+    server_cpus: tuple[int, ...] | None = None
+    loadgen_cpus: tuple[int, ...] | None = None
+    shared_cpus: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True)
+class PhaseLength:
+    """How long the fixed-rate phases at one offered rate were asked to run (schema >= 9)."""
+
+    offered_rps: float
+    seconds: float  # asked of the load generator in every replicate, both languages alike
+    # What the GC rate asked for: min_gc_cycles x margin / (GC cycles per request x rate); None
+    # when the lengths were not sized by the GC rate.
+    gc_seconds_needed: float | None = None
+    # gc_seconds_needed was over the cap: the phases ran at the cap and may hold too few cycles
+    # (their own count decides, phase_analysis.too_few_gc_cycles).
+    capped: bool = False
+
+
+@dataclass(frozen=True)
+class PhaseSizing:
+    """Why a server workload's fixed-rate phases were as long as they were (schema >= 9)."""
+
+    source: str  # in words: the request target, --phase-seconds, or the GC rate it came from
+    lengths: tuple[PhaseLength, ...] = ()  # one per offered rate
+    # The GC rate the lengths came from (Go GC cycles per answered request in a saturation probe)
+    # and whose probe it was; None when not sized by the GC rate.
+    gc_cycles_per_request: float | None = None
+    gc_rate_from: str | None = None
 
 
 Status = Literal["ok", "failed", "build_failed", "checksum_mismatch", "skipped"]
@@ -563,6 +623,42 @@ class ImplementationResult(Keyed):
     # What the running server's TCP transport did, observed (harness/servers/transport.py): listen
     # backlog, TCP_NODELAY and SO_KEEPALIVE on an accepted connection, HTTP keep-alive (schema >= 4).
     transport: dict[str, str] = field(default_factory=dict)
+
+
+RaceStatus = Literal["clean", "race", "not run", "failed"]
+
+
+@dataclass(frozen=True)
+class RaceCheck(Keyed):
+    """A Go implementation of a concurrent workload built with `go build -race` and run once at
+    quick size (harness/measure/race.py; schema >= 9). "clean" means the detector saw no race on
+    the code paths that run exercised, nothing more; "race" fails the implementation; "not run"
+    (no cgo, an own build) and "failed" (the race build or its run broke) are never clean."""
+
+    lang: Lang
+    variant: str
+    status: RaceStatus
+    report: str | None = None  # the detector's first report, as printed (race only)
+    reason: str | None = None  # why not run / failed
+    exercised: str = ""  # what ran under the detector, in words (argv, or the requests sent)
+    build_seconds: float | None = None  # the race build's own time (the cached build's, if cached)
+    build_cached: bool = False
+    run_seconds: float | None = None  # wall time of the race-built program's run
+    source_hash: str | None = None  # the race build's cache key
+
+
+@dataclass(frozen=True)
+class UnsafeCount(Keyed):
+    """What a Rust implementation's race-freedom rests on: the compiler's Send/Sync checks of its
+    safe code, so the `unsafe` in its own source is counted (harness/build/operations.py
+    count_unsafe; schema >= 9). Dependencies are not counted. `count` None: not counted (reason)."""
+
+    lang: Lang
+    variant: str
+    count: int | None
+    by_kind: dict[str, int] = field(default_factory=dict)  # block, fn, impl, trait, ...
+    files: tuple[str, ...] = ()  # the files counted, relative to workloads/rust
+    reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -609,6 +705,12 @@ class WorkloadResult:
     # process itself could run on one of them (then it competed with the program for it).
     cpus: tuple[int, ...] | None = None
     shares_cpus_with_harness: bool = False
+    published: tuple[PublishedFigure, ...] = ()  # the manifest's, see Workload
+    phase_sizing: PhaseSizing | None = None  # schema >= 9: server workloads
+    # Schema >= 9: concurrent workloads (harness/measure/race.py): each Go implementation's race
+    # detector run, each Rust implementation's unsafe count; () when not checked.
+    race_checks: tuple[RaceCheck, ...] = ()
+    unsafe_counts: tuple[UnsafeCount, ...] = ()
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)

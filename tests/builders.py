@@ -515,6 +515,20 @@ def gogc_sweep_points(name="alloc") -> list[WorkloadResult]:
     return in_run_order(points)
 
 
+def one_core(result: WorkloadResult) -> WorkloadResult:
+    """Each implementation's worker settings as a one-core server run records them."""
+    settings = {
+        "go": {"HARNESS_CPUS": "1", "GOMAXPROCS": "1"},
+        "rust": {"HARNESS_CPUS": "1", "TOKIO_WORKER_THREADS": "1", "RAYON_NUM_THREADS": "1"},
+    }
+    return replace(
+        result,
+        implementations=tuple(
+            replace(i, parallelism=settings[i.lang]) for i in result.implementations
+        ),
+    )
+
+
 def server_sweep_points(name="kv") -> list[WorkloadResult]:
     """A server swept over GOGC = 100, 400, off at 5000 and 8000 req/s, three replicates each.
     At 5000, only GOGC=400 keeps Go's p99 (4.1, 4.7, 4.3 ms) under 10 ms, with 512 MiB peak RSS
@@ -544,7 +558,7 @@ def server_sweep_points(name="kv") -> list[WorkloadResult]:
                 ),
             ]
             result = server_workload(go, rust, name=name)
-        points.append(swept(result, "GOGC", value, position, (position + 1) % 3))
+        points.append(swept(one_core(result), "GOGC", value, position, (position + 1) % 3))
     return in_run_order(points)
 
 

@@ -223,7 +223,7 @@ SERVER = (WORKLOADS_DIR / "http-json.toml").read_text()
         (
             VALID.replace('library = "serde_json"', 'library = "serde_json"\nflags = "-O3"'),
             "json",
-            r"\[\[implementations\]\] #2: unknown field 'flags' \(known: lang, variant, path, library, build, binary, links\)",
+            r"\[\[implementations\]\] #2: unknown field 'flags' \(known: lang, variant, path, library, build, binary, links, limits\)",
         ),
         (
             VALID.replace("[params.quick]", "[params.medium]\ndocuments = 1\n[params.quick]"),
@@ -344,3 +344,19 @@ def test_min_gc_cycles_is_read_and_checked(tmp_path):
 def write_and_root(tmp_path, text):
     write(tmp_path, text, "http-json")
     return tmp_path
+
+
+def test_many_tasks_sets_the_published_figures_its_doc_quotes_beside_its_full_size():
+    """workloads/docs/many-tasks.md: the 2023 and 2024 figures at a million tasks, MB as MiB, are
+    [[published]] entries matching the full size, where the report sets them beside ours."""
+    workload = load_workloads(WORKLOADS_DIR)["many-tasks"]
+    mib = 1 << 20
+    assert {(f.metric, f.go, f.rust) for f in workload.published} == {
+        ("peak_rss_bytes", round(2658 * mib), round(213.6 * mib)),  # 2023
+        ("peak_rss_bytes", 2641592 * 1024, 326664 * 1024),  # 2024, join_all (KB)
+        ("peak_rss_bytes", round(2585.5859375 * mib), round(439.08984375 * mib)),  # 2024 take 2
+        ("wall_seconds", 10.83, 10.41),
+    }
+    for figure in workload.published:
+        assert dict(figure.params) == {"tasks": workload.params["full"]["tasks"]}
+        assert figure.differs and figure.url.startswith("https://")

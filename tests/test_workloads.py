@@ -107,3 +107,56 @@ def test_go_gzip_decompression_buffer_is_allocated_once():
         timeout=300,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("go") is None or shutil.which("cargo") is None, reason="needs go and cargo"
+)
+def test_pipeline_transform_vectors_agree_on_both_sides():
+    """workloads/docs/pipeline.md: the Go and Rust transforms are one algorithm; both package tests
+    check it against the same vectors (computed by a third, Python, transcription), and the Go one
+    the record splitting, so a change on one side shows here before any checksum comparison."""
+    go = subprocess.run(
+        ["go", "test", "-count=1", "./pipeline/"],
+        cwd=ROOT / "workloads" / "go",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert go.returncode == 0, go.stdout + go.stderr
+    rust = subprocess.run(
+        ["cargo", "test", "--release", "--locked", "-p", "pipeline-core"],
+        cwd=ROOT / "workloads" / "rust",
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert rust.returncode == 0, rust.stdout + rust.stderr
+    assert "transform_matches_the_shared_vectors ... ok" in rust.stdout
+def test_many_tasks_refuses_a_run_in_which_not_all_tasks_were_alive_at_once():
+    """workloads/docs/many-tasks.md: each program fails unless the live counter's high-water mark
+    is N, and the Go and Rust sides share the state, fold and checksum (the one-task checksum is
+    pinned on both). The check never fails in a real run (the release makes it hold), so the
+    programs' own tests drive it: the Go package test and many-tasks-core's unit tests."""
+    for argv, folder, passed in (
+        (
+            ["go", "test", "-count=1", "-v", "./many-tasks/"],
+            "go",
+            ("--- PASS: TestOnlyAllTasksAliveAtOncePassTheCheck", "--- PASS: TestStateFold"),
+        ),
+        (
+            ["cargo", "test", "--release", "--locked", "-p", "many-tasks-core"],
+            "rust",
+            ("only_all_tasks_alive_at_once_pass_the_check ... ok", "match_the_go_program ... ok"),
+        ),
+    ):
+        done = subprocess.run(
+            argv,
+            cwd=ROOT / "workloads" / folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        for line in passed:
+            assert line in done.stdout, done.stdout

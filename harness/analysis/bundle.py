@@ -18,6 +18,12 @@ from harness.analysis.capacity import (
     project_capacity,
 )
 from harness.analysis.compare import DEFAULT_THRESHOLD
+from harness.analysis.concurrency import (
+    ConcurrencyAnalysis,
+    analyse_concurrency,
+    concurrency_lines,
+    correctness_lines,
+)
 from harness.analysis.decision import (
     Decision,
     Evidence,
@@ -43,6 +49,7 @@ class RunAnalysis:
     hybrid: HybridAnalysis
     evidence: Evidence  # the decision matrix's evidence, the profile's lines included
     decision: Decision
+    concurrency: ConcurrencyAnalysis  # speedup along the cpus axis, per-unit costs
     profile: ProfileRun | None = None  # the run's CPU profile, when `harness profile` wrote one
 
     def workload(self, name: str) -> WorkloadAnalysis | None:
@@ -59,10 +66,12 @@ def analyse(
     """Without a capacity config the documented defaults apply; without team scores the decision
     has no weights to apply and says how to give them."""
     workloads = analyse_run(run)
-    capacity = project_capacity(run, capacity_config or load_capacity_config(None))
+    concurrency = analyse_concurrency(run)
+    capacity = project_capacity(run, capacity_config or load_capacity_config(None), concurrency)
     hybrid = analyse_hybrids(run)
     evidence = with_extra_lines(
-        collect_evidence(workloads, capacity, hybrid), evidence_lines(profile)
+        with_extra_lines(collect_evidence(workloads, capacity, hybrid), evidence_lines(profile)),
+        {**concurrency_lines(concurrency), **correctness_lines(run)},
     )
     return RunAnalysis(
         run=run,
@@ -73,5 +82,6 @@ def analyse(
         hybrid=hybrid,
         evidence=evidence,
         decision=decide(team, evidence),
+        concurrency=concurrency,
         profile=profile,
     )

@@ -24,6 +24,12 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from harness.analysis import replicates, stats, units
+from harness.analysis.concurrency import (
+    ConcurrencyAnalysis,
+    analyse_concurrency,
+    cpu_points,
+    efficiency_near,
+)
 from harness.analysis.replicates import RateSummary
 from harness.config import read_toml, reject_unknown_keys
 from harness.errors import HarnessError
@@ -301,6 +307,9 @@ class WorkloadCapacity:
     go: LanguageCapacity
     rust: LanguageCapacity
     go_rust_cost_ratio: float | None  # Go monthly total / Rust monthly total; > 1: Rust cheaper
+    # How the per-core figure reaches N cores: measured efficiency at a cpus-axis point, or the
+    # linear assumption from the core count it was measured on, in words.
+    scaling: str = ""
 
 
 @dataclass(frozen=True)
@@ -371,15 +380,78 @@ def _target(
     return unit, getattr(settings, name)
 
 
+def measure_at_cpus(
+    workload: WorkloadResult, key: str, cpus: int, curves: ConcurrencyAnalysis
+) -> Measured:
+    """A cpus-axis point's figures per provisioned core: work / (N x wall seconds), so a program
+    that keeps N cores only partly busy is charged for all N (its parallel efficiency is in it),
+    with the efficiency measured against 1 CPU named in the basis."""
+    found = measure_implementation(workload, key, 1)
+    result = workload.result_for(key)
+    if found.work_per_core_second is None or result is None:
+        return found
+    per_core = [
+        (rep.bytes if workload.throughput == "bytes" else rep.items) / (cpus * rep.wall_seconds)
+        for rep in result.repetitions
+        if rep.ok and rep.wall_seconds > 0
+    ]
+    point = efficiency_near(curves, _manifest_name(workload), key, cpus)
+    measured_efficiency = (
+        f"; parallel efficiency {point.efficiency.value:.2f}"
+        + (
+            f" [{point.efficiency.low:.2f}, {point.efficiency.high:.2f}]"
+            if point.efficiency.low is not None and point.efficiency.high is not None
+            else ""
+        )
+        + " of work time against 1 CPU"
+        if point is not None and point.cpus == cpus
+        else ""
+    )
+    return replace(
+        found,
+        work_per_core_second=stats.median(per_core),
+        cores_per_process=cpus,
+        basis=f"median of {len(per_core)} repetitions at {cpus} CPUs: {workload.throughput} / "
+        f"({cpus} x wall s){measured_efficiency}",
+    )
+
+
+def _manifest_name(workload: WorkloadResult) -> str:
+    return workload.sweep.workload if workload.sweep else workload.name
+
+
+def chosen_cpu_points(run: Run, config: CapacityConfig) -> tuple[dict[str, int], frozenset[str]]:
+    """For each workload measured along the cpus axis, the point whose CPU count is nearest to
+    the instance shape (cores_per_instance; the most CPUs measured when none is set): the
+    projection uses it, and the workload's other points are left out (one row a workload)."""
+    chosen: dict[str, int] = {}
+    left_out = set()
+    for manifest, points in cpu_points(run).items():
+        want = config.settings_for(manifest).cores_per_instance or points[-1][0]
+        cpus, result = min(points, key=lambda p: (abs(p[0] - want), -p[0]))
+        chosen[result.name] = cpus
+        left_out |= {r.name for _, r in points if r.name != result.name}
+    return chosen, frozenset(left_out)
+
+
 def project_workload(
-    workload: WorkloadResult, config: CapacityConfig, server_parallelism: int = 1
+    workload: WorkloadResult,
+    config: CapacityConfig,
+    server_parallelism: int = 1,
+    at_cpus: int | None = None,
+    curves: ConcurrencyAnalysis | None = None,
 ) -> WorkloadCapacity:
-    settings = config.settings_for(workload.name)
+    """`at_cpus`: the workload is a cpus-axis point at that count, projected with its measured
+    efficiency (`curves`); otherwise its per-core figure is assumed to scale linearly."""
+    settings = config.settings_for(_manifest_name(workload))
     unit, target = _target(workload, settings, config)
     rows = {}
     for lang in ("go", "rust"):
         key = f"{lang}/{DEFAULT_VARIANT}"
-        measured = measure_implementation(workload, key, server_parallelism)
+        if at_cpus is not None and curves is not None:
+            measured = measure_at_cpus(workload, key, at_cpus, curves)
+        else:
+            measured = measure_implementation(workload, key, server_parallelism)
         rows[lang] = project_language(lang, measured, target, settings, config)
     go, rust = rows["go"], rows["rust"]
     ratio = None
@@ -395,7 +467,21 @@ def project_workload(
         go=go,
         rust=rust,
         go_rust_cost_ratio=ratio,
+        scaling=scaling_text(workload, server_parallelism, at_cpus),
     )
+
+
+def scaling_text(workload: WorkloadResult, server_parallelism: int, at_cpus: int | None) -> str:
+    """How the projection gets from the measured cores to the fleet's, said on every row."""
+    if at_cpus is not None:
+        return (
+            f"uses the efficiency measured at {at_cpus} CPUs (cpus axis), assumed to hold "
+            f"beyond {at_cpus}"
+        )
+    cores = server_parallelism if workload.kind == "server" else 1
+    if cores == 1:
+        return "assumes linear scaling from one core"
+    return f"assumes linear scaling from {cores} cores"
 
 
 def assumptions(run: Run, config: CapacityConfig) -> tuple[str, ...]:
@@ -415,8 +501,13 @@ def assumptions(run: Run, config: CapacityConfig) -> tuple[str, ...]:
         "median over those replicates, each over the load generator's own span, with the median "
         f"of their own peak RSS; the saturation probes are not used. Each server process had {parallelism} core(s) "
         "(GOMAXPROCS = TOKIO_WORKER_THREADS); the load generator's CPU is not counted.",
-        "Cores scale linearly: N cores do N times the measured work. Lock contention, shared "
-        "caches, network and kernel limits make real scaling worse, more so at high core counts.",
+        "Where a workload was measured along the cpus axis (1, 2, ... CPUs), its row uses the "
+        "point nearest the instance shape, charged per provisioned core (work / (N x wall s)), "
+        "so the parallel efficiency measured there is in the figure. Every other row assumes "
+        "linear scaling from the cores it was measured on: N cores do N times the measured work. "
+        "That is where the runtimes differ (scheduler, work stealing, GC assist, allocator "
+        "contention); lock contention, shared caches, network and kernel limits make real "
+        "scaling worse, more so at high core counts.",
         "Cores = ceil(target x headroom / work per core-second); memory = processes x measured "
         "peak RSS x headroom; cost is billed per vCPU and per GB, not per whole instance "
         "(instance counts, where shown, only size the fleet).",
@@ -432,11 +523,21 @@ def assumptions(run: Run, config: CapacityConfig) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def project_capacity(run: Run, config: CapacityConfig) -> CapacityProjection:
-    """Per workload in the run: Go and Rust cores, memory and monthly cost at the target load."""
+def project_capacity(
+    run: Run, config: CapacityConfig, curves: ConcurrencyAnalysis | None = None
+) -> CapacityProjection:
+    """Per workload in the run: Go and Rust cores, memory and monthly cost at the target load.
+    `curves`: the run's concurrency analysis, when the caller has it already."""
     parallelism = run.config.server.parallelism if run.config.server else 1
+    chosen, left_out = chosen_cpu_points(run, config)
+    if chosen and curves is None:
+        curves = analyse_concurrency(run)
     return CapacityProjection(
         config=config,
-        workloads=tuple(project_workload(w, config, parallelism) for w in run.workloads),
+        workloads=tuple(
+            project_workload(w, config, parallelism, chosen.get(w.name), curves)
+            for w in run.workloads
+            if w.name not in left_out
+        ),
         assumptions=assumptions(run, config),
     )

@@ -627,6 +627,8 @@ PHASE_SHAPING_SETTINGS = (
     "max_phase_seconds",
     "target_requests_per_phase",
     "replicate_probe_seconds",
+    "gc_phase_margin",
+    "gc_phase_cap_seconds",
 )
 
 

@@ -391,7 +391,9 @@ def run_noise(run: Run, threshold: float) -> RunNoise:
     """Every workload of a run; the measured CPUs are the run's pinning (all when unpinned)."""
     measured = run.config.cpu_affinity
     return _gathered(
-        run.system, [workload_noise(w, measured, threshold) for w in run.workloads], threshold
+        run.system,
+        [workload_noise(w, w.cpus or measured, threshold) for w in run.workloads],
+        threshold,
     )
 
 

@@ -57,6 +57,27 @@ def too_few_gc_cycles(gc_count: int, required: int | None) -> str | None:
     )
 
 
+def cpu_list(cpus: Sequence[int]) -> str:
+    """ "0,1": a CPU set as --pin and --loadgen-cpus take it."""
+    return ",".join(str(c) for c in cpus)
+
+
+def shared_cpus_flag(shared: Sequence[int] | None) -> str | None:
+    """The disclosure of a phase whose load generator could run on the server's CPUs
+    (ServerPhase.shared_cpus); None when they were apart (or, in older files, not recorded). Not
+    an exclusion: on a machine with few CPUs sharing may be the only way to give the server more
+    than one, and the reader should know that the load generator's CPU time (shown per phase)
+    competed with the server's. Shown beside each phase and once per workload, not among the
+    phase's `flags`: it is the same for every phase of a run, and repeated per replicate in every
+    rate's notes it would bury the caveats that differ."""
+    if not shared:
+        return None
+    return (
+        f"server and load generator shared CPU(s) {cpu_list(shared)}: the load generator's CPU "
+        "time competed with the server's"
+    )
+
+
 def headline_exclusions(phase: ServerPhase) -> tuple[str, ...]:
     """Why a phase must not be quoted as a headline figure or used for a verdict; () when it may.
     Such phases are still shown, with these reasons beside them."""

@@ -45,7 +45,7 @@ from harness.build import environment as buildenv
 from harness.build import operations as buildprofile
 from harness.build import toolchains
 from harness.errors import HarnessError
-from harness.model import BuildRecord, Implementation, Workload
+from harness.model import BuildRecord, Implementation, Lang, Workload
 from harness.store.results import from_plain, write_atomic
 
 GO_ENV = {"CGO_ENABLED": "0"}  # static binaries, the Go deployment norm; recorded in the flags
@@ -156,11 +156,14 @@ def cargo_target_dir(workspace: Path) -> Path:
     return workspace / configured if configured else workspace / "target"
 
 
-def build_command(impl: Implementation, output: Path) -> tuple[str, ...]:
+def build_command(
+    impl: Implementation, output: Path, extra_go_flags: tuple[str, ...] = ()
+) -> tuple[str, ...]:
     if impl.build is not None:
         return impl.build
     if impl.lang == "go":
-        return ("go", "build", *GO_BUILD_FLAGS, "-o", os.fspath(output), f"./{impl.path}")
+        flags = (*GO_BUILD_FLAGS, *extra_go_flags)
+        return ("go", "build", *flags, "-o", os.fspath(output), f"./{impl.path}")
     return ("cargo", "build", *CARGO_BUILD_FLAGS, "-p", impl.path)
 
 
@@ -315,17 +318,28 @@ def _timed(command: tuple[str, ...], cwd: Path, env: Mapping[str, str], log) -> 
 @dataclass(frozen=True)
 class BuildFlavour:
     """Settings a build adds to the defaults, for binaries apart from the timed ones (the CPU
-    profile's Rust build: frame pointers and line tables). Its binaries carry the flavour's name,
-    its cargo build gets a target folder of its own (so the timed binaries are never rebuilt with
-    it), and its source hash differs from the timed build's."""
+    profile's Rust build: frame pointers and line tables; the race check's Go build: `-race`).
+    Its binaries carry the flavour's name, a cargo build gets a target folder of its own (so the
+    timed binaries are never rebuilt with it), and its source hash differs from the timed build's.
+    A flavour that needs cgo (`go build -race` does) is not built without it: the record says why
+    (`skip_reason`), as for a go+rust hybrid."""
 
     name: str
     env: Mapping[str, str]
-    target: str  # the cargo target folder, under the cache folder
+    target: str = ""  # the cargo target folder, under the cache folder (Rust flavours)
+    lang: Lang = "rust"  # the language whose builds it changes
+    flags: tuple[str, ...] = ()  # added to `go build` after the harness's own (Go flavours)
+    needs_cgo: bool = False
 
     def describe(self) -> str:
-        settings = "; ".join(f"{k}={v}" for k, v in self.env.items())
-        return f"{self.name} build: {settings}; CARGO_TARGET_DIR={self.target} (apart from the timed binary)"
+        settings = "; ".join(
+            [
+                *(f"{k}={v}" for k, v in self.env.items()),
+                *(["flags " + " ".join(self.flags)] if self.flags else []),
+            ]
+        )
+        where = f"; CARGO_TARGET_DIR={self.target}" if self.lang == "rust" else ""
+        return f"{self.name} build: {settings}{where} (apart from the timed binary)"
 
 
 @dataclass(frozen=True)
@@ -340,6 +354,7 @@ class _Plan:
     env: Mapping[str, str]
     environment: buildenv.BuildEnvironment
     flavour: BuildFlavour | None
+    tools: tuple[str, ...]  # every toolchain the build runs (a cgo flavour's C compiler too)
 
 
 class Builder:
@@ -359,10 +374,11 @@ class Builder:
         self.flavour = flavour
 
     def _flavoured(self, impl: Implementation) -> BuildFlavour | None:
-        """The flavour applies to cargo builds of the workspace only (not a manifest's own build)."""
-        if self.flavour is None or impl.lang != "rust" or impl.build is not None:
+        """The flavour applies to the harness's own builds of its language (not a manifest's own
+        build, nor a go+rust hybrid's two-step build)."""
+        if self.flavour is None or impl.lang != self.flavour.lang or impl.build is not None:
             return None
-        return self.flavour
+        return None if impl.links is not None else self.flavour
 
     def source_hash_of(self, workload: Workload, impl: Implementation) -> str:
         """The source hash this builder's build of `impl` has (and a run's record of it states),
@@ -375,15 +391,21 @@ class Builder:
         root = language_root(workloads_dir, impl.lang)
         flavour = self._flavoured(impl)
         stem = f"{impl.lang}-{flavour.name}-{impl.path}" if flavour else f"{impl.lang}-{impl.path}"
-        command = build_command(impl, self.bin_dir / stem)
+        command = build_command(impl, self.bin_dir / stem, flavour.flags if flavour else ())
         forced = GO_ENV if impl.lang == "go" and impl.build is None else {}
-        if flavour is not None:
+        if flavour is not None and flavour.lang == "go":
+            forced = {**forced, **flavour.env}
+        elif flavour is not None:
             forced = {**flavour.env, "CARGO_TARGET_DIR": os.fspath(self.cache_dir / flavour.target)}
         env = {**os.environ, **forced}
         environment = buildenv.of(impl.lang, env, root if root.is_dir() else workloads_dir, forced)
         hashed = command if flavour is None else (*command, flavour.name)
-        digest = source_hash(workloads_dir, impl, toolchain.version, hashed, environment.settings)
-        return _Plan(toolchain, workloads_dir, root, stem, digest, env, environment, flavour)
+        tools: tuple[str, ...] = (toolchain.version,)
+        if flavour is not None and flavour.needs_cgo:  # the C compiler links the binary too
+            compiler = None if cgo_unavailable(os.environ) else c_compiler(os.environ)
+            tools += (c_compiler_version(compiler) if compiler else "no C compiler",)
+        digest = source_hash(workloads_dir, impl, "\0".join(tools), hashed, environment.settings)
+        return _Plan(toolchain, workloads_dir, root, stem, digest, env, environment, flavour, tools)
 
     def build(self, workload: Workload, impl: Implementation) -> BuildRecord:
         if impl.links is not None:
@@ -401,10 +423,13 @@ class Builder:
         if impl.build is not None:
             flags = f"own build: {' '.join(impl.build)} (in {workloads_dir}), binary {impl.binary}"
         elif impl.lang == "go":
+            go_flags = (*GO_BUILD_FLAGS, *(flavour.flags if flavour else ()))
+            go_env = {**GO_ENV, **(flavour.env if flavour else {})}
             flags = (
-                f"go build {' '.join(GO_BUILD_FLAGS)}; "
-                + " ".join(f"{k}={v}" for k, v in GO_ENV.items())
+                f"go build {' '.join(go_flags)}; "
+                + " ".join(f"{k}={v}" for k, v in go_env.items())
                 + f"; {buildenv.describe('go', environment)}"
+                + (f"; {flavour.describe()}" if flavour else "")
             )
         else:
             flags = (
@@ -419,10 +444,11 @@ class Builder:
                 write_atomic(record_path, json.dumps(asdict(cached), indent=1).encode())
             return replace(cached, workload=workload.name, variant=impl.variant, cached=True)
 
-        self.bin_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_dir / f"{workload.name}-{impl.lang}-{impl.variant}.log"
-        command = build_command(impl, binary)
+        log_name = f"{workload.name}-{impl.lang}-{impl.variant}"
+        log_path = self.log_dir / (
+            f"{log_name}.{flavour.name}.log" if flavour else f"{log_name}.log"
+        )
+        command = build_command(impl, binary, flavour.flags if flavour else ())
         base = BuildRecord(
             workload=workload.name,
             lang=impl.lang,
@@ -439,6 +465,12 @@ class Builder:
         missing = missing_project(workloads_dir, impl)
         if missing:
             return replace(base, error=missing)
+        unavailable = cgo_unavailable(os.environ) if flavour and flavour.needs_cgo else None
+        if unavailable:
+            reason = f"the {flavour.name} build needs cgo, and {unavailable}"
+            return replace(base, skip_reason=reason, error=f"skipped: {reason}")
+        self.bin_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         cwd = workloads_dir if impl.build is not None else root
         start = time.perf_counter()
         with log_path.open("wb") as log:
@@ -478,8 +510,10 @@ class Builder:
             build_seconds=build_seconds,
             binary_bytes=binary.stat().st_size,
             stripped_bytes=_stripped_size(binary),
-            dependency_count=_dependency_count(impl, root),
-            toolchains=(toolchain.version,),
+            dependency_count=_dependency_count(
+                impl, root, {**GO_ENV, **(flavour.env if flavour else {})}
+            ),
+            toolchains=plan.tools,
             needed_libraries=needed_libraries(binary),
         )
         if self.profile:

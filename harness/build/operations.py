@@ -155,6 +155,59 @@ def count_code_lines(text: str, lang: Lang) -> int:
     return len(code_lines)
 
 
+# What follows `unsafe` names what it marks: `unsafe {` a block, `unsafe fn`, `unsafe impl`,
+# `unsafe trait`, `unsafe extern` (a block of foreign items, Rust 2024), and `#[unsafe(...)]` an
+# unsafe attribute (no_mangle, export_name, link_section in Rust 2024).
+UNSAFE_KINDS = {"{": "block", "fn": "fn", "impl": "impl", "trait": "trait", "extern": "extern"}
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def count_unsafe(text: str) -> dict[str, int]:
+    """How often Rust source uses the `unsafe` keyword, by what it marks (UNSAFE_KINDS, plus
+    "attribute" and "other"), outside comments and string, raw-string and char literals.
+
+    The same scan as count_code_lines: comments and literals are skipped whole, so
+    `// unsafe { }` and `"unsafe"` count nothing, and an identifier containing the word
+    (`not_unsafe`, `r#unsafe`) is not the keyword. An `unsafe fn` inside an `unsafe impl` counts
+    once each; an `unsafe` inside a macro's tokens counts like any other."""
+    counts: dict[str, int] = {}
+    i, depth, n = 0, 0, len(text)
+    while i < n:
+        if depth:
+            if text.startswith("*/", i):
+                depth, i = depth - 1, i + 2
+            elif text.startswith("/*", i):
+                depth, i = depth + 1, i + 2
+            else:
+                i += 1
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+        elif (word := _WORD.match(text, i)) and not (i and text[i - 1] in "#'"):
+            raw = _RUST_RAW_STRING.match(text, i) or _RUST_PREFIXED.match(text, i)
+            if raw:  # r"..", br#".."#, b'x', c".." start like a word
+                i = _literal_end(text, i, "rust")
+                continue
+            if word.group() == "unsafe":
+                rest = text[word.end() :].lstrip()
+                following = _WORD.match(rest)
+                if rest.startswith("{"):
+                    kind = "block"
+                elif rest.startswith("(") and text[:i].rstrip().endswith("["):
+                    kind = "attribute"
+                else:
+                    kind = UNSAFE_KINDS.get(following.group() if following else "", "other")
+                counts[kind] = counts.get(kind, 0) + 1
+            i = word.end()
+        elif text[i] in "\"'":
+            i = _literal_end(text, i, "rust")
+        else:
+            i += 1
+    return counts
+
+
 def parse_dep_info(text: str) -> list[str]:
     """Prerequisites of the first rule of a Makefile-style dep-info file (cargo's `<bin>.d`)."""
     text = text.replace("\\\n", " ")
@@ -251,7 +304,7 @@ def _rust_main_file(tree: Path, crate: str, env: Mapping[str, str], log: Path) -
     raise ProfileError(f"crate {crate} has no bin target named {crate}")
 
 
-def _rust_sources(tree: Path, target_dir: Path, crate: str) -> tuple[Path, ...]:
+def rust_sources(tree: Path, target_dir: Path, crate: str) -> tuple[Path, ...]:
     """The repository's .rs files in cargo's dep-info for the binary (cargo lists local files only)."""
     dep_info = target_dir / "release" / f"{crate}.d"
     try:
@@ -328,7 +381,7 @@ def measure(
             main_file = _go_main_file(tree, package, sources)
             rebuilt_unit = f"{_go_module_path(tree)}/{package}"
         else:
-            sources = _rust_sources(tree, cache, package)
+            sources = rust_sources(tree, cache, package)
             main_file = _rust_main_file(tree, package, env, log_path)
             rebuilt_unit = package
         if not sources:

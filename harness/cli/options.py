@@ -11,9 +11,11 @@ from pathlib import Path
 
 from harness import config
 from harness.errors import HarnessError
+from harness.measure import cpus as program_cpus
 from harness.measure import launcher as measure
+from harness.measure import sweep
 from harness.measure.schedule import ORDERS
-from harness.model import Run, RunConfig, StoppingRule
+from harness.model import CPUS_AXIS, Run, RunConfig, StoppingRule, Workload
 from harness.servers import loadgen
 from harness.servers.protocol import default_settings
 from harness.store import history
@@ -84,9 +86,15 @@ def workload_names(value: str | None) -> list[str]:
     return [n.strip() for n in value.split(",") if n.strip()] if value else []
 
 
-def _cpus(value: str) -> tuple[int, ...] | None:
-    """'none', 'auto' (the last available CPU) or a comma list like '1' or '0,1'."""
+def _cpus(value: str, count: str | None = None) -> tuple[int, ...] | None:
+    """--pin: 'none', 'auto' (the last available CPU) or a comma list like '1' or '0,1';
+    --cpus N (`count`): the last N available CPUs, in place of --pin auto."""
     available = measure.available_cpus()
+    if count is not None:
+        if value != "auto":
+            raise HarnessError(f"--cpus {count} and --pin {value}: give one of them")
+        n = number(count, "--cpus", int, 1)
+        return program_cpus.last_cpus(n, available)
     if value == "none":
         return None
     if value == "auto":
@@ -101,6 +109,68 @@ def _cpus(value: str) -> tuple[int, ...] | None:
     if missing:
         raise HarnessError(
             f"--pin: CPU(s) {sorted(missing)} not available; this process may use {available}"
+        )
+    return cpus
+
+
+def at_each_cpu_count(args: argparse.Namespace, selected: list[Workload]) -> list[Workload]:
+    """`cpus = "each"` workloads as one point per CPU count (1, 2, ... this machine's CPUs), the
+    others unchanged; only under --pin auto without --cpus (the user's own choice wins). Call
+    before the harness pins itself: the counts come from the CPUs this process may use."""
+    if args.pin != "auto" or getattr(args, "cpus", None) is not None:
+        return selected
+    if not any(w.cpus_each for w in selected):
+        return selected
+    seed = number(args.seed, "--seed", int, 0)
+    args.seed = str(secrets.randbelow(2**31) if seed is None else seed)
+    available = measure.available_cpus()
+    axis = sweep.Axis(CPUS_AXIS, tuple(map(str, program_cpus.counts_up_to(len(available)))))
+    expanded: list[Workload] = []
+    for workload in selected:
+        if workload.cpus_each:
+            expanded += sweep.expand(workload, axis, args.size, int(args.seed), "cpus", available)
+        else:
+            expanded.append(workload)
+    return expanded
+
+
+def loadgen_cpus(
+    args: argparse.Namespace, server_cpus: tuple[int, ...] | None
+) -> tuple[int, ...] | None:
+    """--loadgen-cpus '0' or '2,3': the load generator's CPUs, apart from the server's (the user
+    asked for separation, so an overlap is an error, not a silent share); None when not given
+    (then the default: the CPUs the server does not use, or unpinned when there are none)."""
+    value = getattr(args, "loadgen_cpus", None)
+    if value is None:
+        return None
+    items = [c.strip() for c in value.split(",")]
+    if not value.strip() or not all(items):
+        raise HarnessError(f"--loadgen-cpus: expected CPU numbers like '0' or '0,1', got {value!r}")
+    try:
+        cpus = tuple(sorted({int(c) for c in items}))
+    except ValueError as exc:
+        raise HarnessError(
+            f"--loadgen-cpus: expected CPU numbers like '0' or '0,1', got {value!r}"
+        ) from exc
+    available = measure.available_cpus()
+    missing = sorted(set(cpus) - set(available))
+    if missing:
+        raise HarnessError(
+            f"--loadgen-cpus: CPU(s) {','.join(map(str, missing))} not available; this process "
+            f"may use {','.join(map(str, available))}"
+        )
+    given = ",".join(map(str, cpus))
+    if server_cpus is None:
+        raise HarnessError(
+            f"--loadgen-cpus {given}: the server is unpinned (--pin none) and may run on every "
+            "CPU; pin it apart (--pin/--cpus) or leave --loadgen-cpus out to share"
+        )
+    overlap = sorted(set(cpus) & set(server_cpus))
+    if overlap:
+        raise HarnessError(
+            f"--loadgen-cpus {given} overlaps the server's CPUs (--pin/--cpus) "
+            f"{','.join(map(str, server_cpus))}; give disjoint sets or leave --loadgen-cpus out "
+            "to share"
         )
     return cpus
 
@@ -154,14 +224,15 @@ def server_settings(
     harness_cpus: tuple[int, ...] | None,
     replicates: int | None = None,
 ):
-    """The server protocol's settings for this size, with --rates and --replicates applied
-    (`replicates`: the command's own default when the option is absent)."""
+    """The server protocol's settings for this size, with --rates, --replicates, --loadgen-cpus
+    and --phase-seconds applied (`replicates`: the command's own default when the option is
+    absent; `harness_cpus`: the load generator's CPUs unless --loadgen-cpus says otherwise)."""
     chosen = number(getattr(args, "replicates", None), "--replicates", int, 1)
     settings = default_settings(
         args.size,
         f"oha {loadgen.OHA_VERSION}",
         measured_cpus,
-        harness_cpus,
+        loadgen_cpus(args, measured_cpus) or harness_cpus,
         replicates=chosen or replicates,
         rates_rps=_rates(getattr(args, "rates", None)),
     )
@@ -169,8 +240,10 @@ def server_settings(
     if extra is not None:
         settings = replace(settings, extra_replicates=extra)
     seconds = number(getattr(args, "phase_seconds", None), "--phase-seconds", float, 0)
-    if seconds:  # every fixed-rate phase this long, whatever the request target says
-        settings = replace(settings, min_phase_seconds=seconds, max_phase_seconds=seconds)
+    if seconds:  # every fixed-rate phase this long, whatever the request target or GC rate says
+        settings = replace(
+            settings, min_phase_seconds=seconds, max_phase_seconds=seconds, gc_phase_margin=0.0
+        )
     return settings
 
 
@@ -228,12 +301,12 @@ def run_config(
     chosen = least or chosen
     repetitions = chosen or max(minimum_repetitions, repetitions)
     seed = number(args.seed, "--seed", int, 0)
-    return RunConfig(
+    config = RunConfig(
         size=args.size,
         repetitions=repetitions,
         warmups=warmups if getattr(args, "warmups", None) is None else args.warmups,
         timeout_seconds=getattr(args, "timeout", None) or timeout,
-        cpu_affinity=_cpus(args.pin),
+        cpu_affinity=_cpus(args.pin, getattr(args, "cpus", None)),
         sample_interval_seconds=getattr(args, "sample_interval", 0.1),
         workloads=tuple(w.name for w in selected),
         order=args.order,
@@ -241,6 +314,8 @@ def run_config(
         seed=secrets.randbelow(2**31) if seed is None else seed,
         stopping=_stopping(args, repetitions, adaptive, target_pct, seconds_per_program),
     )
+    loadgen_cpus(args, config.cpu_affinity)  # refused before anything is built
+    return config
 
 
 def load_measured(spec: str, results_dir: Path) -> tuple[Path, Run]:
@@ -253,6 +328,17 @@ def load_measured(spec: str, results_dir: Path) -> tuple[Path, Run]:
     return path, run
 
 
+def add_race_check(s: argparse.ArgumentParser) -> None:
+    """--race-check / --no-race-check, for the commands that measure through run_suite."""
+    s.add_argument(
+        "--race-check",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="build each Go program of a concurrent workload with -race and run it once at quick "
+        "size before measuring; a race fails it (default: on; workloads/README.md, Race detector)",
+    )
+
+
 def add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
     """Options shared by run and ab: rounds, order, pinning and the stopping rule. Numbers are
     parsed by run_config, so a bad value is one line naming the option."""
@@ -261,6 +347,12 @@ def add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
         "--pin",
         default="auto",
         help="CPUs for the measured process: auto (last CPU), none, or e.g. '1' (default auto)",
+    )
+    s.add_argument(
+        "--cpus",
+        metavar="N",
+        help="give every measured program N CPUs (the last N) and tell both runtimes N; "
+        'in place of --pin auto, and of the 1, 2, ... counts of cpus = "each" workloads',
     )
     s.add_argument(
         "--order",
@@ -310,8 +402,16 @@ def add_measurement(s: argparse.ArgumentParser, repetitions_help: str) -> None:
         "(full 2, quick 0)",
     )
     s.add_argument(
+        "--loadgen-cpus",
+        metavar="CPUS",
+        help="server workloads: the load generator's CPUs, e.g. '0' or '0,1', apart from the "
+        "server's (default: the CPUs the server does not use, or unpinned when there are none, "
+        "and then the phases say they shared)",
+    )
+    s.add_argument(
         "--phase-seconds",
         metavar="S",
         help="server workloads: every fixed-rate phase lasts S seconds (default: long enough for "
-        "20,000 requests, 5-10 s full, 3 s quick); long phases let Go's GC cycles happen in them",
+        "20,000 requests, 5-10 s full, 3 s quick, and for a workload with [server] "
+        "min_gc_cycles long enough for them at the GC rate Go's probe showed, up to 4x that)",
     )

@@ -13,10 +13,12 @@ from harness.cli.output import console, progress_view
 from harness.cli.summary import print_summary
 from harness.measure import launcher as measure
 from harness.measure import machine
+from harness.measure.race import RaceChecker
 from harness.measure.runner import check_budgets_before_building, harness_cpus_for, run_suite
 from harness.model import Workload
 from harness.servers import loadgen
 from harness.servers.protocol import ServerRunner
+from harness.servers.race import ServerRace
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -32,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="also time clean and incremental builds in scratch copies (default: on for full size)",
     )
+    options.add_race_check(s)
     s.add_argument(
         "--sample-interval",
         type=float,
@@ -43,7 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     selected = config.select(options.workloads(args), options.workload_names(args.workloads))
-    return measure_run(args, selected)
+    return measure_run(args, options.at_each_cpu_count(args, selected))
 
 
 def measure_run(args: argparse.Namespace, selected: list[Workload]) -> int:
@@ -64,16 +67,22 @@ def measure_run(args: argparse.Namespace, selected: list[Workload]) -> int:
     run_config = replace(run_config, server=server_settings)
     if harness_cpus:
         measure.pin_current_process(harness_cpus)
+    executor = measure.SubprocessExecutor(measure.ensure_launcher(cache_dir))
+    race_check = None
+    if args.race_check:
+        server_race = ServerRace(run_server, executor) if run_server is not None else None
+        race_check = RaceChecker(cache_dir, executor, server_race)
     run, path = run_suite(
         selected,
         run_config,
         machine.describe(options.ROOT, harness_cpus),
         Builder(cache_dir, profile=options.build_profile(args)),
-        measure.SubprocessExecutor(measure.ensure_launcher(cache_dir)),
+        executor,
         results_dir,
         cache_dir,
         progress_view,
         run_server=run_server,
+        race_check=race_check,
     )
     try:
         print_summary(run)

@@ -10,7 +10,7 @@ from harness.analysis.summaries import analyse_run
 from harness.cli.output import stdout_console
 from harness.model import Run
 from harness.report import formatting
-from harness.report.servers import CONSOLE_COLUMNS, console_rows
+from harness.report.servers import CONSOLE_COLUMNS, console_rows, sharing_line
 
 
 def print_summary(run: Run) -> None:
@@ -81,5 +81,7 @@ def print_summary(run: Run) -> None:
                 f"{analysis.result.error}",
                 markup=False,
             )
+        if shared := sharing_line(analysis.result):
+            stdout_console.print(f"{analysis.result.name}: {shared}", markup=False, soft_wrap=True)
     for warning in noise.run_noise(run, compare.DEFAULT_THRESHOLD).warnings:
         stdout_console.print(f"noise: {warning}", markup=False, soft_wrap=True)

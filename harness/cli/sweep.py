@@ -12,7 +12,7 @@ from harness.cli import options
 from harness.cli.run import measure_run
 from harness.errors import HarnessError
 from harness.measure import sweep
-from harness.model import Workload
+from harness.model import CPUS_AXIS, Workload
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +27,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="NAME=V1,V2,...",
-        help="the axis: a workload parameter (depth=10,12,14,16) or GOGC, GOMEMLIMIT, GOMAXPROCS "
-        "(Go only); more --param options are linked to it point by point (default: the "
+        help="the axis: a workload parameter (depth=10,12,14,16), GOGC, GOMEMLIMIT, GOMAXPROCS "
+        "(Go only) or cpus=1,2 (both languages get N CPUs); more --param options are linked to it point by point (default: the "
         "manifest's [sweep.SIZE])",
     )
     s.add_argument(
@@ -46,6 +46,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     options.add_measurement(
         s, "rounds per point (full 10, quick 3); with adaptive rounds the minimum"
     )
+    options.add_race_check(s)
     s.set_defaults(func=run, build_profile=False, sample_interval=0.1)
 
 
@@ -77,6 +78,11 @@ def run(args: argparse.Namespace) -> int:
             raise HarnessError(
                 f"{workload.name}: a server sweep needs fixed rates (--rates, or [server.rates] "
                 f"{args.size} in {workload.manifest_path}) so every point is loaded alike"
+            )
+        if workload.kind == "server" and axis.name == CPUS_AXIS:
+            raise HarnessError(
+                f"{workload.name}: a server's CPUs are the run's (--pin/--cpus), chosen beside the "
+                "load generator's; sweep cpus over batch workloads"
             )
         if not args.variants:  # the curve is the language pair's; variants multiply the time
             workload = replace(

@@ -173,6 +173,10 @@ class Sampler(threading.Thread):
         self._t0 = t0
         self._stop_event = threading.Event()
         self.samples: list[ResourceSample] = []
+        # What the live program showed: its CPU affinity (read once, at the first sample) and the
+        # most threads it ran at once; None when it exited before the first sample.
+        self.allowed_cpus: tuple[int, ...] | None = None
+        self.threads: int | None = None
 
     def run(self) -> None:
         try:
@@ -186,6 +190,10 @@ class Sampler(threading.Thread):
                 with process.oneshot():
                     memory = process.memory_info()
                     cpu = process.cpu_times()
+                    threads = process.num_threads()
+                    if self.allowed_cpus is None:
+                        self.allowed_cpus = tuple(sorted(process.cpu_affinity()))
+                self.threads = max(self.threads or 0, threads)
                 if memory.rss > 0:
                     self.samples.append(
                         ResourceSample(
@@ -341,6 +349,10 @@ class SubprocessExecutor:
                     kill_group(proc.pid)  # only if the launcher itself died: it reaps the rest
             proc.returncode = os.waitstatus_to_exitcode(launcher_status)  # reaped: Popen must not
             report = _read_report(report_path)
+            seen = {
+                "allowed_cpus": sampler.allowed_cpus if sampler else None,
+                "threads": sampler.threads if sampler else None,
+            }
             stdout = out_path.read_bytes().decode("utf-8", errors="replace")
             stderr = err_path.read_bytes().decode("utf-8", errors="replace")
         if report is None:  # killed before the program was reaped, or it could not be started
@@ -354,6 +366,7 @@ class SubprocessExecutor:
                 stderr=stderr,
                 timed_out=timed_out.is_set(),
                 samples=samples,
+                **seen,
             )
         return ProcessOutcome(
             exit_code=os.waitstatus_to_exitcode(report.wait_status),
@@ -366,6 +379,7 @@ class SubprocessExecutor:
             timed_out=timed_out.is_set(),
             samples=samples,
             leftover_processes=report.leftover_processes,
+            **seen,
         )
 
 

@@ -31,6 +31,7 @@ from typing import Protocol
 from harness.analysis.stats import paired_ratio
 from harness.analysis.summaries import values_by_round
 from harness.errors import HarnessError
+from harness.measure import cpus as program_cpus
 from harness.measure.gctrace import parse_gctrace
 from harness.measure.inputs import InputError, prepare_input
 from harness.measure.launcher import Executor, leftover_message, stderr_tail
@@ -52,6 +53,7 @@ from harness.model import (
     Machine,
     ParamValue,
     ProcessOutcome,
+    RaceCheck,
     Repetition,
     RoundsRecord,
     Run,
@@ -59,6 +61,7 @@ from harness.model import (
     Status,
     StoppingRule,
     SystemState,
+    UnsafeCount,
     Workload,
     WorkloadResult,
 )
@@ -71,6 +74,38 @@ GO_ENV = {"GODEBUG": "gctrace=1"}
 
 class BuildStep(Protocol):
     def build(self, workload: Workload, impl: Implementation) -> BuildRecord: ...
+
+
+class CorrectnessChecks(Protocol):
+    """One workload's correctness checks (measure/race.py CorrectnessChecks), as run_suite uses
+    them: which implementations may be measured, and the result with the checks applied."""
+
+    race: tuple[RaceCheck, ...]
+    unsafe: tuple[UnsafeCount, ...]
+
+    def workload_error(self) -> str | None: ...
+
+    def measurable(self, workload: Workload) -> Workload: ...
+
+    def applied(
+        self, workload: Workload, result: WorkloadResult, builds: Mapping[str, BuildRecord]
+    ) -> WorkloadResult: ...
+
+    def failed(
+        self, workload: Workload, builds: Mapping[str, BuildRecord], size: str
+    ) -> WorkloadResult: ...
+
+
+class CorrectnessCheck(Protocol):
+    """measure/race.py RaceChecker: the checks of one workload, after its builds."""
+
+    def __call__(
+        self,
+        workload: Workload,
+        builds: Mapping[str, BuildRecord],
+        config: RunConfig,
+        progress: Progress,
+    ) -> CorrectnessChecks: ...
 
 
 def argv_for(
@@ -143,11 +178,21 @@ def _failure(outcome: ProcessOutcome, timeout_seconds: float) -> str | None:
 
 
 def to_repetition(
-    rep: int, lang: str, outcome: ProcessOutcome, timeout_seconds: float
+    rep: int,
+    lang: str,
+    outcome: ProcessOutcome,
+    timeout_seconds: float,
+    cpus: tuple[int, ...] | None = None,
+    told: int | None = None,
 ) -> Repetition:
-    """Turn what the executor saw into a repetition; failures keep their raw figures and say why."""
+    """Turn what the executor saw into a repetition; failures keep their raw figures and say why.
+    `cpus`: what the program was given and `told` the workers it was told to use (default one
+    per CPU); one that ran otherwise fails (cpus.mismatch)."""
     trace = parse_gctrace(outcome.stderr) if lang == "go" else None
     base = Repetition(
+        cpus=cpus,
+        allowed_cpus=outcome.allowed_cpus,
+        threads=outcome.threads,
         rep=rep,
         ok=False,
         wall_seconds=outcome.wall_seconds,
@@ -169,6 +214,9 @@ def to_repetition(
         result = parse_result_line(outcome.stdout)
     except ValueError as exc:
         return replace(base, error=str(exc))
+    extra = {k: float(v) for k, v in result.get("extra", {}).items()}
+    if wrong := program_cpus.mismatch(cpus, extra, outcome.allowed_cpus, told):
+        return replace(base, extra=extra, error=wrong)
     return replace(
         base,
         ok=True,
@@ -176,7 +224,7 @@ def to_repetition(
         items=result["items"],
         bytes=result["bytes"],
         checksum=result["checksum"],
-        extra={k: float(v) for k, v in result.get("extra", {}).items()},
+        extra=extra,
     )
 
 
@@ -446,9 +494,11 @@ def run_batch_workload(
     impls = workload.implementations
     reps: dict[str, list[Repetition]] = {impl.key: [] for impl in impls}
     errors: dict[str, str] = {}
+    beyond = {i.key: why for i in impls if (why := i.beyond_limits(params))}
+    cpus = workload.cpus if workload.cpus is not None else config.cpu_affinity
     for impl in impls:
-        if not builds[impl.key].ok:
-            errors[impl.key] = builds[impl.key].error or "build failed"
+        if not builds[impl.key].ok or impl.key in beyond:
+            errors[impl.key] = beyond.get(impl.key) or builds[impl.key].error or "build failed"
             progress(f"{workload.name} {impl.key}: {errors[impl.key]}")
     schedule = Schedule(len(impls), config.order, config.seed, workload.name, config.reverse)
     previous: list[str | None] = [None]
@@ -461,15 +511,27 @@ def run_batch_workload(
                 continue
             argv = argv_for(workload, builds[impl.key].binary_path or "", params, input_record)
             started = clock() - t0
+            env = {
+                **(GO_ENV if impl.lang == "go" else {}),
+                **program_cpus.environment(impl.lang, cpus),
+                **dict(impl.env),
+            }
             outcome = executor.run(
                 argv,
-                env={**(GO_ENV if impl.lang == "go" else {}), **dict(impl.env)},
-                cpus=config.cpu_affinity,
+                env=env,
+                cpus=cpus,
                 timeout_seconds=config.timeout_seconds,
                 sample_interval_seconds=config.sample_interval_seconds,
             )
             repetition = replace(
-                to_repetition(round_index, impl.lang, outcome, config.timeout_seconds),
+                to_repetition(
+                    round_index,
+                    impl.lang,
+                    outcome,
+                    config.timeout_seconds,
+                    cpus,
+                    program_cpus.told_workers(env, cpus),
+                ),
                 position=position,
                 predecessor=previous[0],
                 started_at_seconds=started,
@@ -542,7 +604,11 @@ def run_batch_workload(
             lang=impl.lang,
             variant=impl.variant,
             library=impl.library,
-            status="ok" if impl.key not in errors else not_run_status(builds[impl.key]),
+            status="ok"
+            if impl.key not in errors
+            else "skipped"
+            if impl.key in beyond
+            else not_run_status(builds[impl.key]),
             build=builds[impl.key],
             repetitions=tuple(reps[impl.key]),
             warmups_run=config.warmups,
@@ -563,6 +629,8 @@ def run_batch_workload(
         mismatch,
         rounds=rounds,
         cpu_window=window,
+        cpus=cpus,
+        shares_cpus_with_harness=shares_cpus_with_harness(cpus),
     )
 
 
@@ -607,6 +675,7 @@ def conclude_workload(
         reference_checksum=reference,
         error=error,
         cpu_features=workload.cpu_features,
+        published=workload.published,
         **extra,
     )
 
@@ -779,10 +848,13 @@ def run_suite(
     system_state: Callable[[], SystemState | None] = read_system_state,
     read_stat: StatReader = read_cpu_times,
     cpu_clock: CpuClock = process_cpu_seconds,
+    race_check: CorrectnessCheck | None = None,
 ) -> tuple[Run, Path]:
     """Measure every workload in turn through fill_runs, saved after each one. The machine's
     state is read once, at the start; `read_stat` and `cpu_clock` go to the batch runner (a server
-    runner reads its own)."""
+    runner reads its own). `race_check` (measure/race.py RaceChecker) runs after a workload's
+    builds and before it is measured: an implementation the race detector caught is not measured
+    and fails, a default caught fails the workload; its records go on the workload's result."""
     run = Run(
         schema_version=SCHEMA_VERSION,
         run_id=new_run_id(),
@@ -797,9 +869,13 @@ def run_suite(
 
     def measure(workload: Workload) -> tuple[WorkloadResult]:
         builds = build_all(workload, builder, progress)
+        checks = race_check(workload, builds, config, progress) if race_check else None
         input_record = input_or_failure(workload, config.size, cache_dir, progress)
         if isinstance(input_record, str):
             result = input_failed(workload, builds, input_record, config.size)
+        elif checks is not None and checks.workload_error():
+            progress(f"{workload.name}: not measured: {checks.workload_error()}")
+            result = checks.failed(workload, builds, config.size)
         else:
             if workload.kind == "server":
                 if run_server is None:
@@ -809,13 +885,24 @@ def run_suite(
             else:
                 runner = run_batch
                 progress(f"run {workload.name} ({config.size}: {rounds_plan(config)})")
-            result = runner(workload, builds, input_record, config, executor, progress)
+            measured = workload if checks is None else checks.measurable(workload)
+            result = runner(measured, builds, input_record, config, executor, progress)
+            if checks is not None:
+                result = checks.applied(workload, result, builds)
+        if checks is not None and isinstance(input_record, str):
+            result = replace(result, race_checks=checks.race, unsafe_counts=checks.unsafe)
         return (replace(result, origin=workload_origin(workload), sweep=workload.sweep_point),)
 
     (run,), (path,) = fill_runs(
         (run,), workloads, measure, lambda r: save_run(r, results_dir), progress
     )
     return run, path
+
+
+def shares_cpus_with_harness(cpus: tuple[int, ...] | None) -> bool:
+    """Whether this process (pinned by now, when it pins itself) may run on a measured CPU: then
+    its sampling and bookkeeping compete with the program there (always so when unpinned)."""
+    return cpus is None or bool(set(cpus) & os.sched_getaffinity(0))
 
 
 def harness_cpus_for(measured: tuple[int, ...] | None) -> tuple[int, ...] | None:

@@ -2,9 +2,10 @@
 the run (built once, Go and Rust interleaved and counterbalanced, checksums verified), so every
 statistic of a run applies to each point.
 
-An axis is a workload parameter (json `tweets`, binarytrees `depth`, kv-cache `entries`) or a Go
+An axis is a workload parameter (json `tweets`, binarytrees `depth`, kv-cache `entries`), a Go
 runtime setting (GOGC, GOMEMLIMIT, GOMAXPROCS), which applies to the Go implementations only: Rust
-runs unchanged at every point, as the reference the tuned Go is set beside. Other settings may move
+runs unchanged at every point, as the reference the tuned Go is set beside, or `cpus`, which
+gives both languages the same N CPUs (measure/cpus.py: the last N, both runtimes told N). Other settings may move
 with the axis point by point (linked: kv-cache's `key_regex` must cover exactly its `entries`) or
 stay fixed for the whole sweep (`--set GOGC=off` for a GOMEMLIMIT sweep).
 
@@ -25,7 +26,9 @@ from collections.abc import Mapping, Sequence
 
 from harness.config import RUNTIME_SETTINGS
 from harness.errors import HarnessError
-from harness.model import ParamValue, SweepPoint, Workload
+from harness.measure.cpus import last_cpus
+from harness.measure.launcher import available_cpus
+from harness.model import CPUS_AXIS, ParamValue, SweepPoint, Workload
 
 # What Go accepts for its runtime settings (runtime/extern.go): GOGC is a percentage or "off";
 # GOMEMLIMIT a byte count with an optional B/KiB/MiB/GiB/TiB suffix, or "off".
@@ -145,13 +148,32 @@ def numeric(name: str, value: str) -> float | None:
         return None
 
 
-def expand(workload: Workload, axis: Axis, size: str, seed: int, where: str) -> list[Workload]:
+def cpus_value(value: str, available: Sequence[int], where: str) -> tuple[int, ...]:
+    """A point of the cpus axis: the last N available CPUs, for both languages alike."""
+    if not value.isdigit():
+        raise HarnessError(f"{where} {CPUS_AXIS}: a whole number of CPUs, got {value!r}")
+    return last_cpus(int(value), available, f"{where} {CPUS_AXIS}")
+
+
+def expand(
+    workload: Workload,
+    axis: Axis,
+    size: str,
+    seed: int,
+    where: str,
+    available: Sequence[int] | None = None,
+) -> list[Workload]:
     """One copy of `workload` per point, in the order measured (shuffled by `seed`), each named
-    '<name>@<axis>=<value>' with its parameters or Go environment set and its SweepPoint."""
+    '<name>@<axis>=<value>' with its parameters, Go environment or CPUs set and its SweepPoint.
+    `available`: the CPUs a cpus axis takes from (default: this process's, read before the
+    harness pins itself)."""
     settings = [(axis.name, axis.values), *axis.linked]
+    cpu_set = tuple(available) if available is not None else available_cpus()
     for name, values in [*settings, *((k, (v,)) for k, v in axis.fixed)]:
         for value in values:
-            if name in RUNTIME_SETTINGS:
+            if name == CPUS_AXIS:
+                cpus_value(value, cpu_set, where)
+            elif name in RUNTIME_SETTINGS:
                 check_runtime_value(name, value, where)
             else:
                 _param_value(workload, size, name, value, where)
@@ -162,8 +184,11 @@ def expand(workload: Workload, axis: Axis, size: str, seed: int, where: str) -> 
         assigned = [(name, values[position]) for name, values in settings] + list(axis.fixed)
         params: dict[str, dict[str, ParamValue]] = {s: dict(p) for s, p in workload.params.items()}
         env = []
+        cpus = workload.cpus
         for name, value in assigned:
-            if name in RUNTIME_SETTINGS:
+            if name == CPUS_AXIS:
+                cpus = cpus_value(value, cpu_set, where)
+            elif name in RUNTIME_SETTINGS:
                 env.append((name, value))
             else:
                 params[size][name] = _param_value(workload, size, name, value, where)
@@ -189,6 +214,7 @@ def expand(workload: Workload, axis: Axis, size: str, seed: int, where: str) -> 
                 params=params,
                 implementations=implementations,
                 sweep_point=point,
+                cpus=cpus,
             )
         )
     return points

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import jinja2
@@ -24,7 +25,8 @@ from harness.analysis.summaries import (
 )
 from harness.measure import cpufeatures
 from harness.model import ImplementationResult, Run
-from harness.report import brief, charts, formatting, machine_block, sections
+from harness.report import brief, charts, correctness, formatting, machine_block, sections
+from harness.report import concurrency as concurrency_report
 from harness.report import hybrid as hybrid_report
 from harness.report import profiles as profile_report
 from harness.report import scaling as scaling_report
@@ -277,8 +279,10 @@ def report_context(
         "brief": brief.html_context(brief.build_brief(analysis)),
         "summary": sections.summary(analyses, m.cpu_flags),
         "scaling": sections.scaling_section(run, budget),
+        "concurrency": concurrency_report.concurrency_section(analysis),
         "build_ops": sections.build_and_operations(run),
         "hybrid": hybrid_report.hybrid_section(run, analysis.hybrid),
+        "correctness": asdict(correctness.correctness_block(run)),
         "gc": _with_profile_shares(sections.gc_and_memory(run, analyses), profile),
         "profile": profile_report.profile_section(profile),
         "trend": sections.trend_section(list(history) or [run]),

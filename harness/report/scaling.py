@@ -697,6 +697,38 @@ def budget_sentence(block: Block, rate: float, budget: float) -> str:
     return sentence + "."
 
 
+def cores_sentence(block: Block) -> str:
+    """How many server cores the GC-tuning answer was measured with, from each point's recorded
+    worker settings (HARNESS_CPUS; GOMAXPROCS in files before it, unless that is the axis). Go's
+    collector gives its background mark a quarter of GOMAXPROCS: with one core the mark has none
+    of its own and takes the core the requests need, so a one-core answer is said to be one."""
+    counts: set[str | None] = set()
+    for point in block.points:
+        impl = point.result_for(GO)
+        if impl is None:
+            continue
+        found = impl.parallelism.get("HARNESS_CPUS")
+        if found is None and block.axis != "GOMAXPROCS":
+            found = impl.parallelism.get("GOMAXPROCS")
+        counts.add(found)
+    if not counts or None in counts:
+        return (
+            "The server's core count is not recorded at every point: the answer holds for the "
+            "setup it was measured in, which this run does not say."
+        )
+    if counts == {"1"}:
+        return (
+            "Measured with one server core (GOMAXPROCS=1): Go's background mark workers had no "
+            "core of their own and took the one the requests needed, so the answer may not hold "
+            "for a Go service on more cores."
+        )
+    if len(counts) == 1:
+        (n,) = counts
+        return f"Measured with {n} server cores (GOMAXPROCS={n}; the same worker count for Rust)."
+    shown = ", ".join(sorted((c for c in counts if c is not None), key=int))
+    return f"Measured with {shown} server cores at different points: compare points of one count."
+
+
 def server_block(block: Block, budget: Budget) -> BlockView:
     """A server workload along any axis: p99 and peak RSS per fixed rate, Go beside Rust, and for
     a runtime setting the budget answer per rate."""
@@ -793,7 +825,10 @@ def server_block(block: Block, budget: Budget) -> BlockView:
             )
         )
     if block.axis in RUNTIME_SETTINGS:
-        sentences = tuple(budget_sentence(block, rate, budget.seconds) for rate in rates)
+        sentences = (
+            cores_sentence(block),
+            *(budget_sentence(block, rate, budget.seconds) for rate in rates),
+        )
     else:
         sentences = (
             f"The last column says whether Go's p99 stays within the budget of "

@@ -24,7 +24,7 @@ from harness.analysis.summaries import (
 )
 from harness.analysis.trend import trends
 from harness.measure import cpufeatures
-from harness.model import CpuState, Run, ServerPhase, SystemState
+from harness.model import CpuState, Run, ServerPhase, ServerSettings, SystemState
 from harness.report import charts, formatting
 from harness.report import scaling as scaling_report
 from harness.report.charts import Chart
@@ -307,6 +307,17 @@ def gc_and_memory(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
     return {"rows": rows, "chart": chart, "reading": reading}
 
 
+def _server_workers(settings: ServerSettings | None) -> str:
+    """What the run's servers had: one core count only, whichever it was."""
+    if settings is None:
+        return "no server ran"
+    n = settings.parallelism
+    return (
+        f"servers ran with {n} worker{'s' if n != 1 else ''} on {n} CPU{'s' if n != 1 else ''} "
+        "in this run, one core count only"
+    )
+
+
 def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
     noisy = []
     for a in analyses:
@@ -362,7 +373,9 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             "safety beyond memory safety (logic errors, concurrency bugs that both languages allow);",
             "behaviour on other machines: these are one VM's numbers (2 vCPUs, no frequency control, no "
             "hardware counters); rerun on the hardware you deploy to;",
-            "multi-core scaling: programs are pinned to one CPU and servers run with one worker thread.",
+            "multi-core scaling: programs are pinned to one CPU and "
+            + _server_workers(run.config.server)
+            + ".",
         ],
     }
 
@@ -395,11 +408,15 @@ def capacity_section(projection: CapacityProjection) -> dict:
                     "cpu_cost": _money(lang.cpu_cost_per_month),
                     "memory_cost": _money(lang.memory_cost_per_month),
                     "total": _money(lang.total_cost_per_month),
-                    "ratio": "",
+                    "note": "",
                 }
             )
+        notes = [f"scaling: {w.scaling}"] if w.scaling else []
         if w.go_rust_cost_ratio is not None:
-            rows[-1]["ratio"] = f"Go/Rust monthly cost {w.go_rust_cost_ratio:.2f}×"
+            notes.insert(
+                0, f"Go/Rust monthly cost {w.go_rust_cost_ratio:.2f}× · basis: {lang.basis}"
+            )
+        rows[-1]["note"] = " · ".join(notes)
     return {
         "rows": rows,
         "assumptions": list(projection.assumptions),

@@ -21,12 +21,20 @@ from harness.analysis.phases import (
     CLOSED_LOOP,
     OPEN_LOOP,
     STEAL_SET_ASIDE_SHARE,
+    cpu_list,
     headline_exclusions,
+    shared_cpus_flag,
 )
 from harness.analysis.replicates import Estimate, RateSummary
 from harness.analysis.stats import PairedRatio
 from harness.analysis.summaries import gc_figures, server_cpu_seconds
-from harness.model import ImplementationResult, RunConfig, ServerPhase, WorkloadResult
+from harness.model import (
+    ImplementationResult,
+    RunConfig,
+    ServerPhase,
+    ServerSettings,
+    WorkloadResult,
+)
 from harness.report import charts, formatting
 from harness.report.charts import Chart
 
@@ -84,6 +92,7 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase, replicate: str) -
     gc = gc_figures(phase.gc_cycles, server_cpu_seconds(phase))
     counts = phase.request_counts
     excluded = headline_exclusions(phase) if phase.offered_rps is not None else ()
+    flags = (*phase.flags, *filter(None, (shared_cpus_flag(phase.shared_cpus),)))
     return {
         "key": impl.key,
         "phase": phase.phase,
@@ -119,8 +128,8 @@ def _phase_row(impl: ImplementationResult, phase: ServerPhase, replicate: str) -
             f"longest mark {formatting.seconds(gc.longest_mark_seconds)}"
         ),
         "loadgen_cpu": formatting.percent(_loadgen_share(phase)),
-        "flags": "; ".join(phase.flags),
-        "flagged": bool(phase.flags),
+        "flags": "; ".join(flags),
+        "flagged": bool(flags),
         "excluded": "; ".join(excluded),
     }
 
@@ -384,6 +393,72 @@ def _first_replicates(impls: Sequence[ImplementationResult], rate: float) -> dic
     return found
 
 
+def _cpus(cpus: tuple[int, ...] | None, unpinned: str) -> str:
+    if cpus is None:
+        return unpinned
+    return f"CPU{'s' if len(cpus) != 1 else ''} {cpu_list(cpus)}"
+
+
+def cpus_text(settings: ServerSettings) -> str:
+    """Where the server and the load generator ran and the worker settings both runtimes got
+    (the contract's one N: workloads/README.md), as the run was set up."""
+    n = settings.parallelism
+    return (
+        f"server {_cpus(settings.server_cpus, 'unpinned (any CPU the harness may use)')}, load "
+        f"generator {_cpus(settings.loadgen_cpus, 'unpinned (the harness CPUs, inherited)')}; "
+        f"{n} worker{'s' if n != 1 else ''} on both runtimes (HARNESS_CPUS={n}; Go "
+        f"GOMAXPROCS={n}; Rust TOKIO_WORKER_THREADS={n}, RAYON_NUM_THREADS={n}; a sweep's "
+        "runtime setting over them; each implementation's as set in the Servers table)"
+    )
+
+
+def sharing_line(w: WorkloadResult) -> str:
+    """ "server and load generator shared CPU(s) 0,1: ... (12 of 12 phases)" when any phase's
+    load generator could run on a server CPU; "" when none did (or, in older files, none
+    recorded it)."""
+    phases = [p for impl in w.implementations for p in impl.phases if p.shared_cpus]
+    if not phases:
+        return ""
+    shared = tuple(sorted({c for p in phases for c in p.shared_cpus or ()}))
+    total = sum(1 for impl in w.implementations for p in impl.phases if p.shared_cpus is not None)
+    return f"{shared_cpus_flag(shared)} ({len(phases)} of {total} phases)"
+
+
+def cpu_sharing(w: WorkloadResult) -> str:
+    """The report's disclosure of shared CPUs, with where to look and what to do about it."""
+    line = sharing_line(w)
+    if not line:
+        return ""
+    return (
+        f"{line[:-1]}, each flagged in the phase tables; the load-gen CPU column shows how "
+        "much). A disclosure, not an exclusion: give the load generator CPUs of its own with "
+        "--loadgen-cpus where the machine has them"
+    )
+
+
+def sizing_text(w: WorkloadResult, settings: ServerSettings | None) -> str:
+    """How long the fixed-rate phases were and why, with every capped rate named."""
+    sizing = w.phase_sizing
+    if sizing is None:
+        if settings is None:
+            return "not recorded"
+        return (
+            f"{settings.min_phase_seconds:g}–{settings.max_phase_seconds:g} s aiming at "
+            f"{settings.target_requests_per_phase:,} requests (each rate's length not recorded "
+            "before schema 9)"
+        )
+    lengths = "; ".join(
+        f"{p.offered_rps:,.0f} req/s {p.seconds:.1f} s"
+        + (
+            f" (capped: the GC rate asks for {p.gc_seconds_needed:.0f} s)"
+            if p.capped and p.gc_seconds_needed is not None
+            else ""
+        )
+        for p in sizing.lengths
+    )
+    return sizing.source + (f": {lengths}" if lengths else "")
+
+
 def server_context(w: WorkloadResult, config: RunConfig) -> dict:
     settings = config.server
     impls = []
@@ -406,13 +481,11 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
     if settings is not None:
         method = (
             f"{settings.loadgen}, fixed-rate phases open loop (-q) with latency correction (latency "
-            f"from the intended send time), {settings.connections} connections; server pinned to "
-            f"CPUs {settings.server_cpus}, load generator to {settings.loadgen_cpus}; parallelism "
-            f"{settings.parallelism} on both runtimes; saturation = closed-loop probe of "
-            f"{settings.probe_seconds:g} s; phases {settings.min_phase_seconds:g}–"
-            f"{settings.max_phase_seconds:g} s aiming at {settings.target_requests_per_phase:,} "
-            "requests; a phase's requests, achieved rate, server CPU and GC cycles cover the load "
-            "generator's own span, its peak RSS is its own (VmHWM reset at its start)"
+            f"from the intended send time), {settings.connections} connections; "
+            f"{cpus_text(settings)}; saturation = closed-loop probe of "
+            f"{settings.probe_seconds:g} s; a phase's requests, achieved rate, server CPU and GC "
+            "cycles cover the load generator's own span, its peak RSS is its own (VmHWM reset at "
+            "its start)"
         )
     phase_tables = _phase_tables(w)
     return {
@@ -426,6 +499,8 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
         "params": ", ".join(f"{k}={v}" for k, v in w.params.items()),
         "checksum": w.reference_checksum or "–",
         "method": method,
+        "cpu_sharing": cpu_sharing(w),
+        "phase_sizing": sizing_text(w, settings),
         "rates": ", ".join(f"{r:,.0f}" for r in w.offered_rates_rps)
         or "none (no saturation figure)",
         "rates_source": w.rates_source or "not recorded (a file from before schema 5)",

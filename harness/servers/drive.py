@@ -4,11 +4,14 @@ measured on one time base.
 Each [[server.requests]] stream is one oha process (open loop at `rate` x share, or closed loop when
 `rate` is None); they run at once, pinned to the load generator's CPUs. Requests, achieved rate,
 server CPU and GC cycles all cover one window, the load generator's own span; the peak RSS is the
-phase's own (VmHWM reset at its start). phase_analysis holds the rules a phase is judged by.
+phase's own (VmHWM reset at its start). Each phase records the CPUs the server could run on (read
+back from it), the load generator's (which it has one worker thread per) and the ones they shared,
+which the report discloses beside the phase. phase_analysis holds the rules a phase is judged by.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +22,7 @@ from harness.analysis import noise
 from harness.analysis import phases as phase_analysis
 from harness.measure import noise as noise_readings
 from harness.measure.gctrace import parse_gctrace
-from harness.measure.launcher import Executor
+from harness.measure.launcher import Executor, available_cpus
 from harness.model import (
     CpuTimes,
     Implementation,
@@ -40,6 +43,9 @@ class PhaseDriver:
     oha: Path
     settings: ServerSettings
     read_stat: noise_readings.StatReader = noise_readings.read_cpu_times
+
+    def loadgen_cpus(self) -> tuple[int, ...]:
+        return loadgen_cpu_set(self.settings)
 
     def _streams(
         self,
@@ -74,7 +80,7 @@ class PhaseDriver:
                 body_path=str(body_path) if body_path else None,
                 content_type=stream.content_type,
                 rand_regex=stream.rand_regex,
-                worker_threads=max(1, len(self.settings.loadgen_cpus or (0,))),
+                worker_threads=len(self.loadgen_cpus()),
             )
             tag = f"{impl.lang}-{impl.variant}-{phase.replace('=', '')}-r{replicate or 0}-{stream.name}"
             streams.append((stream, plan, folder / f"{tag}.json", folder / f"{tag}.db"))
@@ -104,6 +110,15 @@ class PhaseDriver:
             summary.unlink(missing_ok=True)
             db.unlink(missing_ok=True)
 
+        server_cpus = server_cpu_set(server.process.pid)
+        loadgen_cpus = self.loadgen_cpus()
+        # Where the server's CPUs could not be read back (it has exited), the ones it was given.
+        shared = tuple(
+            sorted(
+                set(server_cpus or self.settings.server_cpus or available_cpus())
+                & set(loadgen_cpus)
+            )
+        )
         sampler = server.process.sampler(config.sample_interval_seconds)
         sampler.start()
         # A server already dead (and reaped) has no CPU times left to read.
@@ -197,7 +212,7 @@ class PhaseDriver:
             counts=counts,
             latency_count=len(merged.latencies_seconds),
             loadgen_share=(loadgen_user + loadgen_sys) / elapsed if elapsed > 0 else None,
-            loadgen_cpus=len(self.settings.loadgen_cpus or (0,)),
+            loadgen_cpus=len(loadgen_cpus),
             peak_from_samples=alive and not peak_reset,
             steal_share=steal,
             gc_count=None if gc_cycles is None else len(gc_cycles),
@@ -232,6 +247,9 @@ class PhaseDriver:
             replicate=replicate,
             steal_share=steal,
             gc_cycles_required=gc_required,
+            server_cpus=server_cpus,
+            loadgen_cpus=loadgen_cpus,
+            shared_cpus=shared,
         )
 
     def phase_seconds(self, rate: float) -> float:
@@ -239,6 +257,20 @@ class PhaseDriver:
         s = self.settings
         wanted = 1.02 * s.target_requests_per_phase / rate
         return min(s.max_phase_seconds, max(s.min_phase_seconds, wanted))
+
+
+def loadgen_cpu_set(settings: ServerSettings) -> tuple[int, ...]:
+    """The CPUs the load generator's processes may run on: its pinning, or, unpinned, the
+    harness's own CPUs, which they inherit."""
+    return settings.loadgen_cpus or available_cpus()
+
+
+def server_cpu_set(pid: int) -> tuple[int, ...] | None:
+    """The CPUs the running server may use, read back from the kernel; None once it has gone."""
+    try:
+        return tuple(sorted(os.sched_getaffinity(pid)))
+    except OSError:
+        return None
 
 
 def _steal_share(

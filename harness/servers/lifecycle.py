@@ -89,12 +89,19 @@ def note_leftovers(errors: dict[str, str], key: str, process: ServerProcess) -> 
 
 
 def environment(impl: Implementation, parallelism: int) -> dict[str, str]:
-    """Same parallelism on both runtimes; Go's GC traced for the pauses; a sweep's runtime
-    setting (impl.env) over both."""
+    """The binary contract's CPU settings, one N for both runtimes (workloads/README.md):
+    HARNESS_CPUS for every program, GOMAXPROCS for Go, TOKIO_WORKER_THREADS and RAYON_NUM_THREADS
+    so the Rust pools' own defaults agree; Go's GC traced for the pauses; a sweep's runtime
+    setting (impl.env) over all of them."""
     n = str(parallelism)
     if impl.lang == "go":
-        return {"GOMAXPROCS": n, "GODEBUG": "gctrace=1", **dict(impl.env)}
-    return {"TOKIO_WORKER_THREADS": n, **dict(impl.env)}
+        return {"HARNESS_CPUS": n, "GOMAXPROCS": n, "GODEBUG": "gctrace=1", **dict(impl.env)}
+    return {
+        "HARNESS_CPUS": n,
+        "TOKIO_WORKER_THREADS": n,
+        "RAYON_NUM_THREADS": n,
+        **dict(impl.env),
+    }
 
 
 def start(

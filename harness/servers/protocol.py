@@ -8,6 +8,9 @@ rate k times, each replicate on a fresh server, implementations in counterbalanc
 2. Rates: fixed on the command line (--rates) or in the manifest ([server.rates]), else fractions
    of the slowest default's probe. The run records which (WorkloadResult.rates_source), so two runs
    at fixed rates can be compared rate by rate.
+   Phase lengths: long enough for the request target, and for a workload whose Go phases must
+   contain GC cycles (`[server] min_gc_cycles`), long enough for them at the GC rate the Go probes
+   showed (phase_lengths); the same length for both languages at a rate, said before measuring.
 3. Replicates 1..k. In each, every implementation in turn, in the order the run's schedule gives
    that round (a Williams square: Go/Rust alternate ABBA), starts a fresh server, warms up at the
    replicate's first rate, runs every rate (ascending in odd replicates, descending in even ones,
@@ -22,13 +25,15 @@ grace period) on every path; processes a server leaves running are killed and fa
 
 from __future__ import annotations
 
+import math
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from harness.analysis import phases as phase_analysis
-from harness.measure.launcher import Executor
+from harness.measure.launcher import Executor, available_cpus
 from harness.measure.noise import (
     CpuClock,
     StatReader,
@@ -43,6 +48,8 @@ from harness.model import (
     Implementation,
     ImplementationResult,
     InputRecord,
+    PhaseLength,
+    PhaseSizing,
     RunConfig,
     ServerPhase,
     ServerSettings,
@@ -50,7 +57,7 @@ from harness.model import (
     WorkloadResult,
 )
 from harness.servers import lifecycle, transport
-from harness.servers.drive import PhaseDriver, failed_phase
+from harness.servers.drive import PhaseDriver, failed_phase, loadgen_cpu_set
 from harness.servers.lifecycle import RunningServer, ServerFailure, note_leftovers
 
 
@@ -90,6 +97,169 @@ def choose_rates(
     return rates, (
         f"fractions {fractions} of the slowest default's closed-loop saturation "
         f"({slowest}: {measured[slowest]:,.0f} req/s in a {settings.probe_seconds:g} s probe)"
+    )
+
+
+# Fixed-rate phases of a workload with `[server] min_gc_cycles` are sized for this many times the
+# cycles it requires (phase_lengths), at most GC_PHASE_CAP_FACTOR x max_phase_seconds.
+GC_PHASE_MARGIN = 1.5
+GC_PHASE_CAP_FACTOR = 4.0
+# A GC rate from fewer cycles than this in the probe is said to be rough.
+GC_RATE_FEW_CYCLES = 3
+
+
+def gc_cycles_per_request(probe: ServerPhase) -> float | None:
+    """Go GC cycles per answered request in a phase's window (both cover the same window, the load
+    generator's span); None without a GC trace or without an answered request."""
+    answered = probe.achieved_rps * probe.duration_seconds
+    if probe.gc_cycles is None or answered <= 0:
+        return None
+    return len(probe.gc_cycles) / answered
+
+
+def _base_text(settings: ServerSettings) -> str:
+    if settings.min_phase_seconds == settings.max_phase_seconds:
+        return f"every fixed-rate phase {settings.min_phase_seconds:g} s"
+    return (
+        f"long enough for {settings.target_requests_per_phase:,} requests, "
+        f"{settings.min_phase_seconds:g}–{settings.max_phase_seconds:g} s"
+    )
+
+
+def phase_lengths(
+    workload: Workload,
+    rates: Sequence[float],
+    settings: ServerSettings,
+    probes: Mapping[str, ServerPhase],
+    implementations: Sequence[Implementation],
+    base_seconds: Callable[[float], float],
+) -> tuple[PhaseSizing, tuple[str, ...]]:
+    """How long each rate's fixed-rate phases run, and what to say about it before measuring.
+
+    Every phase is at least `base_seconds(rate)` (the request target within the size's bounds, or
+    --phase-seconds). A workload whose Go phases must contain `min_gc_cycles` GC cycles to count
+    (kv-cache: a phase that ends before Go collects shows only its between-collection latency)
+    gets phases of min_gc_cycles x GC_PHASE_MARGIN / (c x rate) seconds, where c is the GC cycles
+    per answered request in a Go implementation's closed-loop saturation probe (the selection
+    pass). Why per request: Go starts a cycle when the heap has grown by GOGC % of the live heap
+    since the last one, so the cycles a phase holds follow the bytes allocated, that is the
+    requests answered, whatever the rate. Of the Go implementations that must contain cycles, the
+    one with the fewest cycles per request sets c, and both languages get the same length at a
+    rate (the Rust phase beside a Go one covers the same load for as long).
+
+    Why a margin of 1.5: a window of T seconds holds floor or ceil of T / P cycles of period P,
+    and the probe's own count is just as coarse: a probe that counted 3 cycles may have caught the
+    ends of the window, overstating the rate by up to 3/2. 1.5 keeps the required cycles when the
+    probe's rate is that far off, for half as much time again rather than double. A rate from
+    fewer than GC_RATE_FEW_CYCLES cycles is said to be rough. What the margin covers only in part:
+    a replicate's first phase runs on a fresh server whose first cycle waits for the heap goal
+    left by the preload, which a slow rate reaches later than the saturated warm-up before the
+    probe did; the phase's own count, not this estimate, decides whether it counts.
+
+    The length is capped (settings.gc_phase_cap_seconds: 4 x max_phase_seconds by default, 40 s in
+    a full run), so a low rate cannot make the run hours long. A rate whose phases need more is
+    measured at the cap and marked (PhaseLength.capped, and a flag on its Go phases), not skipped:
+    the cycles a phase actually held decide whether it counts (phase_analysis.too_few_gc_cycles),
+    a prediction from a probe's few cycles is too coarse to drop a rate on, and Rust's figures at
+    that rate are still measured; the cost is bounded by the cap. A Go probe that held no cycle at
+    all leaves its rate unknown: said, and the lengths come from the others (or stay as they are).
+    """
+    base = {rate: base_seconds(rate) for rate in rates}
+    plain = tuple(PhaseLength(offered_rps=rate, seconds=base[rate]) for rate in rates)
+    source = _base_text(settings)
+    required = workload.server.min_gc_cycles if workload.server else 0
+    if not required:
+        return PhaseSizing(source=source, lengths=plain), ()
+    margin, cap = settings.gc_phase_margin, settings.gc_phase_cap_seconds
+    if margin <= 0:
+        fixed = (
+            " (--phase-seconds)" if settings.min_phase_seconds == settings.max_phase_seconds else ""
+        )
+        text = f"{source}{fixed}; not sized by Go's GC rate"
+        return PhaseSizing(source=text, lengths=plain), (
+            f"phases {text}: Go phases with fewer than {required} GC cycles will not count",
+        )
+    go = [
+        i
+        for i in implementations
+        if phase_analysis.gc_cycles_required(required, i.lang, dict(i.env)) is not None
+    ]
+    notes = []
+    measured: dict[str, float] = {}
+    for impl in go:
+        probe = probes.get(impl.key)
+        rate = gc_cycles_per_request(probe) if probe is not None and probe.ok else None
+        if rate is None:
+            notes.append(
+                f"{impl.key}: no saturation probe with a GC trace, so its GC rate is unknown "
+                "and the phases are not sized by it"
+            )
+        elif rate == 0:
+            notes.append(
+                f"{impl.key}: its saturation probe held no GC cycle in "
+                f"{probe.achieved_rps * probe.duration_seconds:,.0f} requests "
+                f"({probe.duration_seconds:.1f} s), so its GC rate is unknown: the phases cannot "
+                f"be sized to hold {required} cycles, and its phases with fewer will not count"
+            )
+        else:
+            measured[impl.key] = rate
+    if not measured:
+        text = f"{source}; not sized by Go's GC rate (no Go probe measured one)"
+        return PhaseSizing(source=text, lengths=plain), tuple(notes)
+    slowest = min(measured, key=lambda k: measured[k])
+    per_request = measured[slowest]
+    probe = probes[slowest]
+    cycles = len(probe.gc_cycles or ())
+    lengths = []
+    for rate in rates:
+        needed = required * margin / (per_request * rate)
+        limit = max(base[rate], cap) if cap > 0 else math.inf
+        lengths.append(
+            PhaseLength(
+                offered_rps=rate,
+                seconds=min(max(base[rate], needed), limit),
+                gc_seconds_needed=needed,
+                capped=needed > limit,
+            )
+        )
+    text = (
+        f"at least {required} x {margin:g} Go GC cycles a phase at the GC rate of {slowest}'s "
+        f"saturation probe ({cycles} cycle{'s' if cycles != 1 else ''} in "
+        f"{probe.achieved_rps * probe.duration_seconds:,.0f} requests, one per "
+        f"{1 / per_request:,.0f}), at most {cap:g} s, and {source}"
+    )
+    shown = ", ".join(f"{p.offered_rps:,.0f} req/s {p.seconds:.1f} s" for p in lengths)
+    notes.append(f"phases sized {text}: {shown}")
+    if cycles < GC_RATE_FEW_CYCLES:
+        notes.append(
+            f"the GC rate comes from {cycles} cycle{'s' if cycles != 1 else ''} in "
+            f"{slowest}'s probe: rough (the count may be one off by where its window fell)"
+        )
+    for p in lengths:
+        if p.capped:
+            expected = per_request * p.offered_rps * p.seconds
+            notes.append(
+                f"{p.offered_rps:,.0f} req/s: {required} x {margin:g} cycles need "
+                f"{p.gc_seconds_needed:.0f} s, over the {p.seconds:g} s cap: measured at the cap, "
+                f"where about {expected:.1f} cycles are expected; Go phases with fewer than "
+                f"{required} will not count"
+            )
+    return (
+        PhaseSizing(
+            source=text,
+            lengths=tuple(lengths),
+            gc_cycles_per_request=per_request,
+            gc_rate_from=slowest,
+        ),
+        tuple(notes),
+    )
+
+
+def capped_flag(length: PhaseLength, required: int, margin: float) -> str:
+    """The mark on a Go phase that ran at the cap, shorter than its GC rate asked for."""
+    return (
+        f"phase capped at {length.seconds:g} s: the probe's GC rate asks for "
+        f"{length.gc_seconds_needed or 0:.0f} s to hold {required} x {margin:g} GC cycles"
     )
 
 
@@ -160,6 +330,21 @@ class ServerRunner:
     def environment(self, impl: Implementation) -> dict[str, str]:
         return lifecycle.environment(impl, self.settings.parallelism)
 
+    def _cpus_line(self) -> str:
+        """Where the servers and the load generator run, said before measuring."""
+        s = self.settings
+        server, loadgen = s.server_cpus or available_cpus(), loadgen_cpu_set(s)
+        shared = sorted(set(server) & set(loadgen))
+        where = phase_analysis.cpu_list
+        text = (
+            f"servers on CPU(s) {where(server)}{'' if s.server_cpus else ' (unpinned)'}, "
+            f"{s.parallelism} worker(s) on both runtimes; load generator on CPU(s) "
+            f"{where(loadgen)}{'' if s.loadgen_cpus else ' (unpinned)'}"
+        )
+        if shared:
+            text += f"; {phase_analysis.shared_cpus_flag(shared)}, and every phase records it"
+        return text
+
     # --- the workload -------------------------------------------------------------------------
 
     def __call__(
@@ -199,8 +384,14 @@ class ServerRunner:
             f"{workload.name}: offered rates {', '.join(f'{r:g}' for r in rates) or 'none'}"
             f" req/s ({source}); {self.settings.replicates} replicate(s)"
         )
+        progress(f"{workload.name}: {self._cpus_line()}")
         if rates:
             measured = [i for i in runnable if i.key not in errors]
+            state.sizing, notes = phase_lengths(
+                workload, rates, self.settings, state.probes, measured, self.driver.phase_seconds
+            )
+            for note in notes:
+                progress(f"{workload.name}: {note}")
             schedule = Schedule(
                 len(measured), config.order, config.seed, workload.name, config.reverse
             )
@@ -266,6 +457,7 @@ class ServerRunner:
             offered_rates_rps=rates,
             rates_source=source,
             cpu_window=window,
+            phase_sizing=state.sizing,
         )
 
     def _select(self, state: _State, impl: Implementation) -> None:
@@ -349,8 +541,12 @@ class ServerRunner:
                         return
                     first_rate = rate if rate is not None else min(rates)
                     self._phase(state, impl, server, bodies, "warmup", first_rate, s.warmup_seconds)
-                seconds = self.driver.phase_seconds(rate) if rate else s.replicate_probe_seconds
+                length = state.length(rate) if rate is not None else None
+                seconds = length.seconds if length else s.replicate_probe_seconds
                 phase = self._phase(state, impl, server, bodies, label, rate, seconds, replicate)
+                if length and length.capped and phase.gc_cycles_required is not None:
+                    flag = capped_flag(length, phase.gc_cycles_required, s.gc_phase_margin)
+                    phase = replace(phase, flags=(*phase.flags, flag))
                 state.phases[impl.key].append(phase)
                 state.progress(_phase_line(tag, phase))
         finally:
@@ -438,6 +634,11 @@ class _State:
         self.idle_rss: dict[str, int] = {}
         self.transports: dict[str, dict[str, str]] = {}
         self.phases: dict[str, list[ServerPhase]] = {i.key: [] for i in workload.implementations}
+        self.sizing: PhaseSizing | None = None
+
+    def length(self, rate: float) -> PhaseLength:
+        assert self.sizing is not None
+        return next(p for p in self.sizing.lengths if p.offered_rps == rate)
 
 
 def default_settings(
@@ -451,18 +652,21 @@ def default_settings(
     """Full: 5 replicates of 4 rates at 5-10 s a phase (about 6 min a workload here), and up to 2
     extra replicates when CPU steal disturbed some (about 70 s each); quick: 2 replicates of 3 s
     phases, no extra ones. A replicate's phase aims at 20,000 requests: five of them pool
-    100,000 (phase_analysis.TRUSTWORTHY_P999_REQUESTS)."""
+    100,000 (phase_analysis.TRUSTWORTHY_P999_REQUESTS); a workload whose Go phases must contain
+    GC cycles gets longer ones, up to 4x the longest (phase_lengths). Both runtimes get one
+    worker per server CPU (server_parallelism)."""
     full = size == "full"
+    max_phase = 10.0 if full else 3.0
     return ServerSettings(
         loadgen=loadgen_name,
         server_cpus=server_cpus,
         loadgen_cpus=loadgen_cpus,
-        parallelism=1,
+        parallelism=server_parallelism(server_cpus),
         connections=64,
         warmup_seconds=2.0 if full else 1.0,
         probe_seconds=10.0 if full else 2.0,
         min_phase_seconds=5.0 if full else 3.0,
-        max_phase_seconds=10.0 if full else 3.0,
+        max_phase_seconds=max_phase,
         target_requests_per_phase=phase_analysis.TRUSTWORTHY_P999_REQUESTS // 5,
         rate_fractions=(0.25, 0.5, 0.75, 0.9),
         ready_timeout_seconds=120.0 if full else 30.0,
@@ -471,4 +675,13 @@ def default_settings(
         extra_replicates=2 if full else 0,
         replicate_probe_seconds=3.0 if full else 1.0,
         rates_rps=tuple(rates_rps),
+        gc_phase_margin=GC_PHASE_MARGIN,
+        gc_phase_cap_seconds=GC_PHASE_CAP_FACTOR * max_phase,
     )
+
+
+def server_parallelism(server_cpus: tuple[int, ...] | None) -> int:
+    """The worker count both runtimes get: one per server CPU. Unpinned, the server may run on
+    every CPU the harness may use, so one per such CPU (what Go's GOMAXPROCS and tokio would
+    choose by themselves), not 1, which would leave CPUs it can use without a worker."""
+    return len(server_cpus) if server_cpus else len(available_cpus())

@@ -57,6 +57,18 @@ History of the format:
   budget_seconds and warmup_round_seconds. Older files read with budget_per "workload" (their
   max_seconds was the whole workload's, and could stop it before the minimum), budget_given false
   and the new RoundsRecord fields None.
+- 9: CPUs as a measured axis (issue 27). Repetition.cpus (the CPUs the program was given),
+  allowed_cpus and threads (what its live process showed: its CPU affinity, the most threads at
+  once); WorkloadResult.cpus and shares_cpus_with_harness; an implementation beyond its
+  manifest `limits` is "skipped"; WorkloadResult.published (others' figures from the manifest).
+  Servers: ServerSettings.parallelism follows the server's CPUs (always 1 before), with
+  gc_phase_margin and gc_phase_cap_seconds; ServerPhase.server_cpus, loadgen_cpus and
+  shared_cpus (read back per phase); WorkloadResult.phase_sizing (phase lengths chosen from the
+  Go probe's GC rate). Older files read with those None / false / 0: they ran on the run's
+  --pin with one server worker, not read back.
+  WorkloadResult.race_checks (each Go program of a concurrent workload race-built and run once
+  at quick size: clean, race, not run, failed) and unsafe_counts (the `unsafe` in each Rust
+  implementation's own source). Older files read with none: not checked.
 """
 
 from __future__ import annotations
@@ -85,7 +97,7 @@ def _budget_per_workload(data: dict) -> dict:
     return {**data, "config": config, "schema_version": 8}
 
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
     2: lambda data: {**data, "schema_version": 3},  # likewise
@@ -97,6 +109,7 @@ MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+
         "schema_version": 7,
     },  # likewise (cpu_flags, build environment, hybrids, gc_cycles_required)
     7: lambda data: _budget_per_workload(data),
+    8: lambda data: {**data, "schema_version": 9},  # every new field has a default
 }
 LATEST_NAME = "latest.json"
 # `harness profile`'s files (model.ProfileRun), versioned on their own: results/profiles/<run-id>.json

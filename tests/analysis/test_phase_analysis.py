@@ -13,6 +13,7 @@ from harness.analysis.phases import (
     headline_exclusions,
     is_headline,
     phase_flags,
+    shared_cpus_flag,
 )
 from harness.model import RequestCounts
 
@@ -105,6 +106,17 @@ def test_phase_flags_name_every_caveat():
     assert flags(peak_from_samples=True) == (
         "peak RSS from psutil samples (VmHWM could not be reset): short peaks missed",
     )
+
+
+def test_a_phase_whose_load_generator_shared_a_server_cpu_says_so_and_still_counts():
+    shared = (
+        "server and load generator shared CPU(s) 0,1: the load generator's CPU time competed "
+        "with the server's"
+    )
+    assert shared_cpus_flag((0, 1)) == shared
+    assert shared_cpus_flag(()) is None and shared_cpus_flag(None) is None  # apart; not recorded
+    phase = replace(server_phase(1000, 1000), shared_cpus=(0, 1))
+    assert headline_exclusions(phase) == () and disturbance(phase) is None
 
 
 def test_phase_flags_name_steal_above_one_percent_only():

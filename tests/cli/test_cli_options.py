@@ -10,8 +10,12 @@ from harness.cli.progress import describe
 from harness.cli.summary import print_summary
 from harness.errors import HarnessError
 from harness.measure import ab as abrun
+from harness.measure.launcher import available_cpus
 from harness.measure.runner import RoundProgress
 from harness.profile.recording import PERIOD_NS
+
+AVAILABLE = available_cpus()
+ALL, LAST = ",".join(map(str, AVAILABLE)), str(AVAILABLE[-1])
 
 
 @pytest.mark.parametrize(
@@ -40,6 +44,22 @@ from harness.profile.recording import PERIOD_NS
         (["--replicates", "0"], "--replicates: must be at least 1, got 0"),
         (["--phase-seconds", "0"], "--phase-seconds: must be above 0, got 0"),
         (["--extra-replicates", "-1"], "--extra-replicates: must be at least 0, got -1"),
+        (["--loadgen-cpus", ""], "--loadgen-cpus: expected CPU numbers like '0' or '0,1', got ''"),
+        (["--loadgen-cpus", "0,"], "--loadgen-cpus: expected CPU numbers like '0' or '0,1'"),
+        (["--loadgen-cpus", "x"], "--loadgen-cpus: expected CPU numbers like '0' or '0,1'"),
+        (
+            ["--loadgen-cpus", "9999"],
+            f"--loadgen-cpus: CPU(s) 9999 not available; this process may use {ALL}",
+        ),
+        (
+            ["--pin", ALL, "--loadgen-cpus", LAST],
+            f"--loadgen-cpus {LAST} overlaps the server's CPUs (--pin/--cpus) {ALL}; give "
+            "disjoint sets or leave --loadgen-cpus out to share",
+        ),
+        (
+            ["--pin", "none", "--loadgen-cpus", LAST],
+            f"--loadgen-cpus {LAST}: the server is unpinned (--pin none) and may run on every CPU",
+        ),
     ],
 )
 def test_bad_measurement_options_are_one_line_errors(tmp_path, capsys, argv, message):
@@ -133,6 +153,34 @@ def test_server_options_reach_the_server_settings():
         parse(["run", "--size", "quick", "--extra-replicates", "3"]), (1,), (0,)
     )
     assert extra.extra_replicates == 3
+
+
+def test_server_workers_follow_the_server_cpus_and_phase_seconds_turns_gc_sizing_off():
+    """README: one worker per server CPU on both runtimes (unpinned: per CPU the harness may
+    use); --phase-seconds is the user's override of every length, the GC-rate sizing included."""
+    parse = parser().parse_args
+    assert options.server_settings(parse(["run"]), (1,), (0,)).parallelism == 1
+    assert options.server_settings(parse(["run"]), (0, 1), None).parallelism == 2
+    assert options.server_settings(parse(["run"]), None, None).parallelism == len(AVAILABLE)
+    full = options.server_settings(parse(["run"]), (1,), (0,))
+    assert (full.gc_phase_margin, full.gc_phase_cap_seconds) == (1.5, 40.0)
+    long = options.server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
+    assert (long.max_phase_seconds, long.gc_phase_margin) == (30.0, 0.0)
+
+
+@pytest.mark.skipif(len(AVAILABLE) < 2, reason="needs two CPUs to keep them apart")
+def test_loadgen_cpus_reach_the_server_settings_and_default_to_the_harness_cpus():
+    parse = parser().parse_args
+    server, loadgen = (AVAILABLE[-1],), (AVAILABLE[0],)
+    chosen = options.server_settings(
+        parse(["run", "--loadgen-cpus", str(AVAILABLE[0])]), server, (9,)
+    )
+    assert chosen.loadgen_cpus == loadgen
+    assert options.server_settings(parse(["run"]), server, loadgen).loadgen_cpus == loadgen
+    config = options.run_config(
+        parse(["run", "--pin", str(AVAILABLE[-1]), "--loadgen-cpus", str(AVAILABLE[0])]), [], False
+    )
+    assert config.cpu_affinity == server
 
 
 def test_profile_period_help_shows_the_periods_profiling_uses(capsys):

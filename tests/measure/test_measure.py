@@ -168,3 +168,20 @@ def test_samples_are_collected(executor):
 
 def test_no_samples_when_interval_zero(executor):
     assert run(executor, ["/bin/true"]).samples == ()
+
+
+def test_the_live_process_is_read_back_its_cpus_and_most_threads(executor):
+    """What Repetition.allowed_cpus and threads record: the program's own affinity and its
+    peak thread count, read from the running process (a Python program starting 3 threads)."""
+    cpus = tuple(sorted(os.sched_getaffinity(0)))
+    code = (
+        "import threading, time\n"
+        "ts = [threading.Thread(target=time.sleep, args=(0.6,)) for _ in range(3)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]"
+    )
+    out = run(executor, [sys.executable, "-c", code], cpus=cpus, interval=0.05)
+    assert out.exit_code == 0
+    assert out.allowed_cpus == cpus
+    assert out.threads == 4  # the main thread and its three
+    one = run(executor, ["/bin/sleep", "0.3"], cpus=cpus[-1:], interval=0.05)
+    assert one.allowed_cpus == cpus[-1:] and one.threads == 1

@@ -227,8 +227,13 @@ def test_env_cpus_and_argv_passed_to_executor():
     executor = FakeExecutor()
     run_workload(wl, executor, config)
     go_call, rust_call = executor.calls
-    assert go_call["env"] == {"GODEBUG": "gctrace=1"}
-    assert "GODEBUG" not in rust_call["env"]
+    # both runtimes are told the one CPU they have (workloads/README.md "CPUs and workers")
+    assert go_call["env"] == {"GODEBUG": "gctrace=1", "HARNESS_CPUS": "1", "GOMAXPROCS": "1"}
+    assert rust_call["env"] == {
+        "HARNESS_CPUS": "1",
+        "RAYON_NUM_THREADS": "1",
+        "TOKIO_WORKER_THREADS": "1",
+    }
     assert go_call["argv"] == [GO, INPUT.path, "12"]
     assert rust_call["argv"] == [RUST, INPUT.path, "12"]
     for call in executor.calls:

@@ -203,7 +203,12 @@ def test_a_numeric_setting_is_drawn_on_its_own_log_scale():
 
 def test_the_budget_answer_names_the_go_point_that_meets_it_beside_rust():
     found = view(server_sweep_points())
-    met, missed = found.sentences
+    cores, met, missed = found.sentences
+    assert cores == (
+        "Measured with one server core (GOMAXPROCS=1): Go's background mark workers had no "
+        "core of their own and took the one the requests needed, so the answer may not hold "
+        "for a Go service on more cores."
+    )
     assert met == (
         "At 5,000 req/s, Go meets a p99 budget of 10 ms at GOGC=400 (p99 4.3 ms [4.1, 4.7]) "
         "with peak RSS 512 MiB, 2.1× Rust's 240 MiB. Failed, no numbers: GOGC = off."
@@ -215,14 +220,42 @@ def test_the_budget_answer_names_the_go_point_that_meets_it_beside_rust():
     )
 
 
+def test_the_budget_answer_says_how_many_server_cores_it_was_measured_with():
+    def with_workers(points, go):
+        return [
+            replace(
+                p,
+                implementations=tuple(
+                    replace(i, parallelism=go) if i.lang == "go" else i for i in p.implementations
+                ),
+            )
+            for p in points
+        ]
+
+    two = view(with_workers(server_sweep_points(), {"HARNESS_CPUS": "2", "GOMAXPROCS": "2"}))
+    assert two.sentences[0] == (
+        "Measured with 2 server cores (GOMAXPROCS=2; the same worker count for Rust)."
+    )
+    # a file from before HARNESS_CPUS: GOMAXPROCS says it
+    old = view(with_workers(server_sweep_points(), {"GOMAXPROCS": "1"}))
+    assert old.sentences[0].startswith("Measured with one server core (GOMAXPROCS=1)")
+    unknown = view(with_workers(server_sweep_points(), {}))
+    assert unknown.sentences[0].startswith("The server's core count is not recorded")
+    mixed = server_sweep_points()
+    mixed[0] = with_workers([mixed[0]], {"HARNESS_CPUS": "2"})[0]
+    assert view(mixed).sentences[0] == (
+        "Measured with 1, 2 server cores at different points: compare points of one count."
+    )
+
+
 def test_a_tighter_budget_is_missed_and_a_looser_one_picks_the_least_memory():
     points = server_sweep_points()
-    tight = view(points, Budget(0.004, "p99_budget_ms in team.toml")).sentences[0]
+    tight = view(points, Budget(0.004, "p99_budget_ms in team.toml")).sentences[1]
     assert tight.startswith(
         "At 5,000 req/s, no Go point meets a p99 budget of 4 ms (best: GOGC=400"
     )
     # at 20 ms both GOGC=100 (300 MiB) and GOGC=400 (512 MiB) meet it at 5,000 req/s
-    loose = view(points, Budget(0.020, "x")).sentences[0]
+    loose = view(points, Budget(0.020, "x")).sentences[1]
     assert loose.startswith("At 5,000 req/s, Go meets a p99 budget of 20 ms at GOGC=100 (p99 13 ms")
     assert "; 2 of 3 points meet it (100, 400), this one with the least peak RSS" in loose
 
@@ -251,10 +284,10 @@ def test_a_point_counts_only_when_every_replicate_is_usable():
         implementations=(replace(go, phases=behind), gogc400.result_for("rust/default")),
     )
     found = view([slow if p is gogc400 else p for p in points])
-    assert found.sentences[0].startswith("At 5,000 req/s, no Go point meets a p99 budget of 10 ms")
+    assert found.sentences[1].startswith("At 5,000 req/s, no Go point meets a p99 budget of 10 ms")
     # GOGC=400's lower p99 is not quoted as the best: a rate it could not hold is not usable
     assert (
-        "(best: GOGC=100, p99 13 ms [12, 14], CI upper bound 14 ms ≥ 10 ms;" in found.sentences[0]
+        "(best: GOGC=100, p99 13 ms [12, 14], CI upper bound 14 ms ≥ 10 ms;" in found.sentences[1]
     )
     row = next(r for r in found.rows if r.cells[:2] == ("5,000", "400"))
     assert row.cells[2].endswith("(not usable)")
@@ -329,6 +362,7 @@ def test_the_section_sits_after_the_summary_and_before_the_workloads(page):
     assert "Theil-Sen slope of log(metric) on log(size)" in shown
     assert "<li>Go grow work time grows as size^2.00 [2.00, 2.00]" in shown
     assert "Go meets a p99 budget of 10 ms at GOGC=400" in shown
+    assert "Measured with one server core (GOMAXPROCS=1)" in shown  # the caveat beside it
     # 2 size charts, 4 for GOGC on a batch workload (work, RSS, GC cycles, GC pause), 2 server
     assert shown.count("<figure") == 8 and shown.count("<svg") == 8
 

@@ -8,12 +8,13 @@ from dataclasses import replace
 
 import pytest
 from builders import gc_cycle, replicated, server_phase, server_run, server_workload
+from markupsafe import escape
 
 from harness.analysis import replicates
 from harness.analysis.decision import largest_go_pause, server_tails
 from harness.analysis.summaries import analyse_run
 from harness.cli.summary import print_summary
-from harness.model import LatencyWindow, RequestCounts
+from harness.model import LatencyWindow, PhaseLength, PhaseSizing, RequestCounts
 from harness.report.html import build_context, render
 from harness.report.sections import gc_and_memory, summary
 from harness.report.servers import CONSOLE_COLUMNS, console_rows
@@ -486,3 +487,91 @@ def test_enough_gc_cycles_or_no_requirement_changes_nothing():
     assert replicates.phase_analysis.headline_exclusions(two) == ()
     none_required = replace(phase, gc_cycles=(), gc_cycles_required=None)
     assert replicates.phase_analysis.headline_exclusions(none_required) == ()
+
+
+# --- CPU sets, worker settings, shared CPUs and phase lengths -----------------------------------
+
+
+def test_the_method_states_the_cpu_sets_and_the_worker_settings_of_both_runtimes():
+    run = replicated_run()
+    two = replace(run.config.server, server_cpus=(0, 1), loadgen_cpus=None, parallelism=2)
+    page = render(build_context(replace(run, config=replace(run.config, server=two))))
+    assert (
+        "server CPUs 0,1, load generator unpinned (the harness CPUs, inherited); 2 workers on "
+        "both runtimes (HARNESS_CPUS=2; Go GOMAXPROCS=2; Rust TOKIO_WORKER_THREADS=2, "
+        "RAYON_NUM_THREADS=2;" in page
+    )
+    # the builders' settings: one server CPU, the load generator on the other
+    assert "server CPU 1, load generator CPU 0; 1 worker on both runtimes" in render(
+        build_context(run)
+    )
+
+
+def test_phases_whose_load_generator_shared_a_server_cpu_are_flagged_and_disclosed(capsys):
+    run = replicated_run()
+    workload = run.workloads[0]
+    shared = (
+        "server and load generator shared CPU(s) 0,1: the load generator's CPU time competed "
+        "with the server's"
+    )
+    impls = tuple(
+        replace(impl, phases=tuple(replace(p, shared_cpus=(0, 1)) for p in impl.phases))
+        for impl in workload.implementations
+    )
+    total = sum(len(i.phases) for i in impls)
+    sharing = replace(run, workloads=(replace(workload, implementations=impls),))
+    page = render(build_context(sharing))
+    shown = escape(shared)
+    assert (
+        f'<p class="warning">⚠ {shown} ({total} of {total} phases, each flagged in the phase tables;'
+        in page
+    )
+    details = page.split("<details>")[1].split("</details>")[0]
+    assert details.count(shown) == total  # beside every phase, with its other flags
+    # a disclosure, not an exclusion: the usable rates stay usable
+    assert "2.24× [2.05, 2.26]" in page
+    # said once per workload in the run summary, not in every rate's notes
+    print_summary(sharing)
+    out = capsys.readouterr().out
+    assert out.count("shared CPU(s)") == 1
+    assert f"api: {shared} ({total} of {total} phases)" in out
+    # apart (recorded, nothing shared) or not recorded (older files): no warning
+    apart = tuple(
+        replace(i, phases=tuple(replace(p, shared_cpus=()) for p in i.phases))
+        for i in workload.implementations
+    )
+    for quiet in (apart, workload.implementations):
+        page = render(
+            build_context(replace(run, workloads=(replace(workload, implementations=quiet),)))
+        )
+        assert "shared CPU(s)" not in page
+
+
+def test_the_phase_lengths_and_how_they_were_chosen_are_shown_with_each_capped_rate():
+    run = replicated_run()
+    workload = replace(
+        run.workloads[0],
+        phase_sizing=PhaseSizing(
+            source="at least 2 x 1.5 Go GC cycles a phase at the GC rate of go/default's "
+            "saturation probe (3 cycles in 350,000 requests, one per 116,667), at most 40 s",
+            lengths=(
+                PhaseLength(1000.0, 40.0, 350.0, capped=True),
+                PhaseLength(3000.0, 10.0, 9.2),
+            ),
+            gc_cycles_per_request=3 / 350_000,
+            gc_rate_from="go/default",
+        ),
+    )
+    page = render(build_context(replace(run, workloads=(workload,))))
+    assert (
+        "Phase lengths (the same for every implementation at a rate): at least 2 x 1.5 Go GC "
+        "cycles a phase at the GC rate of go/default&#39;s saturation probe (3 cycles in 350,000 "
+        "requests, one per 116,667), at most 40 s: 1,000 req/s 40.0 s (capped: the GC rate asks "
+        "for 350 s); 3,000 req/s 10.0 s." in page
+    )
+    # a file from before schema 9: the bounds it had
+    assert (
+        "Phase lengths (the same for every implementation at a rate): 3–3 s aiming at 100,000 "
+        "requests (each rate&#39;s length not recorded before schema 9)"
+        in render(build_context(run))
+    )

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import psutil
 import pytest
-from builders import build_record, server_phase
+from builders import build_record, gc_cycle, server_phase
 
 from harness.analysis.phases import headline_exclusions, is_headline
 from harness.analysis.replicates import rate_summaries
-from harness.measure.launcher import SubprocessExecutor, ensure_launcher
+from harness.measure.launcher import SubprocessExecutor, available_cpus, ensure_launcher
 from harness.model import (
     CpuTimes,
     Implementation,
@@ -325,7 +325,13 @@ def test_start_failure_of_one_language_still_measures_the_other(
     assert result.offered_rates_rps == (round(0.5 * saturation.achieved_rps),)
     assert [p.offered_rps for p in rated] == list(result.offered_rates_rps)
     assert all(p.ok and p.latency is not None and p.latency.count > 0 for p in rated)
-    assert rust.parallelism == {"TOKIO_WORKER_THREADS": "1"}
+    # Unpinned (these settings pin nothing): one worker per CPU the harness may use.
+    n = str(len(available_cpus()))
+    assert rust.parallelism == {
+        "HARNESS_CPUS": n,
+        "TOKIO_WORKER_THREADS": n,
+        "RAYON_NUM_THREADS": n,
+    }
     # What the stand-in's transport did, as observed: socketserver listens with a backlog of 5 and
     # leaves Nagle's algorithm on; http.server keeps HTTP/1.1 connections alive.
     # Its threads (main + one per connection) and the segments of one answer of the primary GET
@@ -821,7 +827,9 @@ def test_a_go_phase_records_the_gc_cycles_it_had_to_contain_and_is_kept_out_with
     params = workload.params["quick"]
     found = {}
     for impl in (GO, RUST):
-        server = runner.start(workload, impl, builds_for(script, script)[impl.key], params, tmp_path)
+        server = runner.start(
+            workload, impl, builds_for(script, script)[impl.key], params, tmp_path
+        )
         with server.process:
             bodies = runner.request_bodies(workload, server, params)
             found[impl.lang] = runner.run_phase(
@@ -844,3 +852,125 @@ def test_a_go_phase_records_the_gc_cycles_it_had_to_contain_and_is_kept_out_with
     assert reason in go.flags and reason in headline_exclusions(go)
     assert (rust.gc_cycles, rust.gc_cycles_required) == (None, None)
     assert not any("GC" in r for r in headline_exclusions(rust))
+
+
+class GcScriptedDriver(ScriptedDriver):
+    """The scripted driver with a Go collector: the Go saturation probes hold 4 GC cycles in their
+    10,000 requests (1,000 req/s for 10 s, one cycle per 2,500 requests), and every fixed-rate
+    phase carries the requirement as the real driver records it. It keeps the seconds each phase
+    was asked to run."""
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.seconds: dict[tuple[str, str, int | None], float] = {}
+
+    def run_phase(
+        self, phase, workload, impl, server, params, bodies, rate, duration, config, executor,
+        folder, replicate=None,
+    ):  # fmt: skip
+        found = super().run_phase(
+            phase, workload, impl, server, params, bodies, rate, duration, config, executor,
+            folder, replicate,
+        )  # fmt: skip
+        self.seconds[(impl.key, phase, replicate)] = duration
+        if impl.lang != "go":
+            return found
+        gc = tuple(gc_cycle(n) for n in range(1, 5)) if rate is None else (gc_cycle(1),)
+        return dataclasses.replace(
+            found,
+            gc_cycles=gc,
+            gc_cycles_required=None if rate is None else workload.server.min_gc_cycles,
+        )
+
+
+def test_fixed_rate_phases_are_sized_from_the_go_probes_gc_rate_alike_for_both_languages(
+    tmp_path, launcher, executor, ports
+):
+    # Rates 300 and 500 (0.3 and 0.5 of the probes' 1,000 req/s). 2 cycles x 1.5 at one cycle per
+    # 2,500 requests: 7,500 requests, 25 s at 300 req/s (over the 20 s cap) and 15 s at 500.
+    workload = dataclasses.replace(
+        WORKLOAD, server=dataclasses.replace(WORKLOAD.server, min_gc_cycles=2)
+    )
+    config = settings(replicates=2, rate_fractions=(0.3, 0.5), gc_phase_cap_seconds=20.0)
+    driver = GcScriptedDriver(config)
+    runner = ServerRunner(driver.oha, config, tmp_path, launcher, driver=driver)
+    script = fake_server(tmp_path, "ok")
+    messages: list[str] = []
+    result = runner(
+        workload, builds_for(script, script), None, run_config(config), executor, messages.append
+    )
+    assert result.offered_rates_rps == (300.0, 500.0)
+    asked = {
+        (key, phase): seconds
+        for (key, phase, replicate), seconds in driver.seconds.items()
+        if replicate is not None and phase.startswith("rate=")
+    }
+    assert asked == {
+        (GO.key, "rate=300"): 20.0,
+        (GO.key, "rate=500"): 15.0,
+        (RUST.key, "rate=300"): 20.0,
+        (RUST.key, "rate=500"): 15.0,
+    }
+    sizing = result.phase_sizing
+    assert sizing is not None and sizing.gc_rate_from == GO.key
+    assert sizing.gc_cycles_per_request == pytest.approx(1 / 2500)
+    assert [(p.offered_rps, p.seconds, p.capped) for p in sizing.lengths] == [
+        (300.0, 20.0, True),
+        (500.0, 15.0, False),
+    ]
+    assert sizing.lengths[0].gc_seconds_needed == pytest.approx(25.0)
+    # Said before the first replicate ran: where things run, and the phase lengths.
+    first = next(n for n, m in enumerate(messages) if " replicate 1/2" in m)
+    said = [m for m in messages[:first] if m.startswith("fake-http: ")]
+    every = ",".join(map(str, available_cpus()))
+    assert (
+        f"fake-http: servers on CPU(s) {every} (unpinned), {len(available_cpus())} worker(s) on "
+        f"both runtimes; load generator on CPU(s) {every} (unpinned); server and load generator "
+        f"shared CPU(s) {every}: the load generator's CPU time competed with the server's, and "
+        "every phase records it"
+    ) in said
+    assert any("phases sized at least 2 x 1.5 Go GC cycles" in m for m in said)
+    assert any(
+        m.startswith("fake-http: 300 req/s: 2 x 1.5 cycles need 25 s, over the 20 s") for m in said
+    )
+    # The capped rate's Go phases are marked; its Rust phases and the other rate's are not.
+    capped = "phase capped at 20 s: the probe's GC rate asks for 25 s to hold 2 x 1.5 GC cycles"
+    for impl in result.implementations:
+        for phase in impl.phases:
+            if phase.replicate is None or phase.offered_rps is None:
+                continue
+            marked = impl.lang == "go" and phase.offered_rps == 300.0
+            assert (capped in phase.flags) == marked, (impl.key, phase.phase, phase.flags)
+
+
+def test_every_phase_records_both_cpu_sets_and_is_flagged_where_they_share_one(
+    tmp_path, oha, launcher, executor, ports
+):
+    """Unpinned, server and load generator may use every CPU: the phase reads the server's CPUs
+    back, records the load generator's and the ones they shared, which is no exclusion. On CPUs
+    apart (a 2-CPU machine or larger) nothing is shared."""
+    available = available_cpus()
+    cases = [(None, None, available)]
+    if len(available) >= 2:
+        cases.append(((available[-1],), (available[0],), ()))
+    for server_cpus, loadgen_cpus, shared in cases:
+        runner = ServerRunner(
+            oha, settings(server_cpus=server_cpus, loadgen_cpus=loadgen_cpus), tmp_path, launcher
+        )
+        script = fake_server(tmp_path, "ok")
+        params = WORKLOAD.params["quick"]
+        server = runner.start(WORKLOAD, GO, builds_for(script, script)[GO.key], params, tmp_path)
+        with server.process:
+            bodies = runner.request_bodies(WORKLOAD, server, params)
+            phase = runner.run_phase(
+                "rate=100", WORKLOAD, GO, server, params, bodies, 100.0, 1.0,
+                run_config(runner.settings), executor, tmp_path,
+            )  # fmt: skip
+            server.process.stop(1.0)
+        assert phase.ok, phase.error
+        assert phase.server_cpus == (server_cpus or available)  # read back from the server
+        assert phase.loadgen_cpus == (loadgen_cpus or available)
+        assert phase.shared_cpus == shared
+        # shown beside the phase from the record (report), never among its per-replicate flags
+        assert not any("shared" in f for f in phase.flags), phase.flags
+        assert not any("shared" in r for r in headline_exclusions(phase))

@@ -27,6 +27,7 @@ from harness import config
 from harness.analysis.replicates import rate_summaries, replicate_ratio
 from harness.build.builder import Builder
 from harness.measure.launcher import SubprocessExecutor, available_cpus, ensure_launcher
+from harness.measure.race import RACE_BUILD
 from harness.model import RunConfig
 from harness.servers import lifecycle, loadgen, transport
 from harness.servers.protocol import ServerRunner, default_settings
@@ -157,8 +158,9 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
     go, rust = result.result_for("go/default"), result.result_for("rust/default")
     assert go.status == "ok", go.error
     assert rust.status == "ok", rust.error
-    assert go.parallelism == {"GOMAXPROCS": "1"}
-    assert rust.parallelism == {"TOKIO_WORKER_THREADS": "1"}
+    n = str(len(server_cpus or available_cpus()))  # one worker per server CPU
+    assert go.parallelism == {"HARNESS_CPUS": n, "GOMAXPROCS": n}
+    assert rust.parallelism == {"HARNESS_CPUS": n, "TOKIO_WORKER_THREADS": n, "RAYON_NUM_THREADS": n}
     shared = {lang: {k: t.transport[k] for k in EXPECTED_TRANSPORT} for lang, t in (("go", go), ("rust", rust))}
     assert shared == {"go": EXPECTED_TRANSPORT, "rust": EXPECTED_TRANSPORT}
     # a quick answer (10 records, 1,929 B) fits Go's 4 KiB buffer: one segment on both sides
@@ -344,16 +346,26 @@ def _oha_running(seen, fixed_rate: bool) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("sig", "fixed_rate"),
+    ("sig", "fixed_rate", "race_check"),
     [
-        pytest.param(signal.SIGINT, False, id="SIGINT-during-saturation-probe"),
-        pytest.param(signal.SIGTERM, True, id="SIGTERM-during-fixed-rate-stage"),
+        pytest.param(signal.SIGINT, False, False, id="SIGINT-during-saturation-probe"),
+        pytest.param(signal.SIGTERM, True, False, id="SIGTERM-during-fixed-rate-stage"),
+        # the race check's closed-loop load on the race-built server comes before any measuring
+        pytest.param(signal.SIGINT, False, True, id="SIGINT-during-race-check"),
     ],
 )
 def test_interrupted_run_stops_servers_and_load_and_saves_results(
-    builds, tmp_path, sig, fixed_rate
+    workload, builds, tmp_path, sig, fixed_rate, race_check
 ):
     results_dir = tmp_path / "results"
+    if race_check:  # built here (then a cache hit for the harness): its path names the server
+        race_build = Builder(ROOT / ".cache", flavour=RACE_BUILD).build(
+            workload, workload.default_for("go")
+        )
+        assert race_build.ok, race_build.error
+        binaries = {race_build.binary_path}
+    else:
+        binaries = {b.binary_path for b in builds.values()}
     stderr_path = tmp_path / "stderr"
     with stderr_path.open("wb") as stderr:
         harness = subprocess.Popen(
@@ -368,6 +380,7 @@ def test_interrupted_run_stops_servers_and_load_and_saves_results(
                 "quick",
                 "--workloads",
                 NAME,
+                "--race-check" if race_check else "--no-race-check",
             ],
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
@@ -375,7 +388,6 @@ def test_interrupted_run_stops_servers_and_load_and_saves_results(
             stderr=stderr,
             preexec_fn=_reset_sigint,
         )
-    binaries = {b.binary_path for b in builds.values()}
     seen: dict[tuple[int, float], list[str]] = {}  # (pid, create time) -> cmdline
 
     def watch() -> None:
