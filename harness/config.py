@@ -334,7 +334,7 @@ def _parse_published(data: dict, params: Mapping[str, Mapping[str, ParamValue]],
                 metric=_choice(table, "metric", PUBLISHED_METRICS, at),
                 go=float(_field(table, "go", (int, float), at)),
                 rust=float(_field(table, "rust", (int, float), at)),
-                params=tuple(sorted(given.items())),
+                params=dict(sorted(given.items())),
                 differs=_field(table, "differs", str, at, ""),
             )
         )

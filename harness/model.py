@@ -149,7 +149,8 @@ class PublishedFigure:
     metric: str  # a Repetition field the report reads ours from: peak_rss_bytes, wall_seconds
     go: float
     rust: float
-    params: tuple[tuple[str, ParamValue], ...] = ()  # where ours is comparable: tasks = 1000000
+    # where ours is comparable: {"tasks": 1000000}
+    params: dict[str, ParamValue] = field(default_factory=dict)
     differs: str = ""  # what they did otherwise (their wait, their measure of memory, versions)
 
 

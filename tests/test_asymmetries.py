@@ -336,7 +336,7 @@ def pipeline_channel_capacity():
 
 
 RING_GO = GO / "ring" / "main.go"
-RING_TOKIO = RUST / "ring" / "src" / "main.rs"
+RING_TOKIO = RUST / "token-ring" / "src" / "main.rs"
 RING_THREADS = RUST / "ring-threads" / "src" / "main.rs"
 
 
@@ -354,7 +354,7 @@ def ring_handoff():
     assert "go member(" in go and "LockOSThread" not in go
     tokio = code(RING_TOKIO)
     assert "tokio::spawn(member(" in tokio and "disable_lifo_slot" not in tokio
-    assert 'tokio = { version = "1.54.1"' in source(RUST / "ring" / "Cargo.toml")
+    assert 'tokio = { version = "1.54.1"' in source(RUST / "token-ring" / "Cargo.toml")
     lock = source(WORKLOADS / "rust" / "Cargo.lock")
     assert re.findall(r'name = "tokio"\nversion = "([^"]+)"', lock) == ["1.54.1"]
 

@@ -120,7 +120,7 @@ def published_rows(results: Sequence[WorkloadResult]) -> list[dict]:
     rows = []
     for result in results:
         for figure in result.published:
-            if any(result.params.get(k) != v for k, v in figure.params):
+            if any(result.params.get(k) != v for k, v in figure.params.items()):
                 continue
             rows.append(_published_row(result, figure))
     return rows

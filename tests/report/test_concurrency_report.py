@@ -17,7 +17,7 @@ PUBLISHED = PublishedFigure(
     metric="peak_rss_bytes",
     go=2_658e6,
     rust=213.6e6,
-    params=(("documents", 400),),
+    params={"documents": 400},
     differs="idle tasks, 10 s sleep",
 )
 
@@ -43,3 +43,11 @@ def test_no_section_without_concurrency_figures():
 
     html = render(build_context(small_run()))
     assert '<section id="concurrency">' not in html
+
+
+def test_published_figures_survive_the_results_file(tmp_path):
+    from harness.store.results import load_run, save_run
+
+    with_published = run([replace(w, published=(PUBLISHED,)) for w in cpus_run().workloads])
+    path = save_run(with_published, tmp_path)
+    assert load_run(path).workloads[0].published == (PUBLISHED,)
