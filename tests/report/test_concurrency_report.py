@@ -32,7 +32,7 @@ def test_the_section_shows_speedup_efficiency_costs_and_published_figures():
     assert "0.80 [" in section  # its efficiency
     assert section.count("<svg") == 2  # speedup and efficiency charts
     assert "1 ms [950 µs, 1.05 ms]" in section  # Rust at 1 CPU: 1.0 s / 1000 items
-    assert "<td class=\"num\">1,000</td>" in section
+    assert '<td class="num">1,000</td>' in section
     assert "Someone 2023" in section and "idle tasks, 10 s sleep" in section
     assert "Go/Rust 12.4×" in section  # theirs: 2658 / 213.6
     assert 'href="#concurrency"' in html
