@@ -1,6 +1,6 @@
 """Issue 27's targets, measured through the real `harness run` / `harness sweep` (`make
 bench-harness`; long: about 6 min for the concurrency workloads, 2 min for the task sweep and
-about 25 min for the kv-cache GOGC answer at one and two server cores).
+about 25 min for the kv-cache GOGC answer at one and two server cores, 3 replicates).
 
 - The three concurrency workloads at full size, at every CPU count: every pair agrees (one
   checksum per workload whatever the CPU count), within 8 minutes; the pipeline's speedup 1 -> 2
@@ -115,6 +115,8 @@ def test_kv_cache_gogc_answer_at_one_and_two_server_cores(tmp_path, benchmark, p
             f"{KV_RATE:g}",
             "--pin",
             pin,
+            "--replicates",
+            "3",
             "--extra-replicates",
             "0",
         ),
