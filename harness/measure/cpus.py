@@ -43,12 +43,16 @@ def last_cpus(count: int, available: Sequence[int], option: str = "--cpus") -> t
     return tuple(sorted(available)[-count:])
 
 
+def variables(lang: str, count: int) -> dict[str, str]:
+    """The variables that tell a program of `lang` to use `count` workers (servers: one per
+    server CPU, servers/lifecycle.py)."""
+    n = str(count)
+    return {CPUS_VARIABLE: n, **{name: n for name in RUNTIME_VARIABLES.get(lang, ())}}
+
+
 def environment(lang: str, cpus: tuple[int, ...] | None) -> dict[str, str]:
     """The variables that tell a program of `lang` how many CPUs it has; none when unpinned."""
-    if cpus is None:
-        return {}
-    n = str(len(cpus))
-    return {CPUS_VARIABLE: n, **{name: n for name in RUNTIME_VARIABLES.get(lang, ())}}
+    return {} if cpus is None else variables(lang, len(cpus))
 
 
 def told_workers(env: dict[str, str], cpus: tuple[int, ...] | None) -> int | None:

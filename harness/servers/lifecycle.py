@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.measure import cpus as program_cpus
 from harness.measure.launcher import ServerProcess, leftover_message
 from harness.measure.launcher import stderr_tail as launcher_stderr_tail
 from harness.measure.runner import argv_for
@@ -93,15 +94,8 @@ def environment(impl: Implementation, parallelism: int) -> dict[str, str]:
     HARNESS_CPUS for every program, GOMAXPROCS for Go, TOKIO_WORKER_THREADS and RAYON_NUM_THREADS
     so the Rust pools' own defaults agree; Go's GC traced for the pauses; a sweep's runtime
     setting (impl.env) over all of them."""
-    n = str(parallelism)
-    if impl.lang == "go":
-        return {"HARNESS_CPUS": n, "GOMAXPROCS": n, "GODEBUG": "gctrace=1", **dict(impl.env)}
-    return {
-        "HARNESS_CPUS": n,
-        "TOKIO_WORKER_THREADS": n,
-        "RAYON_NUM_THREADS": n,
-        **dict(impl.env),
-    }
+    traced = {"GODEBUG": "gctrace=1"} if impl.lang == "go" else {}
+    return {**program_cpus.variables(impl.lang, parallelism), **traced, **dict(impl.env)}
 
 
 def start(
