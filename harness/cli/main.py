@@ -1,5 +1,7 @@
 """Command line: `main` parses, runs the chosen command, and turns a HarnessError into one line
-(exit 2) and an interrupt or SIGTERM into a clean stop (exit 130)."""
+(exit 2) and an interrupt or SIGTERM into a clean stop (exit 130). Commands pin the harness to its
+own CPU; `main` gives the caller its CPUs back, so an in-process caller (a test, a notebook) is not
+left on one CPU for everything it runs next."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ def _terminate(signum, frame):
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     signal.signal(signal.SIGTERM, _terminate)  # so children are killed and results saved
+    caller_cpus = measure.available_cpus()
     try:
         return args.func(args)
     except HarnessError as exc:
@@ -32,3 +35,5 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:
+        measure.pin_current_process(caller_cpus)
