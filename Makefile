@@ -30,14 +30,19 @@ $(VENV)/.installed: pyproject.toml
 	cd workloads/rust && cargo fetch --locked
 	mkdir -p .cache && touch $@
 
-# The open-loop load generator for server workloads, pinned, in a project-local folder.
+# The open-loop load generator for server workloads, pinned, in a project-local folder; built with
+# the system OpenSSL instead of rustls over aws-lc (no TLS runs against 127.0.0.1; tools/README.md).
+# tools/bin/oha.build says how the binary was built (the results record it); another build is replaced.
 OHA_VERSION := 1.16.0
-tools/bin/oha:
-	cargo install oha --version $(OHA_VERSION) --locked --root tools --quiet
+OHA_BUILD := --locked --no-default-features --features native-tls
+tools:
+	@test -x tools/bin/oha && test "$$(cat tools/bin/oha.build 2>/dev/null)" = "$(OHA_BUILD)" || { \
+		pkg-config --exists openssl || (apt-get update -qq && apt-get install -y -qq libssl-dev pkg-config >/dev/null); \
+		echo "cargo install oha --version $(OHA_VERSION) $(OHA_BUILD) --root tools"; \
+		cargo install oha --version $(OHA_VERSION) $(OHA_BUILD) --force --root tools --quiet && \
+		echo "$(OHA_BUILD)" > tools/bin/oha.build; }
 
-tools: tools/bin/oha
-
-deps: $(VENV)/.installed .cache/.deps tools/bin/oha
+deps: $(VENV)/.installed .cache/.deps tools
 
 # The report is written even when a workload failed (it shows the failure); the exit status is run's.
 bench: deps

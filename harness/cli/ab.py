@@ -72,12 +72,17 @@ def run(args: argparse.Namespace) -> int:
     harness_cpus = harness_cpus_for(run_config.cpu_affinity)
     run_server = None
     if any(w.kind == "server" for w in selected):
+        oha = loadgen.find_oha(options.ROOT / "tools")
         settings = options.server_settings(
-            args, run_config.cpu_affinity, harness_cpus, replicates=options.AB_SERVER_REPLICATES
+            args,
+            run_config.cpu_affinity,
+            harness_cpus,
+            replicates=options.AB_SERVER_REPLICATES,
+            loadgen_build=loadgen.describe_oha(oha),
         )
         run_config = replace(run_config, server=settings)
         run_server = ServerRunner(
-            loadgen.find_oha(options.ROOT / "tools"),
+            oha,
             settings,
             options.work_dir(cache_dir),
             measure.ensure_launcher(cache_dir),

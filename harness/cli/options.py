@@ -16,7 +16,6 @@ from harness.measure import launcher as measure
 from harness.measure import sweep
 from harness.measure.schedule import ORDERS
 from harness.model import CPUS_AXIS, Run, RunConfig, StoppingRule, Workload
-from harness.servers import loadgen
 from harness.servers.protocol import default_settings
 from harness.store import history
 from harness.store.results import load_run
@@ -223,14 +222,17 @@ def server_settings(
     measured_cpus: tuple[int, ...] | None,
     harness_cpus: tuple[int, ...] | None,
     replicates: int | None = None,
+    *,
+    loadgen_build: str,
 ):
     """The server protocol's settings for this size, with --rates, --replicates, --loadgen-cpus
     and --phase-seconds applied (`replicates`: the command's own default when the option is
-    absent; `harness_cpus`: the load generator's CPUs unless --loadgen-cpus says otherwise)."""
+    absent; `harness_cpus`: the load generator's CPUs unless --loadgen-cpus says otherwise;
+    `loadgen_build`: loadgen.describe_oha of the binary that will run)."""
     chosen = number(getattr(args, "replicates", None), "--replicates", int, 1)
     settings = default_settings(
         args.size,
-        f"oha {loadgen.OHA_VERSION}",
+        loadgen_build,
         measured_cpus,
         loadgen_cpus(args, measured_cpus) or harness_cpus,
         replicates=chosen or replicates,

@@ -60,7 +60,9 @@ def measure_run(args: argparse.Namespace, selected: list[Workload]) -> int:
     server_settings = None
     if any(w.kind == "server" for w in selected):
         oha = loadgen.find_oha(options.ROOT / "tools")
-        server_settings = options.server_settings(args, measured_cpus, harness_cpus)
+        server_settings = options.server_settings(
+            args, measured_cpus, harness_cpus, loadgen_build=loadgen.describe_oha(oha)
+        )
         run_server = ServerRunner(
             oha, server_settings, options.work_dir(cache_dir), measure.ensure_launcher(cache_dir)
         )

@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 import sqlite3
+import subprocess
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -30,13 +31,27 @@ from harness.errors import HarnessError
 from harness.model import LatencySummary, LatencyWindow, RequestCounts
 
 OHA_VERSION = "1.16.0"
+BUILD_NOTE_SUFFIX = ".build"  # `make tools` writes tools/bin/oha.build: the cargo flags it used
 INSTALL_HINT = (
     f"install it with `make tools` (cargo install oha --version {OHA_VERSION} --locked "
-    "--root tools)"
+    "--no-default-features --features native-tls --root tools; tools/README.md says why)"
 )
 # HDR histogram range: 1 µs to 60 s at 3 significant digits (0.1 % value precision).
 HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS = 1, 60_000_000, 3
 WINDOW_SECONDS = 0.25
+
+
+def describe_oha(oha: Path) -> str:
+    """What the results record as the load generator: the version the binary prints, and the
+    cargo flags `make tools` wrote beside it (an oha from elsewhere says its flags are unknown)."""
+    try:
+        done = subprocess.run([str(oha), "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise HarnessError(f"{oha} --version failed ({exc}): {INSTALL_HINT}") from exc
+    version = done.stdout.strip() or f"oha (version unknown: {oha} --version printed nothing)"
+    note = oha.with_name(oha.name + BUILD_NOTE_SUFFIX)
+    flags = note.read_text().strip() if note.is_file() else "build flags unknown"
+    return f"{version} ({flags})"
 
 
 def find_oha(tools_dir: Path) -> Path:

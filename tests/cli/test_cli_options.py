@@ -135,21 +135,25 @@ def test_defaults_are_the_ones_the_gate_and_the_budget_figures_were_measured_wit
     )
 
 
+def server_settings(*args, **kwargs):
+    return options.server_settings(*args, loadgen_build="oha (test)", **kwargs)
+
+
 def test_server_options_reach_the_server_settings():
     """--rates and --replicates override the size's defaults (README: full 5 replicates, quick 2)."""
     parse = parser().parse_args
-    chosen = options.server_settings(
+    chosen = server_settings(
         parse(["run", "--rates", "4000,2000", "--replicates", "3"]), (1,), (0,)
     )
     assert (chosen.rates_rps, chosen.replicates) == ((2000.0, 4000.0), 3)
-    full = options.server_settings(parse(["run"]), (1,), (0,))
-    quick = options.server_settings(parse(["run", "--size", "quick"]), (1,), (0,))
+    full = server_settings(parse(["run"]), (1,), (0,))
+    quick = server_settings(parse(["run", "--size", "quick"]), (1,), (0,))
     assert (full.rates_rps, full.replicates, quick.replicates) == ((), 5, 2)
     assert (full.extra_replicates, quick.extra_replicates) == (2, 0)
-    long = options.server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
+    long = server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
     assert (long.min_phase_seconds, long.max_phase_seconds) == (30.0, 30.0)
     assert (quick.min_phase_seconds, quick.max_phase_seconds) == (3.0, 3.0)
-    extra = options.server_settings(
+    extra = server_settings(
         parse(["run", "--size", "quick", "--extra-replicates", "3"]), (1,), (0,)
     )
     assert extra.extra_replicates == 3
@@ -159,12 +163,12 @@ def test_server_workers_follow_the_server_cpus_and_phase_seconds_turns_gc_sizing
     """README: one worker per server CPU on both runtimes (unpinned: per CPU the harness may
     use); --phase-seconds is the user's override of every length, the GC-rate sizing included."""
     parse = parser().parse_args
-    assert options.server_settings(parse(["run"]), (1,), (0,)).parallelism == 1
-    assert options.server_settings(parse(["run"]), (0, 1), None).parallelism == 2
-    assert options.server_settings(parse(["run"]), None, None).parallelism == len(AVAILABLE)
-    full = options.server_settings(parse(["run"]), (1,), (0,))
+    assert server_settings(parse(["run"]), (1,), (0,)).parallelism == 1
+    assert server_settings(parse(["run"]), (0, 1), None).parallelism == 2
+    assert server_settings(parse(["run"]), None, None).parallelism == len(AVAILABLE)
+    full = server_settings(parse(["run"]), (1,), (0,))
     assert (full.gc_phase_margin, full.gc_phase_cap_seconds) == (1.5, 40.0)
-    long = options.server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
+    long = server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
     assert (long.max_phase_seconds, long.gc_phase_margin) == (30.0, 0.0)
 
 
@@ -172,11 +176,11 @@ def test_server_workers_follow_the_server_cpus_and_phase_seconds_turns_gc_sizing
 def test_loadgen_cpus_reach_the_server_settings_and_default_to_the_harness_cpus():
     parse = parser().parse_args
     server, loadgen = (AVAILABLE[-1],), (AVAILABLE[0],)
-    chosen = options.server_settings(
+    chosen = server_settings(
         parse(["run", "--loadgen-cpus", str(AVAILABLE[0])]), server, (9,)
     )
     assert chosen.loadgen_cpus == loadgen
-    assert options.server_settings(parse(["run"]), server, loadgen).loadgen_cpus == loadgen
+    assert server_settings(parse(["run"]), server, loadgen).loadgen_cpus == loadgen
     config = options.run_config(
         parse(["run", "--pin", str(AVAILABLE[-1]), "--loadgen-cpus", str(AVAILABLE[0])]), [], False
     )

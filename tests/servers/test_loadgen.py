@@ -8,6 +8,7 @@ databases are created here with oha's own schema so that every latency can be co
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -370,3 +371,30 @@ def test_streams_merge_request_by_request_never_by_averaging_percentiles():
     summary = loadgen.summarise_histogram(loadgen.histogram_of(merged.latencies_seconds))
     assert summary.p99_seconds == pytest.approx(0.100, rel=0.01)
     assert summary.p50_seconds == pytest.approx(0.001, rel=0.01)
+
+
+def _fake_oha(folder: Path, version_line: str) -> Path:
+    oha = folder / "bin" / "oha"
+    oha.parent.mkdir(parents=True)
+    oha.write_text(f"#!/bin/sh\necho '{version_line}'\n")
+    oha.chmod(0o755)
+    return oha
+
+
+def test_the_recorded_load_generator_is_what_the_binary_and_its_build_note_say(tmp_path):
+    """Results record oha's own --version and the cargo flags `make tools` wrote beside it; a
+    binary without that note is recorded as of unknown build, never as the Makefile's."""
+    oha = _fake_oha(tmp_path, "oha 1.16.0")
+    assert loadgen.describe_oha(oha) == "oha 1.16.0 (build flags unknown)"
+    (oha.parent / "oha.build").write_text("--locked --no-default-features --features native-tls\n")
+    assert loadgen.describe_oha(oha) == (
+        "oha 1.16.0 (--locked --no-default-features --features native-tls)"
+    )
+
+
+def test_make_tools_builds_the_version_and_features_the_harness_names():
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert f"OHA_VERSION := {loadgen.OHA_VERSION}\n" in makefile
+    build = re.search(r"^OHA_BUILD := (.+)$", makefile, re.M).group(1)
+    assert build in loadgen.INSTALL_HINT
+    assert 'echo "$(OHA_BUILD)" > tools/bin/oha.build' in makefile
