@@ -1,0 +1,54 @@
+"""`harness build` builds Go and Rust side by side (make bench runs it beside the load
+generator's compile), each implementation once, and fails when any build failed."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from builders import build_record
+
+from harness.cli import build as build_command
+from harness.cli.parser import parser
+
+
+def fake_builder(spans: list, fail: set[str] = frozenset()):
+    lock = threading.Lock()
+
+    class FakeBuilder:
+        def __init__(self, cache_dir, **_kwargs):
+            pass
+
+        def build(self, workload, impl):
+            started = time.monotonic()
+            time.sleep(0.05)
+            with lock:
+                spans.append((impl.lang, f"{workload.name} {impl.key}", started, time.monotonic()))
+            return build_record(impl.lang, impl.variant, workload.name, ok=impl.key not in fail)
+
+    return FakeBuilder
+
+
+def build(tmp_path, monkeypatch, spans, fail=frozenset()) -> int:
+    monkeypatch.setattr(build_command, "Builder", fake_builder(spans, fail))
+    args = parser().parse_args(["--cache-dir", str(tmp_path), "build", "--workloads", "gzip,json"])
+    return args.func(args)
+
+
+def test_go_and_rust_build_at_the_same_time_and_each_implementation_once(tmp_path, monkeypatch):
+    spans: list = []
+    assert build(tmp_path, monkeypatch, spans) == 0
+    names = [name for _, name, _, _ in spans]
+    assert len(names) == len(set(names)) and {"gzip go/default", "json rust/default"} <= set(names)
+    go = [(s, e) for lang, _, s, e in spans if lang == "go"]
+    rust = [(s, e) for lang, _, s, e in spans if lang == "rust"]
+    overlapping = any(s1 < e2 and s2 < e1 for s1, e1 in go for s2, e2 in rust)
+    assert overlapping, "the Go and Rust builds ran one after the other"
+
+
+def test_one_failed_build_fails_the_command_and_the_others_still_build(tmp_path, monkeypatch):
+    spans: list = []
+    assert build(tmp_path, monkeypatch, spans, fail={"rust/default"}) == 1
+    assert {"gzip go/default", "json go/default", "json rust/sonic-rs"} <= {
+        n for _, n, _, _ in spans
+    }
