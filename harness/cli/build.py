@@ -1,6 +1,7 @@
-"""harness build: build the selected implementations, cached by source hash. Go and Rust build
-side by side (their toolchains share no cache or lock), so a cold first build keeps both CPUs busy
-through each other's serial stretches (a C library's configure script, a link)."""
+"""harness build: build the selected implementations, cached by source hash, and the race builds
+`run` will check (unless --no-race-check). Go and Rust build side by side (their toolchains share
+no cache or lock), so a cold first build keeps both CPUs busy through each other's serial
+stretches (a C library's configure script, a link)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from harness import config
 from harness.build.builder import Builder
 from harness.cli import options
 from harness.cli.output import progress_view
+from harness.measure.race import RACE_BUILD, race_checked
 from harness.measure.runner import build_all
 from harness.model import BuildRecord, Workload
 
@@ -19,17 +21,29 @@ from harness.model import BuildRecord, Workload
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s = subparsers.add_parser("build", help="build implementations (cached by source hash)")
     s.add_argument("--workloads", help="comma-separated names (default: all)")
+    options.add_race_check(s)
     s.set_defaults(func=run)
 
 
-def build_language(builder: Builder, selected: list[Workload], lang: str) -> list[BuildRecord]:
-    """Every implementation in `lang` of the selected workloads, one after another."""
+def build_language(
+    builder: Builder, selected: list[Workload], lang: str, race: Builder | None = None
+) -> list[BuildRecord]:
+    """Every implementation in `lang` of the selected workloads, one after another, then (with
+    `race`) the race builds of the Go ones `run` checks."""
     records: list[BuildRecord] = []
     for workload in selected:
         mine = tuple(i for i in workload.implementations if i.lang == lang)
         if mine:
             own = replace(workload, implementations=mine)
             records.extend(build_all(own, builder, progress_view).values())
+    for workload in selected if race is not None and lang == "go" else ():
+        for impl in race_checked(workload):
+            record = race.build(workload, impl)
+            state = "cached" if record.cached else f"built in {record.build_seconds:.1f} s"
+            progress_view(
+                f"race build {workload.name} {impl.key}: {state if record.ok else record.error}"
+            )
+            records.append(record)
     return records
 
 
@@ -37,7 +51,10 @@ def run(args: argparse.Namespace) -> int:
     _, cache_dir = options.paths(args)
     selected = config.select(options.workloads(args), options.workload_names(args.workloads))
     langs = sorted({i.lang for w in selected for i in w.implementations})
+    race = Builder(cache_dir, flavour=RACE_BUILD) if args.race_check else None
     with ThreadPoolExecutor(max_workers=len(langs) or 1) as pool:
-        builds = [pool.submit(build_language, Builder(cache_dir), selected, lang) for lang in langs]
+        builds = [
+            pool.submit(build_language, Builder(cache_dir), selected, lang, race) for lang in langs
+        ]
         records = [r for build in builds for r in build.result()]
     return 0 if all(r.ok for r in records) else 1

@@ -1,5 +1,6 @@
 """`harness build` builds Go and Rust side by side (make bench runs it beside the load
-generator's compile), each implementation once, and fails when any build failed."""
+generator's compile), each implementation once, then the race builds `run` will check, and fails
+when any build failed."""
 
 from __future__ import annotations
 
@@ -16,22 +17,24 @@ def fake_builder(spans: list, fail: set[str] = frozenset()):
     lock = threading.Lock()
 
     class FakeBuilder:
-        def __init__(self, cache_dir, **_kwargs):
-            pass
+        def __init__(self, cache_dir, flavour=None, **_kwargs):
+            self.flavour = flavour.name if flavour else ""
 
         def build(self, workload, impl):
             started = time.monotonic()
             time.sleep(0.05)
             with lock:
-                spans.append((impl.lang, f"{workload.name} {impl.key}", started, time.monotonic()))
+                name = f"{self.flavour} {workload.name} {impl.key}".strip()
+                spans.append((impl.lang, name, started, time.monotonic()))
             return build_record(impl.lang, impl.variant, workload.name, ok=impl.key not in fail)
 
     return FakeBuilder
 
 
-def build(tmp_path, monkeypatch, spans, fail=frozenset()) -> int:
+def build(tmp_path, monkeypatch, spans, fail=frozenset(), *extra: str) -> int:
     monkeypatch.setattr(build_command, "Builder", fake_builder(spans, fail))
-    args = parser().parse_args(["--cache-dir", str(tmp_path), "build", "--workloads", "gzip,json"])
+    argv = ["--cache-dir", str(tmp_path), "build", "--workloads", "gzip,json,pipeline", *extra]
+    args = parser().parse_args(argv)
     return args.func(args)
 
 
@@ -52,3 +55,12 @@ def test_one_failed_build_fails_the_command_and_the_others_still_build(tmp_path,
     assert {"gzip go/default", "json go/default", "json rust/sonic-rs"} <= {
         n for _, n, _, _ in spans
     }
+
+
+def test_the_race_builds_run_checks_are_built_too_unless_the_check_is_off(tmp_path, monkeypatch):
+    spans: list = []
+    assert build(tmp_path, monkeypatch, spans) == 0
+    assert {n for _, n, _, _ in spans if n.startswith("race ")} == {"race pipeline go/default"}
+    spans.clear()
+    assert build(tmp_path, monkeypatch, spans, frozenset(), "--no-race-check") == 0
+    assert not [n for _, n, _, _ in spans if n.startswith("race ")]
