@@ -15,7 +15,7 @@ from harness.cli import options
 from harness.cli.output import progress_view
 from harness.measure.race import RACE_BUILD, race_checked
 from harness.measure.runner import build_all
-from harness.model import BuildRecord, Workload
+from harness.model import BuildRecord, Implementation, Workload
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,14 +25,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run)
 
 
+def lane(impl: Implementation) -> str:
+    """The toolchain whose lock a build waits on: a go+rust hybrid runs cargo first, so it goes
+    with the Rust builds rather than stall the Go ones behind cargo's lock on the target folder."""
+    return "rust" if impl.links is not None else impl.lang
+
+
 def build_language(
     builder: Builder, selected: list[Workload], lang: str, race: Builder | None = None
 ) -> list[BuildRecord]:
-    """Every implementation in `lang` of the selected workloads, one after another, then (with
-    `race`) the race builds of the Go ones `run` checks."""
+    """Every implementation in the `lang` lane of the selected workloads, one after another, then
+    (with `race`) the race builds of the Go ones `run` checks."""
     records: list[BuildRecord] = []
     for workload in selected:
-        mine = tuple(i for i in workload.implementations if i.lang == lang)
+        mine = tuple(i for i in workload.implementations if lane(i) == lang)
         if mine:
             own = replace(workload, implementations=mine)
             records.extend(build_all(own, builder, progress_view).values())
@@ -50,7 +56,7 @@ def build_language(
 def run(args: argparse.Namespace) -> int:
     _, cache_dir = options.paths(args)
     selected = config.select(options.workloads(args), options.workload_names(args.workloads))
-    langs = sorted({i.lang for w in selected for i in w.implementations})
+    langs = sorted({lane(i) for w in selected for i in w.implementations})
     race = Builder(cache_dir, flavour=RACE_BUILD) if args.race_check else None
     with ThreadPoolExecutor(max_workers=len(langs) or 1) as pool:
         builds = [

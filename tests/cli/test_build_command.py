@@ -64,3 +64,12 @@ def test_the_race_builds_run_checks_are_built_too_unless_the_check_is_off(tmp_pa
     spans.clear()
     assert build(tmp_path, monkeypatch, spans, frozenset(), "--no-race-check") == 0
     assert not [n for _, n, _, _ in spans if n.startswith("race ")]
+
+
+def test_a_go_rust_hybrid_builds_in_the_rust_lane_not_beside_cargo(tmp_path, monkeypatch):
+    """Its cargo step would wait on the Rust lane's lock on the target folder, stalling Go's."""
+    spans: list = []
+    assert build(tmp_path, monkeypatch, spans) == 0
+    (hybrid,) = [(s, e) for _, n, s, e in spans if n == "json go/cgo-rust"]
+    rust = [(s, e) for lang, _, s, e in spans if lang == "rust"]
+    assert not any(hybrid[0] < e and s < hybrid[1] for s, e in rust)
