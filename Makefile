@@ -9,7 +9,7 @@ REPETITIONS ?=
 RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(REPETITIONS),--repetitions $(REPETITIONS))
 REPORT_ARGS := $(if $(TEAM),--team $(TEAM))
 
-.PHONY: bench build-workloads test lint report profile perf bench-harness deps tools browser clean help
+.PHONY: bench build-workloads test lint report profile perf bench-harness deps tools browser clean help fixture-real-run
 
 help:
 	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip] [REPETITIONS=10] [TEAM=config/team.toml]"
@@ -17,6 +17,7 @@ help:
 	@echo "make test                                    the whole test suite (unit + real end-to-end)"
 	@echo "make profile                                 CPU profiles (perf) of the latest run's default pairs, then its report"
 	@echo "make bench-harness                           the harness's own overhead and fidelity benchmarks"
+	@echo "make fixture-real-run                        rerun the quick run the browser test renders (tests/fixtures/)"
 	@echo "make lint                                    ruff, gofmt/go vet, rustfmt/clippy"
 
 $(VENV)/.installed: pyproject.toml
@@ -77,6 +78,10 @@ profile: deps perf
 test: deps browser perf
 	$(PY) -m ruff check harness tests
 	$(PY) -m pytest -q --durations=15
+
+# The browser test's real run (tests/fixtures/README.md): a fresh quick run of the default suite, gzipped.
+fixture-real-run: deps
+	$(PY) tests/real_run_fixture.py
 
 bench-harness: deps
 	$(PY) -m pytest -q benchmarks --benchmark-only -p no:cacheprovider

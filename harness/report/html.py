@@ -8,6 +8,7 @@ bypasses escaping is the SVG that charts.py produced from numbers.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -130,6 +131,11 @@ def _charts(analysis: WorkloadAnalysis) -> list[Chart]:
 EXTRA_PREFIX = "extra_"
 
 
+def _natural(name: str) -> list[str | int]:
+    """Sort key reading the numbers in a name as numbers: g16, g64, g1024, not g1024, g16, g64."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
 def _extra_names(a: WorkloadAnalysis) -> list[str]:
     """The workload-specific facts (`extra` in the binary contract: gzip's phase times and
     compressed sizes) any measured implementation reported, so they are shown beside the times."""
@@ -140,7 +146,8 @@ def _extra_names(a: WorkloadAnalysis) -> list[str]:
             if s.status == "ok"
             for name in s.metrics
             if name.startswith(EXTRA_PREFIX)
-        }
+        },
+        key=_natural,
     )
 
 
@@ -181,11 +188,17 @@ def _workload_context(a: WorkloadAnalysis, cpu_flags: tuple[str, ...] | None) ->
                 },
             }
         )
+    # A fact per row and an implementation per column: a program may report many facts
+    # (sha256-calls: three per call grain, 21 in all) but a workload has a handful of
+    # implementations, so the table stays as narrow as the page, on screen and on paper.
     extras = _extra_names(a)
+    reporting = [s for s in a.implementations if s.status == "ok" and s.metrics]
     extra_rows = [
-        {"key": s.key, "cells": [_cell(s, name) for name in extras]}
-        for s in a.implementations
-        if s.status == "ok" and s.metrics
+        {
+            "fact": name.removeprefix(EXTRA_PREFIX).replace("_", " "),
+            "cells": [_cell(s, name) for s in reporting],
+        }
+        for name in extras
     ]
     comparisons = [
         {
@@ -214,8 +227,8 @@ def _workload_context(a: WorkloadAnalysis, cpu_flags: tuple[str, ...] | None) ->
         "checksum": w.reference_checksum or "–",
         "metric_headers": [label for _, label in TABLE_METRICS],
         "rows": rows,
-        "extra_headers": [name.removeprefix(EXTRA_PREFIX).replace("_", " ") for name in extras],
-        "extra_rows": extra_rows if extras else [],
+        "extra_keys": [s.key for s in reporting] if extras else [],
+        "extra_rows": extra_rows,
         "comparisons": comparisons,
         "warnings": warnings,
         "charts": _charts(a),
@@ -296,7 +309,9 @@ def report_context(
             if a.result.status != "ok"
         ],
         "workloads": [
-            server_context(a.result, c) if a.result.kind == "server" else _workload_context(a, m.cpu_flags)
+            server_context(a.result, c)
+            if a.result.kind == "server"
+            else _workload_context(a, m.cpu_flags)
             for a in analyses
         ],
         "environment": [

@@ -83,7 +83,7 @@ def test_rendered_section_is_escaped_and_has_no_script(tmp_path):
     assert '<a href="#profiles">Where the CPU time goes</a>' in html  # in the contents
     section = html[html.index('id="profiles"') :]
     section = section[: section.index("</section>")]
-    assert "<h2>Where the CPU time goes</h2>" in section
+    assert '<summary><h2>Where the CPU time goes</h2></summary>\n<section id="profiles">' in html
     assert "<script" not in html
     assert "&lt;script&gt;" in section
     assert section.count("<svg") == 3  # the category bars and two flame graphs
@@ -113,7 +113,9 @@ def test_failed_and_thin_profiles_are_flagged(tmp_path):
     )
     failed = impl_profile("go", {}, 0.0, ok=False, error="perf record exited 1: boom", samples=0)
     workload = WorkloadProfile(name="demo", kind="batch", params={}, implementations=(failed, thin))
-    html = render(build_context(small_run(), profile=_found(tmp_path, profile_run(workloads=[workload]))))
+    html = render(
+        build_context(small_run(), profile=_found(tmp_path, profile_run(workloads=[workload])))
+    )
     assert "NOT PROFILED" in html and "perf record exited 1: boom" in html
     assert "only 50 samples" in html
     assert "account for 10% of the process" in html  # 50 x 1 ms of 0.5 s
@@ -198,10 +200,24 @@ def _server_pair(go_requests, rust_requests):
         kind="server",
         params={},
         implementations=(
-            impl_profile("go", GO_STACKS, 3.0, unprofiled_wall_seconds=(), unprofiled_rps=10000.0,
-                         profiled_rps=9500.0, profiled_requests=go_requests),
-            impl_profile("rust", RUST_STACKS, 3.0, unprofiled_wall_seconds=(), unprofiled_rps=20000.0,
-                         profiled_rps=19800.0, profiled_requests=rust_requests),
+            impl_profile(
+                "go",
+                GO_STACKS,
+                3.0,
+                unprofiled_wall_seconds=(),
+                unprofiled_rps=10000.0,
+                profiled_rps=9500.0,
+                profiled_requests=go_requests,
+            ),
+            impl_profile(
+                "rust",
+                RUST_STACKS,
+                3.0,
+                unprofiled_wall_seconds=(),
+                unprofiled_rps=20000.0,
+                profiled_rps=19800.0,
+                profiled_requests=rust_requests,
+            ),
         ),
         load="closed loop",
     )
@@ -215,8 +231,9 @@ def test_server_pairs_split_the_cpu_per_request():
     assert pair["timed"] and pair["unit"] == "per request"
     gc = pair["categories"][0]
     assert (gc["go_seconds"], gc["rust_seconds"], gc["diff_seconds"]) == ("40 µs", "0 s", "+40 µs")
-    assert "Go used 100 µs of CPU per request and Rust 50 µs (Go/Rust 2.00×, a gap of +50 µs)" in (
-        pair["gap"]
+    assert (
+        "Go used 100 µs of CPU per request and Rust 50 µs (Go/Rust 2.00×, a gap of +50 µs)"
+        in (pair["gap"])
     )
     assert "GC and runtime +40 µs" in pair["gap"]
     assert pair["rows"][0]["overhead"] == "9,500 vs 10,000 req/s unprofiled (-5.0 % throughput)"
@@ -239,7 +256,10 @@ def test_the_decision_matrix_evidence_cites_the_profiles(tmp_path):
     context = build_context(small_run(), profile=_found(tmp_path, profile_run()))
     evidence = {e["title"]: e["lines"] for e in context["decision"]["evidence"]}
     lines = [line for found in evidence.values() for line in found]
-    assert "CPU profiles, share of samples in GC and runtime, Go vs Rust: demo 40.0 % vs 0.0 %" in lines
+    assert (
+        "CPU profiles, share of samples in GC and runtime, Go vs Rust: demo 40.0 % vs 0.0 %"
+        in lines
+    )
     assert any(line.endswith("demo 60.0 % vs 40.0 %") for line in lines)
 
 

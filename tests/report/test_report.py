@@ -185,9 +185,12 @@ def test_extras_such_as_compressed_sizes_are_shown_beside_the_times():
     )
     context = build_context(run(workloads=(gz,)))
     (w,) = context["workloads"]
-    assert w["extra_headers"] == ["compress seconds", "compressed bytes"]
-    cells = {r["key"]: [c["median"] for c in r["cells"]] for r in w["extra_rows"]}
-    assert cells == {"go/default": ["210 ms", "350 KiB"], "rust/default": ["210 ms", "360 KiB"]}
+    assert w["extra_keys"] == ["go/default", "rust/default"]
+    cells = {r["fact"]: [c["median"] for c in r["cells"]] for r in w["extra_rows"]}
+    assert cells == {
+        "compress seconds": ["210 ms", "210 ms"],
+        "compressed bytes": ["350 KiB", "360 KiB"],
+    }
     html = render(context)
     section = html[html.index('id="workload-gz"') :]
     assert "compressed bytes" in section[: section.index("</section>")]
