@@ -189,6 +189,9 @@ class Comparison:
     significant: bool
     better: str | None  # "go" | "rust" | None when not significant
     rounds: int = 0  # rounds in which both ran
+    # Whether the test could reach p < ALPHA with these rounds (stats.testable): False is "too few
+    # rounds to test", which no reader may word as "no significant difference".
+    testable: bool = True
 
 
 @dataclass(frozen=True)
@@ -302,6 +305,7 @@ def compare(
         significant=significant,
         better=better,
         rounds=paired.rounds,
+        testable=paired.testable,
     )
 
 

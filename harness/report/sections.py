@@ -1,7 +1,8 @@
 """Cross-workload report sections: the summary by category, GC and memory, methodology, noise.
 
 Every sentence is generated from measured values; where the evidence does not support a claim the
-sentence says so ("no significant difference", "single phase, no confidence interval").
+sentence says so ("no significant difference", "too few rounds to test (n = 5)", "single phase, no
+confidence interval").
 """
 
 from __future__ import annotations
@@ -107,7 +108,11 @@ def _ratio_phrase(ratio: PairedRatio | None) -> str:
     """ "Go/Rust 2.24× [2.05, 2.26], significant"; the batch workloads' rule (CI and p)."""
     if ratio is None:
         return "no paired replicates"
-    called = "significant" if ratio.significant else "no significant difference"
+    called = (
+        "significant"
+        if ratio.significant
+        else formatting.uncalled(ratio.testable, ratio.rounds, "replicates")
+    )
     return f"Go/Rust {formatting.ratio_with_ci(ratio.ratio, ratio.ci_low, ratio.ci_high)}, {called}"
 
 
