@@ -24,6 +24,7 @@ from harness.analysis.summaries import (
     server_cpu_seconds,
 )
 from harness.analysis.trend import trends
+from harness.build import settings as build_settings
 from harness.measure import cpufeatures
 from harness.model import CpuState, Run, ServerPhase, ServerSettings, SystemState
 from harness.report import charts, formatting
@@ -352,13 +353,10 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             if i.build.ok
         }
     )
-    build_changes = sorted(
-        {
-            f"{a.result.name} {i.key}: " + "; ".join(i.build.environment_changes)
-            for a in analyses
-            for i in a.result.implementations
-            if i.build.environment_changes
-        }
+    # Each setting once, with the builds it touched: those that can change code as warnings, those
+    # that cannot (VCS stamping, module cache modes) in one line (harness/build/settings.py).
+    build_changes, build_settings_quiet = build_settings.methodology_lines(
+        [i.build for a in analyses for i in a.result.implementations]
     )
     cpu_caveats = [
         text
@@ -367,6 +365,7 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
     ]
     return {
         "build_changes": build_changes,
+        "build_settings_quiet": build_settings_quiet,
         "cpu_caveats": cpu_caveats,
         "noisy": noisy,
         "cv_threshold": formatting.percent(CV_WARNING),
