@@ -170,6 +170,24 @@ def testable(test: Callable[[Sequence[float]], float | None], n: int) -> bool:
     return smallest_possible_p(test, n) < ALPHA
 
 
+def smallest_possible_p_apart(
+    test: Callable[[Sequence[float], Sequence[float]], float | None], n_a: int, n_b: int
+) -> float:
+    """As smallest_possible_p for a test of two samples measured apart (mann_whitney_p,
+    welch_log_p): its p for complete separation, each side's values distinct and nearly equal."""
+    return _smallest_possible_p_apart(test, n_a, n_b)
+
+
+@functools.cache
+def _smallest_possible_p_apart(
+    test: Callable[[Sequence[float], Sequence[float]], float | None], n_a: int, n_b: int
+) -> float:
+    a = [1.0 + i * 1e-6 for i in range(n_a)]
+    b = [math.e * (1.0 + i * 1e-6) for i in range(n_b)]
+    p = test(a, b) if n_a > 0 and n_b > 0 else None
+    return 1.0 if p is None or math.isnan(p) else p
+
+
 def smallest_wilcoxon_p(rounds: int) -> float:
     """The smallest two-sided exact signed-rank p-value `rounds` pairs can give (all differences of
     one sign): 2 / 2**n; 1 under 2 rounds. Asked of scipy (smallest_possible_p)."""

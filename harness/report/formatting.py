@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from harness.analysis.summaries import HIGHER_IS_BETTER, Comparison
+from harness.analysis.summaries import HIGHER_IS_BETTER, Comparison, too_few_to_test
 from harness.analysis.units import percent, rate, seconds, size
 
 __all__ = [  # the units are part of what formatting offers its readers
@@ -76,7 +76,7 @@ def uncalled(testable: bool, n: int, samples: str = "rounds") -> str:
     summary, Markdown, server tables): "no significant difference" only when its test could have
     called one with the `n` rounds (or replicates) it had (stats.testable); otherwise "too few
     rounds to test (n = 5)", beside which the ratio and its CI are still shown."""
-    return "no significant difference" if testable else f"too few {samples} to test (n = {n})"
+    return "no significant difference" if testable else too_few_to_test(n, samples)
 
 
 def verdict(comparison: Comparison) -> str:
