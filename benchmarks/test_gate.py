@@ -61,7 +61,6 @@ AA_MEDIAN_CHANGE_TARGET = 0.01
 DETECTION_TARGETS = {"slow10": 0.95, "slow5": 0.80}
 UNCHANGED_FLAG_TARGET = 0.05
 THRESHOLDS_SHOWN = (0.01, 0.02, 0.03, 0.04, 0.05)
-QUIET = ("no significant change", "inconclusive")  # neither calls a change
 
 
 def scratch_repository(repo: Path) -> None:
@@ -147,7 +146,7 @@ def summarise(trials: list[Trial]) -> tuple[dict[str, object], list[str], list[s
     missed: list[str] = []
     aa = [t for t in trials if t.arm == "aa"]
     aa_changes = changes(aa)
-    false_alarm = rate(aa_changes, lambda c: c["verdict"] not in QUIET)
+    false_alarm = rate(aa_changes, lambda c: c["verdict"] in compare.CALLED)
     median_abs = stats.median([abs(c["change"]) for c in aa_changes])
     figures |= {
         "aa_trials": len(aa),
@@ -184,7 +183,7 @@ def summarise(trials: list[Trial]) -> tuple[dict[str, object], list[str], list[s
                 c for c in changes(arm_trials, UNCHANGED, GATE_WORKLOAD) if c["metric"] == metric
             ]
             caught = rate(hit, lambda c: c["verdict"] == "regressed")
-            flagged = rate(other, lambda c: c["verdict"] not in QUIET)
+            flagged = rate(other, lambda c: c["verdict"] in compare.CALLED)
             measured = stats.median([c["change"] for c in hit])
             key = f"{arm}_{metric}"
             figures |= {
@@ -210,7 +209,7 @@ def summarise(trials: list[Trial]) -> tuple[dict[str, object], list[str], list[s
         figures[f"{metric}_smallest_injected_caught_95pct"] = min(reliable, default=None)
     lines.append("verdicts recomputed at other thresholds (same changes, CIs and adjusted p):")
     for threshold in THRESHOLDS_SHOWN:
-        aa_rate = rate(aa_changes, lambda c, t=threshold: verdict_at(c, t) not in QUIET)
+        aa_rate = rate(aa_changes, lambda c, t=threshold: verdict_at(c, t) in compare.CALLED)
         parts = [f"A/A false alarms {aa_rate:.1%}"]
         for arm, slowdown in SLOWDOWNS.items():
             hit = changes([t for t in trials if t.arm == arm], CHANGED, GATE_WORKLOAD)

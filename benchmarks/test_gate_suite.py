@@ -59,7 +59,6 @@ UNCHANGED = ("rust/default", "rust/ring")
 TARGETS = {0.10: 0.95, 0.05: 0.80}
 FALSE_ALARM_TARGET = 0.05
 UNCHANGED_FLAG_TARGET = 0.05
-QUIET = ("no significant change", compare.INCONCLUSIVE)
 ANCHOR = "\tsmallDone := time.Now()\n"
 
 
@@ -137,7 +136,7 @@ def summarise(trials: list[Trial]) -> tuple[dict, list[str], list[str]]:
     missed: list[str] = []
     aa = [t for t in trials if t.arm == "aa"]
     aa_rows = [c for t in aa for c in rows(t)]
-    alarms = [c for c in aa_rows if c["verdict"] not in QUIET]
+    alarms = [c for c in aa_rows if c["verdict"] in compare.CALLED]
     figures |= {
         "aa_trials": len(aa),
         "aa_verdicts": len(aa_rows),
@@ -200,7 +199,7 @@ def summarise(trials: list[Trial]) -> tuple[dict, list[str], list[str]]:
                 f"+{size:.0%}: predicted {expected:.0%} outside [{ci.low:.0%}, {ci.high:.0%}]"
             )
     unchanged = [c for t in slow for impl in UNCHANGED for c in rows(t, impl)]
-    flagged = sum(c["verdict"] not in QUIET for c in unchanged) / len(unchanged)
+    flagged = sum(c["verdict"] in compare.CALLED for c in unchanged) / len(unchanged)
     figures["unchanged_flagged_rate"] = flagged
     lines.append(
         f"unchanged {', '.join(UNCHANGED)}: {flagged:.1%} of {len(unchanged)} verdicts flagged"

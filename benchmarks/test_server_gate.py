@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 from scratch import copy_workloads, git, harness_ab
 
+from harness.analysis import compare
 from harness.build import toolchains
 
 WORKLOAD = "http-json"
@@ -33,7 +34,6 @@ AA_TRIALS = int(os.environ.get("SERVER_GATE_TRIALS", "5"))
 SLOW_TRIALS = int(os.environ.get("SERVER_GATE_SLOW_TRIALS", "2"))
 SPIN_MICROSECONDS = 200
 CHANGED, UNCHANGED = "go/default", "rust/default"
-QUIET = ("no significant change", "inconclusive")  # neither calls a change
 PROGRAM = Path("workloads/go/http-json/main.go")
 SPIN = (
     f"\tfor start := time.Now(); time.Since(start) < {SPIN_MICROSECONDS}*time.Microsecond; {{\n"
@@ -121,7 +121,7 @@ def test_server_gate_through_harness_ab(benchmark, tmp_path):
     aa = [t for t in trials if t.arm == "aa"]
     slow = [t for t in trials if t.arm == "slow"]
     aa_changes = [c for t in aa for c in server_changes(t)]
-    aa_called = [c for c in aa_changes if c["verdict"] not in QUIET]
+    aa_called = [c for c in aa_changes if c["verdict"] in compare.CALLED]
     aa_regressed = [c for c in aa_called if c["verdict"] == "regressed"]
     lines = [
         f"A/A: {len(aa)} trials, {len(aa_changes)} server verdicts, {len(aa_called)} called "
@@ -132,7 +132,7 @@ def test_server_gate_through_harness_ab(benchmark, tmp_path):
         missed.append(f"A/A: {len(aa_regressed)} regression verdicts")
     for n, t in enumerate(slow, 1):
         hit = [c for c in server_changes(t, CHANGED) if c["verdict"] == "regressed"]
-        other = [c for c in server_changes(t, UNCHANGED) if c["verdict"] not in QUIET]
+        other = [c for c in server_changes(t, UNCHANGED) if c["verdict"] in compare.CALLED]
         lines.append(
             f"slow trial {n}: exit {t.exit_code}, {CHANGED} regressed on {len(hit)} of "
             f"{len(server_changes(t, CHANGED))} metrics; {UNCHANGED} called on {len(other)}"

@@ -30,7 +30,12 @@ from dataclasses import dataclass, field
 
 from harness.analysis import noise, replicates, stats
 from harness.analysis.stats import ALPHA, PairedRatio, paired_ratio
-from harness.analysis.summaries import HIGHER_IS_BETTER, metric_values, values_by_round
+from harness.analysis.summaries import (
+    HIGHER_IS_BETTER,
+    metric_values,
+    too_few_to_test,
+    values_by_round,
+)
 from harness.errors import HarnessError
 from harness.model import ImplementationResult, Run, WorkloadResult, measurement_conditions
 
@@ -41,6 +46,7 @@ OFF_CPU_SHIFT_NOTE = 0.05
 # work_seconds is the program's own timed work (the binary contract), where it reports one.
 GATED_METRICS = ("wall_seconds", "work_seconds", "cpu_seconds", "peak_rss_bytes")
 QUIET = "no significant change"
+CALLED = ("regressed", "improved")
 # A targeted verdict that could not have called a change of its threshold's size: the gate did not
 # look, so it must not pass (docs/regression-gate.md, "Power").
 INCONCLUSIVE = "inconclusive"
@@ -82,7 +88,8 @@ class MetricChange:
     ci_high: float | None
     p_value: float | None
     threshold: float
-    verdict: str  # "improved" | "regressed" | "no significant change" | "inconclusive"
+    # "improved" | "regressed" | "no significant change" | "inconclusive", or `untested`'s words
+    verdict: str
     p_adjusted: float | None = None  # Benjamini-Hochberg over every p of the comparison
     method: str = MANN_WHITNEY
     rate_rps: float | None = None  # server latencies: the offered rate; None for everything else
@@ -91,6 +98,9 @@ class MetricChange:
     detectable_change: float | None = None
     detectable_method: str | None = None
     targeted: bool = False  # the gate promises this verdict's power (TARGETED_*)
+    # "too few rounds to test (n = 5)" when the test could not reach p < ALPHA with the samples it
+    # had (stats.smallest_possible_p): then that is the verdict, never "no significant change".
+    untested: str | None = None
     # change, alpha -> probability the test calls it; kept out of the JSON and of equality.
     power: Callable[[float, float], float] | None = field(default=None, compare=False, repr=False)
 
@@ -157,12 +167,14 @@ def verdict_for(
     ci_high: float | None,
     p_value: float | None,
     threshold: float,
+    untested: str | None = None,
 ) -> str:
     """Regressed/improved only when significant (p < ALPHA, CI excludes 0) and beyond `threshold`,
-    so a real but tiny shift does not fail a build."""
+    so a real but tiny shift does not fail a build. Otherwise QUIET, or `untested` (the words for
+    a test that could not reach p < ALPHA with its samples, too_few_to_test)."""
     excludes_zero = ci_low is not None and ci_high is not None and (ci_low > 0 or ci_high < 0)
     if not (excludes_zero and p_value is not None and p_value < ALPHA and abs(change) > threshold):
-        return QUIET
+        return untested or QUIET
     worse = change < 0 if metric in HIGHER_IS_BETTER else change > 0
     return "regressed" if worse else "improved"
 
@@ -178,6 +190,7 @@ class Shift:
     ci_high: float | None
     p_value: float | None
     verdict: str
+    untested: str | None = None  # MetricChange.untested
     # change, alpha -> the probability that the same test, on samples spread like these, calls a
     # true change of that size; and how that is computed (stats, "power").
     power: Callable[[float, float], float] | None = field(default=None, compare=False, repr=False)
@@ -214,6 +227,7 @@ def metric_change(
         rate_rps=rate,
         detectable_method=moved.power_method,
         targeted=targeted,
+        untested=moved.untested,
         power=moved.power,
     )
 
@@ -228,6 +242,7 @@ def shift(
         stats.mann_whitney_power
     ),
     power_method: str = stats.SIMULATED_MANN_WHITNEY,
+    samples: str = "repetitions",
 ) -> Shift | None:
     """The change of the median with its bootstrap CI, the p-value of `test` (Mann-Whitney for
     repetitions, Welch on logs for server replicates; `power` is the same test's power) and the
@@ -243,6 +258,11 @@ def shift(
     p_value = test(after, before)
     if p_value is not None and math.isnan(p_value):
         p_value = None  # keeps the JSON output strict
+    untested = (
+        None
+        if stats.smallest_possible_p_apart(test, len(before), len(after)) < ALPHA
+        else too_few_to_test(f"{len(before)} vs {len(after)}", samples)
+    )
     return Shift(
         base_median=base_median,
         head_median=head_median,
@@ -250,7 +270,8 @@ def shift(
         ci_low=ci_low,
         ci_high=ci_high,
         p_value=p_value,
-        verdict=verdict_for(metric, change, ci_low, ci_high, p_value, threshold),
+        verdict=verdict_for(metric, change, ci_low, ci_high, p_value, threshold, untested),
+        untested=untested,
         power=lambda size, alpha: power(before, after, size, alpha),
         power_method=power_method,
     )
@@ -276,6 +297,7 @@ def ratio_shift(
     threshold: float,
     power: Callable[[Sequence[float], float, float], float] = stats.signed_rank_power,
     power_method: str = stats.SIMULATED_SIGNED_RANK,
+    samples: str = "rounds",
 ) -> Shift:
     """A paired head/base ratio as a Shift: the medians are over the rounds (or replicates) both
     sides have, so they describe the same pairs the ratio does. `power` belongs to the ratio's
@@ -285,6 +307,7 @@ def ratio_shift(
     change = paired.ratio - 1
     ci_low = None if paired.ci_low is None else paired.ci_low - 1
     ci_high = None if paired.ci_high is None else paired.ci_high - 1
+    untested = None if paired.testable else too_few_to_test(paired.rounds, samples)
     return Shift(
         base_median=stats.median([before[r] for r in common]),
         head_median=stats.median([after[r] for r in common]),
@@ -292,7 +315,8 @@ def ratio_shift(
         ci_low=ci_low,
         ci_high=ci_high,
         p_value=paired.p_value,
-        verdict=verdict_for(metric, change, ci_low, ci_high, paired.p_value, threshold),
+        verdict=verdict_for(metric, change, ci_low, ci_high, paired.p_value, threshold, untested),
+        untested=untested,
         power=lambda size, alpha: power(ratios, size, alpha),
         power_method=power_method,
     )
@@ -546,7 +570,7 @@ def with_power(changes: Sequence[MetricChange]) -> list[MetricChange]:
             )
         verdict = c.verdict
         blind = detectable is None or detectable > c.threshold
-        if c.targeted and verdict == QUIET and blind:
+        if c.targeted and verdict not in CALLED and blind:
             verdict = INCONCLUSIVE
         out.append(dataclasses.replace(c, detectable_change=detectable, verdict=verdict))
     return out
@@ -721,6 +745,7 @@ def _server_change(
                 threshold,
                 power=stats.paired_t_power,
                 power_method=stats.ANALYTIC_PAIRED_T,
+                samples="replicates",
             )
         counts = (pairs, pairs)
     else:
@@ -734,6 +759,7 @@ def _server_change(
                 test=stats.welch_log_p,
                 power=stats.welch_t_power,
                 power_method=stats.ANALYTIC_WELCH_T,
+                samples="replicates",
             )
         counts = (len(before), len(after))
     if moved is None:
@@ -856,7 +882,9 @@ def adjust_for_many(changes: Sequence[MetricChange]) -> list[MetricChange]:
     out = []
     for i, c in enumerate(changes):
         p_adj = adjusted.get(i)
-        verdict = verdict_for(c.metric, c.change, c.ci_low, c.ci_high, p_adj, c.threshold)
+        verdict = verdict_for(
+            c.metric, c.change, c.ci_low, c.ci_high, p_adj, c.threshold, c.untested
+        )
         out.append(dataclasses.replace(c, p_adjusted=p_adj, verdict=verdict))
     return out
 

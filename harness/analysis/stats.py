@@ -22,6 +22,7 @@ Each function names its method so a reader can check it:
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -146,10 +147,51 @@ def welch_log_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     return float(sps.ttest_ind(la, lb, equal_var=False).pvalue)
 
 
+def smallest_possible_p(test: Callable[[Sequence[float]], float | None], n: int) -> float:
+    """The smallest p-value `test` (a paired test on ratios: wilcoxon_p, log_t_p) can give `n`
+    ratios, asked of the test itself: its p for the most extreme sample of that size, every ratio
+    above 1, all distinct and nearly equal (a rank test then sees every sign alike, a t-test a
+    mean far beyond its spread). 1 when the test gives no p (under 2 ratios). Whether a verdict
+    could have been called at all rests on this, so no rule of thumb ("6 rounds") stands in."""
+    return _smallest_possible_p(test, n)
+
+
+@functools.cache
+def _smallest_possible_p(test: Callable[[Sequence[float]], float | None], n: int) -> float:
+    extreme = [math.exp(1.0 + i * 1e-6) for i in range(n)]
+    p = test(extreme) if n > 0 else None
+    return 1.0 if p is None or math.isnan(p) else p
+
+
+def testable(test: Callable[[Sequence[float]], float | None], n: int) -> bool:
+    """True when `test` over `n` paired ratios can reach p < ALPHA at all; False (the exact
+    signed-rank test over 5 rounds, whose smallest p is 2 / 2**5 = 0.0625) means "no significant
+    difference" would be untrue: the data could not have shown one."""
+    return smallest_possible_p(test, n) < ALPHA
+
+
+def smallest_possible_p_apart(
+    test: Callable[[Sequence[float], Sequence[float]], float | None], n_a: int, n_b: int
+) -> float:
+    """As smallest_possible_p for a test of two samples measured apart (mann_whitney_p,
+    welch_log_p): its p for complete separation, each side's values distinct and nearly equal."""
+    return _smallest_possible_p_apart(test, n_a, n_b)
+
+
+@functools.cache
+def _smallest_possible_p_apart(
+    test: Callable[[Sequence[float], Sequence[float]], float | None], n_a: int, n_b: int
+) -> float:
+    a = [1.0 + i * 1e-6 for i in range(n_a)]
+    b = [math.e * (1.0 + i * 1e-6) for i in range(n_b)]
+    p = test(a, b) if n_a > 0 and n_b > 0 else None
+    return 1.0 if p is None or math.isnan(p) else p
+
+
 def smallest_wilcoxon_p(rounds: int) -> float:
     """The smallest two-sided exact signed-rank p-value `rounds` pairs can give (all differences of
-    one sign): 2 / 2**n; 1 under 2 rounds."""
-    return 1.0 if rounds < 2 else min(1.0, 2.0 / 2**rounds)
+    one sign): 2 / 2**n; 1 under 2 rounds. Asked of scipy (smallest_possible_p)."""
+    return smallest_possible_p(wilcoxon_p, rounds)
 
 
 def fdr_adjusted(p_values: Sequence[float]) -> tuple[float, ...]:
@@ -320,6 +362,9 @@ class PairedRatio:
     ci_high: float | None
     p_value: float | None
     rounds: int
+    # Whether the test, with this many rounds, could reach p < ALPHA at all (smallest_possible_p):
+    # False means too few rounds to test, never "no difference".
+    testable: bool = True
 
     @property
     def half_width(self) -> float | None:
@@ -356,4 +401,5 @@ def paired_ratio(
         ci_high=ci.high if ci else None,
         p_value=None if p_value is None or math.isnan(p_value) else p_value,
         rounds=len(rounds),
+        testable=testable(test, len(rounds)),
     )

@@ -176,6 +176,14 @@ class ImplementationSummary:
     gc_pauses_seconds: tuple[float, ...]  # every pause of every repetition
 
 
+def too_few_to_test(n: int | str, samples: str = "rounds") -> str:
+    """The one wording for a verdict whose test could not reach p < ALPHA with the samples it had
+    (stats.testable): "too few rounds to test (n = 5)". Never "no significant difference": the
+    data could not have shown one. The run's readers (harness/report/formatting.uncalled) and
+    `harness compare` / `harness ab` (analysis/compare.py) all say it with this."""
+    return f"too few {samples} to test (n = {n})"
+
+
 @dataclass(frozen=True)
 class Comparison:
     """Go default vs Rust default for one metric: ratio = median over rounds of Go / Rust."""
@@ -189,6 +197,9 @@ class Comparison:
     significant: bool
     better: str | None  # "go" | "rust" | None when not significant
     rounds: int = 0  # rounds in which both ran
+    # Whether the test could reach p < ALPHA with these rounds (stats.testable): False is "too few
+    # rounds to test", which no reader may word as "no significant difference".
+    testable: bool = True
 
 
 @dataclass(frozen=True)
@@ -302,6 +313,7 @@ def compare(
         significant=significant,
         better=better,
         rounds=paired.rounds,
+        testable=paired.testable,
     )
 
 

@@ -16,8 +16,10 @@ The builds inherit the harness's environment, and each toolchain also reads sett
   from cargo's defaults.
 
 The harness records these rather than clearing them: a team may build with RUSTFLAGS or GOAMD64 on
-purpose, and the report then says so (and the build cache keys on them); a run warns about each
-change (harness/measure/runner.py), so two sides built unlike each other never pass unnoticed.
+purpose, and the report then says so (and the build cache keys on them). harness/build/settings.py
+sorts the changes into those that can change generated code, which a run warns about once, naming
+the builds (so two sides built unlike each other never pass unnoticed), and those that cannot
+(VCS stamping, module cache modes), which the report's methodology lists in one line.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 from harness import config
+from harness.build import settings as build_settings
 from harness.build.builder import Builder
 from harness.cli import options
 from harness.cli.output import progress_view
@@ -63,4 +64,7 @@ def run(args: argparse.Namespace) -> int:
             pool.submit(build_language, Builder(cache_dir), selected, lang, race) for lang in langs
         ]
         records = [r for build in builds for r in build.result()]
+    # once, naming the builds; a race build shares its measured build's label
+    for line in build_settings.warnings(records):
+        progress_view(line)
     return 0 if all(r.ok for r in records) else 1

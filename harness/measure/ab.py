@@ -42,6 +42,7 @@ from harness.measure.runner import (
     input_or_failure,
     now_iso,
     run_batch_workload,
+    settings_warned,
 )
 from harness.model import (
     InputRecord,
@@ -245,6 +246,7 @@ def run_ab(
             base_manifest = base_manifests[workload.name]
             base_builds = build_all(base_manifest, builder, progress)
             head_builds = build_all(workload, builder, progress)
+            built.extend((*base_builds.values(), *head_builds.values()))
             builds = {**head_builds}
             for impl in workload.implementations:
                 record = base_builds.get(impl.key)
@@ -283,11 +285,12 @@ def run_ab(
                 replace(head, origin=workload_origin(workload)),
             )
 
-        (base, head), _ = fill_runs(
-            (side("base", base_commit), side("head", machine.git_commit)),
-            selected,
-            measure,
-            lambda r: save_run_file(r, results_dir),
-            progress,
-        )
+        with settings_warned(progress) as built:
+            (base, head), _ = fill_runs(
+                (side("base", base_commit), side("head", machine.git_commit)),
+                selected,
+                measure,
+                lambda r: save_run_file(r, results_dir),
+                progress,
+            )
     return base, head

@@ -30,6 +30,7 @@ from typing import Protocol
 
 from harness.analysis.stats import paired_ratio
 from harness.analysis.summaries import values_by_round
+from harness.build import settings as build_settings
 from harness.errors import HarnessError
 from harness.measure import cpus as program_cpus
 from harness.measure.gctrace import parse_gctrace
@@ -714,14 +715,22 @@ def build_all(workload: Workload, builder: BuildStep, progress: Progress) -> dic
             else (f"built in {record.build_seconds:.1f} s" if record.ok else record.error)
         )
         progress(f"build {workload.name} {impl.key}: {state}")
-        if record.environment_changes:  # recorded and reported; said here so no one misses it
-            progress(
-                f"warning: {workload.name} {impl.key} built with settings that differ from the "
-                f"toolchain's defaults (recorded in its build record): "
-                + "; ".join(record.environment_changes)
-            )
         builds[impl.key] = record
     return builds
+
+
+@contextmanager
+def settings_warned(progress: Progress):
+    """Collects build records (the yielded list) and, when the block ends (interrupted too),
+    warns once about each setting that can change code, naming every build it touched
+    (harness/build/settings.py): a warning per build would be read past, and settings that
+    change no code are left to the report's methodology."""
+    records: list[BuildRecord] = []
+    try:
+        yield records
+    finally:
+        for line in build_settings.warnings(records):
+            progress(line)
 
 
 def now_iso() -> str:
@@ -869,6 +878,7 @@ def run_suite(
 
     def measure(workload: Workload) -> tuple[WorkloadResult]:
         builds = build_all(workload, builder, progress)
+        built.extend(builds.values())
         checks = race_check(workload, builds, config, progress) if race_check else None
         input_record = input_or_failure(workload, config.size, cache_dir, progress)
         if isinstance(input_record, str):
@@ -893,9 +903,10 @@ def run_suite(
             result = replace(result, race_checks=checks.race, unsafe_counts=checks.unsafe)
         return (replace(result, origin=workload_origin(workload), sweep=workload.sweep_point),)
 
-    (run,), (path,) = fill_runs(
-        (run,), workloads, measure, lambda r: save_run(r, results_dir), progress
-    )
+    with settings_warned(progress) as built:
+        (run,), (path,) = fill_runs(
+            (run,), workloads, measure, lambda r: save_run(r, results_dir), progress
+        )
     return run, path
 
 

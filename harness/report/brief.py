@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from harness.analysis import noise, replicates
+from harness.analysis import noise, replicates, stats
 from harness.analysis.bundle import RunAnalysis
 from harness.analysis.decision import Decision
 from harness.analysis.noise import RunNoise
@@ -71,6 +71,9 @@ class RatioMark:
     pair: str = f"{GO} vs {RUST}"
     variant: bool = False
     where: str = ""  # "at 4,500 req/s" for a server's p99
+    rounds: int = 0  # paired rounds (batch) or replicates (servers) behind the ratio
+    testable: bool = True  # the test could reach p < 0.05 with that many (stats.testable)
+    samples: str = "rounds"  # what `rounds` counts: "rounds" | "replicates"
 
     @property
     def better(self) -> str | None:
@@ -82,8 +85,14 @@ class RatioMark:
 
     @property
     def tested(self) -> bool:
-        """False for one round or replicate (files before replicated servers): no CI, no test."""
-        return self.ci_low is not None and self.ci_high is not None
+        """False when the test could not have called a difference with the rounds it had (5
+        rounds for the signed-rank test; one round or replicate, which has no CI either)."""
+        return self.testable and self.ci_low is not None and self.ci_high is not None
+
+    @property
+    def untested_words(self) -> str:
+        """ "too few rounds to test (n = 5)": the one wording (formatting.uncalled)."""
+        return formatting.uncalled(False, self.rounds, self.samples)
 
     @property
     def factor(self) -> float:
@@ -111,7 +120,16 @@ def batch_marks(a: WorkloadAnalysis) -> list[RatioMark]:
     if w.status != "ok" or w.kind == "server":
         return []
     marks = [
-        RatioMark(w.name, c.metric, c.ratio, c.ci_low, c.ci_high, c.significant)
+        RatioMark(
+            w.name,
+            c.metric,
+            c.ratio,
+            c.ci_low,
+            c.ci_high,
+            c.significant,
+            rounds=c.rounds,
+            testable=c.testable,
+        )
         for c in a.comparisons
         if c.metric in HEADLINE_BATCH_METRICS
     ]
@@ -139,6 +157,8 @@ def batch_marks(a: WorkloadAnalysis) -> list[RatioMark]:
                         c.significant,
                         pair=f"{numerator.key} vs {denominator.key}",
                         variant=True,
+                        rounds=c.rounds,
+                        testable=c.testable,
                     )
                 )
     return marks
@@ -163,13 +183,24 @@ def server_marks(a: WorkloadAnalysis) -> list[RatioMark]:
                 paired.ci_high,
                 paired.significant,
                 where=f"at {rate:,.0f} req/s",
+                rounds=paired.rounds,
+                testable=paired.testable,
+                samples="replicates",
             )
         )
     paired = server.saturation_ratio
     if paired is not None:
         marks.append(
             RatioMark(
-                w.name, SATURATION, paired.ratio, paired.ci_low, paired.ci_high, paired.significant
+                w.name,
+                SATURATION,
+                paired.ratio,
+                paired.ci_low,
+                paired.ci_high,
+                paired.significant,
+                rounds=paired.rounds,
+                testable=paired.testable,
+                samples="replicates",
             )
         )
     return marks
@@ -250,14 +281,18 @@ def gap_lines(analyses: Sequence[WorkloadAnalysis], marks: Sequence[RatioMark]) 
 
 
 def few_rounds_sentence(run: Run) -> str | None:
-    """With fewer than 6 rounds the exact two-sided signed-rank test cannot reach p < 0.05 (its
-    smallest p is 2 / 2^n), so no batch ratio can be called: say so before a reader wonders."""
+    """When the batch pairs' test (the exact two-sided signed-rank test, whose smallest p is
+    2 / 2^n) cannot reach p < 0.05 with the rounds run (5 or fewer), no batch ratio can be called:
+    say so before a reader wonders. Asked of the test itself (stats.smallest_possible_p)."""
     found = [w.rounds.rounds for w in run.workloads if w.rounds is not None and w.kind != "server"]
     rounds = max(found) if found else run.config.repetitions
-    if not any(w.kind != "server" for w in run.workloads) or rounds >= 6:
+    if not any(w.kind != "server" for w in run.workloads) or stats.testable(
+        stats.wilcoxon_p, rounds
+    ):
         return None
+    smallest = stats.smallest_possible_p(stats.wilcoxon_p, rounds)
     return (
-        f"With {rounds} rounds the smallest possible signed-rank p is {2 / 2**rounds:.2g}, so no "
+        f"With {rounds} rounds the smallest possible signed-rank p is {smallest:.2g}, so no "
         "batch difference can be called: read these ratios as indications (a full run can call them)."
     )
 
@@ -289,11 +324,10 @@ def ratio_text(m: RatioMark) -> str:
 
 
 def reading(m: RatioMark) -> str:
-    """ "Rust 2.81× faster", "no significant difference" or, with one replicate, "no test"."""
-    if not m.tested:
-        return "one round or replicate: no CI, no test"
+    """ "Rust 2.81× faster", "no significant difference" or, where the test could not have called
+    one, "too few rounds to test (n = 5)" (formatting.uncalled, as every other reader words it)."""
     if m.better is None:
-        return "no significant difference"
+        return formatting.uncalled(m.tested, m.rounds, m.samples)
     return f"{LANG_NAMES[m.better]} {_factor(m.factor)}× {BETTER_WORDS[m.metric]}"
 
 
@@ -309,13 +343,19 @@ def tally_sentence(marks: Sequence[RatioMark]) -> str | None:
         return None
     rust = sum(1 for m in found if m.better == "rust")
     go = sum(1 for m in found if m.better == "go")
-    untested = sum(1 for m in found if not m.tested)
+    untested_marks = [m for m in found if not m.tested and m.better is None]
+    untested = len(untested_marks)
     none = len(found) - rust - go - untested
-    single = (
-        f"{untested} rest{'s' if untested == 1 else ''} on one round or replicate (no test)"
-        if untested
-        else ""
-    )
+    kinds = {m.untested_words for m in untested_marks}
+    why = kinds.pop() if len(kinds) == 1 else "too few rounds or replicates to test"
+    single = f"{untested} {'has' if untested == 1 else 'have'} {why}" if untested else ""
+    if untested == len(found):
+        subject = (
+            "The Go/Rust comparison has"
+            if untested == 1
+            else f"All {untested} Go/Rust comparisons have"
+        )
+        return f"{subject} {why}: the ratios and intervals are shown as indications, not verdicts."
     if rust + go == 0:
         return (
             f"None of the {len(found)} Go/Rust comparisons shows a significant difference "
@@ -430,8 +470,9 @@ def largest_uncalled(marks: Sequence[RatioMark]) -> str | None:
     if not found or any(m.significant for m in found):
         return None
     m = max(found, key=lambda m: abs(math.log(m.ratio)))
-    verdict = "is not significant" if m.tested else "rests on one round or replicate: no test"
-    return f"The largest point estimate, {m.label} ({ratio_text(m)}), {verdict}."
+    if m.tested:
+        return f"The largest point estimate, {m.label} ({ratio_text(m)}), is not significant."
+    return f"The largest point estimate, {m.label} ({ratio_text(m)}): {m.untested_words}."
 
 
 def select_sentences(marks: Sequence[RatioMark]) -> tuple[str, ...]:
@@ -553,6 +594,7 @@ def chart_points(marks: Sequence[RatioMark]) -> list[RatioPoint]:
             significant=m.significant,
             better=m.better,
             light=m.variant,
+            untested=not m.tested,
         )
         for m in marks
     ]
@@ -562,7 +604,8 @@ CHART_TITLE = "Go / Rust ratio of every default pair (log scale)"
 CHART_ALT = (
     "Dot-and-interval chart, one row per workload and metric: the Go/Rust ratio (median over "
     "paired rounds or replicates) with its 95 % interval on a log axis, 1× marked. Filled marks "
-    "are significant, coloured by the better language; hollow grey marks are not significant; "
+    "are significant, coloured by the better language; hollow grey marks are not significant ("
+    "labelled untested where the rounds were too few for the test to call any difference); "
     "lighter small marks are labelled variants against the other language's default. ↑ marks a "
     "metric where higher is better (saturation). The table below lists every value."
 )

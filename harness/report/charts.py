@@ -454,6 +454,7 @@ class RatioPoint:
     significant: bool
     better: str | None
     light: bool = False
+    untested: bool = False  # its test could not have called a difference (too few rounds)
 
 
 NOT_SIGNIFICANT = "#8a8a8a"
@@ -532,9 +533,9 @@ def _overview_figure(points: Sequence[RatioPoint]):
     for p in points:  # the default's value at the right edge, "n.s." when not significant
         if p.light:
             continue
+        uncalled = " no CI" if p.low is None else " untested" if p.untested else " n.s."
         axes.annotate(
-            f"{p.ratio:.2f}×"
-            + ("" if p.significant else " n.s." if p.low is not None else " no CI"),
+            f"{p.ratio:.2f}×" + ("" if p.significant else uncalled),
             xy=(1, y_of[(p.group, p.row)]),
             xycoords=("axes fraction", "data"),
             xytext=(4, 0),

@@ -136,8 +136,11 @@ def _server_markdown_rows(analyses: Sequence[WorkloadAnalysis]) -> list[str]:
             if rate in server.usable_rates:
                 paired = server.p99_ratios.get(rate)
                 if paired is not None:
-                    called = "significant" if paired.significant else "not significant"
-                    called = "one replicate, no CI" if paired.rounds == 1 else called
+                    called = (
+                        "significant"
+                        if paired.significant
+                        else formatting.uncalled(paired.testable, paired.rounds, "replicates")
+                    )
                     ratio = (
                         f"{formatting.ratio_with_ci(paired.ratio, paired.ci_low, paired.ci_high)}"
                         f" ({called})"

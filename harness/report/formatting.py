@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from harness.analysis.summaries import HIGHER_IS_BETTER, Comparison
+from harness.analysis.summaries import HIGHER_IS_BETTER, Comparison, too_few_to_test
 from harness.analysis.units import percent, rate, seconds, size
 
 __all__ = [  # the units are part of what formatting offers its readers
@@ -21,6 +21,7 @@ __all__ = [  # the units are part of what formatting offers its readers
     "requests_rate",
     "seconds",
     "size",
+    "uncalled",
     "verdict",
     "with_ci",
 ]
@@ -70,10 +71,19 @@ def requests_rate(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
+def uncalled(testable: bool, n: int, samples: str = "rounds") -> str:
+    """The words for a ratio not called significant, in every reader (report, brief, console
+    summary, Markdown, server tables): "no significant difference" only when its test could have
+    called one with the `n` rounds (or replicates) it had (stats.testable); otherwise "too few
+    rounds to test (n = 5)", beside which the ratio and its CI are still shown."""
+    return "no significant difference" if testable else too_few_to_test(n, samples)
+
+
 def verdict(comparison: Comparison) -> str:
-    """A plain sentence fragment: who is better on this metric and by how much, or that nobody is."""
+    """A plain sentence fragment: who is better on this metric and by how much, that nobody is,
+    or that the rounds were too few to tell."""
     if not comparison.significant or comparison.better is None:
-        return "no significant difference"
+        return uncalled(comparison.testable, comparison.rounds)
     factor = comparison.ratio if comparison.ratio >= 1 else 1 / comparison.ratio
     quality = {
         "wall_seconds": "faster",

@@ -1,7 +1,8 @@
 """Cross-workload report sections: the summary by category, GC and memory, methodology, noise.
 
 Every sentence is generated from measured values; where the evidence does not support a claim the
-sentence says so ("no significant difference", "single phase, no confidence interval").
+sentence says so ("no significant difference", "too few rounds to test (n = 5)", "single phase, no
+confidence interval").
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from harness.analysis.summaries import (
     server_cpu_seconds,
 )
 from harness.analysis.trend import trends
+from harness.build import settings as build_settings
 from harness.measure import cpufeatures
 from harness.model import CpuState, Run, ServerPhase, ServerSettings, SystemState
 from harness.report import charts, formatting
@@ -107,7 +109,11 @@ def _ratio_phrase(ratio: PairedRatio | None) -> str:
     """ "Go/Rust 2.24× [2.05, 2.26], significant"; the batch workloads' rule (CI and p)."""
     if ratio is None:
         return "no paired replicates"
-    called = "significant" if ratio.significant else "no significant difference"
+    called = (
+        "significant"
+        if ratio.significant
+        else formatting.uncalled(ratio.testable, ratio.rounds, "replicates")
+    )
     return f"Go/Rust {formatting.ratio_with_ci(ratio.ratio, ratio.ci_low, ratio.ci_high)}, {called}"
 
 
@@ -347,13 +353,10 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             if i.build.ok
         }
     )
-    build_changes = sorted(
-        {
-            f"{a.result.name} {i.key}: " + "; ".join(i.build.environment_changes)
-            for a in analyses
-            for i in a.result.implementations
-            if i.build.environment_changes
-        }
+    # Each setting once, with the builds it touched: those that can change code as warnings, those
+    # that cannot (VCS stamping, module cache modes) in one line (harness/build/settings.py).
+    build_changes, build_settings_quiet = build_settings.methodology_lines(
+        [i.build for a in analyses for i in a.result.implementations]
     )
     cpu_caveats = [
         text
@@ -362,6 +365,7 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
     ]
     return {
         "build_changes": build_changes,
+        "build_settings_quiet": build_settings_quiet,
         "cpu_caveats": cpu_caveats,
         "noisy": noisy,
         "cv_threshold": formatting.percent(CV_WARNING),

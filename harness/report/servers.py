@@ -74,10 +74,10 @@ def ratio_text(ratio: PairedRatio | None) -> tuple[str, str]:
     if ratio is None:
         return "–", "no common replicate"
     shown = formatting.ratio_with_ci(ratio.ratio, ratio.ci_low, ratio.ci_high)
-    if ratio.rounds == 1:
-        return shown, "one replicate: no CI, no test"
+    if not ratio.testable:
+        return shown, formatting.uncalled(False, ratio.rounds, "replicates")
     p = "no p-value" if ratio.p_value is None else f"p = {ratio.p_value:.2g}"
-    called = "significant" if ratio.significant else "not significant"
+    called = "significant" if ratio.significant else formatting.uncalled(True, ratio.rounds)
     return shown, f"{called} ({p}, {ratio.rounds} paired replicates)"
 
 

@@ -249,7 +249,10 @@ def test_three_repetitions_can_never_fail_and_say_so():
     wall = change_of(result, "wall_seconds")
     assert wall.change == pytest.approx(1.0)
     assert wall.p_value == pytest.approx(0.1)  # exact: 2 / C(6, 3) = 2 / 20
-    assert wall.verdict == "no significant change"
+    # Mann-Whitney cannot reach 0.05 with 3 a side: not "no significant change", which it could
+    # not have seen
+    assert wall.verdict == "too few repetitions to test (n = 3 vs 3)"
+    assert wall.untested == wall.verdict
     assert compare.smallest_p(3, 3) == pytest.approx(0.1)
     assert compare.smallest_p(4, 4) == pytest.approx(2 / 70)
     assert any(n.startswith("only 3 vs 3 repetitions") for n in result.notes)
@@ -470,6 +473,28 @@ def test_six_paired_rounds_are_inconclusive_and_exit_3(tmp_path, capsys):
     assert cli_compare(tmp_path, *ids, "--format", "markdown") == 3
     out = capsys.readouterr().out
     assert "**1 inconclusive**" in out and "🟡 inconclusive" in out
+
+
+def test_five_paired_rounds_are_too_few_to_test_and_a_targeted_verdict_stays_inconclusive(
+    tmp_path, capsys
+):
+    """harness ab over 5 rounds: the signed-rank test's smallest p is 2 / 2**5 = 0.0625, so a
+    doubling is not called; the rows say so in the table, the Markdown and the JSON, and the
+    targeted one keeps the gate's "inconclusive" (exit 3)."""
+    works = [0.5 + 0.001 * i for i in range(5)]
+    base, head = session_runs(works, [w * 2.0 for w in works])
+    result = compare.compare_runs(base, head)
+    wall, work = change_of(result, "wall_seconds"), change_of(result, "work_seconds")
+    assert wall.verdict == wall.untested == "too few rounds to test (n = 5)"
+    assert work.targeted and work.verdict == "inconclusive"
+    assert not [c for c in result.changes if c.verdict == "no significant change"]
+    ids = saved(tmp_path, base, head)
+    assert cli_compare(tmp_path, *ids, "--format", "markdown") == EXIT_INCONCLUSIVE
+    assert "too few rounds to test (n = 5)" in capsys.readouterr().out
+    cli_compare(tmp_path, *ids, "--format", "json")
+    data = json.loads(capsys.readouterr().out)
+    row = next(c for c in data["changes"] if c["metric"] == "wall_seconds")
+    assert row["verdict"] == row["untested"] == "too few rounds to test (n = 5)"
 
 
 def test_enough_rounds_give_a_detectable_change_below_the_threshold_and_exit_0(tmp_path):

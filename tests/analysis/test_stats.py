@@ -141,6 +141,25 @@ def test_wilcoxon_p_exact_and_degenerate():
     assert stats.smallest_wilcoxon_p(1) == 1.0
 
 
+def test_whether_a_test_can_reach_significance_is_asked_of_the_test():
+    # the exact signed-rank test: smallest p = 2 / 2**n, 0.0625 at 5 rounds, 0.03125 at 6
+    assert stats.smallest_possible_p(stats.wilcoxon_p, 5) == pytest.approx(2 / 32)
+    assert [stats.testable(stats.wilcoxon_p, n) for n in (1, 2, 5, 6, 20)] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+    ]
+    # the t-test on logs (server replicates): any 2 can reach it, one cannot (no p at all)
+    assert [stats.testable(stats.log_t_p, n) for n in (1, 2, 3)] == [False, True, True]
+    # and paired_ratio records it: a 250x ratio over 5 rounds has a CI far from 1, but no test
+    five = stats.paired_ratio({r: 250.0 + r for r in range(5)}, {r: 1.0 for r in range(5)})
+    assert five is not None and five.ci_low > 200 and not five.testable and not five.significant
+    replicates = stats.paired_ratio({0: 2.0, 1: 2.1}, {0: 1.0, 1: 1.0}, test=stats.log_t_p)
+    assert replicates is not None and replicates.testable
+
+
 def test_fdr_adjusted_benjamini_hochberg_by_hand():
     # sorted p 0.01, 0.04, 0.5 (m = 3): 0.01 * 3/1, 0.04 * 3/2, 0.5 * 3/3
     assert stats.fdr_adjusted([0.04, 0.5, 0.01]) == pytest.approx((0.06, 0.5, 0.03))

@@ -1,5 +1,6 @@
 """buildenv and the build record: the settings a build inherits are recorded as the toolchain saw
-them, a change from the defaults is warned about, and (e2e) a build under RUSTFLAGS or GOAMD64 is
+them, a change from the defaults is recorded (and warned about once per run,
+tests/build/test_settings.py), and (e2e) a build under RUSTFLAGS or GOAMD64 is
 recorded, rebuilt and really compiled with them."""
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def test_rust_environment_lists_what_cargo_reads(tmp_path):
     assert "CARGO_PROFILE_RELEASE_LTO=fat" in buildenv.describe("rust", loud)
 
 
-def test_a_run_warns_about_each_build_with_changed_settings():
+def test_build_all_leaves_the_warning_to_the_run_that_names_every_build():
+    """Said once per run (tests/build/test_settings.py), not once per build here."""
     changed = build_record("rust")
     changed = type(changed)(**{**changed.__dict__, "environment_changes": ("RUSTFLAGS='-C x'",)})
 
@@ -74,9 +76,9 @@ def test_a_run_warns_about_each_build_with_changed_settings():
             return changed if impl.lang == "rust" else build_record("go")
 
     lines: list[str] = []
-    build_all(workload(), Fixed(), lines.append)
-    warnings = [line for line in lines if line.startswith("warning:")]
-    assert len(warnings) == 1 and "rust/default" in warnings[0] and "RUSTFLAGS='-C x'" in warnings[0]
+    builds = build_all(workload(), Fixed(), lines.append)
+    assert not [line for line in lines if line.startswith("warning:")]
+    assert builds["rust/default"].environment_changes == ("RUSTFLAGS='-C x'",)
 
 
 @pytest.mark.e2e
@@ -151,9 +153,9 @@ def test_report_lists_builds_with_changed_settings_in_the_methodology():
     changed = replace(run, workloads=(replace(w, implementations=impls), *run.workloads[1:]))
     context = report.build_context(changed)
     assert context["methodology"]["build_changes"] == [
-        f"{w.name} rust/default: RUSTFLAGS='-C target-cpu=native'"
+        f"RUSTFLAGS='-C target-cpu=native' ({w.name} rust/default)"
     ]
     html = report.render(context)
-    assert "settings other than the toolchains' defaults" in html
+    assert "Build settings that can change generated code" in html
     assert "target-cpu=native" in html
     assert report.build_context(run)["methodology"]["build_changes"] == []

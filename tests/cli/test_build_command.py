@@ -4,6 +4,7 @@ when any build failed."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 
@@ -73,3 +74,37 @@ def test_a_go_rust_hybrid_builds_in_the_rust_lane_not_beside_cargo(tmp_path, mon
     (hybrid,) = [(s, e) for _, n, s, e in spans if n == "json go/cgo-rust"]
     rust = [(s, e) for lang, _, s, e in spans if lang == "rust"]
     assert not any(hybrid[0] < e and s < hybrid[1] for s, e in rust)
+
+
+def test_build_warns_once_about_a_code_changing_setting_and_never_about_vcs_stamping(
+    tmp_path, monkeypatch
+):
+    from dataclasses import replace
+
+    class Flagged:
+        def __init__(self, cache_dir, flavour=None, **_kwargs):
+            self.flavour = flavour
+
+        def build(self, workload, impl):
+            record = build_record(impl.lang, impl.variant, workload.name)
+            if impl.lang == "go":
+                return replace(
+                    record,
+                    environment={"GOFLAGS": "-buildvcs=false"},
+                    environment_changes=("GOFLAGS='-buildvcs=false' (default '')",),
+                )
+            return replace(
+                record,
+                environment={"RUSTFLAGS": "-C target-cpu=native"},
+                environment_changes=("RUSTFLAGS='-C target-cpu=native'",),
+            )
+
+    lines: list[str] = []
+    monkeypatch.setattr(build_command, "Builder", Flagged)
+    monkeypatch.setattr(build_command, "progress_view", lines.append)
+    args = parser().parse_args(["--cache-dir", str(tmp_path), "build", "--workloads", "gzip,json"])
+    assert args.func(args) == 0
+    warnings = [line for line in lines if "warning" in line]
+    assert len(warnings) == 1 and "RUSTFLAGS='-C target-cpu=native'" in warnings[0]
+    assert re.search(r"\(all \d+ Rust builds\)", warnings[0])  # every Rust build had it
+    assert "buildvcs" not in " ".join(lines)

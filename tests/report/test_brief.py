@@ -59,17 +59,44 @@ def test_tally_counts_only_default_pairs():
 
 
 def test_tally_counts_one_replicate_marks_apart_and_reading_says_no_test():
-    single = RatioMark("api", brief.P99, 7.9, None, None, False, where="at 9,000 req/s")
+    single = RatioMark(
+        "api",
+        brief.P99,
+        7.9,
+        None,
+        None,
+        False,
+        where="at 9,000 req/s",
+        rounds=1,
+        testable=False,
+        samples="replicates",
+    )
     marks = [mark("a", ratio=2.0), mark("b", ratio=1.01, significant=False), single]
     assert brief.tally_sentence(marks) == (
         "Of 3 Go/Rust comparisons, Rust is ahead on 1, Go on 0, 1 shows no significant "
-        "difference, and 1 rests on one round or replicate (no test)."
+        "difference, and 1 has too few replicates to test (n = 1)."
     )
-    assert brief.reading(single) == "one round or replicate: no CI, no test"
+    assert brief.reading(single) == "too few replicates to test (n = 1)"
     assert brief.tally_sentence([single]) == (
-        "None of the 1 Go/Rust comparisons shows a significant difference (the interval "
-        "excludes 1 and p < 0.05); 1 rests on one round or replicate (no test)."
+        "The Go/Rust comparison has too few replicates to test (n = 1): the ratios and intervals "
+        "are shown as indications, not verdicts."
     )
+
+
+def test_marks_whose_test_cannot_reach_significance_say_too_few_rounds_never_no_difference():
+    """Five rounds: the signed-rank test's smallest p is 0.0625, so a 250x ratio with a CI far from
+    1 is not called, and no sentence may call it "no significant difference"."""
+    five = [mark(w, ratio=250.0, significant=False, rounds=5, testable=False) for w in ("a", "b")]
+    assert brief.reading(five[0]) == "too few rounds to test (n = 5)"
+    assert brief.tally_sentence(five) == (
+        "All 2 Go/Rust comparisons have too few rounds to test (n = 5): the ratios and intervals "
+        "are shown as indications, not verdicts."
+    )
+    assert brief.largest_uncalled(five) == (
+        "The largest point estimate, a wall time (Go/Rust 250.00× [237.50, 262.50]): too few "
+        "rounds to test (n = 5)."
+    )
+    assert not any("no significant" in s for s in brief.select_sentences(five))
 
 
 def test_tally_with_nothing_significant_says_so_and_with_no_pair_says_nothing():
