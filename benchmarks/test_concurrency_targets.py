@@ -11,7 +11,7 @@ about 25 min for the kv-cache GOGC answer at one and two server cores, 3 replica
 - kv-cache at 20,000 req/s, GOGC 100 and 400: Go's p99 with one and with two server cores, each
   with its CI over replicates.
 
-Figures go to extra_info and are printed; README and docs/concurrency.md quote a run of it.
+Figures go to extra_info and are printed; docs/measured-results.md and docs/concurrency.md quote a run of it.
 """
 
 from __future__ import annotations

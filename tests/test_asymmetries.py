@@ -551,7 +551,11 @@ def test_disclosed_asymmetry_still_holds(key):
     CHECKS[key]()
 
 
-@pytest.mark.parametrize("doc", [ROOT / "README.md", WORKLOADS / "docs" / "kv-cache.md"])
+@pytest.mark.parametrize(
+    "doc",
+    [ROOT / "docs" / "sweeps.md", WORKLOADS / "docs" / "kv-cache.md"],
+    ids=["sweeps", "kv-cache"],
+)
 def test_the_one_core_gogc_answer_is_never_quoted_without_its_core_count(doc):
     """Issue 27: "no GOGC setting keeps Go's p99 within 10 ms" was measured with one server core,
     where Go's mark workers had none of their own; every paragraph or list item quoting it says

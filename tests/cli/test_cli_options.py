@@ -105,8 +105,9 @@ def test_run_summary_prints_each_noise_warning_on_one_line(capsys):
 def test_defaults_are_the_ones_the_gate_and_the_budget_figures_were_measured_with(
     tmp_path, monkeypatch
 ):
-    """README: ab runs at least 20 rounds to ±1.5 % with a 3 % threshold, latin order; full runs
-    adapt to ±2 % within 40 rounds or 60 s a workload; quick runs are a fixed smoke run."""
+    """README "The gate in CI" and docs/regression-gate.md: ab runs at least 20 rounds to ±1.5 %
+    with a 3 % threshold, latin order; docs/methodology.md "Reading the numbers": full runs adapt
+    to ±2 % within 40 rounds or 12 s a program; quick runs are a fixed smoke run."""
     seen = {}
 
     def captured(*args, **kwargs):
@@ -140,7 +141,7 @@ def server_settings(*args, **kwargs):
 
 
 def test_server_options_reach_the_server_settings():
-    """--rates and --replicates override the size's defaults (README: full 5 replicates, quick 2)."""
+    """--rates and --replicates override the size's defaults (docs/servers.md: full 5 replicates, quick 2)."""
     parse = parser().parse_args
     chosen = server_settings(
         parse(["run", "--rates", "4000,2000", "--replicates", "3"]), (1,), (0,)
@@ -160,7 +161,7 @@ def test_server_options_reach_the_server_settings():
 
 
 def test_server_workers_follow_the_server_cpus_and_phase_seconds_turns_gc_sizing_off():
-    """README: one worker per server CPU on both runtimes (unpinned: per CPU the harness may
+    """docs/servers.md: one worker per server CPU on both runtimes (unpinned: per CPU the harness may
     use); --phase-seconds is the user's override of every length, the GC-rate sizing included."""
     parse = parser().parse_args
     assert server_settings(parse(["run"]), (1,), (0,)).parallelism == 1
