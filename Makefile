@@ -45,11 +45,12 @@ tools:
 
 deps: $(VENV)/.installed .cache/.deps tools
 
-# The load generator compiles beside the workloads' builds (Go and Rust side by side), so a cold
-# first run keeps both CPUs busy; measuring starts once every build is done. A failed build does not
-# stop the run: `run` reports it. The report is written even when a workload failed (it shows the
-# failure); the exit status is run's.
-bench: $(VENV)/.installed .cache/.deps
+# The load generator compiles from the start, beside the venv's install (downloads, little CPU) and
+# then the workloads' builds (Go and Rust side by side), so a cold first run keeps both CPUs busy;
+# measuring starts once every build is done. A failed build does not stop the run: `run` reports
+# it. The report is written even when a workload failed (it shows the failure); the exit status is
+# run's.
+bench:
 	@$(MAKE) --no-print-directory -j2 tools build-workloads
 	@$(PY) -m harness run $(RUN_ARGS); status=$$?; \
 	$(PY) -m harness report latest $(REPORT_ARGS) || exit $$?; exit $$status
