@@ -5,8 +5,10 @@ when any build failed."""
 from __future__ import annotations
 
 import re
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 from builders import build_record
 
@@ -108,3 +110,20 @@ def test_build_warns_once_about_a_code_changing_setting_and_never_about_vcs_stam
     assert len(warnings) == 1 and "RUSTFLAGS='-C target-cpu=native'" in warnings[0]
     assert re.search(r"\(all \d+ Rust builds\)", warnings[0])  # every Rust build had it
     assert "buildvcs" not in " ".join(lines)
+
+
+def test_make_bench_builds_beside_the_load_generator_before_it_measures():
+    """README "What it costs": oha compiles beside `harness build`; `harness run` comes after."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "bench", "QUICK=1"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    parallel = next(i for i, line in enumerate(lines) if "-j2 tools build-workloads" in line)
+    built = next(i for i, line in enumerate(lines) if "-m harness build" in line)
+    measured = next(i for i, line in enumerate(lines) if "-m harness run" in line)
+    assert parallel < built < measured
