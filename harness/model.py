@@ -233,6 +233,9 @@ class ServerSettings:
     # (--phase-seconds, or files before schema 9).
     gc_phase_margin: float = 0.0
     gc_phase_cap_seconds: float = 0.0
+    # Schema >= 10: the address servers listen on (HARNESS_LISTEN_ADDRESS in the binary contract):
+    # 127.0.0.1 on one machine; with load hosts (--hosts), the server host's inventory address.
+    listen_address: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -518,6 +521,31 @@ class RequestCounts:
 
 
 @dataclass(frozen=True)
+class LoadHostShare:
+    """One load host's part of a multi-host phase (harness/servers/spread.py). Its requests went
+    into the phase's one merged histogram; these are the figures that say whether it kept up."""
+
+    host: str
+    offered_rps: float | None  # its share: the phase's rate / the number of load hosts
+    achieved_rps: float  # its responses in the shared window / the window
+    responses: int  # in the shared window
+    requests: int  # every request it counted (answered, failed, unsent), whole run
+    user_seconds: float  # the load generator's CPU on that host (the copied launcher's rusage)
+    sys_seconds: float
+    wall_seconds: float
+    # When its load generator started, on the phase's time base (seconds since the server
+    # started, converted from the host's clock with the offset below), and its own span.
+    started_at_seconds: float
+    span_seconds: float
+    # host clock - server host clock, from the least-delayed of several round trips just before
+    # the phase; the uncertainty is half that round trip.
+    clock_offset_seconds: float
+    clock_uncertainty_seconds: float
+    left_running: int = 0  # processes of the harness's found on the host after the phase
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class ServerPhase:
     """One fixed-rate (or saturation-probe) phase against one server implementation.
 
@@ -575,6 +603,11 @@ class ServerPhase:
     server_cpus: tuple[int, ...] | None = None
     loadgen_cpus: tuple[int, ...] | None = None
     shared_cpus: tuple[int, ...] | None = None
+    # Schema >= 10, runs with load hosts (--hosts): each load host's share of the phase, and the
+    # harness's time around the load generators that was not load (clock offsets, copies, the
+    # wait for the agreed start, fetching and merging the records). () and None on one machine.
+    load_hosts: tuple[LoadHostShare, ...] = ()
+    hosts_overhead_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -739,6 +772,67 @@ class Machine:
 
 
 @dataclass(frozen=True)
+class HostMachine:
+    """What a remote host is, read over SSH from the same /proc and /sys files as the local
+    Machine (harness/servers/remote.py), so results are never compared blind across hosts."""
+
+    hostname: str
+    arch: str  # uname -m
+    libc: str  # "glibc 2.36", "musl", or what `ldd --version` said
+    cpu_model: str
+    cpu_count: int
+    memory_bytes: int
+    kernel: str
+    cpu_flags: tuple[str, ...] | None = None
+    clock_source: str | None = None  # /sys/devices/system/clocksource/clocksource0
+    steal_share: float | None = None  # /proc/stat over one second before the run
+
+
+@dataclass(frozen=True)
+class CopiedFile:
+    """A binary the harness copied to a host, its SHA-256 checked there on arrival."""
+
+    name: str
+    sha256: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class HostRecord:
+    name: str
+    role: Literal["server", "load"]
+    address: str
+    cpus: tuple[int, ...] | None  # the CPUs it was told to use (None: all)
+    machine: HostMachine | None = None  # None for the server host: the run's own Machine is it
+    rtt_seconds: float | None = None  # median TCP connect time from the server host, before the run
+    copied: tuple[CopiedFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Which host did what (schema >= 10). The harness runs on the server host; the load hosts
+    are reached over SSH (asyncssh)."""
+
+    inventory: str  # the inventory file
+    transport: str  # e.g. "ssh (asyncssh 2.24.1)"
+    hosts: tuple[HostRecord, ...]
+    setup_seconds: float  # connecting, checking and copying, before the first workload
+    # After the run: processes of the harness's still found on any host (0 = checked, none).
+    left_running: int = 0
+
+    @property
+    def load_hosts(self) -> tuple[HostRecord, ...]:
+        return tuple(h for h in self.hosts if h.role == "load")
+
+    def describe(self) -> str:
+        """In words, for refusals and the methodology."""
+        loads = self.load_hosts
+        return f"server on {self.hosts[0].address}, load from {len(loads)} host(s): " + ", ".join(
+            f"{h.name} ({h.address})" for h in loads
+        )
+
+
+@dataclass(frozen=True)
 class Run:
     schema_version: int
     run_id: str
@@ -752,6 +846,9 @@ class Run:
     # so compare pairs their repetitions round by round.
     session_id: str | None = None
     system: SystemState | None = None  # read once at the start (schema >= 3)
+    # Schema >= 10: where servers and load ran when load came from other hosts (--hosts); None
+    # when everything ran on this machine.
+    topology: Topology | None = None
 
 
 def measurement_conditions(run: Run) -> dict[str, object]:
@@ -766,6 +863,9 @@ def measurement_conditions(run: Run) -> dict[str, object]:
         "Rust toolchain": m.rustc_version,
         "input size": run.config.size,
         "CPU pinning": run.config.cpu_affinity,
+        # Load from other hosts changes what a server's latency includes (a real network): a
+        # multi-host run is never compared with a one-machine run without --allow-mixed.
+        "load hosts": run.topology.describe() if run.topology else "none (one machine)",
     }
 
 

@@ -149,7 +149,11 @@ def refresh(results_dir: Path) -> list[RunEntry]:
                         None if m.git_dirty is None else int(m.git_dirty),
                         _digest(conditions["machine"]),
                         f"{m.go_version} | {m.rustc_version}",
-                        _digest([conditions["input size"], conditions["CPU pinning"]]),
+                        _digest(
+                            [conditions["input size"], conditions["CPU pinning"]]
+                            # one-machine runs keep the key they had before schema 10
+                            + ([conditions["load hosts"]] if run.topology else [])
+                        ),
                         run.config.size,
                         ",".join(w.name for w in run.workloads),
                     ),

@@ -97,7 +97,7 @@ def _budget_per_workload(data: dict) -> dict:
     return {**data, "config": config, "schema_version": 8}
 
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
     2: lambda data: {**data, "schema_version": 3},  # likewise
@@ -110,6 +110,7 @@ MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+
     },  # likewise (cpu_flags, build environment, hybrids, gc_cycles_required)
     7: lambda data: _budget_per_workload(data),
     8: lambda data: {**data, "schema_version": 9},  # every new field has a default
+    9: lambda data: {**data, "schema_version": 10},  # likewise (topology, load hosts, listen address)
 }
 LATEST_NAME = "latest.json"
 # `harness profile`'s files (model.ProfileRun), versioned on their own: results/profiles/<run-id>.json
