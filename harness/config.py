@@ -2,13 +2,17 @@
 
 Every error names the manifest file and the offending field, so a typo is a one-line fix. Unknown
 keys are refused at every level (with the nearest known key for a near miss): a misspelt `seed`
-or a `flags` nobody reads would otherwise change nothing while looking like it did.
+or a `flags` nobody reads would otherwise change nothing while looking like it did. The hosts
+inventory (`--hosts FILE`, docs/hosts.md) is read here by the same rules.
 """
 
 from __future__ import annotations
 
 import difflib
+import ipaddress
+import os
 import re
+import socket
 import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +25,8 @@ from harness.model import (
     LANGS,
     Implementation,
     InputSpec,
+    Inventory,
+    LoadHostSpec,
     ParamValue,
     PublishedFigure,
     RequestStream,
@@ -546,3 +552,152 @@ def select(workloads: dict[str, Workload], names: Sequence[str] | None) -> list[
             f"unknown workload(s) {', '.join(unknown)}; known: {', '.join(workloads) or '(none)'}"
         )
     return [workloads[n] for n in dict.fromkeys(names)]
+
+
+# --- the hosts inventory (--hosts FILE): where servers and load run ------------------------------
+
+INVENTORY_KEYS = ("server", "load")
+INVENTORY_SERVER_KEYS = ("address", "cpus")
+INVENTORY_LOAD_KEYS = (
+    "name",
+    "address",
+    "user",
+    "port",
+    "key_file",
+    "known_hosts",
+    "cpus",
+    "work_dir",
+    "shares_server",
+)
+
+
+def _ip_literal(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        return None
+
+
+def is_local_address(address: str) -> bool:
+    """Whether this machine owns `address` (a socket can bind it): loopback, or one of its
+    interfaces' addresses."""
+    ip = _ip_literal(address)
+    if ip is None:
+        return False
+    if ip.is_loopback:
+        return True
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+def _inventory_cpus(table: dict, where: str) -> tuple[int, ...] | None:
+    cpus = table.get("cpus")
+    if cpus is None:
+        return None
+    if (
+        not isinstance(cpus, list)
+        or not cpus
+        or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in cpus)
+        or len(set(cpus)) != len(cpus)
+    ):
+        raise HarnessError(
+            f"{where}: field 'cpus' must be a list of distinct CPU numbers, got {cpus!r}"
+        )
+    return tuple(cpus)
+
+
+def _key_path(path: Path, table: dict, field: str, where: str, private: bool) -> str | None:
+    """An SSH file of the inventory, relative to it: it must exist, and a private key must not be
+    readable by others (ssh itself refuses such a key, with a message far from the cause)."""
+    value = _optional(table, field, str, where)
+    if value is None:
+        return None
+    resolved = (path.parent / value).resolve()
+    if not resolved.is_file():
+        raise HarnessError(f"{where}: field '{field}': {resolved} does not exist")
+    mode = resolved.stat().st_mode & 0o777
+    if private and mode & 0o077:
+        raise HarnessError(
+            f"{where}: field '{field}': {resolved} is readable by others (mode {mode:04o}); "
+            f"chmod 600 it"
+        )
+    return os.fspath(resolved)
+
+
+def parse_inventory(data: dict, path: Path) -> Inventory:
+    """An inventory table, checked before anything is built or copied: every error is one line
+    naming the file and the field."""
+    where = os.fspath(path)
+    reject_unknown_keys(data, INVENTORY_KEYS, where)
+    server = data.get("server")
+    if not isinstance(server, dict):
+        raise HarnessError(f"{where}: missing table [server] (the address load hosts reach)")
+    at = f"{where} [server]"
+    reject_unknown_keys(server, INVENTORY_SERVER_KEYS, at)
+    address = _field(server, "address", str, at)
+    if _ip_literal(address) is None:
+        raise HarnessError(f"{at}: field 'address' must be an IP address, got {address!r}")
+    if not is_local_address(address):
+        raise HarnessError(
+            f"{at}: field 'address': {address} is not an address of this machine (the harness "
+            "runs on the server host; run it there)"
+        )
+    server_cpus = _inventory_cpus(server, at)
+    loads = data.get("load")
+    if not isinstance(loads, list) or not loads or not all(isinstance(t, dict) for t in loads):
+        raise HarnessError(f"{where}: needs at least one [[load]] table (a load host)")
+    hosts: list[LoadHostSpec] = []
+    for index, table in enumerate(loads, 1):
+        named = table.get("name")
+        at = f"{where} [[load]] {named if isinstance(named, str) else f'#{index}'}"
+        reject_unknown_keys(table, INVENTORY_LOAD_KEYS, at)
+        name = _field(table, "name", str, at)
+        if not NAME_PATTERN.match(name):
+            raise HarnessError(f"{at}: field 'name' must be lowercase letters, digits and '-'")
+        at = f"{where} [[load]] {name}"
+        host = LoadHostSpec(
+            name=name,
+            address=_field(table, "address", str, at),
+            user=_field(table, "user", str, at),
+            port=_field(table, "port", int, at, 22),
+            key_file=_key_path(path, table, "key_file", at, private=True),
+            known_hosts=_key_path(path, table, "known_hosts", at, private=False),
+            cpus=_inventory_cpus(table, at),
+            work_dir=_field(table, "work_dir", str, at, "/tmp/gorust-harness"),
+            shares_server=_field(table, "shares_server", bool, at, False),
+        )
+        if not 0 < host.port < 65536:
+            raise HarnessError(f"{at}: field 'port' must be 1-65535, got {host.port}")
+        if not host.work_dir.startswith("/"):
+            raise HarnessError(
+                f"{at}: field 'work_dir' must be an absolute path, got {host.work_dir!r}"
+            )
+        for other in hosts:
+            if other.name == host.name:
+                raise HarnessError(f"{at}: field 'name': host {name!r} is listed twice")
+            if (other.address, other.port) == (host.address, host.port):
+                raise HarnessError(
+                    f"{at}: field 'address': {host.address}:{host.port} is listed twice "
+                    f"(also as {other.name})"
+                )
+        if (host.address == address or is_local_address(host.address)) and not host.shares_server:
+            raise HarnessError(
+                f"{at}: field 'address': {host.address} is the server host; load from it competes "
+                "with the server: set shares_server = true to say so, or use another host"
+            )
+        hosts.append(host)
+    return Inventory(
+        path=os.fspath(path.resolve()),
+        server_address=address,
+        server_cpus=server_cpus,
+        load=tuple(hosts),
+    )
+
+
+def load_inventory(path: Path) -> Inventory:
+    return parse_inventory(read_toml(path, "hosts inventory"), path)

@@ -541,7 +541,9 @@ class LoadHostShare:
     # the phase; the uncertainty is half that round trip.
     clock_offset_seconds: float
     clock_uncertainty_seconds: float
-    left_running: int = 0  # processes of the harness's found on the host after the phase
+    # Processes of the harness's found on the host after the phase (then killed); None when the
+    # host could not be asked (it was unreachable).
+    left_running: int | None = 0
     error: str | None = None
 
 
@@ -772,6 +774,33 @@ class Machine:
 
 
 @dataclass(frozen=True)
+class LoadHostSpec:
+    """One load host of an inventory (config.load_inventory): where the harness reaches it over
+    SSH, the CPUs its load generator may use, and the folder the harness may write in there."""
+
+    name: str
+    address: str
+    user: str
+    port: int = 22
+    key_file: str | None = None  # None: the SSH agent's or ~/.ssh's default keys
+    known_hosts: str | None = None  # None: ~/.ssh/known_hosts (host keys are always checked)
+    cpus: tuple[int, ...] | None = None
+    work_dir: str = "/tmp/gorust-harness"
+    shares_server: bool = False  # the server host itself, said on purpose
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Where servers and load run (--hosts FILE). The harness runs on the server host: servers
+    listen on `server_address`, which every load host must reach."""
+
+    path: str
+    server_address: str
+    server_cpus: tuple[int, ...] | None
+    load: tuple[LoadHostSpec, ...]
+
+
+@dataclass(frozen=True)
 class HostMachine:
     """What a remote host is, read over SSH from the same /proc and /sys files as the local
     Machine (harness/servers/remote.py), so results are never compared blind across hosts."""
@@ -817,8 +846,9 @@ class Topology:
     transport: str  # e.g. "ssh (asyncssh 2.24.1)"
     hosts: tuple[HostRecord, ...]
     setup_seconds: float  # connecting, checking and copying, before the first workload
-    # After the run: processes of the harness's still found on any host (0 = checked, none).
-    left_running: int = 0
+    # After the run: processes of the harness's still found on the load hosts (then killed);
+    # None when some host could not be asked.
+    left_running: int | None = 0
 
     @property
     def load_hosts(self) -> tuple[HostRecord, ...]:

@@ -15,7 +15,7 @@ from harness.measure import cpus as program_cpus
 from harness.measure import launcher as measure
 from harness.measure import sweep
 from harness.measure.schedule import ORDERS
-from harness.model import CPUS_AXIS, Run, RunConfig, StoppingRule, Workload
+from harness.model import CPUS_AXIS, Inventory, Run, RunConfig, StoppingRule, Workload
 from harness.servers.protocol import default_settings
 from harness.store import history
 from harness.store.results import load_run
@@ -71,6 +71,16 @@ def workloads_dirs(args: argparse.Namespace, cwd: Path | None = None) -> list[Pa
             )
         return [project.parent / d for d in dirs]
     return [ROOT / "workloads"]
+
+
+def inventory(args: argparse.Namespace, selected: list[Workload]) -> Inventory | None:
+    """--hosts FILE, read and checked (one line naming the file and field), or None."""
+    path = getattr(args, "hosts", None)
+    if not path:
+        return None
+    if not any(w.kind == "server" for w in selected):
+        raise HarnessError(f"--hosts {path}: load hosts serve server workloads; none is selected")
+    return config.load_inventory(Path(path))
 
 
 def workloads(args: argparse.Namespace) -> dict:

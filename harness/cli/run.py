@@ -16,9 +16,10 @@ from harness.measure import machine
 from harness.measure.race import RaceChecker
 from harness.measure.runner import check_budgets_before_building, harness_cpus_for, run_suite
 from harness.model import Workload
-from harness.servers import loadgen
+from harness.servers import loadgen, remote, spread
 from harness.servers.protocol import ServerRunner
 from harness.servers.race import ServerRace
+from harness.store.results import save_run
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +36,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="also time clean and incremental builds in scratch copies (default: on for full size)",
     )
     options.add_race_check(s)
+    s.add_argument(
+        "--hosts",
+        metavar="FILE",
+        help="a hosts inventory (docs/hosts.md): servers on this machine, load from the hosts it "
+        "lists, over SSH (default: everything on this machine)",
+    )
     s.add_argument(
         "--sample-interval",
         type=float,
@@ -53,20 +60,59 @@ def measure_run(args: argparse.Namespace, selected: list[Workload]) -> int:
     """Build, measure and save `selected` as one run, then print its summary (run and sweep)."""
     results_dir, cache_dir = options.paths(args)
     run_config = options.run_config(args, selected, adaptive=args.size == "full")
+    inventory = options.inventory(args, selected)
+    if inventory is not None and inventory.server_cpus:
+        run_config = replace(run_config, cpu_affinity=inventory.server_cpus)
     check_budgets_before_building(run_config, selected, [results_dir])
     measured_cpus = run_config.cpu_affinity
     harness_cpus = harness_cpus_for(measured_cpus)
     run_server = None
     server_settings = None
+    hosts: tuple[remote.LoadHost, ...] = ()
+    topology = None
     if any(w.kind == "server" for w in selected):
         oha = loadgen.find_oha(options.ROOT / "tools")
+        launcher = measure.ensure_launcher(cache_dir)
         server_settings = options.server_settings(
             args, measured_cpus, harness_cpus, loadgen_build=loadgen.describe_oha(oha)
         )
+        driver = None
+        if inventory is not None:
+            hosts, topology = spread.open_hosts(inventory, oha, launcher, progress_view)
+            server_settings = replace(
+                server_settings, listen_address=inventory.server_address, loadgen_cpus=None
+            )
+            driver = spread.SpreadDriver(oha, server_settings, hosts=hosts)
         run_server = ServerRunner(
-            oha, server_settings, options.work_dir(cache_dir), measure.ensure_launcher(cache_dir)
+            oha, server_settings, options.work_dir(cache_dir), launcher, driver=driver
         )
     run_config = replace(run_config, server=server_settings)
+    try:
+        run, path = _measure(
+            args, selected, run_config, harness_cpus, cache_dir, results_dir, run_server, topology
+        )
+    finally:
+        left = spread.close_hosts(hosts)
+    if topology is not None:
+        run = replace(run, topology=replace(topology, left_running=left))
+        path = save_run(run, results_dir)
+        if left:
+            console.print(
+                f"harness: {left} process(es) of ours were still running on the load "
+                "hosts after the run (killed)",
+                markup=False,
+            )
+    try:
+        print_summary(run)
+    except KeyboardInterrupt:  # the run is saved complete: its verdict stands, and says so
+        console.print("harness: summary interrupted; the run itself is complete", markup=False)
+    console.print(f"results: {path}", markup=False)
+    return 0 if all(w.status == "ok" for w in run.workloads) else 1
+
+
+def _measure(
+    args, selected, run_config, harness_cpus, cache_dir, results_dir, run_server, topology
+):
     if harness_cpus:
         measure.pin_current_process(harness_cpus)
     executor = measure.SubprocessExecutor(measure.ensure_launcher(cache_dir))
@@ -85,10 +131,6 @@ def measure_run(args: argparse.Namespace, selected: list[Workload]) -> int:
         progress_view,
         run_server=run_server,
         race_check=race_check,
+        topology=topology,
     )
-    try:
-        print_summary(run)
-    except KeyboardInterrupt:  # the run is saved complete: its verdict stands, and says so
-        console.print("harness: summary interrupted; the run itself is complete", markup=False)
-    console.print(f"results: {path}", markup=False)
-    return 0 if all(w.status == "ok" for w in run.workloads) else 1
+    return run, path

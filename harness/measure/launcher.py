@@ -266,6 +266,9 @@ class LauncherReport:
     sys_seconds: float
     peak_rss_bytes: int
     leftover_processes: int  # descendants still running once the program was reaped; now killed
+    # When the program was started, on the system clock of the host it ran on (None from a
+    # launcher before --start-at existed).
+    started_unix_seconds: float | None = None
 
 
 def _launcher_fields(text: str) -> dict[str, str]:
@@ -284,6 +287,9 @@ def parse_launcher_report(text: str) -> LauncherReport | None:
             sys_seconds=int(fields["stime_us"]) / 1e6,
             peak_rss_bytes=int(fields["maxrss_kib"]) * 1024,  # KiB on Linux
             leftover_processes=int(fields["leftover"]),
+            started_unix_seconds=(
+                int(fields["started_unix_ns"]) / 1e9 if "started_unix_ns" in fields else None
+            ),
         )
     except (KeyError, ValueError):
         return None

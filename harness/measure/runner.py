@@ -62,6 +62,7 @@ from harness.model import (
     Status,
     StoppingRule,
     SystemState,
+    Topology,
     UnsafeCount,
     Workload,
     WorkloadResult,
@@ -858,8 +859,10 @@ def run_suite(
     read_stat: StatReader = read_cpu_times,
     cpu_clock: CpuClock = process_cpu_seconds,
     race_check: CorrectnessCheck | None = None,
+    topology: Topology | None = None,
 ) -> tuple[Run, Path]:
-    """Measure every workload in turn through fill_runs, saved after each one. The machine's
+    """Measure every workload in turn through fill_runs, saved after each one (`topology`: where
+    load came from, with --hosts). The machine's
     state is read once, at the start; `read_stat` and `cpu_clock` go to the batch runner (a server
     runner reads its own). `race_check` (measure/race.py RaceChecker) runs after a workload's
     builds and before it is measured: an implementation the race detector caught is not measured
@@ -873,6 +876,7 @@ def run_suite(
         machine=machine,
         config=config,
         system=system_state(),
+        topology=topology,
     )
     run_batch = partial(run_batch_workload, read_stat=read_stat, cpu_clock=cpu_clock)
 

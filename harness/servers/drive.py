@@ -26,6 +26,7 @@ from harness.measure.launcher import Executor, available_cpus
 from harness.model import (
     CpuTimes,
     Implementation,
+    LoadHostShare,
     RequestStream,
     RunConfig,
     ServerPhase,
@@ -106,26 +107,25 @@ class PhaseDriver:
         streams = self._streams(
             phase, workload, impl, server, params, bodies, rate, duration, folder, replicate
         )
+        watch = ServerWatch(server, config.sample_interval_seconds, self.read_stat)
+        load = self._load(streams, watch, rate, duration, executor, folder)
+        return assemble_phase(phase, workload, impl, server, rate, watch, load, replicate)
+
+    def _load(
+        self,
+        streams: Sequence[tuple[RequestStream, loadgen.StreamPlan, Path, Path]],
+        watch: ServerWatch,
+        rate: float | None,
+        duration: float,
+        executor: Executor,
+        folder: Path,
+    ) -> LoadRun:
+        """The load generator's streams on this machine, at once, pinned to its CPUs."""
         for _, _, summary, db in streams:
             summary.unlink(missing_ok=True)
             db.unlink(missing_ok=True)
-
-        server_cpus = server_cpu_set(server.process.pid)
         loadgen_cpus = self.loadgen_cpus()
-        # Where the server's CPUs could not be read back (it has exited), the ones it was given.
-        shared = tuple(
-            sorted(
-                set(server_cpus or self.settings.server_cpus or available_cpus())
-                & set(loadgen_cpus)
-            )
-        )
-        sampler = server.process.sampler(config.sample_interval_seconds)
-        sampler.start()
-        # A server already dead (and reaped) has no CPU times left to read.
-        user0, sys0 = server.process.cpu_seconds() if server.process.exit_code() is None else (0, 0)
-        peak_reset = server.process.reset_peak_rss()
-        stat_before = self.read_stat()
-        start = time.perf_counter() - server.process.started
+        watch.begin()
         with ThreadPoolExecutor(max_workers=len(streams)) as pool:
             outcomes = list(
                 pool.map(
@@ -139,12 +139,7 @@ class PhaseDriver:
                     streams,
                 )
             )
-        elapsed = time.perf_counter() - server.process.started - start
-        stat_after = self.read_stat()
-        samples = sampler.stop()
-        alive = server.process.exit_code() is None
-        user1, sys1 = server.process.cpu_seconds() if alive else (user0, sys0)
-
+        watch.end()
         errors_text = []
         results = []
         for (stream, plan, summary, db), outcome in zip(streams, outcomes, strict=True):
@@ -157,97 +152,27 @@ class PhaseDriver:
                 results.append(loadgen.read_stream(plan, summary, db))
             except ValueError as exc:
                 errors_text.append(f"{stream.name}: {exc}")
-        if not alive:
-            errors_text.insert(
-                0,
-                f"server died under load (exit {server.process.exit_code()}): "
-                f"{server.stderr_tail()}",
-            )
-
-        # One window for requests, CPU and GC: the load generator's own span, not the harness's
-        # time around it (oha's start-up and database write), which would dilute the rates.
-        window = max((r.span_seconds for r in results), default=0.0) or elapsed
-        readings = [(start, user0, sys0)]
-        readings += [
-            (x.t_seconds, x.user_seconds, x.sys_seconds)
-            for x in samples
-            if start < x.t_seconds < start + elapsed
-        ]
-        if alive:
-            readings.append((start + elapsed, user1, sys1))
-        server_user, server_sys = phase_analysis.cpu_in_window(readings, start, start + window)
-        if alive and peak_reset:
-            peak = server.process.peak_rss_bytes()
-        else:  # a dead server's VmHWM is gone with it
-            in_window = [x.rss_bytes for x in samples if start <= x.t_seconds <= start + window]
-            peak = max(in_window or [x.rss_bytes for x in samples], default=0)
-        trace = (
-            parse_gctrace(server.stderr_path.read_text(errors="replace"))
-            if impl.lang == "go"
-            else None
-        )
-        gc_cycles = (
-            None
-            if trace is None
-            else tuple(c for c in trace.cycles if start <= c.at_seconds <= start + window)
-        )
-
-        merged = loadgen.merge_streams(results)
-        counts, responses = merged.counts, merged.responses
-        achieved = responses / window if window > 0 else 0.0
-        histogram = loadgen.histogram_of(merged.latencies_seconds)
-        steal = _steal_share(stat_before, stat_after)
         loadgen_user = sum(o.user_seconds for o in outcomes)
         loadgen_sys = sum(o.sys_seconds for o in outcomes)
-        gc_required = (
-            phase_analysis.gc_cycles_required(
-                workload.server.min_gc_cycles, impl.lang, dict(impl.env)
+        # One window for requests, CPU and GC: the load generator's own span, not the harness's
+        # time around it (oha's start-up and database write), which would dilute the rates.
+        window = max((r.span_seconds for r in results), default=0.0) or watch.elapsed
+        shared = tuple(
+            sorted(
+                set(watch.server_cpus or self.settings.server_cpus or available_cpus())
+                & set(loadgen_cpus)
             )
-            if rate is not None
-            else None
         )
-        flags = phase_analysis.phase_flags(
-            offered_rps=rate,
-            achieved_rps=achieved,
-            counts=counts,
-            latency_count=len(merged.latencies_seconds),
-            loadgen_share=(loadgen_user + loadgen_sys) / elapsed if elapsed > 0 else None,
-            loadgen_cpus=len(loadgen_cpus),
-            peak_from_samples=alive and not peak_reset,
-            steal_share=steal,
-            gc_count=None if gc_cycles is None else len(gc_cycles),
-            gc_required=gc_required,
-        )
-        return ServerPhase(
-            phase=phase,
-            ok=not errors_text,
-            offered_rps=rate,
-            achieved_rps=achieved,
-            duration_seconds=window,
-            started_at_seconds=start,
-            requests=responses + counts.without_duration + counts.unsent,
-            errors=counts.unexpected_status + counts.without_duration,
-            status_counts=merged.status_counts,
-            latency=loadgen.summarise_histogram(histogram),
-            latency_histogram=loadgen.encode_histogram(histogram),
-            latency_windows=loadgen.latency_windows(
-                merged.intended_starts_seconds, merged.latencies_seconds, start
-            ),
-            server_user_seconds=server_user,
-            server_sys_seconds=server_sys,
-            server_peak_rss_bytes=peak,
-            server_samples=samples,
-            gc_cycles=gc_cycles,
+        return LoadRun(
+            results=tuple(results),
+            errors=tuple(errors_text),
+            window_start=0.0,
+            window=window,
             loadgen_user_seconds=loadgen_user,
             loadgen_sys_seconds=loadgen_sys,
-            flags=flags,
-            error="; ".join(errors_text) or None,
-            request_counts=counts,
-            loadgen_wall_seconds=elapsed,
-            replicate=replicate,
-            steal_share=steal,
-            gc_cycles_required=gc_required,
-            server_cpus=server_cpus,
+            loadgen_share=(
+                (loadgen_user + loadgen_sys) / watch.elapsed if watch.elapsed > 0 else None
+            ),
             loadgen_cpus=loadgen_cpus,
             shared_cpus=shared,
         )
@@ -257,6 +182,160 @@ class PhaseDriver:
         s = self.settings
         wanted = 1.02 * s.target_requests_per_phase / rate
         return min(s.max_phase_seconds, max(s.min_phase_seconds, wanted))
+
+
+class ServerWatch:
+    """The server's side of a phase, read by the same code whichever host the load came from:
+    CPU times, the phase's peak RSS (VmHWM reset), psutil samples and /proc/stat, from `begin`
+    (the load's start) to `end`, on the time base of the server's start."""
+
+    def __init__(self, server: RunningServer, interval_seconds: float, read_stat):
+        self.server = server
+        self.read_stat = read_stat
+        self.server_cpus = server_cpu_set(server.process.pid)
+        self.sampler = server.process.sampler(interval_seconds)
+
+    def begin(self) -> None:
+        process = self.server.process
+        self.sampler.start()
+        # A server already dead (and reaped) has no CPU times left to read.
+        self.user0, self.sys0 = process.cpu_seconds() if process.exit_code() is None else (0, 0)
+        self.peak_reset = process.reset_peak_rss()
+        self.stat_before = self.read_stat()
+        self.start = time.perf_counter() - process.started
+        self.started_epoch = time.time()  # the same instant on the system clock (other hosts')
+
+    def end(self) -> None:
+        process = self.server.process
+        self.elapsed = time.perf_counter() - process.started - self.start
+        self.stat_after = self.read_stat()
+        self.samples = self.sampler.stop()
+        self.alive = process.exit_code() is None
+        self.user1, self.sys1 = process.cpu_seconds() if self.alive else (self.user0, self.sys0)
+
+
+@dataclass(frozen=True)
+class LoadRun:
+    """What the load generators did in a phase. The results' intended starts are seconds since
+    the watch began; the window (the requests, server CPU and GC cycles that count) starts
+    `window_start` seconds after it."""
+
+    results: tuple[loadgen.StreamResult, ...]
+    errors: tuple[str, ...]
+    window_start: float
+    window: float
+    loadgen_user_seconds: float
+    loadgen_sys_seconds: float
+    loadgen_share: float | None  # its CPU over its wall time, for the busy flag (None: per host)
+    loadgen_cpus: tuple[int, ...]
+    shared_cpus: tuple[int, ...]
+    flags: tuple[str, ...] = ()
+    load_hosts: tuple[LoadHostShare, ...] = ()
+    hosts_overhead_seconds: float | None = None
+
+
+def assemble_phase(
+    phase: str,
+    workload: Workload,
+    impl: Implementation,
+    server: RunningServer,
+    rate: float | None,
+    watch: ServerWatch,
+    load: LoadRun,
+    replicate: int | None,
+) -> ServerPhase:
+    """The phase's record: the load's requests merged exactly, the server's CPU, peak RSS and GC
+    cycles over the same window, and every flag."""
+    assert workload.server is not None
+    errors_text = list(load.errors)
+    if not watch.alive:
+        errors_text.insert(
+            0,
+            f"server died under load (exit {server.process.exit_code()}): {server.stderr_tail()}",
+        )
+    start = watch.start + load.window_start
+    window = load.window
+    samples = watch.samples
+    readings = [(watch.start, watch.user0, watch.sys0)]
+    readings += [
+        (x.t_seconds, x.user_seconds, x.sys_seconds)
+        for x in samples
+        if watch.start < x.t_seconds < watch.start + watch.elapsed
+    ]
+    if watch.alive:
+        readings.append((watch.start + watch.elapsed, watch.user1, watch.sys1))
+    server_user, server_sys = phase_analysis.cpu_in_window(readings, start, start + window)
+    if watch.alive and watch.peak_reset:
+        peak = server.process.peak_rss_bytes()
+    else:  # a dead server's VmHWM is gone with it
+        in_window = [x.rss_bytes for x in samples if start <= x.t_seconds <= start + window]
+        peak = max(in_window or [x.rss_bytes for x in samples], default=0)
+    trace = (
+        parse_gctrace(server.stderr_path.read_text(errors="replace")) if impl.lang == "go" else None
+    )
+    gc_cycles = (
+        None
+        if trace is None
+        else tuple(c for c in trace.cycles if start <= c.at_seconds <= start + window)
+    )
+
+    merged = loadgen.merge_streams(load.results)
+    counts, responses = merged.counts, merged.responses
+    achieved = responses / window if window > 0 else 0.0
+    histogram = loadgen.histogram_of(merged.latencies_seconds)
+    steal = _steal_share(watch.stat_before, watch.stat_after)
+    gc_required = (
+        phase_analysis.gc_cycles_required(workload.server.min_gc_cycles, impl.lang, dict(impl.env))
+        if rate is not None
+        else None
+    )
+    flags = phase_analysis.phase_flags(
+        offered_rps=rate,
+        achieved_rps=achieved,
+        counts=counts,
+        latency_count=len(merged.latencies_seconds),
+        loadgen_share=load.loadgen_share,
+        loadgen_cpus=len(load.loadgen_cpus),
+        peak_from_samples=watch.alive and not watch.peak_reset,
+        steal_share=steal,
+        gc_count=None if gc_cycles is None else len(gc_cycles),
+        gc_required=gc_required,
+    )
+    return ServerPhase(
+        phase=phase,
+        ok=not errors_text,
+        offered_rps=rate,
+        achieved_rps=achieved,
+        duration_seconds=window,
+        started_at_seconds=start,
+        requests=responses + counts.without_duration + counts.unsent,
+        errors=counts.unexpected_status + counts.without_duration,
+        status_counts=merged.status_counts,
+        latency=loadgen.summarise_histogram(histogram),
+        latency_histogram=loadgen.encode_histogram(histogram),
+        latency_windows=loadgen.latency_windows(
+            merged.intended_starts_seconds - load.window_start, merged.latencies_seconds, start
+        ),
+        server_user_seconds=server_user,
+        server_sys_seconds=server_sys,
+        server_peak_rss_bytes=peak,
+        server_samples=samples,
+        gc_cycles=gc_cycles,
+        loadgen_user_seconds=load.loadgen_user_seconds,
+        loadgen_sys_seconds=load.loadgen_sys_seconds,
+        flags=flags + load.flags,
+        error="; ".join(errors_text) or None,
+        request_counts=counts,
+        loadgen_wall_seconds=watch.elapsed,
+        replicate=replicate,
+        steal_share=steal,
+        gc_cycles_required=gc_required,
+        server_cpus=watch.server_cpus,
+        loadgen_cpus=load.loadgen_cpus,
+        shared_cpus=load.shared_cpus,
+        load_hosts=load.load_hosts,
+        hosts_overhead_seconds=load.hosts_overhead_seconds,
+    )
 
 
 def loadgen_cpu_set(settings: ServerSettings) -> tuple[int, ...]:

@@ -143,6 +143,9 @@ class StreamResult:
     unsent: int  # due by the schedule before the deadline, never sent (open loop only)
     responses: int  # every response the database recorded, whatever its status
     span_seconds: float  # oha's own span: its start to the end of its work ("total")
+    # Each latency's HTTP status (0 for the unsent ones), so a stream cut to a window can count
+    # its statuses again (on_time_base).
+    statuses: np.ndarray | None = None
 
     @property
     def timeouts(self) -> int:
@@ -240,6 +243,9 @@ def read_stream(plan: StreamPlan, summary_path: Path, db_path: Path) -> StreamRe
     )
     starts = np.concatenate([np.array([r[0] for r in rows], dtype=float), unsent_starts])
     latencies = np.concatenate([np.array([r[1] for r in rows], dtype=float), unsent_latencies])
+    statuses = np.concatenate(
+        [np.array([r[2] for r in rows], dtype=int), np.zeros(len(unsent_starts), dtype=int)]
+    )
     return StreamResult(
         name=plan.name,
         intended_starts_seconds=starts,
@@ -251,6 +257,38 @@ def read_stream(plan: StreamPlan, summary_path: Path, db_path: Path) -> StreamRe
         unsent=len(unsent_starts),
         responses=len(rows),
         span_seconds=span,
+        statuses=statuses,
+    )
+
+
+def on_time_base(
+    result: StreamResult, shift_seconds: float, start: float, end: float, expect_status: int
+) -> StreamResult:
+    """The stream moved onto a common time base (every intended start + `shift_seconds`) and cut
+    to the requests intended in [start, end): several hosts' streams, cut to the window all of
+    them covered, merge into one phase (merge_streams). Statuses and the unsent count are
+    recounted from the requests kept; the failures oha records no time for cannot be placed in
+    time and stay whole (error_counts)."""
+    assert result.statuses is not None, "on_time_base needs read_stream's statuses"
+    starts = result.intended_starts_seconds + shift_seconds
+    keep = (starts >= start) & (starts < end)
+    statuses = result.statuses[keep]
+    answered = statuses[statuses != 0]
+    codes, counts = np.unique(answered, return_counts=True)
+    status_counts = {str(int(c)): int(n) for c, n in zip(codes, counts, strict=True)}
+    expected = int(np.sum(answered == expect_status))
+    return StreamResult(
+        name=result.name,
+        intended_starts_seconds=starts[keep],
+        latencies_seconds=result.latencies_seconds[keep],
+        status_counts=status_counts,
+        error_counts=dict(result.error_counts),
+        expected_status=expected,
+        unexpected_status=len(answered) - expected,
+        unsent=int(np.sum(statuses == 0)),
+        responses=len(answered),
+        span_seconds=end - start,
+        statuses=statuses,
     )
 
 

@@ -17,9 +17,13 @@
  * SIGTERM, SIGINT or SIGHUP (the harness's timeout or Ctrl-C, or the harness dying: PDEATHSIG)
  * abort the run: the program is killed at once, then its leftovers as above.
  *
- * Usage: gorust-spawn [--announce-pid] RESULT_FILE PROGRAM [ARG...]
+ * Usage: gorust-spawn [--announce-pid] [--start-at=UNIX_NS] RESULT_FILE PROGRAM [ARG...]
  * Once PROGRAM has been reaped and its leftovers killed, writes one line to RESULT_FILE:
  *   pid=N status=RAW_WAIT_STATUS wall_ns=N utime_us=N stime_us=N maxrss_kib=N leftover=N
+ *   started_unix_ns=N
+ * --start-at waits until the system clock (CLOCK_REALTIME) reaches UNIX_NS before it starts
+ * PROGRAM: load generators on several hosts start at one agreed instant (each host's clock
+ * offset applied by the harness), and started_unix_ns says when this one did, on this host's clock.
  * and exits 0; exits 127 if PROGRAM could not be started (errno text on stderr). With
  * --announce-pid it first writes `pid=N` as soon as PROGRAM is forked: servers need the pid while
  * they run. Batch runs go without, because that write, on the program's CPU while it starts, added
@@ -171,12 +175,34 @@ static int kill_descendants(void) {
     return (int)killed.len;
 }
 
+static long long realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 int main(int argc, char **argv) {
-    int announce = argc > 1 && strcmp(argv[1], "--announce-pid") == 0;
-    argv += announce;
-    argc -= announce;
+    int announce = 0;
+    long long start_at = 0;
+    while (argc > 1 && strncmp(argv[1], "--", 2) == 0) {
+        if (strcmp(argv[1], "--announce-pid") == 0) {
+            announce = 1;
+        } else if (strncmp(argv[1], "--start-at=", 11) == 0) {
+            char *end = NULL;
+            start_at = strtoll(argv[1] + 11, &end, 10);
+            if (end == argv[1] + 11 || *end != '\0' || start_at <= 0) {
+                fprintf(stderr, "gorust-spawn: --start-at needs nanoseconds since the epoch\n");
+                return 2;
+            }
+        } else {
+            break;
+        }
+        argv++;
+        argc--;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: gorust-spawn [--announce-pid] RESULT_FILE PROGRAM [ARG...]\n");
+        fprintf(stderr, "usage: gorust-spawn [--announce-pid] [--start-at=UNIX_NS] RESULT_FILE "
+                        "PROGRAM [ARG...]\n");
         return 2;
     }
     /* Abort signals are blocked until the program's pid is known, so none is lost in between. */
@@ -208,6 +234,12 @@ int main(int argc, char **argv) {
         perror("gorust-spawn: pipe");
         return 2;
     }
+    if (start_at > 0) {
+        struct timespec at = {.tv_sec = start_at / 1000000000LL, .tv_nsec = start_at % 1000000000LL};
+        while (clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &at, NULL) == EINTR) {
+        }
+    }
+    long long started_unix = realtime_ns();
     long long start = now_ns();
     pid_t pid = fork();
     if (pid < 0) {
@@ -257,11 +289,11 @@ int main(int argc, char **argv) {
     int leftover = kill_descendants();
     fprintf(out,
             "pid=%d status=%d wall_ns=%lld utime_us=%lld stime_us=%lld maxrss_kib=%ld "
-            "leftover=%d\n",
+            "leftover=%d started_unix_ns=%lld\n",
             (int)pid, status, wall,
             (long long)usage.ru_utime.tv_sec * 1000000LL + usage.ru_utime.tv_usec,
             (long long)usage.ru_stime.tv_sec * 1000000LL + usage.ru_stime.tv_usec, usage.ru_maxrss,
-            leftover);
+            leftover, started_unix);
     fclose(out);
     return 0;
 }
