@@ -61,7 +61,12 @@ def test_a_good_inventory_is_read_with_paths_relative_to_it(tmp_path):
     assert inventory.server_address == "127.0.0.1"
     assert inventory.server_cpus == (0,)
     first, second = inventory.load
-    assert (first.name, first.address, first.user, first.port) == ("load-1", "192.0.2.10", "bench", 2222)
+    assert (first.name, first.address, first.user, first.port) == (
+        "load-1",
+        "192.0.2.10",
+        "bench",
+        2222,
+    )
     assert first.key_file == str(tmp_path / "id_ed25519")
     assert first.known_hosts == str(tmp_path / "known")
     assert first.cpus == (1,)
@@ -80,7 +85,10 @@ def test_a_host_listed_twice_is_refused(tmp_path):
     message = error_of(write(tmp_path, SERVER + load_table() + load_table(address="192.0.2.11")))
     assert "field 'name': host 'load-1' is listed twice" in message
     message = error_of(write(tmp_path, SERVER + load_table() + load_table("load-2")))
-    assert "[[load]] load-2: field 'address': 192.0.2.10:22 is listed twice (also as load-1)" in message
+    assert (
+        "[[load]] load-2: field 'address': 192.0.2.10:22 is listed twice (also as load-1)"
+        in message
+    )
 
 
 def test_a_load_host_that_is_the_server_host_must_say_so(tmp_path):
@@ -98,7 +106,9 @@ def test_a_missing_or_world_readable_key_file_is_refused(tmp_path):
     assert f"field 'key_file': {tmp_path / 'nowhere'} does not exist" in message
     key(tmp_path, 0o644)
     message = error_of(write(tmp_path, SERVER + load_table(key_file='"id_ed25519"')))
-    assert "field 'key_file'" in message and "readable by others (mode 0644); chmod 600 it" in message
+    assert (
+        "field 'key_file'" in message and "readable by others (mode 0644); chmod 600 it" in message
+    )
 
 
 def test_the_server_address_must_be_this_machines(tmp_path):

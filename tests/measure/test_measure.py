@@ -3,6 +3,7 @@
 import os
 import resource
 import shutil
+import subprocess
 import sys
 import time
 
@@ -185,3 +186,26 @@ def test_the_live_process_is_read_back_its_cpus_and_most_threads(executor):
     assert out.threads == 4  # the main thread and its three
     one = run(executor, ["/bin/sleep", "0.3"], cpus=cpus[-1:], interval=0.05)
     assert one.allowed_cpus == cpus[-1:] and one.threads == 1
+
+
+def test_the_launcher_starts_the_program_at_the_agreed_instant(tmp_path):
+    """--start-at: load generators on several hosts start when each host's clock reaches one
+    instant; the report says when this one did, on this host's clock."""
+    launcher = ensure_launcher(tmp_path / "cache")
+    at = time.time() + 0.4
+    report_path = tmp_path / "report"
+    done = subprocess.run(
+        [str(launcher), f"--start-at={round(at * 1e9)}", str(report_path), "true"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert done.returncode == 0, done.stderr
+    report = parse_launcher_report(report_path.read_text())
+    assert report is not None and report.started_unix_seconds is not None
+    assert at <= report.started_unix_seconds < at + 0.05
+    refused = subprocess.run(
+        [str(launcher), "--start-at=soon", str(report_path), "true"], capture_output=True, text=True
+    )
+    assert refused.returncode == 2
+    assert "--start-at needs nanoseconds since the epoch" in refused.stderr

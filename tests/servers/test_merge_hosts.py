@@ -50,7 +50,9 @@ def test_merged_hosts_equal_the_histogram_of_every_request_in_the_window():
     merged = loadgen.merge_streams(cut)
     by_host = loadgen.histogram_of(merged.latencies_seconds)
 
-    every_start = np.concatenate([h.intended_starts_seconds + s for h, s in zip(hosts, shifts, strict=True)])
+    every_start = np.concatenate(
+        [h.intended_starts_seconds + s for h, s in zip(hosts, shifts, strict=True)]
+    )
     every_latency = np.concatenate([h.latencies_seconds for h in hosts])
     every_status = np.concatenate([h.statuses for h in hosts])
     inside = (every_start >= start) & (every_start < end)
@@ -64,7 +66,10 @@ def test_merged_hosts_equal_the_histogram_of_every_request_in_the_window():
         )
     # Statuses and unsent requests recounted in the window; failures without a time stay whole.
     kept = every_status[inside]
-    assert merged.status_counts == {"200": int(np.sum(kept == 200)), "503": int(np.sum(kept == 503))}
+    assert merged.status_counts == {
+        "200": int(np.sum(kept == 200)),
+        "503": int(np.sum(kept == 503)),
+    }
     assert merged.counts.unsent == int(np.sum(kept == 0))
     assert merged.counts.expected_status == int(np.sum(kept == 200))
     assert merged.counts.unexpected_status == int(np.sum(kept == 503))

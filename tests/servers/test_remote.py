@@ -35,7 +35,11 @@ cpu0 150 0 150 1150 0 0 0 50 0 0
 def test_the_probe_reads_like_the_local_machine_record():
     machine = remote.parse_machine(PROBE)
     assert machine.hostname == "load-7"
-    assert (machine.arch, machine.kernel, machine.libc) == ("x86_64", "6.1.0-18-amd64", "glibc 2.36")
+    assert (machine.arch, machine.kernel, machine.libc) == (
+        "x86_64",
+        "6.1.0-18-amd64",
+        "glibc 2.36",
+    )
     assert (machine.cpu_model, machine.cpu_count) == ("AMD EPYC 7B13", 4)
     assert machine.memory_bytes == 16318480 * 1024
     assert machine.cpu_flags == ("avx2", "fpu", "sha_ni", "sse2")
@@ -89,9 +93,13 @@ def test_a_host_that_cannot_run_the_binaries_is_refused_with_the_reason(tmp_path
 def test_an_unreachable_host_is_one_line_naming_the_inventory_and_host(tmp_path):
     closed = remote.tcp_rtt_seconds("127.0.0.1", 9, samples=1)
     assert closed is None  # nothing listens on the discard port here
-    spec = LoadHostSpec(name="load-9", address="127.0.0.1", user="bench", port=9, shares_server=True)
+    spec = LoadHostSpec(
+        name="load-9", address="127.0.0.1", user="bench", port=9, shares_server=True
+    )
     with pytest.raises(HarnessError) as caught:
         remote.connect_all([spec], "hosts.toml")
     message = str(caught.value)
-    assert message.startswith("hosts.toml [[load]] load-9: cannot reach bench@127.0.0.1:9 over SSH (")
+    assert message.startswith(
+        "hosts.toml [[load]] load-9: cannot reach bench@127.0.0.1:9 over SSH ("
+    )
     assert "\n" not in message
