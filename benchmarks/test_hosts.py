@@ -1,0 +1,102 @@
+"""Load split across hosts measures what load from one host measures (`make bench-harness`).
+
+Issue 29's fidelity target: two load hosts at rate/2 each against one server give p50 and p99
+within the 95 % CIs of one load host at the full rate, at <= 50 % of saturation, over >= 3
+replicates. Here the hosts are network namespaces (tests/netns_hosts.py) with their own sshd; the
+real http-json servers (Go and Rust defaults) run on this machine's CPU 0, every load generator on
+CPU 1. The two configurations run through the real CLI (`harness run --hosts`), alternating
+1-2-2-1 so drift over the session falls on both alike; each run measures REPLICATES replicates of
+RATE req/s. Printed: per language and configuration, the p50 and p99 medians with their 95 %
+bootstrap CIs (over every replicate of the two runs of that configuration), the saturation the
+probes found, and the multi-host overhead per phase (median and max).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+from scratch import ROOT
+
+sys.path.insert(0, str(ROOT / "tests"))
+from netns_hosts import netns_lab
+
+from harness.analysis import replicates
+from harness.cli.main import main
+from harness.store.results import load_run
+
+RATE = float(os.environ.get("HOSTS_RATE", "2000"))
+REPLICATES = int(os.environ.get("HOSTS_REPLICATES", "3"))
+SECONDS = float(os.environ.get("HOSTS_PHASE_SECONDS", "5"))
+
+
+def one_run(tmp_path: Path, lab, hosts: int, label: str) -> Path:
+    inventory = tmp_path / f"hosts-{hosts}.toml"
+    sub = type(lab)(folder=lab.folder, server_address=lab.server_address, hosts=lab.hosts[:hosts])
+    inventory.write_text(
+        sub.inventory_toml(server_cpus=[0], load_cpus=[1], work_dir_root=tmp_path / "remote")
+    )
+    results = tmp_path / f"results-{label}"
+    code = main(
+        [
+            *("--results-dir", str(results), "--cache-dir", str(ROOT / ".cache")),
+            *("run", "--workloads", "http-json", "--size", "quick", "--no-race-check"),
+            *("--rates", f"{RATE:g}", "--replicates", str(REPLICATES)),
+            *("--phase-seconds", f"{SECONDS:g}", "--hosts", str(inventory)),
+        ]
+    )
+    assert code == 0
+    return results / "latest.json"
+
+
+def test_two_load_hosts_at_half_rate_measure_what_one_host_at_full_rate_does(tmp_path):
+    if os.geteuid() != 0 or (os.cpu_count() or 0) < 2:
+        pytest.skip("needs root (network namespaces) and two CPUs")
+    paths: dict[int, list[Path]] = {1: [], 2: []}
+    with netns_lab(2, tmp_path / "lab") as lab:
+        for index, hosts in enumerate((1, 2, 2, 1)):
+            paths[hosts].append(one_run(tmp_path, lab, hosts, f"{index}-{hosts}"))
+    runs = {k: [load_run(p) for p in v] for k, v in paths.items()}
+    lines, failures, overheads = [], [], []
+    for lang in ("go", "rust"):
+        found = {}
+        for hosts, measured in runs.items():
+            values: dict[str, list[float]] = {"p50": [], "p99": []}
+            for run in measured:
+                (workload,) = run.workloads
+                impl = workload.result_for(f"{lang}/default")
+                assert impl is not None
+                probe = replicates.saturation(impl)
+                summary = replicates.summarise_rate(impl, RATE)
+                assert summary is not None and summary.usable, summary
+                for metric in values:
+                    values[metric] += list(summary.latency[metric].values)
+                overheads += [
+                    p.hosts_overhead_seconds
+                    for p in impl.phases
+                    if p.hosts_overhead_seconds is not None
+                ]
+                if probe is not None:
+                    assert 0.5 * probe.median >= RATE, (lang, probe.median)
+            found[hosts] = {m: replicates.estimate(v) for m, v in values.items()}
+        for metric in ("p50", "p99"):
+            one, two = found[1][metric], found[2][metric]
+            lines.append(
+                f"{lang} {metric}: 1 host {one.median * 1e3:.3f} ms [{one.ci_low * 1e3:.3f}, "
+                f"{one.ci_high * 1e3:.3f}] (n={len(one.values)}); 2 hosts {two.median * 1e3:.3f} ms "
+                f"[{two.ci_low * 1e3:.3f}, {two.ci_high * 1e3:.3f}] (n={len(two.values)})"
+            )
+            if not one.ci_low <= two.median <= one.ci_high:
+                failures.append(lines[-1])
+    print(
+        f"\nhttp-json at {RATE:g} req/s, {REPLICATES} replicates x 2 runs per configuration, "
+        f"{SECONDS:g} s phases:\n"
+        + "\n".join(lines)
+        + f"\nmulti-host overhead per phase: median {statistics.median(overheads):.2f} s, "
+        f"max {max(overheads):.2f} s over {len(overheads)} phases" + f"\nresults: {paths}"
+    )
+    assert max(overheads) < 10
+    assert not failures, failures

@@ -1,0 +1,204 @@
+"""`harness run --hosts` for real: load hosts are network namespaces with their own sshd
+(tests/netns_hosts.py), reached over SSH with keys and host keys made for the test; the server
+runs here, listening on the lab's address. Only the Go/Rust build is replaced (a stand-in server
+script), so the SSH, copy, agreed start, merge and clean-up paths are the product's own."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import scripted
+from netns_hosts import netns_lab
+
+from harness.servers import loadgen
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("sshd", path="/usr/sbin:/usr/bin") is None,
+    reason="needs root and sshd (make test installs openssh-server)",
+)
+
+# Listens where the harness says (HARNESS_LISTEN_ADDRESS), answers in one write (no Nagle stall).
+STAND_IN = r"""
+import os, sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *_):
+        pass
+    def do_GET(self):
+        body = b"ok" if self.path == "/health" else b"hello from the stand-in"
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
+
+address = os.environ.get("HARNESS_LISTEN_ADDRESS") or "127.0.0.1"
+httpd = ThreadingHTTPServer((address, int(sys.argv[2])), Handler)
+httpd.daemon_threads = True
+print(f"listening {address}:{sys.argv[2]}", flush=True)
+httpd.serve_forever()
+"""
+
+SERVER_TABLE = """
+[server]
+health = "/health"
+
+[[server.requests]]
+name = "hello"
+method = "GET"
+path = "/hello"
+share = 1.0
+expect_status = 200
+"""
+
+
+def workloads(tmp_path: Path) -> Path:
+    folder = tmp_path / "workloads"
+    script = tmp_path / "stand_in.py"
+    script.write_text(STAND_IN)
+    scripted.add_workload(
+        folder,
+        "hello-http",
+        go=f'exec {sys.executable} {script} "$@"',
+        kind="server",
+        category="server",
+        args=("--port", "{port}"),
+        extra=SERVER_TABLE,
+    )
+    return folder
+
+
+def run_argv(tmp_path: Path, inventory: Path, rates: str = "40") -> list[str]:
+    return [
+        *scripted.common_args(tmp_path, ROOT / ".cache"),
+        "run",
+        "--workloads",
+        "hello-http",
+        "--size",
+        "quick",
+        "--rates",
+        rates,
+        "--replicates",
+        "1",
+        "--phase-seconds",
+        "2",
+        "--no-race-check",
+        "--hosts",
+        str(inventory),
+    ]
+
+
+def ours_in(lab, host) -> list[str]:
+    """Processes of the harness's (its copied binaries) running in a lab host's namespace."""
+    found = []
+    for pid in lab.namespace_pids(host):
+        try:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+        except psutil.Error:
+            continue
+        if "/bin/oha" in cmdline or "gorust-spawn" in cmdline:
+            found.append(cmdline)
+    return found
+
+
+def saved_run(tmp_path: Path) -> dict:
+    return json.loads((tmp_path / "results" / "latest.json").read_text())
+
+
+def test_load_from_two_hosts_over_ssh(tmp_path, monkeypatch):
+    workloads(tmp_path)
+    with netns_lab(2, tmp_path / "lab") as lab:
+        inventory = tmp_path / "hosts.toml"
+        inventory.write_text(lab.inventory_toml(work_dir_root=tmp_path / "remote"))
+        code = scripted.run_cli(run_argv(tmp_path, inventory), monkeypatch)
+        run = saved_run(tmp_path)
+        (workload,) = run["workloads"]
+        assert code == 0, workload.get("error")
+
+        topology = run["topology"]
+        assert [h["role"] for h in topology["hosts"]] == ["server", "load", "load"]
+        assert topology["hosts"][0]["address"] == lab.server_address
+        oha = loadgen.find_oha(ROOT / "tools")
+        digest = hashlib.sha256(oha.read_bytes()).hexdigest()
+        for record, host in zip(topology["hosts"][1:], lab.hosts, strict=True):
+            assert record["address"] == host.address
+            assert {c["name"]: c["sha256"] for c in record["copied"]}["oha"] == digest
+            assert record["machine"]["cpu_count"] == os.cpu_count()
+            assert record["rtt_seconds"] is not None
+        assert topology["left_running"] == 0
+        assert run["config"]["server"]["listen_address"] == lab.server_address
+
+        fixed = [
+            p
+            for impl in workload["implementations"]
+            for p in impl["phases"]
+            if p["offered_rps"] is not None and p["replicate"] is not None
+        ]
+        assert fixed, workload
+        for phase in fixed:
+            assert phase["ok"], phase["error"]
+            shares = phase["load_hosts"]
+            assert [s["host"] for s in shares] == ["load-1", "load-2"]
+            assert all(s["offered_rps"] == 20.0 for s in shares)
+            assert (
+                sum(s["responses"] for s in shares) + phase["request_counts"]["unsent"]
+                == (phase["latency"]["count"])
+            )
+            for share in shares:
+                assert (
+                    abs(share["clock_offset_seconds"]) <= share["clock_uncertainty_seconds"] + 1e-3
+                )
+                assert share["left_running"] == 0
+        for host in lab.hosts:
+            assert ours_in(lab, host) == []
+    assert not lab.exists()
+
+
+def test_a_load_host_that_dies_mid_phase_fails_its_phases_and_leaves_nothing(tmp_path, monkeypatch):
+    workloads(tmp_path)
+    with netns_lab(2, tmp_path / "lab") as lab:
+        inventory = tmp_path / "hosts.toml"
+        inventory.write_text(lab.inventory_toml(work_dir_root=tmp_path / "remote"))
+        victim = lab.hosts[1]
+        killed = threading.Event()
+
+        def kill_when_loaded() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not killed.is_set():
+                if any("/bin/oha" in c and "-q" in c for c in ours_in(lab, victim)):
+                    time.sleep(0.5)  # mid-phase
+                    lab.kill_host(victim)
+                    killed.set()
+                    return
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=kill_when_loaded, daemon=True)
+        watcher.start()
+        code = scripted.run_cli(run_argv(tmp_path, inventory), monkeypatch)
+        watcher.join(timeout=5)
+        assert killed.is_set(), "the load host was never seen under load"
+        run = saved_run(tmp_path)
+        (workload,) = run["workloads"]
+        assert code != 0
+        phases = [p for impl in workload["implementations"] for p in impl["phases"]]
+        failed = [p for p in phases if not p["ok"]]
+        assert failed
+        assert all("load host load-2" in (p["error"] or "") for p in failed), [
+            p["error"] for p in failed
+        ]
+        assert run["topology"]["left_running"] is None  # load-2 could not be asked any more
+        for host in lab.hosts:
+            assert ours_in(lab, host) == []
+        assert lab.namespace_pids(victim) == []
+    assert not lab.exists()
