@@ -336,6 +336,13 @@ class ServerRunner:
         server, loadgen = s.server_cpus or available_cpus(), loadgen_cpu_set(s)
         shared = sorted(set(server) & set(loadgen))
         where = phase_analysis.cpu_list
+        hosts = getattr(self.driver, "hosts", ())  # spread.SpreadDriver's load hosts
+        if hosts:
+            return (
+                f"servers on CPU(s) {where(server)}{'' if s.server_cpus else ' (unpinned)'} at "
+                f"{s.listen_address}, {s.parallelism} worker(s) on both runtimes; load from "
+                f"{len(hosts)} host(s): {', '.join(h.name for h in hosts)}, rate/{len(hosts)} each"
+            )
         text = (
             f"servers on CPU(s) {where(server)}{'' if s.server_cpus else ' (unpinned)'}, "
             f"{s.parallelism} worker(s) on both runtimes; load generator on CPU(s) "
