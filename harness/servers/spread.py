@@ -222,17 +222,18 @@ class SpreadDriver(PhaseDriver):
     ) -> LoadRun:
         errors: list[str] = []
         fetched = []
-        for outcome in outcomes:
-            result, report, error = self._fetch(outcome)
-            if error:
-                errors.append(error)
-            fetched.append((outcome.job, result, report))
+        with ThreadPoolExecutor(max_workers=len(outcomes) or 1) as pool:
+            for outcome, (result, report, error) in zip(
+                outcomes, pool.map(self._fetch, outcomes), strict=True
+            ):
+                if error:
+                    errors.append(error)
+                fetched.append((outcome.job, result, report))
         left: dict[str, int | None] = {}
-        for host in self.hosts:
-            try:
-                left[host.name] = host.kill_ours()
-            except HarnessError:
-                left[host.name] = None
+        with ThreadPoolExecutor(max_workers=len(self.hosts)) as pool:
+            counts = list(pool.map(_leftovers, self.hosts))
+        for host, count in zip(self.hosts, counts, strict=True):
+            left[host.name] = count
             if left[host.name]:
                 errors.append(
                     f"load host {host.name}: {left[host.name]} process(es) of the harness still "
@@ -336,6 +337,14 @@ class SpreadDriver(PhaseDriver):
             load_hosts=tuple(shares),
             hosts_overhead_seconds=max(0.0, time.perf_counter() - began - load_wall),
         )
+
+
+def _leftovers(host: LoadHost) -> int | None:
+    """Processes of ours still running on the host (killed); None when it cannot be asked."""
+    try:
+        return host.kill_ours()
+    except HarnessError:
+        return None
 
 
 def open_hosts(
