@@ -379,6 +379,13 @@ def open_hosts(
                     f"{inventory.path} [[load]] {host.name}: field 'cpus': CPU(s) "
                     f"{','.join(map(str, missing))} not on a host with {machine.cpu_count}"
                 )
+            if host.spec.cpus:
+                pinned = host.run(["taskset", "-c", ",".join(map(str, host.spec.cpus)), "true"])
+                if pinned.exit_status != 0:
+                    raise HarnessError(
+                        f"{inventory.path} [[load]] {host.name}: field 'cpus': taskset could not "
+                        f"pin to them there: {tail(pinned.stderr) or 'taskset missing?'}"
+                    )
             copied = (host.install(launcher, LAUNCHER_NAME), host.install(oha, OHA_NAME))
             trial = host.run([f"{host.bin_dir}/{OHA_NAME}", "--version"])
             if trial.exit_status != 0:
