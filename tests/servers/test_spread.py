@@ -5,6 +5,7 @@ network namespaces."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -180,3 +181,29 @@ def test_a_host_that_dies_mid_phase_fails_it_naming_the_host(tmp_path, oha, laun
         phase.error or ""
     )
     assert [h.kill_ours() for h in hosts] == [0, 0]
+
+
+class VagueClockHost(FakeHost):
+    """A host whose clock offset is known only to ±40 ms (a slow, jittery link)."""
+
+    def clock_offset(self) -> ClockOffset:
+        return ClockOffset(offset_seconds=0.0, uncertainty_seconds=0.040)
+
+
+def test_a_clock_offset_known_too_roughly_for_the_time_base_flags_the_phase(
+    tmp_path, oha, launcher
+):
+    hosts = [
+        FakeHost("load-1", tmp_path / "host-1", oha, launcher),
+        VagueClockHost("vague", tmp_path / "vague", oha, launcher),
+    ]
+    phase = one_phase(tmp_path, oha, launcher, hosts)
+    flagged = [f for f in phase.flags if "clock offset" in f]
+    # needed: min(a tenth of the 0.25 s windows, 1 % of the ~2 s phase) = 20 ms
+    assert len(flagged) == 1, phase.flags
+    assert re.fullmatch(
+        r"load host vague: clock offset known to ±40\.0 ms, more than the (19\.9|20\.[0-2]) ms "
+        r"this phase's time base needs",
+        flagged[0],
+    ), flagged
+    assert {s.host: s.clock_uncertainty_seconds for s in phase.load_hosts}["vague"] == 0.040
