@@ -1,4 +1,5 @@
-"""A server's life: start it on a free 127.0.0.1 port, wait until /health answers, fetch request
+"""A server's life: start it on a free port of its listen address (127.0.0.1, or the server
+host's address when load comes from other hosts), wait until /health answers, fetch request
 bodies and a digest of its answers, stop it.
 
 Every start goes through the measuring launcher (measure.ServerProcess), which pins the server,
@@ -29,10 +30,21 @@ class ServerFailure(Exception):
     """The server could not be started or stopped answering; the message says why."""
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+LOOPBACK = "127.0.0.1"
+# The binary contract's variable for the address to listen on (workloads/README.md).
+LISTEN_ADDRESS_VARIABLE = "HARNESS_LISTEN_ADDRESS"
+
+
+def free_port(address: str = LOOPBACK) -> int:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((address, 0))
         return sock.getsockname()[1]
+
+
+def url_host(address: str) -> str:
+    """An address as a URL's host: IPv6 in brackets."""
+    return f"[{address}]" if ":" in address else address
 
 
 def stderr_tail(path: Path) -> str:
@@ -73,10 +85,11 @@ class RunningServer:
     process: ServerProcess
     port: int
     stderr_path: Path
+    address: str = LOOPBACK  # where it listens (ServerSettings.listen_address)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{url_host(self.address)}:{self.port}"
 
     def stderr_tail(self) -> str:
         return stderr_tail(self.stderr_path)
@@ -89,13 +102,22 @@ def note_leftovers(errors: dict[str, str], key: str, process: ServerProcess) -> 
         errors[key] = f"{errors[key]}; {left}" if key in errors else left
 
 
-def environment(impl: Implementation, parallelism: int) -> dict[str, str]:
+def environment(
+    impl: Implementation, parallelism: int, listen_address: str = LOOPBACK
+) -> dict[str, str]:
     """The binary contract's CPU settings, one N for both runtimes (workloads/README.md):
     HARNESS_CPUS for every program, GOMAXPROCS for Go, TOKIO_WORKER_THREADS and RAYON_NUM_THREADS
-    so the Rust pools' own defaults agree; Go's GC traced for the pauses; a sweep's runtime
-    setting (impl.env) over all of them."""
+    so the Rust pools' own defaults agree; Go's GC traced for the pauses; the listen address when
+    it is not 127.0.0.1 (so a one-machine server's environment is what it always was); a sweep's
+    runtime setting (impl.env) over all of them."""
     traced = {"GODEBUG": "gctrace=1"} if impl.lang == "go" else {}
-    return {**program_cpus.variables(impl.lang, parallelism), **traced, **dict(impl.env)}
+    listen = {LISTEN_ADDRESS_VARIABLE: listen_address} if listen_address != LOOPBACK else {}
+    return {
+        **program_cpus.variables(impl.lang, parallelism),
+        **traced,
+        **listen,
+        **dict(impl.env),
+    }
 
 
 def start(
@@ -109,18 +131,19 @@ def start(
 ) -> RunningServer:
     """A server answering /health, or ServerFailure (it exited, or was not ready in time: then it
     is stopped, and whatever it left running is killed and named)."""
-    port = free_port()
+    address = settings.listen_address
+    port = free_port(address)
     argv = argv_for(workload, build.binary_path or "", params, None, port=port)
     stderr_path = folder / f"{impl.lang}-{impl.variant}-{port}.stderr"
     process = ServerProcess(
         launcher,
         argv,
-        environment(impl, settings.parallelism),
+        environment(impl, settings.parallelism, address),
         settings.server_cpus,
         folder / f"{impl.lang}-{impl.variant}-{port}.stdout",
         stderr_path,
     )
-    server = RunningServer(process, port, stderr_path)
+    server = RunningServer(process, port, stderr_path, address)
     deadline = time.monotonic() + settings.ready_timeout_seconds
     assert workload.server is not None
     health = server.base_url + workload.server.health

@@ -328,7 +328,9 @@ class ServerRunner:
         return self.driver.run_phase(*args, **kwargs)
 
     def environment(self, impl: Implementation) -> dict[str, str]:
-        return lifecycle.environment(impl, self.settings.parallelism)
+        return lifecycle.environment(
+            impl, self.settings.parallelism, self.settings.listen_address
+        )
 
     def _cpus_line(self) -> str:
         """Where the servers and the load generator run, said before measuring."""
@@ -487,6 +489,7 @@ class ServerRunner:
                 server.port,
                 state.workload.server.health,
                 primary_get_path(state.workload, state.params),
+                server.address,
             )
             try:
                 bodies = self.request_bodies(state.workload, server, state.params)

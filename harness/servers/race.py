@@ -1,6 +1,6 @@
 """A race-built Go server under the race detector (harness/measure/race.py says why and when).
 
-The server goes through the same lifecycle as a measured one (lifecycle.start: a free 127.0.0.1
+The server goes through the same lifecycle as a measured one (lifecycle.start: a free
 port, pinned, ready on /health; stopped with SIGTERM, whatever it left killed), with
 GORACE=halt_on_error=1 added to its environment. It then gets real requests of the manifest's
 streams: the body requests (`body_from`), then RACE_LOAD_SECONDS of the load generator's closed

@@ -143,13 +143,15 @@ def _on_off(value: bool) -> str:
     return "on" if value else "off"
 
 
-def observe(pid: int, port: int, path: str, response_path: str | None = None) -> dict[str, str]:
-    """The transport settings of the server `pid` listening on 127.0.0.1:`port`, read while it
+def observe(
+    pid: int, port: int, path: str, response_path: str | None = None, address: str = "127.0.0.1"
+) -> dict[str, str]:
+    """The transport settings of the server `pid` listening on `address`:`port`, read while it
     answers two GETs of `path` on one connection, then one GET of `response_path` (the workload's
     primary GET, whose writes are counted; `path` again when None)."""
     backlog = listen_backlog(port)
     found = {BACKLOG: str(backlog) if backlog is not None else "not observed (ss found no socket)"}
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5.0)
+    connection = http.client.HTTPConnection(address, port, timeout=5.0)
     try:
         connection.request("GET", path)
         connection.getresponse().read()

@@ -265,8 +265,8 @@ def ports(monkeypatch):
     handed_out: list[int] = []
     real_free_port = lifecycle.free_port
 
-    def recording_free_port() -> int:
-        port = real_free_port()
+    def recording_free_port(address: str = "127.0.0.1") -> int:
+        port = real_free_port(address)
         handed_out.append(port)
         return port
 

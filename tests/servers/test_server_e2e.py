@@ -114,8 +114,8 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
     ports: list[int] = []
     real_free_port = lifecycle.free_port
 
-    def recording_free_port() -> int:
-        ports.append(real_free_port())
+    def recording_free_port(address: str = "127.0.0.1") -> int:
+        ports.append(real_free_port(address))
         return ports[-1]
 
     monkeypatch.setattr(lifecycle, "free_port", recording_free_port)

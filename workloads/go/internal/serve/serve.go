@@ -1,6 +1,7 @@
 // Package serve is the process boilerplate the HTTP server workloads (http-json, kv-cache) share:
-// listen on 127.0.0.1, answer /health, and stop gracefully on SIGTERM within the contract's 1 s
-// (workloads/docs/http-json.md). The handlers that are measured stay in each command.
+// listen on 127.0.0.1 (or the address in HARNESS_LISTEN_ADDRESS), answer /health, and stop
+// gracefully on SIGTERM within the contract's 1 s (workloads/docs/http-json.md). The handlers that
+// are measured stay in each command.
 package serve
 
 import (
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/signal"
 	"strconv"
 	"syscall"
@@ -23,8 +25,25 @@ func Health(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok"))
 }
 
-// Run listens on 127.0.0.1:port, prints "listening ADDR", and returns after SIGTERM/SIGINT once
-// in-flight requests have finished, or after GracePeriod at the latest.
+// ListenAddressVariable names the address to listen on (the binary contract, workloads/README.md):
+// the harness sets it to the server host's address when load comes from other hosts; unset or
+// empty, 127.0.0.1.
+const ListenAddressVariable = "HARNESS_LISTEN_ADDRESS"
+
+// ListenAddress is the IP address to listen on, from ListenAddressVariable.
+func ListenAddress() (string, error) {
+	address := os.Getenv(ListenAddressVariable)
+	if address == "" {
+		return "127.0.0.1", nil
+	}
+	if net.ParseIP(address) == nil {
+		return "", fmt.Errorf("%s=%q is not an IP address", ListenAddressVariable, address)
+	}
+	return address, nil
+}
+
+// Run listens on ListenAddress():port, prints "listening ADDR", and returns after SIGTERM/SIGINT
+// once in-flight requests have finished, or after GracePeriod at the latest.
 //
 // The transport is set up as in the Rust servers (crates/serve), and the harness records what the
 // running server does (harness/transport.py): the listen backlog is net.core.somaxconn, which
@@ -35,8 +54,12 @@ func Health(w http.ResponseWriter, _ *http.Request) {
 // Go a read deadline per request that Rust does not pay). How each side writes a response and
 // which threads it runs are framework defaults, disclosed in workloads/docs/http-json.md.
 func Run(port int, h http.Handler) error {
+	address, err := ListenAddress()
+	if err != nil {
+		return err
+	}
 	lc := net.ListenConfig{KeepAlive: -1} // negative: no keep-alive probes on accepted connections
-	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(address, strconv.Itoa(port)))
 	if err != nil {
 		return err
 	}

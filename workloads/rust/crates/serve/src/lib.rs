@@ -1,10 +1,11 @@
 //! The process boilerplate the HTTP server workloads (`http-json`, `kv-cache`) share: command-line
-//! flags, listening on 127.0.0.1, `/health`, and a graceful stop on SIGTERM within the contract's
-//! 1 s (workloads/docs/http-json.md). The handlers that are measured stay in each crate. The Go
-//! servers share the same pieces through the package `workloads/go/internal/serve`.
+//! flags, listening on 127.0.0.1 (or `HARNESS_LISTEN_ADDRESS`), `/health`, and a graceful stop on
+//! SIGTERM within the contract's 1 s (workloads/docs/http-json.md). The handlers that are measured
+//! stay in each crate. The Go servers share the same pieces through the package
+//! `workloads/go/internal/serve`.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,8 +66,26 @@ async fn shutdown_signal() {
     }
 }
 
-/// Listens on 127.0.0.1:port, prints `listening ADDR`, and serves `app` until SIGTERM/SIGINT; then
-/// returns once in-flight requests have finished, or after `GRACE_PERIOD` at the latest.
+/// Names the address to listen on (the binary contract, workloads/README.md): the harness sets it
+/// to the server host's address when load comes from other hosts; unset or empty, 127.0.0.1.
+pub const LISTEN_ADDRESS_VARIABLE: &str = "HARNESS_LISTEN_ADDRESS";
+
+/// The IP address to listen on, from `LISTEN_ADDRESS_VARIABLE`.
+pub fn listen_address() -> std::io::Result<IpAddr> {
+    match std::env::var(LISTEN_ADDRESS_VARIABLE) {
+        Ok(value) if !value.is_empty() => value.parse::<IpAddr>().map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{LISTEN_ADDRESS_VARIABLE}={value:?} is not an IP address"),
+            )
+        }),
+        _ => Ok(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+    }
+}
+
+/// Listens on `listen_address()`:port, prints `listening ADDR`, and serves `app` until
+/// SIGTERM/SIGINT; then returns once in-flight requests have finished, or after `GRACE_PERIOD` at
+/// the latest.
 ///
 /// The transport is set up as in the Go servers (`workloads/go/internal/serve`), and the harness
 /// records what the running server does (harness/transport.py): the backlog above; TCP_NODELAY on
@@ -77,9 +96,14 @@ async fn shutdown_signal() {
 /// hyper writes a response in one `writev`; `#[tokio::main]` is the multi-thread runtime, whose
 /// main thread runs this accept loop beside the worker(s).
 pub async fn run(port: u16, app: Router) -> std::io::Result<()> {
-    let socket = TcpSocket::new_v4()?;
+    let address = listen_address()?;
+    let socket = if address.is_ipv6() {
+        TcpSocket::new_v6()?
+    } else {
+        TcpSocket::new_v4()?
+    };
     socket.set_reuseaddr(true)?; // as `TcpListener::bind` and Go's `net.Listen` do
-    socket.bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
+    socket.bind(SocketAddr::from((address, port)))?;
     let listener = socket.listen(LISTEN_BACKLOG)?;
     println!("listening {}", listener.local_addr()?);
     let listener = listener.tap_io(|stream| {
