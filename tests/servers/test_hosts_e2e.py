@@ -43,8 +43,11 @@ class Handler(BaseHTTPRequestHandler):
             + str(len(body)).encode() + b"\r\n\r\n" + body
         )
 
+class Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # socketserver's 5 would drop the load generator's SYNs
+
 address = os.environ.get("HARNESS_LISTEN_ADDRESS") or "127.0.0.1"
-httpd = ThreadingHTTPServer((address, int(sys.argv[2])), Handler)
+httpd = Server((address, int(sys.argv[2])), Handler)
 httpd.daemon_threads = True
 print(f"listening {address}:{sys.argv[2]}", flush=True)
 httpd.serve_forever()
