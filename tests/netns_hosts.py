@@ -7,10 +7,15 @@ address with a host key, an authorized key and a known_hosts line made for the l
 SSH client checks host keys as it would anywhere. The root namespace is the server host: every
 namespace reaches `Lab.server_address` through its default route.
 
+Several labs may run at once on this machine (other test runs): subnets are chosen and taken
+under one lock file, after reading every address in use, and names carry the creating pid and a
+per-process counter. A lab's names carry that pid, so a lab left by a killed test run is swept by
+the next one.
+
 Traffic goes only to the lab's addresses. Teardown always runs (an exception or Ctrl-C in the
-body included): every process in each namespace is killed, the namespaces are deleted (which
-deletes their veths), and that they are gone is checked. A lab's names carry the pid that made
-it, so a lab left by a killed test run is swept by the next one.
+body included, and a Ctrl-C during teardown waits until it is done): every process in each
+namespace is killed, the namespaces are deleted (which deletes their veths), and that they are
+gone is checked.
 """
 
 from __future__ import annotations
@@ -18,20 +23,28 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import itertools
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 SSHD = "/usr/sbin/sshd"
-PREFIX = "grh"  # namespace and veth names: grh<pid>-<lab>-<host>, at most 15 characters
+# Names: gr<pid hex>-<lab hex>-<host hex>; the root-side veth is "v" + that, and an interface
+# name has at most 15 characters (IFNAMSIZ - 1), so a namespace name has at most 14.
+PREFIX = "gr"
+NAME_MAX = 14
+_NAME = re.compile(rf"{PREFIX}([0-9a-f]+)-[0-9a-f]+-[0-9a-f]+")
+_LEGACY_NAME = re.compile(r"grh(\d+)-\d+-\d+")  # the first version's names (decimal pid)
 LOCK = Path("/run/lock/gorust-netns-lab.lock")
-READY_SECONDS = 10.0
+READY_SECONDS = 10.0  # sshd listening, else the lab fails with its log
+SUBNET = "10.201"
 _labs = itertools.count(1)
 
 
@@ -47,6 +60,11 @@ class LabHost:
     known_hosts: Path  # this host's host key for its address
 
 
+def _toml(value: object) -> str:
+    """A TOML basic string or integer list (JSON's escapes are TOML's for these)."""
+    return json.dumps(os.fspath(value) if isinstance(value, Path) else value)
+
+
 @dataclass(frozen=True)
 class Lab:
     folder: Path
@@ -60,25 +78,25 @@ class Lab:
         load_cpus: Sequence[int] | None = None,
         work_dir_root: Path | None = None,
     ) -> str:
-        """The hosts inventory (docs/hosts.md) of this lab."""
-        lines = ["[server]", f'address = "{self.server_address}"']
+        """The hosts inventory (docs/hosts.md) of this lab, with absolute paths."""
+        lines = ["[server]", f"address = {_toml(self.server_address)}"]
         if server_cpus is not None:
-            lines.append(f"cpus = {list(server_cpus)}")
+            lines.append(f"cpus = {_toml(list(server_cpus))}")
         root = work_dir_root or self.folder / "remote"
         for host in self.hosts:
             lines += [
                 "",
                 "[[load]]",
-                f'name = "{host.name}"',
-                f'address = "{host.address}"',
-                f'user = "{host.user}"',
+                f"name = {_toml(host.name)}",
+                f"address = {_toml(host.address)}",
+                f"user = {_toml(host.user)}",
                 f"port = {host.port}",
-                f'key_file = "{host.key_file}"',
-                f'known_hosts = "{host.known_hosts}"',
-                f'work_dir = "{root / host.name}"',
+                f"key_file = {_toml(host.key_file.resolve())}",
+                f"known_hosts = {_toml(host.known_hosts.resolve())}",
             ]
             if load_cpus is not None:
-                lines.append(f"cpus = {list(load_cpus)}")
+                lines.append(f"cpus = {_toml(list(load_cpus))}")
+            lines.append(f"work_dir = {_toml((root / host.name).resolve())}")
         return "\n".join(lines) + "\n"
 
     def namespace_pids(self, host: LabHost) -> list[int]:
@@ -89,18 +107,42 @@ class Lab:
         kill_namespace(host.namespace)
 
     def exists(self) -> bool:
+        """Whether any of the lab's namespaces or root-side veths is still there."""
         names = set(namespaces())
-        return any(h.namespace in names for h in self.hosts) or any(
-            _link_exists(_veth(h.namespace)) for h in self.hosts
-        )
+        return any(h.namespace in names or _link_exists(_veth(h.namespace)) for h in self.hosts)
 
 
-def _ip(*args: str, namespace: str | None = None, check: bool = True) -> str:
-    argv = ["ip", *args] if namespace is None else ["ip", "netns", "exec", namespace, "ip", *args]
+def lab_unavailable() -> str | None:
+    """Why a lab cannot be made here, or None (tests skip with it, or fail under CI=1)."""
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    if not Path(SSHD).exists():
+        return f"{SSHD} missing (make test installs openssh-server)"
+    return None
+
+
+def processes_mentioning(folder: Path) -> list[int]:
+    """Pids whose command line names `folder`: the lab's sshds (their config lives there)."""
+    needle = os.fsencode(folder)
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if needle in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+    return found
+
+
+def _run(argv: Sequence[str], check: bool = True) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=20)
     if check and done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
-    return done.stdout
+    return done
+
+
+def _ip(*args: str, namespace: str | None = None, check: bool = True) -> str:
+    prefix = ["ip"] if namespace is None else ["ip", "-n", namespace]
+    return _run([*prefix, *args], check).stdout
 
 
 def namespaces() -> list[str]:
@@ -108,13 +150,12 @@ def namespaces() -> list[str]:
 
 
 def namespace_pids(namespace: str) -> list[int]:
-    done = subprocess.run(
-        ["ip", "netns", "pids", namespace], capture_output=True, text=True, timeout=20
-    )
+    done = _run(["ip", "netns", "pids", namespace], check=False)
     return [int(p) for p in done.stdout.split()] if done.returncode == 0 else []
 
 
 def kill_namespace(namespace: str) -> None:
+    """SIGKILL every process in the namespace until none is left (bounded: 2.5 s)."""
     for _ in range(50):
         pids = namespace_pids(namespace)
         if not pids:
@@ -128,12 +169,20 @@ def kill_namespace(namespace: str) -> None:
     )
 
 
+def lab_names(pid: int, lab_no: int, count: int) -> list[str]:
+    """The namespace names of a lab: the creating pid (for the sweep), the lab, the host."""
+    names = [f"{PREFIX}{pid:x}-{lab_no:x}-{i:x}" for i in range(1, count + 1)]
+    if any(len(n) > NAME_MAX for n in names):
+        raise RuntimeError(f"lab names longer than {NAME_MAX} characters: {names}")
+    return names
+
+
 def _veth(namespace: str) -> str:
-    return f"v{namespace}"[:15]
+    return f"v{namespace}"
 
 
 def _link_exists(name: str) -> bool:
-    return subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0
+    return _run(["ip", "link", "show", name], check=False).returncode == 0
 
 
 def _alive(pid: int) -> bool:
@@ -146,12 +195,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def sweep_stale() -> None:
-    """Namespaces of labs whose creating process is gone (a killed test run)."""
+def _creator(name: str) -> int | None:
+    """The pid a lab name encodes, or None when it is not a lab's name."""
+    if found := _NAME.fullmatch(name):
+        return int(found.group(1), 16)
+    if found := _LEGACY_NAME.fullmatch(name):
+        return int(found.group(1))
+    return None
+
+
+def sweep_stale() -> list[str]:
+    """Namespaces (and stray root-side veths) of labs whose creating process is gone: a test run
+    that was killed before its teardown. Returns what it removed."""
+    removed = []
     for name in namespaces():
-        found = re.fullmatch(rf"{PREFIX}(\d+)-\d+-\d+", name)
-        if found and not _alive(int(found.group(1))):
+        pid = _creator(name)
+        if pid is not None and not _alive(pid):
             _remove(name)
+            removed.append(name)
+    for line in _ip("-o", "link", "show", "type", "veth").splitlines():
+        link = line.split(":")[1].strip().split("@")[0]
+        pid = _creator(link[1:]) if link.startswith("v") else None
+        if pid is not None and not _alive(pid):
+            _ip("link", "del", link, check=False)
+            removed.append(link)
+    return removed
 
 
 def _remove(namespace: str) -> None:
@@ -162,34 +230,35 @@ def _remove(namespace: str) -> None:
 
 
 def _free_subnets(count: int) -> list[int]:
-    """Third octets of 10.201.x.0/24 that no interface here uses."""
-    used = {int(m) for m in re.findall(r"inet 10\.201\.(\d+)\.", _ip("-o", "addr"))}
+    """Third octets of 10.201.x.0/24 that no interface here uses (call under the lock)."""
+    used = {int(m) for m in re.findall(rf"inet {SUBNET}\.(\d+)\.", _ip("-o", "addr"))}
     free = [x for x in range(1, 255) if x not in used]
     if len(free) < count:
-        raise RuntimeError("no free 10.201.x.0/24 subnet left for a lab host")
+        raise RuntimeError(f"only {len(free)} free {SUBNET}.x.0/24 subnets, {count} wanted")
     return free[:count]
 
 
 def _keygen(path: Path) -> None:
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "gorust-lab", "-f", str(path)],
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
+    for old in (path, Path(f"{path}.pub")):
+        old.unlink(missing_ok=True)  # ssh-keygen would ask before overwriting
+    _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "gorust-lab", "-f", str(path)])
 
 
-def _wait_listening(address: str, port: int, log: Path) -> None:
+def _wait_listening(address: str, port: int, daemon: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and daemon.poll() is None:
         with socket.socket() as sock:
             sock.settimeout(0.5)
             if sock.connect_ex((address, port)) == 0:
                 return
-        time.sleep(0.05)
+        time.sleep(0.02)
+    state = (
+        f"exited with status {daemon.returncode}"
+        if daemon.poll() is not None
+        else f"not listening after {READY_SECONDS:g} s"
+    )
     raise RuntimeError(
-        f"sshd on {address}:{port} not listening after {READY_SECONDS:g} s: "
-        f"{log.read_text(errors='replace')[-500:]}"
+        f"sshd for {address}:{port} {state}: {log.read_text(errors='replace')[-800:].strip()}"
     )
 
 
@@ -206,7 +275,7 @@ def _sshd_config(folder: Path, host: str, address: str, host_key: Path, authoriz
                 "PasswordAuthentication no",
                 "KbdInteractiveAuthentication no",
                 "UsePAM no",
-                "StrictModes no",
+                "StrictModes no",  # the lab folder is a test's tmp_path, not ~/.ssh
                 "UseDNS no",
                 "PrintMotd no",
                 "Subsystem sftp internal-sftp",
@@ -217,53 +286,89 @@ def _sshd_config(folder: Path, host: str, address: str, host_key: Path, authoriz
     return config
 
 
+def _add_host(namespace: str, octet: int) -> tuple[str, str]:
+    """The namespace, its veth pair (the peer is eth0 inside), addresses and default route."""
+    gateway, address = f"{SUBNET}.{octet}.1", f"{SUBNET}.{octet}.2"
+    veth = _veth(namespace)
+    _ip("netns", "add", namespace)
+    _ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", namespace)
+    _ip("addr", "add", f"{gateway}/24", "dev", veth)
+    _ip("link", "set", veth, "up")
+    _ip("addr", "add", f"{address}/24", "dev", "eth0", namespace=namespace)
+    _ip("link", "set", "eth0", "up", namespace=namespace)
+    _ip("link", "set", "lo", "up", namespace=namespace)
+    _ip("route", "add", "default", "via", gateway, namespace=namespace)
+    return address, gateway
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C waits until the block is done, then is raised (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
+def _teardown(made: Sequence[str], daemons: Sequence[subprocess.Popen]) -> None:
+    with _interrupts_deferred():
+        for namespace in made:
+            _remove(namespace)
+        for daemon in daemons:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                daemon.wait(timeout=5)  # reaped: no zombie sshd
+        present = set(namespaces())
+        left = [n for n in made if n in present or _link_exists(_veth(n))]
+    if left:
+        raise RuntimeError(f"lab namespaces or veths left behind: {left}")
+
+
 @contextlib.contextmanager
 def netns_lab(count: int, folder: Path) -> Iterator[Lab]:
     """`count` load hosts in network namespaces, each with its own sshd; removed on exit."""
-    if not Path(SSHD).exists():
-        raise RuntimeError(f"{SSHD} missing: `make test` installs openssh-server")
+    if reason := lab_unavailable():
+        raise RuntimeError(f"cannot make a netns lab: {reason}")
+    names = lab_names(os.getpid(), next(_labs), count)
     folder.mkdir(parents=True, exist_ok=True)
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege separation folder
     key = folder / "id_ed25519"
     _keygen(key)
     authorized = folder / "authorized_keys"
-    authorized.write_text((folder / "id_ed25519.pub").read_text())
-    lab_no = next(_labs)
+    authorized.write_text(Path(f"{key}.pub").read_text())
     made: list[str] = []
     daemons: list[subprocess.Popen] = []
     try:
+        hosts = []
         LOCK.parent.mkdir(parents=True, exist_ok=True)
-        with LOCK.open("w") as lock:
+        with LOCK.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # subnets are chosen and taken as one step
             sweep_stale()
-            hosts = []
-            for index, octet in enumerate(_free_subnets(count), 1):
-                namespace = f"{PREFIX}{os.getpid()}-{lab_no}-{index}"
-                veth, peer = _veth(namespace), f"p{namespace}"[:15]
-                gateway, address = f"10.201.{octet}.1", f"10.201.{octet}.2"
-                _ip("netns", "add", namespace)
-                made.append(namespace)
-                _ip("link", "add", veth, "type", "veth", "peer", "name", peer)
-                _ip("link", "set", peer, "netns", namespace)
-                _ip("addr", "add", f"{gateway}/24", "dev", veth)
-                _ip("link", "set", veth, "up")
-                _ip("addr", "add", f"{address}/24", "dev", peer, namespace=namespace)
-                _ip("link", "set", peer, "up", namespace=namespace)
-                _ip("link", "set", "lo", "up", namespace=namespace)
-                _ip("route", "add", "default", "via", gateway, namespace=namespace)
+            for index, (namespace, octet) in enumerate(
+                zip(names, _free_subnets(count), strict=True), 1
+            ):
+                made.append(namespace)  # before it exists: an interrupt here still removes it
+                address, gateway = _add_host(namespace, octet)
                 name = f"load-{index}"
                 host_key = folder / f"host-key-{name}"
                 _keygen(host_key)
                 known = folder / f"known_hosts-{name}"
-                known.write_text(
-                    f"{address} {' '.join(Path(f'{host_key}.pub').read_text().split()[:2])}\n"
-                )
+                kind, public = Path(f"{host_key}.pub").read_text().split()[:2]
+                known.write_text(f"{address} {kind} {public}\n")
                 hosts.append(LabHost(name, namespace, address, gateway, 22, "root", key, known))
+        logs = []
         for host in hosts:
             config = _sshd_config(
                 folder, host.name, host.address, folder / f"host-key-{host.name}", authorized
             )
             log = folder / f"sshd-{host.name}.log"
+            logs.append(log)
             with log.open("wb") as out:
                 daemons.append(
                     subprocess.Popen(
@@ -278,18 +383,13 @@ def netns_lab(count: int, folder: Path) -> Iterator[Lab]:
                             "-f",
                             str(config),
                         ],
+                        stdin=subprocess.DEVNULL,
                         stdout=out,
                         stderr=subprocess.STDOUT,
                     )
                 )
-            _wait_listening(host.address, host.port, log)
+        for host, daemon, log in zip(hosts, daemons, logs, strict=True):
+            _wait_listening(host.address, host.port, daemon, log)
         yield Lab(folder=folder, server_address=hosts[0].gateway, hosts=tuple(hosts))
     finally:
-        for namespace in made:
-            _remove(namespace)
-        for daemon in daemons:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                daemon.wait(timeout=5)
-        left = [n for n in made if n in namespaces() or _link_exists(_veth(n))]
-        if left:
-            raise RuntimeError(f"lab namespaces or veths left behind: {left}")
+        _teardown(made, daemons)
