@@ -9,7 +9,7 @@ REPETITIONS ?=
 RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(REPETITIONS),--repetitions $(REPETITIONS))
 REPORT_ARGS := $(if $(TEAM),--team $(TEAM))
 
-.PHONY: bench build-workloads test lint report profile perf bench-harness deps tools browser clean help fixture-real-run
+.PHONY: bench build-workloads test lint report profile perf sshd bench-harness deps tools browser clean help fixture-real-run
 
 help:
 	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip] [REPETITIONS=10] [TEAM=config/team.toml]"
@@ -70,13 +70,20 @@ browser:
 perf:
 	@command -v perf >/dev/null || (apt-get update -qq && apt-get install -y -qq linux-perf >/dev/null)
 
+# OpenSSH's sshd and iproute2's ip: the tests' load hosts are network namespaces, each with its own
+# sshd (tests/netns_hosts.py, docs/hosts.md "Testing here").
+SSHD := /usr/sbin/sshd
+sshd:
+	@test -x $(SSHD) && command -v ip >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssh-server iproute2 >/dev/null)
+
 # Profiles apart from the timed repetitions, saved as results/profiles/<run-id>.json; the report shows them.
 profile: deps perf
 	@$(PY) -m harness profile latest; status=$$?; \
 	$(PY) -m harness report latest $(REPORT_ARGS) || exit $$?; exit $$status
 
 # --durations: the slowest tests are printed, so the suite's time stays visible in CI logs.
-test: deps browser perf
+test: deps browser perf sshd
 	$(PY) -m ruff check harness tests
 	$(PY) -m pytest -q --durations=15
 
@@ -84,7 +91,7 @@ test: deps browser perf
 fixture-real-run: deps
 	$(PY) tests/real_run_fixture.py
 
-bench-harness: deps
+bench-harness: deps sshd
 	$(PY) -m pytest -q benchmarks --benchmark-only -p no:cacheprovider
 
 lint: deps

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -26,8 +27,9 @@ from netns_hosts import (
 
 from harness import config
 
+ROOT = Path(__file__).resolve().parents[2]
 # Under CI=1 a missing sshd or root fails here (netns_lab says why) instead of skipping.
-pytestmark = pytest.mark.skipif(
+needs_lab = pytest.mark.skipif(
     lab_unavailable() is not None and not os.environ.get("CI"), reason=lab_unavailable() or ""
 )
 
@@ -50,6 +52,7 @@ def run(host: LabHost, *commands: str) -> list[str]:
     return asyncio.run(_run(host, *commands))
 
 
+@needs_lab
 def test_each_host_is_its_own_namespace_reached_over_ssh(tmp_path):
     folder = tmp_path / "lab"
     with netns_lab(2, folder) as lab:
@@ -90,6 +93,7 @@ def test_each_host_is_its_own_namespace_reached_over_ssh(tmp_path):
     assert processes_mentioning(folder) == []  # no sshd of the lab runs
 
 
+@needs_lab
 def test_a_host_key_other_than_the_hosts_is_refused(tmp_path):
     with netns_lab(1, tmp_path / "lab") as lab:
         (host,) = lab.hosts
@@ -103,6 +107,7 @@ def test_a_host_key_other_than_the_hosts_is_refused(tmp_path):
             run(host, "true")
 
 
+@needs_lab
 @pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])
 def test_the_lab_is_removed_when_the_body_fails(tmp_path, failure):
     folder = tmp_path / "lab"
@@ -113,6 +118,7 @@ def test_the_lab_is_removed_when_the_body_fails(tmp_path, failure):
     assert processes_mentioning(folder) == []
 
 
+@needs_lab
 def test_the_inventory_is_one_the_harness_reads(tmp_path):
     with netns_lab(2, tmp_path / "lab") as lab:
         path = tmp_path / "hosts.toml"
@@ -138,6 +144,7 @@ def test_the_inventory_is_one_the_harness_reads(tmp_path):
         ]
 
 
+@needs_lab
 def test_a_lab_left_by_a_dead_test_run_is_swept_by_the_next(tmp_path):
     dead = subprocess.Popen(["true"])
     dead.wait()  # its pid names the stale lab: a run killed before its teardown
@@ -163,3 +170,34 @@ def test_names_fit_an_interface_name_for_any_pid():
     assert len(set(names)) == 15
     with pytest.raises(RuntimeError, match="longer than 14"):
         lab_names(2**22 - 1, 0xFFFF, 1)
+
+
+def test_make_test_installs_openssh_server_when_sshd_is_missing(tmp_path):
+    """A fresh Debian machine has no sshd: `make test` (and `.ci/run`, which runs it) installs it,
+    and does nothing when it is there. apt-get is a stand-in here that records its arguments."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "apt.log"
+    (bin_dir / "apt-get").write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    (bin_dir / "apt-get").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+
+    def make_sshd(sshd: Path) -> str:
+        log.unlink(missing_ok=True)
+        done = subprocess.run(
+            ["make", "-s", "sshd", f"SSHD={sshd}"], cwd=ROOT, env=env, capture_output=True
+        )
+        assert done.returncode == 0, done.stderr
+        return log.read_text() if log.exists() else ""
+
+    calls = make_sshd(tmp_path / "no-sshd")
+    assert calls.splitlines()[0] == "update -qq"
+    assert calls.splitlines()[1] == "install -y -qq openssh-server iproute2"
+    present = tmp_path / "sshd"
+    present.write_text("#!/bin/sh\n")
+    present.chmod(0o755)
+    assert make_sshd(present) == ""  # idempotent: installed once, then nothing
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^SSHD := /usr/sbin/sshd$", makefile, re.M)
+    assert re.search(r"^test: .*\bsshd\b", makefile, re.M)
+    assert (ROOT / ".ci" / "run").read_text().rstrip().endswith("make test")
