@@ -156,14 +156,14 @@ def namespace_pids(namespace: str) -> list[int]:
 
 def kill_namespace(namespace: str) -> None:
     """SIGKILL every process in the namespace until none is left (bounded: 2.5 s)."""
-    for _ in range(50):
+    for _ in range(250):
         pids = namespace_pids(namespace)
         if not pids:
             return
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)
+        time.sleep(0.01)
     raise RuntimeError(
         f"namespace {namespace}: processes survive SIGKILL: {namespace_pids(namespace)}"
     )
