@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -18,6 +19,7 @@ import pytest
 from netns_hosts import (
     NAME_MAX,
     LabHost,
+    _interrupts_deferred,
     lab_names,
     lab_unavailable,
     namespaces,
@@ -201,3 +203,13 @@ def test_make_test_installs_openssh_server_when_sshd_is_missing(tmp_path):
     assert re.search(r"^SSHD := /usr/sbin/sshd$", makefile, re.M)
     assert re.search(r"^test: .*\bsshd\b", makefile, re.M)
     assert (ROOT / ".ci" / "run").read_text().rstrip().endswith("make test")
+
+
+def test_a_ctrl_c_during_teardown_waits_until_it_is_done():
+    """Teardown runs under `_interrupts_deferred`: a Ctrl-C there cannot leave half a lab."""
+    finished = []
+    with pytest.raises(KeyboardInterrupt), _interrupts_deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        finished.append(True)  # reached: the interrupt waited
+    assert finished == [True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
