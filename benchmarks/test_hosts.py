@@ -52,13 +52,17 @@ def one_run(tmp_path: Path, lab, hosts: int, label: str) -> Path:
     return results / "latest.json"
 
 
-def test_two_load_hosts_at_half_rate_measure_what_one_host_at_full_rate_does(tmp_path):
+def test_two_load_hosts_at_half_rate_measure_what_one_host_at_full_rate_does(benchmark, tmp_path):
     if os.geteuid() != 0 or (os.cpu_count() or 0) < 2:
         pytest.skip("needs root (network namespaces) and two CPUs")
     paths: dict[int, list[Path]] = {1: [], 2: []}
-    with netns_lab(2, tmp_path / "lab") as lab:
-        for index, hosts in enumerate((1, 2, 2, 1)):
-            paths[hosts].append(one_run(tmp_path, lab, hosts, f"{index}-{hosts}"))
+
+    def measure() -> None:
+        with netns_lab(2, tmp_path / "lab") as lab:
+            for index, hosts in enumerate((1, 2, 2, 1)):
+                paths[hosts].append(one_run(tmp_path, lab, hosts, f"{index}-{hosts}"))
+
+    benchmark.pedantic(measure, rounds=1, iterations=1)  # one session; `make bench-harness` runs it
     runs = {k: [load_run(p) for p in v] for k, v in paths.items()}
     lines, failures, overheads = [], [], []
     for lang in ("go", "rust"):
@@ -98,5 +102,6 @@ def test_two_load_hosts_at_half_rate_measure_what_one_host_at_full_rate_does(tmp
         + f"\nmulti-host overhead per phase: median {statistics.median(overheads):.2f} s, "
         f"max {max(overheads):.2f} s over {len(overheads)} phases" + f"\nresults: {paths}"
     )
+    benchmark.extra_info.update({"lines": lines, "overhead_max_seconds": max(overheads)})
     assert max(overheads) < 10
     assert not failures, failures
