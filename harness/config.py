@@ -640,8 +640,15 @@ def parse_inventory(data: dict, path: Path) -> Inventory:
     at = f"{where} [server]"
     reject_unknown_keys(server, INVENTORY_SERVER_KEYS, at)
     address = _field(server, "address", str, at)
-    if _ip_literal(address) is None:
+    ip = _ip_literal(address)
+    if ip is None:
         raise HarnessError(f"{at}: field 'address' must be an IP address, got {address!r}")
+    # The servers listen on it (HARNESS_LISTEN_ADDRESS) and load hosts dial it.
+    if ip.is_unspecified:
+        raise HarnessError(
+            f"{at}: field 'address': {address} is a wildcard, not an address load hosts can reach; "
+            "give the server host's own address"
+        )
     if not is_local_address(address):
         raise HarnessError(
             f"{at}: field 'address': {address} is not an address of this machine (the harness "

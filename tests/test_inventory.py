@@ -118,6 +118,14 @@ def test_the_server_address_must_be_this_machines(tmp_path):
     assert "field 'address' must be an IP address" in message
 
 
+@pytest.mark.parametrize("wildcard", ["0.0.0.0", "::"])
+def test_the_server_address_is_never_a_wildcard(tmp_path, wildcard):
+    """The servers listen on it: a wildcard would listen on every interface, and a load host
+    cannot dial it."""
+    message = error_of(write(tmp_path, f'[server]\naddress = "{wildcard}"\n' + load_table()))
+    assert f"[server]: field 'address': {wildcard} is a wildcard" in message
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

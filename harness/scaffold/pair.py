@@ -1,12 +1,13 @@
 """`harness new`: a working Go/Rust pair to paste one's own code into.
 
 The scaffold follows the binary contract (batch: read the input, time the work alone, print the
-result line; server: the flags, /health, 127.0.0.1 and SIGTERM handling of the server contract, by
-a copy of the harness's own shared server code), so `harness run --workloads NAME --size quick`
-succeeds right after it with equal checksums. A workloads folder that has no Go module or Cargo
-workspace yet gets them (the workspace with this repository's release profile and Cargo.lock, so
-both pin the same crate versions); the new crate is added to Cargo.lock here, with
-`cargo update -w`, because `cargo build --locked` refuses a crate the lock file does not list.
+result line; server: the flags, /health, the listen address (127.0.0.1 or HARNESS_LISTEN_ADDRESS)
+and SIGTERM handling of the server contract, by a copy of the harness's own shared server code),
+so `harness run --workloads NAME --size quick` succeeds right after it with equal checksums. A
+workloads folder that has no Go module or Cargo workspace yet gets them (the workspace with this
+repository's release profile and Cargo.lock, so both pin the same crate versions); the new crate
+is added to Cargo.lock here, with `cargo update -w`, because `cargo build --locked` refuses a crate
+the lock file does not list.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def _go_version() -> str:
 
 
 def _copied_server_code(lang: str) -> str:
-    """The harness's shared server code (listening, /health, SIGTERM, transport settings) as a file
-    of the new program, so a pair outside this repository gets the same transport on both sides."""
+    """The harness's shared server code (the listen address, /health, SIGTERM, transport settings)
+    as a file of the new program, so a pair outside this repository gets the same transport on
+    both sides and listens where the harness says."""
     if lang == "go":
         text = (HARNESS_WORKLOADS / "go" / "internal" / "serve" / "serve.go").read_text()
         text = text.replace("package serve\n", "package main\n", 1)

@@ -75,7 +75,8 @@ def listen_backlog(port: int) -> int | None:
 
 
 def socket_inode(tcp_table: str, local_port: int, remote_port: int) -> int | None:
-    """The inode of the established IPv4 socket local_port -> remote_port in /proc/net/tcp text."""
+    """The inode of the established socket local_port -> remote_port in /proc/net/tcp (IPv4) or
+    /proc/net/tcp6 (IPv6) text: both end each address in ":PORT" (hex)."""
     for line in tcp_table.splitlines()[1:]:
         fields = line.split()
         if len(fields) < 10 or fields[3] != TCP_ESTABLISHED:
@@ -85,6 +86,11 @@ def socket_inode(tcp_table: str, local_port: int, remote_port: int) -> int | Non
         if (local, remote) == (local_port, remote_port) and fields[9] != "0":
             return int(fields[9])
     return None
+
+
+def tcp_table_of(address: str) -> str:
+    """The kernel's table of TCP sockets of `address`'s family (a server on ::1 is in tcp6)."""
+    return "/proc/net/tcp6" if ":" in address else "/proc/net/tcp"
 
 
 def descriptor_of(pid: int, inode: int) -> int | None:
@@ -163,7 +169,7 @@ def observe(
             return {**found, HTTP_KEEP_ALIVE: "off", **closed}
         client_port = connection.sock.getsockname()[1]
         try:
-            inode = socket_inode(Path("/proc/net/tcp").read_text(), port, client_port)
+            inode = socket_inode(Path(tcp_table_of(address)).read_text(), port, client_port)
             fd = descriptor_of(pid, inode) if inode is not None else None
             if fd is None:
                 raise OSError("the server's end of the connection was not found")

@@ -223,3 +223,15 @@ def test_scaffolded_server_pair_runs_under_the_server_protocol(tmp_path, workspa
         assert impl["status"] == "ok", impl["error"]
         measured = [p for p in impl["phases"] if p["replicate"] is not None]
         assert measured and all(p["ok"] for p in measured if p["offered_rps"] is not None)
+        # The copied serve code brings the listen address (workloads/README.md's contract).
+        bad = subprocess.run(
+            [str(tmp_path / impl["build"]["binary_path"]), "--port", "0"],
+            env={"HARNESS_LISTEN_ADDRESS": "server.example"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert bad.returncode != 0
+        assert bad.stderr.strip() == (
+            'echo-work: HARNESS_LISTEN_ADDRESS="server.example" is not an IP address'
+        )

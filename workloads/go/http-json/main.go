@@ -170,7 +170,7 @@ func postRecords(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	port := flag.Int("port", 8080, "TCP port to listen on (127.0.0.1 only; 0 picks a free one)")
+	port := flag.Int("port", 8080, "TCP port to listen on, at 127.0.0.1 or HARNESS_LISTEN_ADDRESS (0 picks a free one)")
 	flag.Parse()
 
 	s := &server{table: make([]Record, maxRecords)}

@@ -1,6 +1,7 @@
 // Command __NAME__ is a server workload pair made by `harness new`: GET /work?n=N answers with the
 // FNV-1a 64 of the decimal numbers 0..N-1, one per line, a placeholder for your own handler.
-// Replace handleWork and keep main: serve.go (copied from the harness) listens on 127.0.0.1,
+// Replace handleWork and keep main: serve.go (copied from the harness) listens on 127.0.0.1 (or
+// the IP address in HARNESS_LISTEN_ADDRESS, which the harness sets for load from other hosts),
 // answers /health and stops on SIGTERM with the transport settings the Rust side uses.
 //
 // Usage: __NAME__ --port PORT
@@ -38,7 +39,7 @@ func handleWork(w http.ResponseWriter, r *http.Request) {
 }
 
 func main() {
-	port := flag.Int("port", 8080, "TCP port on 127.0.0.1")
+	port := flag.Int("port", 8080, "TCP port, at 127.0.0.1 or HARNESS_LISTEN_ADDRESS")
 	flag.Parse()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /health", Health)

@@ -1,7 +1,8 @@
 //! A server workload pair made by `harness new`: `GET /work?n=N` answers with the FNV-1a 64 of
 //! the decimal numbers 0..N-1, one per line, a placeholder for your own handler. Replace
 //! `handle_work` and keep `main`: `serve.rs` (copied from the harness) parses the flags, listens on
-//! 127.0.0.1, answers /health and stops on SIGTERM with the transport settings the Go side uses.
+//! 127.0.0.1 (or the IP address in `HARNESS_LISTEN_ADDRESS`, which the harness sets for load from
+//! other hosts), answers /health and stops on SIGTERM with the transport settings the Go side uses.
 //!
 //! Usage: `__NAME__ --port PORT`
 
