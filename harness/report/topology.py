@@ -76,7 +76,9 @@ def host_row(host: HostRecord, local: Machine) -> dict[str, str]:
             "name": host.name,
             "role": "server (this machine, where the harness ran)",
             "address": host.address,
-            "cpus": _cpus(host.cpus),
+            "cpus": "not set in the inventory: as the run pinned the servers (their method)"
+            if host.cpus is None
+            else _cpus(host.cpus),
             "machine": f"{local.cpu_model}, {local.cpu_count} CPUs, {formatting.size(local.memory_bytes)}",
             "kernel": local.kernel,
             "platform": "this machine's",

@@ -190,6 +190,14 @@ def test_methodology_lists_every_host_with_its_machine_link_and_checked_binaries
     assert facts["Left running on the load hosts after the run"] == "none (checked)"
 
 
+def test_a_server_host_without_cpus_in_the_inventory_is_not_said_to_use_all():
+    topo = topology()
+    topo = replace(topo, hosts=(replace(topo.hosts[0], cpus=None), *topo.hosts[1:]))
+    hosts = methodology_hosts(page_of(multi_host_run(topo)))
+    server, *_ = rows(hosts.split("<tbody>", 1)[1].split("</tbody>", 1)[0])
+    assert server[3] == "not set in the inventory: as the run pinned the servers (their method)"
+
+
 def test_methodology_states_what_was_left_running_or_that_a_host_could_not_be_asked():
     def left(count):
         hosts = methodology_hosts(page_of(multi_host_run(topology(left_running=count))))
