@@ -8,15 +8,19 @@ from dataclasses import replace
 from harness.measure.sweep import numeric
 from harness.model import (
     BuildRecord,
+    CopiedFile,
     CpuState,
     CpuTimes,
     CpuWindow,
     GcCycle,
+    HostMachine,
+    HostRecord,
     Implementation,
     ImplementationResult,
     InputRecord,
     InputSpec,
     LatencySummary,
+    LoadHostShare,
     Machine,
     ProcessOutcome,
     Repetition,
@@ -27,6 +31,7 @@ from harness.model import (
     ServerSettings,
     SweepPoint,
     SystemState,
+    Topology,
     Workload,
     WorkloadResult,
 )
@@ -565,3 +570,77 @@ def server_sweep_points(name="kv") -> list[WorkloadResult]:
 def sweep_run() -> Run:
     """A run of three sweeps: a size parameter, GOGC on a batch workload, GOGC on a server."""
     return server_run([*size_sweep_points(), *gogc_sweep_points(), *server_sweep_points()])
+
+
+# --- load from other hosts (--hosts) ---------------------------------------------------------------
+
+
+def load_host(name="load-1", address="10.201.1.2", rtt=0.00004, **machine_fields) -> HostRecord:
+    """A load host as spread.open_hosts records it: its machine read over SSH, the link's RTT and
+    the two binaries copied with their checksums."""
+    fields = {
+        "hostname": f"{name}-vm",
+        "arch": "x86_64",
+        "libc": "glibc 2.36",
+        "cpu_model": "Load CPU @ 2.5GHz",
+        "cpu_count": 4,
+        "memory_bytes": 16 << 30,
+        "kernel": "6.1.0-load",
+        "clock_source": "kvm-clock",
+        "steal_share": 0.002,
+    }
+    fields.update(machine_fields)
+    return HostRecord(
+        name=name,
+        role="load",
+        address=address,
+        cpus=(0, 1),
+        machine=HostMachine(**fields),
+        rtt_seconds=rtt,
+        copied=(
+            CopiedFile("gorust-spawn", "ab" * 32, 900_000),
+            CopiedFile("oha", "cd" * 32, 12 << 20),
+        ),
+    )
+
+
+def topology(*loads: HostRecord, server_address="10.201.1.1", left_running=0) -> Topology:
+    """The server host (this machine) first, then the load hosts (two by default)."""
+    server = HostRecord(name="server", role="server", address=server_address, cpus=(1,))
+    return Topology(
+        inventory="hosts.toml",
+        transport="ssh (asyncssh 2.24.1)",
+        hosts=(server, *(loads or (load_host(), load_host("load-2", "10.201.1.3", rtt=0.00006)))),
+        setup_seconds=3.2,
+        left_running=left_running,
+    )
+
+
+def host_share(host="load-1", offered=1000.0, achieved=1000.0, **fields) -> LoadHostShare:
+    values = {
+        "host": host,
+        "offered_rps": offered,
+        "achieved_rps": achieved,
+        "responses": int(achieved * 10),
+        "requests": int(achieved * 10),
+        "user_seconds": 1.5,
+        "sys_seconds": 0.5,
+        "wall_seconds": 10.0,
+        "started_at_seconds": 1.0,
+        "span_seconds": 10.0,
+        "clock_offset_seconds": 0.000125,
+        "clock_uncertainty_seconds": 0.00004,
+    }
+    values.update(fields)
+    return LoadHostShare(**values)
+
+
+def spread_phase(phase: ServerPhase, *shares: LoadHostShare, overhead=1.5) -> ServerPhase:
+    """`phase` as a multi-host phase: two hosts at half its rate each unless `shares` are given."""
+    rate = phase.offered_rps
+    half = None if rate is None else rate / 2
+    found = shares or (
+        host_share("load-1", half, phase.achieved_rps / 2),
+        host_share("load-2", half, phase.achieved_rps / 2),
+    )
+    return replace(phase, load_hosts=tuple(found), hosts_overhead_seconds=overhead)

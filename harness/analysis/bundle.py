@@ -36,6 +36,7 @@ from harness.analysis.hybrid import HybridAnalysis, analyse_hybrids
 from harness.analysis.noise import RunNoise, run_noise
 from harness.analysis.profiles import evidence_lines
 from harness.analysis.summaries import WorkloadAnalysis, analyse_run
+from harness.analysis.topology import TopologyAnalysis, analyse_topology
 from harness.model import ProfileRun, Run
 
 
@@ -51,6 +52,8 @@ class RunAnalysis:
     decision: Decision
     concurrency: ConcurrencyAnalysis  # speedup along the cpus axis, per-unit costs
     profile: ProfileRun | None = None  # the run's CPU profile, when `harness profile` wrote one
+    # Which host did what when load came from other hosts (--hosts); None on one machine.
+    topology: TopologyAnalysis | None = None
 
     def workload(self, name: str) -> WorkloadAnalysis | None:
         return next((a for a in self.workloads if a.result.name == name), None)
@@ -84,4 +87,5 @@ def analyse(
         decision=decide(team, evidence),
         concurrency=concurrency,
         profile=profile,
+        topology=analyse_topology(run),
     )

@@ -32,6 +32,7 @@ from harness.analysis.summaries import (
 )
 from harness.model import ImplementationResult, Run
 from harness.report import charts, formatting
+from harness.report import topology as topology_report
 from harness.report.charts import Chart, RatioPoint
 
 GO, RUST = "go/default", "rust/default"
@@ -556,6 +557,7 @@ class Brief:
     gaps: tuple[str, ...]  # ok workloads with a mark missing (gap_lines)
     noise: str
     decision: str | None
+    topology: str | None = None  # where load came from, when other hosts sent it (--hosts)
 
 
 def build_brief(analysis: RunAnalysis) -> Brief:
@@ -572,6 +574,7 @@ def build_brief(analysis: RunAnalysis) -> Brief:
         gaps=gap_lines(analyses, marks) if defaults(marks) else (),
         noise=noise_text(analysis.noise, analyses),
         decision=decision_text(analysis.decision),
+        topology=topology_report.brief_sentence(analysis.topology),
     )
 
 
@@ -646,6 +649,8 @@ def markdown(brief: Brief, title: str, image: str | None) -> str:
     lines = [f"## {md(title)}", ""]
     lines += [f"- **{name}:** {md(value)}" for name, value in brief.compared]
     lines.append("")
+    if brief.topology:
+        lines += [md(brief.topology), ""]
     if brief.nothing is not None:
         lines += [f"**{md(brief.nothing)}**", ""]
     elif image is not None:
@@ -684,6 +689,7 @@ def html_context(brief: Brief) -> dict:
     found = defaults(brief.marks)
     return {
         "compared": list(brief.compared),
+        "topology": brief.topology,
         "chart": None if svg is None else Chart(title=CHART_TITLE, alt=CHART_ALT, svg=Markup(svg)),
         "nothing": brief.nothing,
         "sentences": list(brief.sentences),

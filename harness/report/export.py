@@ -18,6 +18,7 @@ from harness.analysis.bundle import RunAnalysis
 from harness.analysis.summaries import WorkloadAnalysis, phase_metrics, repetition_metrics
 from harness.model import Run
 from harness.report import brief, formatting
+from harness.report import topology as topology_report
 from harness.store.results import write_atomic
 
 GOARCH = {"x86_64": "amd64", "aarch64": "arm64"}  # uname -m -> Go's name for the architecture
@@ -195,6 +196,9 @@ def export_markdown(bundle: RunAnalysis) -> str:
             f"{formatting.verdict(wall)} |"
         )
     lines = [f"## Go vs Rust: run {run.run_id} ({run.config.size}, {run.status})"]
+    where = topology_report.brief_sentence(bundle.topology)
+    if where:  # the brief's sentence: load from other hosts changes what a latency includes
+        lines += ["", formatting.md_escape(where)]
     if batch:
         lines += [
             "",

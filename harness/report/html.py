@@ -31,6 +31,7 @@ from harness.report import concurrency as concurrency_report
 from harness.report import hybrid as hybrid_report
 from harness.report import profiles as profile_report
 from harness.report import scaling as scaling_report
+from harness.report import topology as topology_report
 from harness.report.charts import Chart
 from harness.report.servers import server_context
 from harness.store.results import write_atomic
@@ -302,6 +303,7 @@ def report_context(
         "capacity": sections.capacity_section(analysis.capacity),
         "decision": sections.decision_section(analysis.decision),
         "methodology": sections.methodology(run, analyses),
+        "topology": topology_report.methodology(analysis.topology, m),
         "noise": sections.noise_section(analysis.noise, analysis.threshold),
         "failures": [
             f"{a.result.name}: {a.result.status.replace('_', ' ')} — {a.result.error}"
@@ -309,7 +311,9 @@ def report_context(
             if a.result.status != "ok"
         ],
         "workloads": [
-            server_context(a.result, c)
+            server_context(
+                a.result, c, topology_report.share_table(analysis.topology, a.result.name)
+            )
             if a.result.kind == "server"
             else _workload_context(a, m.cpu_flags)
             for a in analyses

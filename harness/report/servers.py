@@ -459,7 +459,9 @@ def sizing_text(w: WorkloadResult, settings: ServerSettings | None) -> str:
     return sizing.source + (f": {lengths}" if lengths else "")
 
 
-def server_context(w: WorkloadResult, config: RunConfig) -> dict:
+def server_context(w: WorkloadResult, config: RunConfig, load_hosts: dict | None = None) -> dict:
+    """`load_hosts`: each load host's share of each phase (report.topology.share_table); None or
+    no rows when everything ran on this machine."""
     settings = config.server
     impls = []
     for impl in w.implementations:
@@ -510,6 +512,7 @@ def server_context(w: WorkloadResult, config: RunConfig) -> dict:
         "saturation": {"caption": f"Saturation: {CLOSED_LOOP}", "rows": saturation_rows(w)},
         "phase_tables": phase_tables,
         "phase_count": str(sum(len(t["rows"]) for t in phase_tables)),
+        "load_hosts": load_hosts or {"rows": [], "phases": "0"},
         "charts": _charts(w),
     }
 

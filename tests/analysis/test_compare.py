@@ -10,12 +10,14 @@ import pytest
 from builders import (
     cpu_window,
     impl_result,
+    load_host,
     noise_run,
     repetition,
     run,
     server_phase,
     server_run,
     server_workload,
+    topology,
     workload_result,
 )
 
@@ -291,6 +293,38 @@ def test_allow_mixed_compares_with_a_mixed_note(tmp_path, capsys):
     assert "note: MIXED: Go toolchain differs" in out
     result = compare.compare_runs(base, head, allow_mixed=True)
     assert result.notes[0].startswith("MIXED: Go toolchain differs")
+
+
+def test_a_multi_host_run_and_a_one_machine_run_are_refused_naming_the_load_hosts(tmp_path, capsys):
+    """Through `harness compare A B` on two saved results files: load from other hosts changes
+    what a latency includes (a real network), so a multi-host run is not compared with a
+    one-machine run unless asked; then the difference is a MIXED note."""
+    base = make_run(BASE_WALLS, BASE_ID)
+    head = replace(make_run(scaled(BASE_WALLS, 1.2), HEAD_ID), topology=topology())
+    files = [str(save_run(r, tmp_path / "results")) for r in (base, head)]
+    assert cli_compare(tmp_path, *files) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"harness: error: runs {BASE_ID} and {HEAD_ID} are not comparable (")
+    assert (
+        "load hosts differs: 'none (one machine)' vs 'server on 10.201.1.1, load from 2 host(s): "
+        "load-1 (10.201.1.2), load-2 (10.201.1.3)'" in err
+    )
+    assert "--allow-mixed" in err
+    assert "Go toolchain" not in err and "machine differs" not in err  # only what differs
+    assert cli_compare(tmp_path, *files, "--allow-mixed") == 1  # and the 20 % regression
+    out = capsys.readouterr().out
+    assert "note: MIXED: load hosts differs: 'none (one machine)' vs 'server on 10.201.1.1" in out
+
+
+def test_two_runs_with_the_same_load_hosts_compare_without_a_note():
+    base = replace(make_run(BASE_WALLS, BASE_ID), topology=topology())
+    head = replace(make_run(BASE_WALLS, HEAD_ID), topology=replace(topology(), setup_seconds=9.0))
+    assert compare.incomparabilities(base, head) == []
+    other = replace(head, topology=topology(load_host()))  # one load host instead of two
+    assert [d.split(" differs")[0] for d in compare.incomparabilities(base, other)] == [
+        "load hosts"
+    ]
 
 
 def test_hostname_alone_does_not_make_runs_incomparable():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from brief_fixtures import DEFAULT_MARKS, failing_run, full_like_run, go_only_run
-from builders import small_run, sweep_run
+from builders import small_run, spread_phase, sweep_run, topology
 from profile_builders import profile_run
 
 from harness.analysis.decision import CATEGORY_NAMES, parse_team_config
@@ -222,6 +222,50 @@ def test_the_brief_is_the_first_screen_and_page_and_nothing_is_wider_than_the_pa
         )
         assert "At a glance" in first and f"Of {expected_marks} Go/Rust comparisons" in first
         assert second.lstrip().startswith("Summary")  # the brief has the first page to itself
+
+
+def _multi_host(run):
+    """`run` as if its load came from two other hosts: a topology, and every server phase split."""
+    spread = [
+        replace(
+            w,
+            implementations=tuple(
+                replace(i, phases=tuple(spread_phase(p) for p in i.phases))
+                for i in w.implementations
+            ),
+        )
+        for w in run.workloads
+    ]
+    return replace(run, topology=topology(), workloads=tuple(spread))
+
+
+def test_a_multi_host_report_keeps_its_brief_on_the_first_page_and_folds_the_shares(
+    browser, tmp_path
+):
+    """The topology sentence still leaves the brief on the first screen and the first A4 page;
+    the hosts table and the per-host shares fit the page once opened, and the shares' fold has
+    the same marker as every other fold."""
+    path = write_report(_multi_host(full_like_run()), tmp_path)
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(path.resolve().as_uri())
+    assert page.inner_text("#brief .topology").startswith("Load came from 2 other hosts")
+    bottom = page.evaluate("document.querySelector('#brief .brief').getBoundingClientRect().bottom")
+    assert bottom <= 800, f"the brief ends at {bottom:.0f} px, below the first screen"
+    marker = """Array.from(document.querySelectorAll('details.fold > summary > h3'))
+      .map(h => getComputedStyle(h, '::before').content)"""
+    markers = page.evaluate(marker)
+    assert markers and set(markers) == {'"▸" / ""'}
+    _open_every_details(page)
+    assert set(page.evaluate(marker)) == {'"▾" / ""'}
+    assert page.evaluate(WIDER_THAN_PAGE, True) == []
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": PRINT_WIDTH_PX, "height": PRINT_HEIGHT_PX})
+    height = page.evaluate("document.querySelector('#brief').getBoundingClientRect().bottom")
+    assert height <= PRINT_HEIGHT_PX, (
+        f"the brief needs {height:.0f} px of a {PRINT_HEIGHT_PX} px page"
+    )
+    assert page.evaluate(WIDER_THAN_PAGE, False) == []
+    page.close()
 
 
 def test_a_one_language_report_says_there_is_nothing_to_compare_in_chromium(browser, tmp_path):
