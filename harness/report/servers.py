@@ -403,9 +403,14 @@ def cpus_text(settings: ServerSettings) -> str:
     """Where the server and the load generator ran and the worker settings both runtimes got
     (the contract's one N: workloads/README.md), as the run was set up."""
     n = settings.parallelism
+    loadgen = (
+        "on the load hosts (Methodology lists them)"
+        if settings.listen_address != "127.0.0.1"  # --hosts: servers listen where load hosts reach
+        else _cpus(settings.loadgen_cpus, "unpinned (the harness CPUs, inherited)")
+    )
     return (
         f"server {_cpus(settings.server_cpus, 'unpinned (any CPU the harness may use)')}, load "
-        f"generator {_cpus(settings.loadgen_cpus, 'unpinned (the harness CPUs, inherited)')}; "
+        f"generator {loadgen}; "
         f"{n} worker{'s' if n != 1 else ''} on both runtimes (HARNESS_CPUS={n}; Go "
         f"GOMAXPROCS={n}; Rust TOKIO_WORKER_THREADS={n}, RAYON_NUM_THREADS={n}; a sweep's "
         "runtime setting over them; each implementation's as set in the Servers table)"

@@ -361,3 +361,15 @@ def test_the_reports_trend_draws_only_on_runs_with_the_same_hosts(tmp_path):
         alone.run_id,
         later_alone.run_id,
     ]
+
+
+def test_the_server_cpus_line_sends_the_reader_to_the_load_hosts():
+    import dataclasses
+
+    from harness.report.servers import cpus_text
+    from harness.servers.protocol import default_settings
+
+    one = default_settings("quick", "oha", (0,), None)
+    assert "load generator unpinned (the harness CPUs, inherited)" in cpus_text(one)
+    spread = dataclasses.replace(one, listen_address="10.201.1.1")
+    assert "load generator on the load hosts (Methodology lists them)" in cpus_text(spread)
