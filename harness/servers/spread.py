@@ -8,7 +8,7 @@ host's raw per-request records come back; each host's stream is moved onto this 
 base with its offset, cut to the window every stream covered, and all of them merge exactly into
 the phase's one histogram (loadgen.merge_streams): percentiles are never averaged.
 
-A phase is flagged when a load host fell behind (< 99 % of its share in the window), ran its load
+A phase is flagged when a load host fell behind (< 99 % of its share, less one request), ran its load
 generator near its CPU limit, or had a clock offset known less well than the phase's time base
 needs; it fails, naming the host and its stderr tail, when a host could not be reached, its load
 generator failed, or it died mid-phase. After every phase each host is asked for processes of
