@@ -23,7 +23,7 @@ from builders import build_record, gc_cycle, server_phase
 
 from harness.analysis.phases import headline_exclusions, is_headline
 from harness.analysis.replicates import rate_summaries
-from harness.measure.launcher import SubprocessExecutor, available_cpus, ensure_launcher
+from harness.measure.launcher import SubprocessExecutor, available_cpus
 from harness.model import (
     CpuTimes,
     Implementation,
@@ -218,16 +218,6 @@ def builds_for(go_script: Path, rust_script: Path):
             build_record("rust", workload=WORKLOAD.name), binary_path=str(rust_script)
         ),
     }
-
-
-@pytest.fixture(scope="module")
-def oha() -> Path:
-    return loadgen.find_oha(ROOT / "tools")
-
-
-@pytest.fixture(scope="module")
-def launcher() -> Path:
-    return ensure_launcher(ROOT / ".cache")
 
 
 @pytest.fixture(scope="module")

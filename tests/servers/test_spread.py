@@ -16,9 +16,8 @@ import psutil
 import pytest
 
 from harness.errors import HarnessError
-from harness.measure.launcher import SubprocessExecutor, ensure_launcher
+from harness.measure.launcher import SubprocessExecutor
 from harness.model import LoadHostSpec
-from harness.servers import loadgen
 from harness.servers.protocol import ServerRunner
 from harness.servers.remote import ClockOffset, Completed
 from harness.servers.spread import LAUNCHER_NAME, OHA_NAME, SpreadDriver
@@ -26,7 +25,6 @@ from harness.servers.spread import LAUNCHER_NAME, OHA_NAME, SpreadDriver
 sys.path.insert(0, str(Path(__file__).parent))
 from test_server import (
     GO,
-    ROOT,
     WORKLOAD,
     builds_for,
     fake_server,
@@ -95,16 +93,6 @@ class FakeHost:
         for process in found:
             process.kill()
         return len(found)
-
-
-@pytest.fixture(scope="module")
-def oha() -> Path:
-    return loadgen.find_oha(ROOT / "tools")
-
-
-@pytest.fixture(scope="module")
-def launcher() -> Path:
-    return ensure_launcher(ROOT / ".cache")
 
 
 def one_phase(tmp_path, oha, launcher, hosts, rate=60.0, seconds=2.0):
