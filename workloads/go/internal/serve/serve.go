@@ -1,7 +1,8 @@
-// Package serve is the process boilerplate the HTTP server workloads (http-json, kv-cache) share:
-// listen on 127.0.0.1 (or the address in HARNESS_LISTEN_ADDRESS), answer /health, and stop
+// Package serve is the process boilerplate the server workloads (http-json, kv-cache, tcp-proxy)
+// share: listen on 127.0.0.1 (or the address in HARNESS_LISTEN_ADDRESS), answer /health, and stop
 // gracefully on SIGTERM within the contract's 1 s (workloads/docs/http-json.md). The handlers that
-// are measured stay in each command.
+// are measured stay in each command. Listen and SignalContext are the pieces a server that is not
+// net/http (tcp-proxy) uses; Run is the whole of it for the HTTP servers.
 package serve
 
 import (
@@ -42,6 +43,25 @@ func ListenAddress() (string, error) {
 	return address, nil
 }
 
+// Listen listens on ListenAddress():port with TCP keep-alive probes off on every accepted
+// connection (tokio sends none; Go's default would probe after 15 s idle). The backlog is
+// net.core.somaxconn, which net.Listen asks for; TCP_NODELAY is on for every accepted connection
+// (the net package's default). It prints nothing: the caller prints "listening ADDR".
+func Listen(port int) (net.Listener, error) {
+	address, err := ListenAddress()
+	if err != nil {
+		return nil, err
+	}
+	lc := net.ListenConfig{KeepAlive: -1} // negative: no keep-alive probes on accepted connections
+	return lc.Listen(context.Background(), "tcp", net.JoinHostPort(address, strconv.Itoa(port)))
+}
+
+// SignalContext returns a context that is cancelled on SIGTERM or SIGINT; stop releases the
+// signal handlers.
+func SignalContext() (ctx context.Context, stop context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+}
+
 // Run listens on ListenAddress():port, prints "listening ADDR", and returns after SIGTERM/SIGINT
 // once in-flight requests have finished, or after GracePeriod at the latest.
 //
@@ -54,18 +74,13 @@ func ListenAddress() (string, error) {
 // Go a read deadline per request that Rust does not pay). How each side writes a response and
 // which threads it runs are framework defaults, disclosed in workloads/docs/http-json.md.
 func Run(port int, h http.Handler) error {
-	address, err := ListenAddress()
-	if err != nil {
-		return err
-	}
-	lc := net.ListenConfig{KeepAlive: -1} // negative: no keep-alive probes on accepted connections
-	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(address, strconv.Itoa(port)))
+	ln, err := Listen(port)
 	if err != nil {
 		return err
 	}
 	fmt.Println("listening", ln.Addr())
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	ctx, stop := SignalContext()
 	defer stop()
 	srv := &http.Server{Handler: h}
 	errc := make(chan error, 1)

@@ -1,8 +1,9 @@
-//! The process boilerplate the HTTP server workloads (`http-json`, `kv-cache`) share: command-line
-//! flags, listening on 127.0.0.1 (or `HARNESS_LISTEN_ADDRESS`), `/health`, and a graceful stop on
-//! SIGTERM within the contract's 1 s (workloads/docs/http-json.md). The handlers that are measured
-//! stay in each crate. The Go servers share the same pieces through the package
-//! `workloads/go/internal/serve`.
+//! The process boilerplate the server workloads (`http-json`, `kv-cache`, `tcp-proxy`) share:
+//! command-line flags, listening on 127.0.0.1 (or `HARNESS_LISTEN_ADDRESS`), `/health`, and a
+//! graceful stop on SIGTERM within the contract's 1 s (workloads/docs/http-json.md). The handlers
+//! that are measured stay in each crate. `listen` and `shutdown_signal` are the pieces a server
+//! that is not axum (`tcp-proxy`) uses; `run` is the whole of it for the HTTP servers. The Go
+//! servers share the same pieces through the package `workloads/go/internal/serve`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use axum::serve::ListenerExt;
 use axum::Router;
-use tokio::net::TcpSocket;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::Notify;
 
 /// How long in-flight requests get after SIGTERM: the process must end within 1 s.
@@ -57,7 +58,7 @@ pub async fn health() -> &'static str {
 }
 
 /// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
     tokio::select! {
@@ -83,6 +84,23 @@ pub fn listen_address() -> std::io::Result<IpAddr> {
     }
 }
 
+/// A plain TCP listener on `listen_address()`:port with the backlog above (`SO_REUSEADDR` on, as
+/// `TcpListener::bind` and Go's `net.Listen` set it). Accepted connections have no keep-alive
+/// probes (tokio's default) and Nagle's algorithm on (tokio's default): a caller that wants
+/// TCP_NODELAY sets it per connection, as `run` does. It prints nothing: the caller prints
+/// `listening ADDR`. Must be called inside a tokio runtime.
+pub fn listen(port: u16) -> std::io::Result<TcpListener> {
+    let address = listen_address()?;
+    let socket = if address.is_ipv6() {
+        TcpSocket::new_v6()?
+    } else {
+        TcpSocket::new_v4()?
+    };
+    socket.set_reuseaddr(true)?; // as `TcpListener::bind` and Go's `net.Listen` do
+    socket.bind(SocketAddr::from((address, port)))?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 /// Listens on `listen_address()`:port, prints `listening ADDR`, and serves `app` until
 /// SIGTERM/SIGINT; then returns once in-flight requests have finished, or after `GRACE_PERIOD` at
 /// the latest.
@@ -96,15 +114,7 @@ pub fn listen_address() -> std::io::Result<IpAddr> {
 /// hyper writes a response in one `writev`; `#[tokio::main]` is the multi-thread runtime, whose
 /// main thread runs this accept loop beside the worker(s).
 pub async fn run(port: u16, app: Router) -> std::io::Result<()> {
-    let address = listen_address()?;
-    let socket = if address.is_ipv6() {
-        TcpSocket::new_v6()?
-    } else {
-        TcpSocket::new_v4()?
-    };
-    socket.set_reuseaddr(true)?; // as `TcpListener::bind` and Go's `net.Listen` do
-    socket.bind(SocketAddr::from((address, port)))?;
-    let listener = socket.listen(LISTEN_BACKLOG)?;
+    let listener = listen(port)?;
     println!("listening {}", listener.local_addr()?);
     let listener = listener.tap_io(|stream| {
         // Go ignores a failure here too: the connection still works, with Nagle's algorithm.
