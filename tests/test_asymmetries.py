@@ -482,6 +482,78 @@ def many_tasks_thread_stacks():
     )
 
 
+PROXY_GO = GO / "internal" / "proxy" / "proxy.go"
+PROXY_GO_SPLICE = GO / "tcp-proxy" / "main.go"
+PROXY_GO_USERSPACE = GO / "tcp-proxy-userspace" / "main.go"
+PROXY_RUST = RUST / "tcp-proxy" / "src" / "main.rs"
+
+
+def proxy_splice():
+    splice = code(PROXY_GO_SPLICE)
+    assert "func spliceCopy(dst, src *net.TCPConn) (int64, error)" in splice
+    assert "return io.Copy(dst, src)" in splice  # TCPConn.ReadFrom: splice(2) on Linux
+    userspace = code(PROXY_GO_USERSPACE)
+    assert "io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, buf)" in userspace
+    assert "tcp-proxy-userspace" in userspace
+    rust = code(PROXY_RUST)
+    assert "tokio::io::copy_bidirectional_with_sizes(" in rust and "splice" not in rust
+    assert "splice" not in source(RUST / "tcp-proxy" / "Cargo.toml")
+
+
+def proxy_buffer_size():
+    assert "const BufferSize = 32 << 10" in code(PROXY_GO)
+    assert "make([]byte, proxy.BufferSize)" in code(PROXY_GO_USERSPACE)
+    rust = code(PROXY_RUST)
+    assert "const BUFFER_SIZE: usize = 32 * 1024;" in rust
+    call = rust[rust.index("copy_bidirectional_with_sizes(") :]
+    assert call[: call.index(".await")].count("BUFFER_SIZE") == 2  # both directions
+
+
+def proxy_nagle():
+    for path in (PROXY_GO, PROXY_GO_SPLICE, PROXY_GO_USERSPACE, SERVE_GO):
+        assert "SetNoDelay" not in code(path)  # the net package's default (on) stands
+    rust = code(PROXY_RUST)
+    assert "client.set_nodelay(true)" in rust and "server.set_nodelay(true)" in rust
+
+
+def proxy_keepalive():
+    go = code(PROXY_GO)
+    assert "net.Dialer{KeepAlive: -1}" in go and "serve.Listen(port)" in go
+    listen = code(SERVE_GO)
+    listen = listen[listen.index("func Listen(") : listen.index("func SignalContext(")]
+    assert "net.ListenConfig{KeepAlive: -1}" in listen
+    rust = code(PROXY_RUST)
+    assert "serve::listen(port)" in rust and "keepalive" not in rust
+    assert "keepalive" not in code(SERVE_RUST)  # tokio's default: no probes
+
+
+def proxy_buffers_rss():
+    # the Go default has no buffer of its own; the other two allocate theirs per connection
+    assert "make([]byte" not in code(PROXY_GO_SPLICE) and "make([]byte" not in code(PROXY_GO)
+    userspace = code(PROXY_GO_USERSPACE)
+    copy = userspace[userspace.index("func bufferCopy(") :]
+    assert "make([]byte, proxy.BufferSize)" in copy[: copy.index("\n}")]
+    rust = code(PROXY_RUST)
+    assert rust.index("async fn forward(") < rust.index("copy_bidirectional_with_sizes(")
+
+
+def proxy_goroutines_task():
+    go = code(PROXY_GO)
+    assert "go p.handle(c.(*net.TCPConn))" in go
+    handle = go[go.index("func (p *proxy) handle(") : go.index("func (p *proxy) pipe(")]
+    assert handle.count("go func()") == 1 and handle.count("p.pipe(") == 2
+    rust = code(PROXY_RUST)
+    assert "connections.spawn(forward(client, upstream.clone()))" in rust
+    assert rust.count("tokio::spawn(") == 0 and rust.count("copy_bidirectional_with_sizes(") == 1
+
+
+def proxy_threads():
+    assert "GOMAXPROCS" not in code(PROXY_GO)  # the runtime reads the variable
+    rust = code(PROXY_RUST)
+    assert ".worker_threads(harness_cpus()?)" in rust and 'std::env::var("HARNESS_CPUS")' in rust
+    assert "runtime.block_on(run(" in rust and "#[tokio::main]" not in rust
+
+
 CHECKS: dict[tuple[str, str], Callable[[], None]] = {
     ("json", "Validation pass"): json_validation_pass,
     ("json", "HTML escaping off in Go"): json_html_escaping,
@@ -529,6 +601,20 @@ CHECKS: dict[tuple[str, str], Callable[[], None]] = {
     ("README", "`GODEBUG=gctrace=1` on every Go run"): harness_gctrace,
     ("README", "Go's collector is Go 1.26's default, \"Green Tea\""): harness_green_tea,
 }
+
+# The tcp-proxy items (workloads/docs/tcp-proxy.md) count once its manifest exists (issue 30: the
+# manifest comes with the harness side); until then the doc is not read by `disclosed`.
+PROXY_CHECKS: dict[tuple[str, str], Callable[[], None]] = {
+    ("tcp-proxy", "Splice on Go's side, a user-space buffer on Rust's"): proxy_splice,
+    ("tcp-proxy", "The same 32 KiB buffer each way, by choice"): proxy_buffer_size,
+    ("tcp-proxy", "Nagle off on both, by choice"): proxy_nagle,
+    ("tcp-proxy", "No keep-alive probes on either side"): proxy_keepalive,
+    ("tcp-proxy", "Buffers in RSS on one side, in pipes on the other"): proxy_buffers_rss,
+    ("tcp-proxy", "Two goroutines against one task"): proxy_goroutines_task,
+    ("tcp-proxy", "Threads"): proxy_threads,
+}
+if "tcp-proxy" in MANIFESTS:
+    CHECKS.update(PROXY_CHECKS)
 
 
 def disclosed() -> set[tuple[str, str]]:
