@@ -23,6 +23,7 @@ from harness.model import (
     CPUS_AXIS,
     DEFAULT_VARIANT,
     LANGS,
+    BackendSpec,
     Implementation,
     InputSpec,
     Inventory,
@@ -53,7 +54,12 @@ TOP_KEYS = (
     "cpu_features",
     "cpus",
     "published",
+    "backends",
 )
+BACKEND_KEYS = ("lang", "path", "library", "args", "transport", "protocol", "cpus")
+# What a back end's {listen} becomes: 127.0.0.1:PORT, or unix:/path in the system's temporary
+# folder; {port} is PORT alone (TCP only), for a server that takes --port like every front.
+BACKEND_PLACEHOLDERS = {"listen", "port"}
 PUBLISHED_KEYS = ("source", "url", "metric", "go", "rust", "params", "differs")
 PUBLISHED_METRICS = ("peak_rss_bytes", "wall_seconds", "work_seconds", "cpu_seconds")
 CPU_FLAG_PATTERN = re.compile(r"^[a-z0-9_]+$")  # as /proc/cpuinfo spells them: sha_ni, avx512f
@@ -61,8 +67,18 @@ CPU_FLAG_PATTERN = re.compile(r"^[a-z0-9_]+$")  # as /proc/cpuinfo spells them: 
 RUNTIME_SETTINGS = ("GOGC", "GOMEMLIMIT", "GOMAXPROCS")
 INPUT_KEYS = ("generator", "seed", "file", "command", "sources")
 INPUT_SOURCES = ("generator", "file", "command")
-IMPLEMENTATION_KEYS = ("lang", "variant", "path", "library", "build", "binary", "links", "limits")
-SERVER_KEYS = ("health", "requests", "checks", "rates", "min_gc_cycles")
+IMPLEMENTATION_KEYS = (
+    "lang",
+    "variant",
+    "path",
+    "library",
+    "build",
+    "binary",
+    "links",
+    "limits",
+    "backend",
+)
+SERVER_KEYS = ("health", "requests", "checks", "rates", "min_gc_cycles", "backend", "direct_phases")
 REQUEST_KEYS = (
     "name",
     "method",
@@ -73,6 +89,7 @@ REQUEST_KEYS = (
     "body",
     "body_from",
     "rand_regex",
+    "body_input",
 )
 
 
@@ -153,7 +170,12 @@ def _parse_server(table: dict, params: dict[str, dict[str, ParamValue]], where: 
             body=_optional(item, "body", str, sat),
             body_from=_optional(item, "body_from", str, sat),
             rand_regex=bool(_optional(item, "rand_regex", bool, sat)),
+            body_input=bool(_optional(item, "body_input", bool, sat)),
         )
+        if stream.body_input and (stream.body is not None or stream.body_from):
+            raise HarnessError(
+                f"{sat}: give one of 'body', 'body_from' and 'body_input', not several"
+            )
         for text in (stream.path, stream.body_from or ""):
             unknown = _placeholders([text], sat) - set(params["full"])
             if unknown:
@@ -183,10 +205,103 @@ def _parse_server(table: dict, params: dict[str, dict[str, ParamValue]], where: 
         requests=tuple(streams),
         checks=tuple(checks),
         min_gc_cycles=min_gc_cycles,
+        backend=_optional(table, "backend", str, at),
+        direct_phases=bool(_optional(table, "direct_phases", bool, at)),
         rates_rps=_parse_rates(
             _field(table, "rates", dict, at, default={}), f"{where} [server.rates]"
         ),
     )
+
+
+def _parse_backends(
+    data: dict, params: dict[str, dict[str, ParamValue]], where: str
+) -> tuple[BackendSpec, ...]:
+    """[backends.NAME] tables: the processes a server's implementations may call."""
+    table = _field(data, "backends", dict, where, default={})
+    backends = []
+    for name, item in table.items():
+        at = f"{where} [backends.{name}]"
+        if not NAME_PATTERN.match(name):
+            raise HarnessError(f"{at}: a back end's name must match [a-z0-9-]+")
+        if not isinstance(item, dict):
+            raise HarnessError(f"{at}: must be a table")
+        reject_unknown_keys(item, BACKEND_KEYS, at)
+        path_value = _field(item, "path", str, at)
+        if not NAME_PATTERN.match(path_value):
+            raise HarnessError(
+                f"{at}: field 'path' must be a folder name [a-z0-9-]+, got {path_value!r}"
+            )
+        args = _field(item, "args", list, at)
+        if not all(isinstance(a, str) for a in args):
+            raise HarnessError(f"{at}: field 'args' must be a list of strings")
+        unknown = _placeholders(args, at) - set(params["full"]) - BACKEND_PLACEHOLDERS
+        if unknown:
+            raise HarnessError(
+                f"{at}: field 'args' uses undefined placeholder(s) {sorted(unknown)}"
+            )
+        transport = _choice(item, "transport", ("tcp", "unix"), at, default="tcp")
+        named = _placeholders(args, at) & BACKEND_PLACEHOLDERS
+        if not named or (transport == "unix" and "port" in named):
+            raise HarnessError(
+                f"{at}: field 'args' must say where it listens with {{listen}}"
+                + (" (a unix socket has no {port})" if transport == "unix" else " or {port}")
+            )
+        backends.append(
+            BackendSpec(
+                name=name,
+                implementation=Implementation(
+                    lang=_choice(item, "lang", LANGS, at),
+                    variant=f"backend-{name}",
+                    path=path_value,
+                    library=_field(item, "library", str, at),
+                ),
+                args=tuple(args),
+                transport=transport,
+                protocol=_field(item, "protocol", str, at),
+                cpus=_choice(item, "cpus", ("server", "apart"), at, default="server"),
+            )
+        )
+    return tuple(backends)
+
+
+def _check_backends(workload: Workload, where: str) -> None:
+    """Every back end named exists; {backend} in the front's args needs one for every front;
+    direct phases need an HTTP back end on TCP that the load generator can reach."""
+    names = {b.name for b in workload.backends}
+    if workload.backends and workload.kind != "server":
+        raise HarnessError(f"{where}: [backends] are for kind = 'server' workloads")
+    server = workload.server
+    wanted = [(f"{where} [server]", server.backend)] if server and server.backend else []
+    wanted += [
+        (f"{where} [[implementations]] {i.key}", i.backend)
+        for i in workload.implementations
+        if i.backend
+    ]
+    for at, name in wanted:
+        if name not in names:
+            known = ", ".join(sorted(names)) or "none declared"
+            raise HarnessError(
+                f"{at}: field 'backend' names {name!r}, not a [backends] table ({known})"
+            )
+    if "{backend}" in "".join(workload.args):
+        lacking = [i.key for i in workload.implementations if workload.backend_of(i) is None]
+        if lacking:
+            raise HarnessError(
+                f"{where}: field 'args' uses {{backend}} but {', '.join(lacking)} has no back end"
+            )
+    if server and server.direct_phases:
+        for impl in workload.implementations:
+            backend = workload.backend_of(impl)
+            if backend is None or backend.transport != "tcp" or backend.protocol != "http":
+                raise HarnessError(
+                    f"{where} [server]: direct_phases needs every implementation to have an "
+                    f"HTTP back end on TCP (the load generator sends to it); {impl.key} has "
+                    + (
+                        "none"
+                        if backend is None
+                        else f"{backend.protocol} over {backend.transport}"
+                    )
+                )
 
 
 def _parse_rates(table: dict, at: str) -> dict[str, tuple[float, ...]]:
@@ -421,7 +536,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         raise HarnessError(
             f"{where}: [params.full] and [params.quick] must name the same parameters"
         )
-    unknown = _placeholders(args, where) - set(params["full"]) - RESERVED_PLACEHOLDERS
+    unknown = _placeholders(args, where) - set(params["full"]) - RESERVED_PLACEHOLDERS - {"backend"}
     if unknown:
         raise HarnessError(f"{where}: field 'args' uses undefined placeholder(s) {sorted(unknown)}")
     if "{input}" in "".join(args) and input_spec is None:
@@ -462,6 +577,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
                 binary=binary,
                 links=_parse_links(table, lang, variant, build, at),
                 limits=_parse_limits(table, params, at),
+                backend=_optional(table, "backend", str, at),
             )
         )
     keys = [impl.key for impl in implementations]
@@ -489,7 +605,7 @@ def parse_manifest(data: dict, path: Path) -> Workload:
                 "/proc/cpuinfo (lower case, e.g. 'sha_ni')"
             )
 
-    return Workload(
+    workload = Workload(
         name=name,
         category=category,
         kind=kind,
@@ -505,7 +621,10 @@ def parse_manifest(data: dict, path: Path) -> Workload:
         cpu_features=cpu_features,
         cpus_each=_parse_cpus(data, where),
         published=_parse_published(data, params, where),
+        backends=_parse_backends(data, params, where),
     )
+    _check_backends(workload, where)
+    return workload
 
 
 def read_toml(path: Path, what: str) -> dict:

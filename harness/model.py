@@ -62,6 +62,9 @@ class Implementation(Keyed):
     # variant of many-tasks spawns one thread per task, so it runs only up to tasks = 10,000 and
     # is skipped, with the reason, beyond. () = no bounds.
     limits: tuple[tuple[str, float], ...] = ()
+    # A server that calls another process (manifest `backend`, or the workload's `[server]
+    # backend`): the name of the workload's [backends.NAME] it is started beside. None: alone.
+    backend: str | None = None
 
     def beyond_limits(self, params: Mapping[str, ParamValue]) -> str | None:
         """Why this implementation does not run at `params` (None: it does)."""
@@ -106,6 +109,7 @@ class RequestStream:
     body: str | None = None  # literal body
     body_from: str | None = None  # body = the server's own answer to GET of this path
     rand_regex: bool = False
+    body_input: bool = False  # body = the workload's generated input file
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,39 @@ class ServerSpec:
     # (0: no requirement). A kv-cache phase that ends before Go collects shows only Go's
     # between-GC latency; phase_analysis.headline_exclusions applies it.
     min_gc_cycles: int = 0
+    # The back end every implementation calls unless it names its own (a proxy's upstream).
+    backend: str | None = None
+    # Also measure each rate straight against the back end, in the same replicate (a proxy's
+    # added latency is proxied minus direct, paired by replicate).
+    direct_phases: bool = False
+
+
+BackendTransport = Literal["tcp", "unix"]
+BackendCpus = Literal["server", "apart"]
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A process a server workload's implementation calls over a service boundary (the Rust
+    service behind a Go front, the fixed back end behind a proxy), from the manifest's
+    [backends.NAME]. It is built like an implementation, started before its front and stopped
+    after it, and measured beside it, because the boundary's cost is the pair's, not the
+    front's alone.
+
+    `cpus`: "server" runs it on the front's CPUs, so a front plus its service get the same CPUs as
+    an in-process server (the hybrid question is what the same hardware does); "apart" runs it on
+    the load generator's CPUs, away from the proxy whose own cost is the question."""
+
+    name: str
+    implementation: Implementation  # lang, path, library; variant "backend-NAME"
+    args: tuple[str, ...]  # {listen}: 127.0.0.1:PORT or unix:/path; {name} parameters
+    transport: BackendTransport
+    protocol: str  # what crosses the boundary: "grpc", "http", ...
+    cpus: BackendCpus = "server"
+
+    @property
+    def key(self) -> str:
+        return self.implementation.key
 
 
 @dataclass(frozen=True)
@@ -182,6 +219,7 @@ class Workload:
     # The CPUs this copy's programs get (set on the points of a cpus axis, resolved from the
     # machine's CPUs before the harness pins itself); None = the run's --pin / --cpus.
     cpus: tuple[int, ...] | None = None
+    backends: tuple[BackendSpec, ...] = ()  # the manifest's [backends.NAME] (servers only)
 
     @property
     def root(self) -> Path:
@@ -197,6 +235,11 @@ class Workload:
 
     def default_for(self, lang: Lang) -> Implementation:
         return self.implementation(f"{lang}/{DEFAULT_VARIANT}")
+
+    def backend_of(self, impl: Implementation) -> BackendSpec | None:
+        """The back end `impl` is started beside: its own, else the workload's, else none."""
+        name = impl.backend or (self.server.backend if self.server else None)
+        return next((b for b in self.backends if b.name == name), None) if name else None
 
 
 @dataclass(frozen=True)
@@ -610,6 +653,13 @@ class ServerPhase:
     # wait for the agreed start, fetching and merging the records). () and None on one machine.
     load_hosts: tuple[LoadHostShare, ...] = ()
     hosts_overhead_seconds: float | None = None
+    # Schema >= 11, a server with a back end (BackendSpec): the back end's CPU over the same
+    # window and its own peak RSS in the phase (VmHWM reset at its start), and the CPUs it could
+    # run on. None: no back end (and in older files).
+    backend_user_seconds: float | None = None
+    backend_sys_seconds: float | None = None
+    backend_peak_rss_bytes: int | None = None
+    backend_cpus: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -659,6 +709,26 @@ class ImplementationResult(Keyed):
     # What the running server's TCP transport did, observed (harness/servers/transport.py): listen
     # backlog, TCP_NODELAY and SO_KEEPALIVE on an accepted connection, HTTP keep-alive (schema >= 4).
     transport: dict[str, str] = field(default_factory=dict)
+    # Schema >= 11: the back end this server called (None: it ran alone), and, for a workload with
+    # [server] direct_phases, the same rates sent straight to that back end in each replicate
+    # (the baseline a proxy's added latency is measured against, paired by replicate).
+    backend: BackendRecord | None = None
+    direct_phases: tuple[ServerPhase, ...] = ()
+
+
+@dataclass(frozen=True)
+class BackendRecord:
+    """What a server's back end was: which program, built how, reached how (schema >= 11)."""
+
+    name: str
+    lang: Lang
+    path: str
+    library: str
+    protocol: str
+    transport: BackendTransport
+    cpus_policy: BackendCpus
+    build: BuildRecord
+    idle_rss_bytes: int | None = None
 
 
 RaceStatus = Literal["clean", "race", "not run", "failed"]

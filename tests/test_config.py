@@ -223,7 +223,7 @@ SERVER = (WORKLOADS_DIR / "http-json.toml").read_text()
         (
             VALID.replace('library = "serde_json"', 'library = "serde_json"\nflags = "-O3"'),
             "json",
-            r"\[\[implementations\]\] #2: unknown field 'flags' \(known: lang, variant, path, library, build, binary, links, limits\)",
+            r"\[\[implementations\]\] #2: unknown field 'flags' \(known: lang, variant, path, library, build, binary, links, limits, backend\)",
         ),
         (
             VALID.replace("[params.quick]", "[params.medium]\ndocuments = 1\n[params.quick]"),

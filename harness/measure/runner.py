@@ -116,9 +116,13 @@ def argv_for(
     params: Mapping[str, object],
     input_record: InputRecord | None,
     port: int | None = None,
+    backend: str | None = None,
 ) -> list[str]:
-    """The binary followed by the manifest's args with {placeholders} filled in (no shell)."""
+    """The binary followed by the manifest's args with {placeholders} filled in (no shell);
+    `backend` is where a server's back end listens (its {backend})."""
     values = {k: str(v) for k, v in params.items()}
+    if backend is not None:
+        values["backend"] = backend
     if input_record is not None:
         values["input"] = input_record.path
     if port is not None:
@@ -707,8 +711,10 @@ def input_failed(
 
 
 def build_all(workload: Workload, builder: BuildStep, progress: Progress) -> dict[str, BuildRecord]:
+    """Every implementation's build, and every back end's (keyed "rust/backend-NAME")."""
     builds = {}
-    for impl in workload.implementations:
+    programs = (*workload.implementations, *(b.implementation for b in workload.backends))
+    for impl in programs:
         record = builder.build(workload, impl)
         state = (
             "cached"

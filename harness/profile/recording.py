@@ -503,7 +503,7 @@ def server_profile(
         wall = time.perf_counter() - started
         cpu = sum(server.process.cpu_seconds()) - cpu_before
     finally:
-        server.process.stop(settings.stop_grace_seconds)
+        server.stop(settings.stop_grace_seconds)
     base = replace(base, command=command, period_seconds=profiler.period_seconds)
     if not (plain.ok and profiled.ok):
         failed = plain if not plain.ok else profiled

@@ -194,6 +194,8 @@ class ServerWatch:
         self.read_stat = read_stat
         self.server_cpus = server_cpu_set(server.process.pid)
         self.sampler = server.process.sampler(interval_seconds)
+        self.backend = server.backend.process if server.backend else None
+        self.backend_cpus = server_cpu_set(self.backend.pid) if self.backend else None
 
     def begin(self) -> None:
         process = self.server.process
@@ -201,6 +203,9 @@ class ServerWatch:
         # A server already dead (and reaped) has no CPU times left to read.
         self.user0, self.sys0 = process.cpu_seconds() if process.exit_code() is None else (0, 0)
         self.peak_reset = process.reset_peak_rss()
+        if self.backend is not None:
+            self.backend_cpu0 = self.backend.cpu_seconds()
+            self.backend_peak_reset = self.backend.reset_peak_rss()
         self.stat_before = self.read_stat()
         self.start = time.perf_counter() - process.started
         self.started_epoch = time.time()  # the same instant on the system clock (other hosts')
@@ -212,6 +217,17 @@ class ServerWatch:
         self.samples = self.sampler.stop()
         self.alive = process.exit_code() is None
         self.user1, self.sys1 = process.cpu_seconds() if self.alive else (self.user0, self.sys0)
+        self.death = self.server.death()
+        if self.backend is not None:
+            # Read at the phase's ends, not interpolated to the load's window as the front's CPU
+            # is: the back end works only when the front calls it, so outside the load's span
+            # (oha's start-up, its database write) it is idle.
+            self.backend_cpu1 = self.backend.cpu_seconds()
+            self.backend_peak = (
+                self.backend.peak_rss_bytes()
+                if self.backend.exit_code() is None and self.backend_peak_reset
+                else None
+            )
 
 
 @dataclass(frozen=True)
@@ -248,11 +264,8 @@ def assemble_phase(
     cycles over the same window, and every flag."""
     assert workload.server is not None
     errors_text = list(load.errors)
-    if not watch.alive:
-        errors_text.insert(
-            0,
-            f"server died under load (exit {server.process.exit_code()}): {server.stderr_tail()}",
-        )
+    if watch.death is not None:
+        errors_text.insert(0, f"server died under load ({watch.death}): {server.stderr_tail()}")
     start = watch.start + load.window_start
     window = load.window
     samples = watch.samples
@@ -335,7 +348,20 @@ def assemble_phase(
         shared_cpus=load.shared_cpus,
         load_hosts=load.load_hosts,
         hosts_overhead_seconds=load.hosts_overhead_seconds,
+        **_backend_fields(watch),
     )
+
+
+def _backend_fields(watch: ServerWatch) -> dict:
+    """The back end's CPU and peak RSS over the phase (ServerPhase.backend_*), when it has one."""
+    if watch.backend is None:
+        return {}
+    return {
+        "backend_user_seconds": watch.backend_cpu1[0] - watch.backend_cpu0[0],
+        "backend_sys_seconds": watch.backend_cpu1[1] - watch.backend_cpu0[1],
+        "backend_peak_rss_bytes": watch.backend_peak,
+        "backend_cpus": watch.backend_cpus,
+    }
 
 
 def loadgen_cpu_set(settings: ServerSettings) -> tuple[int, ...]:

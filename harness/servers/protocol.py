@@ -44,6 +44,7 @@ from harness.measure.noise import (
 from harness.measure.runner import Progress, conclude_workload
 from harness.measure.schedule import Schedule
 from harness.model import (
+    BackendRecord,
     BuildRecord,
     Implementation,
     ImplementationResult,
@@ -318,19 +319,22 @@ class ServerRunner:
         build: BuildRecord,
         params: Mapping[str, object],
         folder: Path,
+        backend_build: BuildRecord | None = None,
     ) -> RunningServer:
-        return lifecycle.start(self.launcher, self.settings, workload, impl, build, params, folder)
+        return lifecycle.start(
+            self.launcher, self.settings, workload, impl, build, params, folder, backend_build
+        )
 
-    def request_bodies(self, workload, server, params) -> dict[str, bytes | None]:
-        return lifecycle.request_bodies(workload, server, params)
+    def request_bodies(
+        self, workload, server, params, input_path: str | None = None
+    ) -> dict[str, bytes | None]:
+        return lifecycle.request_bodies(workload, server, params, input_path)
 
     def run_phase(self, *args, **kwargs) -> ServerPhase:
         return self.driver.run_phase(*args, **kwargs)
 
     def environment(self, impl: Implementation) -> dict[str, str]:
-        return lifecycle.environment(
-            impl, self.settings.parallelism, self.settings.listen_address
-        )
+        return lifecycle.environment(impl, self.settings.parallelism, self.settings.listen_address)
 
     def _cpus_line(self) -> str:
         """Where the servers and the load generator run, said before measuring."""
@@ -379,6 +383,15 @@ class ServerRunner:
         state = _State(
             workload, builds, params, config, executor, progress, folder, errors, runnable
         )
+        state.input_path = input_record.path if input_record else None
+        for impl in runnable:
+            backend = workload.backend_of(impl)
+            if backend is not None and not builds[backend.key].ok:
+                errors[impl.key] = (
+                    f"back end {backend.name} ({backend.key}) did not build: "
+                    f"{builds[backend.key].error or 'build failed'}"
+                )
+        runnable = [i for i in runnable if i.key not in errors]
 
         for impl in runnable:
             self._select(state, impl)
@@ -454,6 +467,8 @@ class ServerRunner:
                     idle_rss_bytes=state.idle_rss.get(impl.key),
                     parallelism={k: v for k, v in self.environment(impl).items() if k != "GODEBUG"},
                     transport=state.transports.get(impl.key, {}),
+                    backend=_backend_record(workload, impl, builds, state.backend_idle_rss),
+                    direct_phases=tuple(state.direct[impl.key]),
                 )
             )
         return conclude_workload(
@@ -473,16 +488,16 @@ class ServerRunner:
         """Alone: verify the answers, warm up, probe saturation closed loop."""
         s, name = self.settings, state.workload.name
         try:
-            server = self.start(
-                state.workload, impl, state.builds[impl.key], state.params, state.folder
-            )
+            server = self._start(state, impl)
         except ServerFailure as exc:
             state.errors[impl.key] = str(exc)
             state.progress(f"{name} {impl.key}: {exc}")
             return
-        with server.process:
+        with server:
             time.sleep(0.5)
             state.idle_rss[impl.key] = server.process.rss_bytes()
+            if server.backend is not None:
+                state.backend_idle_rss[impl.key] = server.backend.process.rss_bytes()
             assert state.workload.server is not None
             state.transports[impl.key] = transport.observe(
                 server.process.pid,
@@ -492,19 +507,27 @@ class ServerRunner:
                 server.address,
             )
             try:
-                bodies = self.request_bodies(state.workload, server, state.params)
+                bodies = self.request_bodies(state.workload, server, state.params, state.input_path)
                 state.digests[impl.key] = lifecycle.response_digest(
                     state.workload, server, state.params, bodies
                 )
+                changed = self._changed_in_passing(state, server, bodies, state.digests[impl.key])
             except OSError as exc:  # it answered /health, then died or hung up
                 state.errors[impl.key] = f"server stopped answering ({exc}): {server.stderr_tail()}"
                 state.progress(f"{name} {impl.key}: {state.errors[impl.key]}")
-                server.process.stop(s.stop_grace_seconds)
-                note_leftovers(state.errors, impl.key, server.process)
+                server.stop(s.stop_grace_seconds)
+                note_leftovers(state.errors, impl.key, server)
+                return
+            if changed:  # its answers are not the back end's: no reference for the others
+                del state.digests[impl.key]
+                state.errors[impl.key] = changed
+                state.progress(f"{name} {impl.key}: {changed}")
+                server.stop(s.stop_grace_seconds)
+                note_leftovers(state.errors, impl.key, server)
                 return
             self._phase(state, impl, server, bodies, "warmup", None, s.warmup_seconds)
             probe = self._phase(state, impl, server, bodies, "saturation", None, s.probe_seconds)
-            server.process.stop(s.stop_grace_seconds)
+            server.stop(s.stop_grace_seconds)
         state.probes[impl.key] = probe
         state.phases[impl.key].append(probe)
         state.progress(
@@ -513,7 +536,7 @@ class ServerRunner:
         )
         if not probe.ok:
             state.errors[impl.key] = f"saturation probe failed: {probe.error}"
-        note_leftovers(state.errors, impl.key, server.process)
+        note_leftovers(state.errors, impl.key, server)
 
     def _replicate(
         self, state: _State, impl: Implementation, replicate: int, rates: Sequence[float]
@@ -533,15 +556,15 @@ class ServerRunner:
         tag = f"{name} {impl.key} replicate {replicate}/{s.replicates}{extra}"
         try:
             for done, (label, rate) in enumerate(plan):
-                if server is None or server.process.exit_code() is not None:
+                if server is None or server.death() is not None:
                     if server is not None:
-                        server.process.stop(0)
-                        note_leftovers(state.errors, impl.key, server.process)
+                        server.stop(0)
+                        note_leftovers(state.errors, impl.key, server)
                     try:
-                        server = self.start(
-                            state.workload, impl, state.builds[impl.key], state.params, state.folder
+                        server = self._start(state, impl)
+                        bodies = self.request_bodies(
+                            state.workload, server, state.params, state.input_path
                         )
-                        bodies = self.request_bodies(state.workload, server, state.params)
                     except (ServerFailure, OSError) as exc:
                         message = f"replicate {replicate}: {exc}"
                         state.progress(f"{tag}: {exc}")
@@ -559,10 +582,68 @@ class ServerRunner:
                     phase = replace(phase, flags=(*phase.flags, flag))
                 state.phases[impl.key].append(phase)
                 state.progress(_phase_line(tag, phase))
+                if rate is not None and state.workload.server.direct_phases:
+                    self._direct(state, impl, server, bodies, rate, seconds, replicate, tag)
         finally:
             if server is not None:
-                server.process.stop(s.stop_grace_seconds)
-                note_leftovers(state.errors, impl.key, server.process)
+                server.stop(s.stop_grace_seconds)
+                note_leftovers(state.errors, impl.key, server)
+
+    def _changed_in_passing(
+        self,
+        state: _State,
+        server: RunningServer,
+        bodies: Mapping[str, bytes | None],
+        digest: str,
+    ) -> str | None:
+        """With direct phases (a proxy), the answers through the front must be the back end's
+        own, byte for byte: the same check requests sent straight to the back end give the same
+        digest, or the front changed bytes in passing (said, and the front fails)."""
+        backend = server.backend
+        if not state.workload.server.direct_phases or backend is None or backend.port is None:
+            return None
+        direct = RunningServer(backend.process, backend.port, backend.stderr_path)
+        straight = lifecycle.response_digest(state.workload, direct, state.params, bodies)
+        if straight == digest:
+            return None
+        return (
+            f"answers through the front differ from its back end's own (digest {digest}, "
+            f"straight to {backend.spec.name} {straight}): bytes changed in passing"
+        )
+
+    def _start(self, state: _State, impl: Implementation) -> RunningServer:
+        backend = state.workload.backend_of(impl)
+        return self.start(
+            state.workload,
+            impl,
+            state.builds[impl.key],
+            state.params,
+            state.folder,
+            state.builds.get(backend.key) if backend else None,
+        )
+
+    def _direct(
+        self,
+        state: _State,
+        impl: Implementation,
+        server: RunningServer,
+        bodies: Mapping[str, bytes | None],
+        rate: float,
+        seconds: float,
+        replicate: int,
+        tag: str,
+    ) -> None:
+        """The same rate sent straight to the server's back end, right after the phase through
+        the front, in the same replicate: the baseline the front's added latency is paired with
+        (`[server] direct_phases`, a proxy). The back end is the measured server here."""
+        backend = server.backend
+        if backend is None or backend.port is None or server.death() is not None:
+            return
+        direct = RunningServer(backend.process, backend.port, backend.stderr_path)
+        label = f"direct rate={rate:g}"
+        phase = self._phase(state, impl, direct, bodies, label, rate, seconds, replicate)
+        state.direct[impl.key].append(phase)
+        state.progress(_phase_line(tag, phase))
 
     def _phase(
         self,
@@ -611,6 +692,28 @@ def _short_of_undisturbed(
     return "; ".join(short)
 
 
+def _backend_record(
+    workload: Workload,
+    impl: Implementation,
+    builds: Mapping[str, BuildRecord],
+    idle_rss: Mapping[str, int],
+) -> BackendRecord | None:
+    spec = workload.backend_of(impl)
+    if spec is None or spec.key not in builds:
+        return None
+    return BackendRecord(
+        name=spec.name,
+        lang=spec.implementation.lang,
+        path=spec.implementation.path,
+        library=spec.implementation.library,
+        protocol=spec.protocol,
+        transport=spec.transport,
+        cpus_policy=spec.cpus,
+        build=builds[spec.key],
+        idle_rss_bytes=idle_rss.get(impl.key),
+    )
+
+
 def _phase_line(tag: str, phase: ServerPhase) -> str:
     p99 = phase.latency.p99_seconds * 1e3 if phase.latency else float("nan")
     loop = "" if phase.offered_rps is not None else " (closed loop)"
@@ -644,6 +747,9 @@ class _State:
         self.idle_rss: dict[str, int] = {}
         self.transports: dict[str, dict[str, str]] = {}
         self.phases: dict[str, list[ServerPhase]] = {i.key: [] for i in workload.implementations}
+        self.direct: dict[str, list[ServerPhase]] = {i.key: [] for i in workload.implementations}
+        self.backend_idle_rss: dict[str, int] = {}
+        self.input_path: str | None = None
         self.sizing: PhaseSizing | None = None
 
     def length(self, rate: float) -> PhaseLength:

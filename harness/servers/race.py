@@ -64,7 +64,7 @@ class ServerRace:
             return RaceRun(_stderr(folder), None, seconds, "server start-up", error=str(exc))
         error = None
         requests = 0
-        with server.process:
+        with server:
             try:
                 bodies = self.runner.request_bodies(workload, server, params)
                 phase = self.runner.run_phase(
@@ -84,7 +84,7 @@ class ServerRace:
                 error = phase.error
             except OSError as exc:  # it answered /health, then died or hung up
                 error = f"server stopped answering ({exc})"
-            code = server.process.stop(self.runner.settings.stop_grace_seconds)
+            code = server.stop(self.runner.settings.stop_grace_seconds)
         seconds = time.perf_counter() - start
         exercised = (
             f"start-up, /health, then {requests:,} requests of streams {streams} in a "

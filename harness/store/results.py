@@ -69,6 +69,12 @@ History of the format:
   WorkloadResult.race_checks (each Go program of a concurrent workload race-built and run once
   at quick size: clean, race, not run, failed) and unsafe_counts (the `unsafe` in each Rust
   implementation's own source). Older files read with none: not checked.
+- 10: servers measured across machines (issue 29): Run.topology, ServerPhase.load_hosts and
+  hosts_overhead_seconds, ServerSettings.listen_address. Older files ran on one machine.
+- 11: servers beside a back end (issue 30): ImplementationResult.backend (the back end's program,
+  build, protocol, transport and CPU policy) and direct_phases (each rate sent straight to the
+  back end in the same replicate); ServerPhase.backend_user_seconds, backend_sys_seconds,
+  backend_peak_rss_bytes and backend_cpus. Older files had no back ends.
 """
 
 from __future__ import annotations
@@ -97,7 +103,7 @@ def _budget_per_workload(data: dict) -> dict:
     return {**data, "config": config, "schema_version": 8}
 
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
     2: lambda data: {**data, "schema_version": 3},  # likewise
@@ -111,6 +117,7 @@ MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+
     7: lambda data: _budget_per_workload(data),
     8: lambda data: {**data, "schema_version": 9},  # every new field has a default
     9: lambda data: {**data, "schema_version": 10},  # likewise (topology, load hosts, listen address)
+    10: lambda data: {**data, "schema_version": 11},  # likewise (back ends, direct phases)
 }
 LATEST_NAME = "latest.json"
 # `harness profile`'s files (model.ProfileRun), versioned on their own: results/profiles/<run-id>.json
