@@ -660,6 +660,10 @@ class ServerPhase:
     backend_sys_seconds: float | None = None
     backend_peak_rss_bytes: int | None = None
     backend_cpus: tuple[int, ...] | None = None
+    # Schema >= 11: request and response body bytes the phase moved (oha's totalData plus the
+    # request bodies sent), the base of CPU per byte; None where unknown (load from other hosts,
+    # whose records are cut to a window, and older files).
+    payload_bytes: int | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.analysis.boundary import BoundaryAnalysis, analyse_boundaries
 from harness.analysis.capacity import (
     CapacityConfig,
     CapacityProjection,
@@ -54,6 +55,8 @@ class RunAnalysis:
     profile: ProfileRun | None = None  # the run's CPU profile, when `harness profile` wrote one
     # Which host did what when load came from other hosts (--hosts); None on one machine.
     topology: TopologyAnalysis | None = None
+    # Servers beside a back end: the service boundary's cost, break-even grains, a proxy's cost.
+    boundary: BoundaryAnalysis | None = None
 
     def workload(self, name: str) -> WorkloadAnalysis | None:
         return next((a for a in self.workloads if a.result.name == name), None)
@@ -88,4 +91,5 @@ def analyse(
         concurrency=concurrency,
         profile=profile,
         topology=analyse_topology(run),
+        boundary=analyse_boundaries(run),
     )

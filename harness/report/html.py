@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
+from harness.analysis.boundary import analyse_boundaries
 from harness.analysis.bundle import RunAnalysis, analyse
 from harness.analysis.capacity import CapacityConfig
 from harness.analysis.decision import TeamConfig
@@ -26,6 +27,7 @@ from harness.analysis.summaries import (
 )
 from harness.measure import cpufeatures
 from harness.model import ImplementationResult, Run
+from harness.report import boundary as boundary_report
 from harness.report import brief, charts, correctness, formatting, machine_block, sections
 from harness.report import concurrency as concurrency_report
 from harness.report import hybrid as hybrid_report
@@ -296,6 +298,9 @@ def report_context(
         "concurrency": concurrency_report.concurrency_section(analysis),
         "build_ops": sections.build_and_operations(run),
         "hybrid": hybrid_report.hybrid_section(run, analysis.hybrid),
+        "boundary": boundary_report.boundary_context(
+            analysis.boundary or analyse_boundaries(run)
+        ),
         "correctness": asdict(correctness.correctness_block(run)),
         "gc": _with_profile_shares(sections.gc_and_memory(run, analyses), profile),
         "profile": profile_report.profile_section(profile),

@@ -348,6 +348,7 @@ def assemble_phase(
         shared_cpus=load.shared_cpus,
         load_hosts=load.load_hosts,
         hosts_overhead_seconds=load.hosts_overhead_seconds,
+        payload_bytes=merged.payload_bytes,
         **_backend_fields(watch),
     )
 

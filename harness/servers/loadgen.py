@@ -146,6 +146,9 @@ class StreamResult:
     # Each latency's HTTP status (0 for the unsent ones), so a stream cut to a window can count
     # its statuses again (on_time_base).
     statuses: np.ndarray | None = None
+    # Payload bytes the stream moved: response bodies (oha's totalData) plus the request body
+    # times the responses; None when not known (a stream cut to a window: totalData is whole).
+    payload_bytes: int | None = None
 
     @property
     def timeouts(self) -> int:
@@ -192,6 +195,7 @@ class MergedStreams:
     status_counts: dict[str, int]
     counts: RequestCounts
     responses: int
+    payload_bytes: int | None = None  # None when any stream's is unknown
 
 
 def merge_streams(results: Sequence[StreamResult]) -> MergedStreams:
@@ -217,6 +221,11 @@ def merge_streams(results: Sequence[StreamResult]) -> MergedStreams:
             unsent=sum(r.unsent for r in results),
         ),
         responses=sum(r.responses for r in results),
+        payload_bytes=(
+            sum(r.payload_bytes for r in results)  # type: ignore[misc]
+            if results and all(r.payload_bytes is not None for r in results)
+            else None
+        ),
     )
 
 
@@ -258,7 +267,16 @@ def read_stream(plan: StreamPlan, summary_path: Path, db_path: Path) -> StreamRe
         responses=len(rows),
         span_seconds=span,
         statuses=statuses,
+        payload_bytes=_payload_bytes(plan, summary, len(rows)),
     )
+
+
+def _payload_bytes(plan: StreamPlan, summary: dict, responses: int) -> int | None:
+    received = summary.get("summary", {}).get("totalData")
+    if not isinstance(received, int | float):
+        return None
+    sent = Path(plan.body_path).stat().st_size * responses if plan.body_path else 0
+    return int(received) + sent
 
 
 def on_time_base(

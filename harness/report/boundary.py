@@ -1,0 +1,95 @@
+"""The report's service-boundary and data-plane tables (inside the Hybrid section): a flat context
+of formatted strings from harness/analysis/boundary.py (templates/hybrid.html.j2 only loops)."""
+
+from __future__ import annotations
+
+from harness.analysis.boundary import BoundaryAnalysis, GrainBreakEven
+from harness.analysis.hybrid import Estimate
+from harness.report import formatting
+
+
+def _est(value: Estimate | None, fmt=formatting.seconds) -> str:
+    if value is None:
+        return "–"
+    return formatting.with_ci(value.value, value.low, value.high, fmt)
+
+
+def _signed_seconds(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return ("−" if value < 0 else "+") + formatting.seconds(abs(value))
+
+
+def _difference(value: Estimate | None) -> str:
+    return _est(value, _signed_seconds)
+
+
+def break_even_sentence(found: GrainBreakEven) -> str:
+    span = f"{found.axis} {found.grains[0]:g} to {found.grains[-1]:g}"
+    where = (
+        f"{found.workload}: {found.key} against go/default, CPU per request of every process at "
+        f"{found.rate:,.0f} req/s"
+    )
+    if found.outcome == "every grain":
+        return f"{where}: the service paid at every grain measured ({span})."
+    if found.outcome == "no grain":
+        return (
+            f"{where}: the service never paid at the grains measured ({span}); no break-even "
+            "within them."
+        )
+    return (
+        f"{where}: break-even at about {found.axis} = {found.grain:.3g} (medians, interpolated "
+        f"between measured grains; {span} measured): beyond it the service costs less CPU."
+    )
+
+
+def boundary_context(analysis: BoundaryAnalysis) -> dict:
+    services = [
+        {
+            "workload": s.workload,
+            "reference": s.reference or "",
+            "rows": [
+                {
+                    "key": r.key,
+                    "boundary": r.boundary,
+                    "rate": formatting.requests_rate(r.rate),
+                    "p50": _est(r.p50_seconds),
+                    "p99": _est(r.p99_seconds),
+                    "cpu": _est(r.cpu_per_request_seconds),
+                    "backend_share": formatting.percent(r.backend_cpu_share),
+                    "rss": _est(r.peak_rss_bytes, formatting.size),
+                    "boundary_cpu": _difference(r.boundary_cpu_seconds),
+                    "boundary_p50": _difference(r.boundary_p50_seconds),
+                }
+                for r in s.rows
+            ],
+        }
+        for s in analysis.services
+    ]
+    proxies = [
+        {
+            "workload": p.workload,
+            "backend": p.backend,
+            "rows": [
+                {
+                    "key": r.key,
+                    "rate": formatting.requests_rate(r.rate),
+                    "share": formatting.percent(r.saturation_share),
+                    "added_p50": _difference(r.added_p50_seconds),
+                    "added_p99": _difference(r.added_p99_seconds),
+                    "direct_p50": _est(r.direct_p50_seconds),
+                    "cpu": _est(r.cpu_per_request_seconds),
+                    "cpu_kib": _est(r.cpu_per_kib_seconds),
+                    "rss": _est(r.peak_rss_bytes, formatting.size),
+                }
+                for r in p.rows
+            ],
+        }
+        for p in analysis.proxies
+    ]
+    return {
+        "present": analysis.present,
+        "services": services,
+        "break_evens": [break_even_sentence(b) for b in analysis.break_evens],
+        "proxies": proxies,
+    }
