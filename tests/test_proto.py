@@ -18,7 +18,9 @@ COMMITTED = ROOT / "workloads" / "go" / "internal" / "roundtrippb"
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.skipif(shutil.which("go") is None, reason="needs go (protoc-gen-go, protoc-gen-go-grpc)")
+@pytest.mark.skipif(
+    shutil.which("go") is None, reason="needs go (protoc-gen-go, protoc-gen-go-grpc)"
+)
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make (the proto target)")
 def test_committed_go_code_is_what_make_proto_generates(tmp_path):
     # The venv running the tests is the one `make proto` installs grpcio-tools into.
