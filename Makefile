@@ -9,7 +9,7 @@ REPETITIONS ?=
 RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(REPETITIONS),--repetitions $(REPETITIONS))
 REPORT_ARGS := $(if $(TEAM),--team $(TEAM))
 
-.PHONY: bench build-workloads test lint report profile perf sshd bench-harness deps tools browser clean help fixture-real-run
+.PHONY: bench build-workloads test lint report profile perf sshd bench-harness deps tools browser clean help fixture-real-run proto
 
 help:
 	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip] [REPETITIONS=10] [TEAM=config/team.toml]"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench-harness                           the harness's own overhead and fidelity benchmarks"
 	@echo "make fixture-real-run                        rerun the quick run the browser test renders (tests/fixtures/)"
 	@echo "make lint                                    ruff, gofmt/go vet, rustfmt/clippy"
+	@echo "make proto                                   regenerate workloads/go/internal/roundtrippb from workloads/proto"
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +43,30 @@ tools:
 		echo "cargo install oha --version $(OHA_VERSION) $(OHA_BUILD) --root tools"; \
 		cargo install oha --version $(OHA_VERSION) $(OHA_BUILD) --force --root tools --quiet && \
 		echo "$(OHA_BUILD)" > tools/bin/oha.build; }
+
+# The Go code of workloads/proto/roundtrip.proto is generated and committed (Go practice); this
+# regenerates it with pinned tools the project fetches itself: protoc from the PyPI package
+# grpcio-tools (installed into the venv), protoc-gen-go and protoc-gen-go-grpc built by `go install`
+# into .cache/proto-tools. PROTO_OUT elsewhere writes the code there instead (tests/ compares it
+# with the committed files). The Rust side needs none of this: crates/json-service/build.rs
+# compiles the .proto with protox (pure Rust, no protoc).
+GRPCIO_TOOLS_VERSION := 1.76.0
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
+PROTO_TOOLS := $(CURDIR)/.cache/proto-tools
+PROTO_OUT ?= workloads/go
+proto: $(VENV)/.installed
+	@$(PY) -c "import importlib.metadata as m, sys; sys.exit(m.version('grpcio-tools') != '$(GRPCIO_TOOLS_VERSION)')" 2>/dev/null || \
+		$(PY) -m pip install --quiet --disable-pip-version-check grpcio-tools==$(GRPCIO_TOOLS_VERSION)
+	GOBIN=$(PROTO_TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	GOBIN=$(PROTO_TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	mkdir -p $(PROTO_OUT)
+	$(PY) -m grpc_tools.protoc -I workloads/proto \
+		--plugin=protoc-gen-go=$(PROTO_TOOLS)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION)/protoc-gen-go \
+		--plugin=protoc-gen-go-grpc=$(PROTO_TOOLS)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)/protoc-gen-go-grpc \
+		--go_out=$(PROTO_OUT) --go_opt=module=gorust/workloads \
+		--go-grpc_out=$(PROTO_OUT) --go-grpc_opt=module=gorust/workloads \
+		roundtrip.proto
 
 deps: $(VENV)/.installed .cache/.deps tools
 

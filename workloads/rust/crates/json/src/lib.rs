@@ -174,6 +174,38 @@ pub fn serde_json_main(program: &str) {
     report(&out, corpus.items(), input.len(), elapsed);
 }
 
+/// What a front of the json-service hybrid answers for one corpus (workloads/docs/json-service.md):
+/// the documents in it and the length and FNV-1a 64 of its compact re-encoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub items: u64,
+    pub bytes: u64,
+    /// FNV-1a 64 of the re-encoding, 16 lowercase hex digits.
+    pub checksum: String,
+}
+
+impl Summary {
+    /// `{"items":N,"bytes":M,"checksum":"..."}`: no spaces, no newline.
+    pub fn to_json(&self) -> String {
+        format!(
+            "{{\"items\":{},\"bytes\":{},\"checksum\":\"{}\"}}",
+            self.items, self.bytes, self.checksum
+        )
+    }
+}
+
+/// The workload's work on one corpus, as [`serde_json_main`] does it (serde_json decode into
+/// [`Corpus`], then re-encode), summarised; an error when `input` is not JSON of the model's shape.
+pub fn summarize(input: &[u8]) -> serde_json::Result<Summary> {
+    let corpus: Corpus = serde_json::from_slice(input)?;
+    let out = serde_json::to_vec(&corpus)?;
+    Ok(Summary {
+        items: corpus.items() as u64,
+        bytes: out.len() as u64,
+        checksum: format!("{:016x}", fnv1a64(&out)),
+    })
+}
+
 /// FNV-1a 64 (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
 pub fn fnv1a64(data: &[u8]) -> u64 {
     data.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {

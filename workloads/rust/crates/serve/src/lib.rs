@@ -67,6 +67,21 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The worker threads a server's tokio runtime gets: `HARNESS_CPUS` (workloads/README.md, "CPUs
+/// and workers") when set, else what `std::thread::available_parallelism` says.
+pub fn worker_threads() -> Result<usize, String> {
+    match std::env::var("HARNESS_CPUS") {
+        Ok(text) => match text.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(format!("HARNESS_CPUS={text:?}: not a positive integer")),
+        },
+        Err(std::env::VarError::NotPresent) => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .map_err(|e| format!("available_parallelism: {e}")),
+        Err(err) => Err(format!("HARNESS_CPUS: {err}")),
+    }
+}
+
 /// Names the address to listen on (the binary contract, workloads/README.md): the harness sets it
 /// to the server host's address when load comes from other hosts; unset or empty, 127.0.0.1.
 pub const LISTEN_ADDRESS_VARIABLE: &str = "HARNESS_LISTEN_ADDRESS";
