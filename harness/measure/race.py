@@ -170,6 +170,8 @@ class ServerRaceRun(Protocol):
         build: BuildRecord,
         params: Mapping[str, object],
         config: RunConfig,
+        backend_build: BuildRecord | None = None,
+        input_path: str | None = None,
     ) -> RaceRun: ...
 
 
@@ -451,6 +453,37 @@ class RaceChecker:
             progress(f"{tag}: {check.status}: {check.reason}")
         return check
 
+    def _server_run(
+        self,
+        workload: Workload,
+        impl: Implementation,
+        build: BuildRecord,
+        params: Mapping[str, object],
+        config: RunConfig,
+    ) -> RaceRun:
+        """The race-built server as measured: beside its back end (built like the measured
+        one), sent the quick input when its requests carry it (body_input)."""
+        assert self.server_run is not None
+        backend = workload.backend_of(impl)
+        # The back end is not race-built: it is the measured build (a cache hit), Rust or not.
+        plain = Builder(self.cache_dir)
+        backend_build = plain.build(workload, backend.implementation) if backend else None
+        input_path = None
+        if workload.input is not None:
+            try:
+                input_path = prepare_input(workload, CHECKED_SIZE, self.cache_dir / "inputs").path
+            except InputError as exc:
+                return RaceRun("", None, 0.0, "nothing", error=f"quick input not prepared: {exc}")
+        return self.server_run(
+            workload,
+            impl,
+            build,
+            params,
+            config,
+            backend_build=backend_build,
+            input_path=input_path,
+        )
+
     def _built_and_run(
         self,
         workload: Workload,
@@ -476,7 +509,7 @@ class RaceChecker:
             progress(f"{tag}: race build in {_seconds(build.build_seconds)}")
         if workload.kind == "server":
             assert self.server_run is not None
-            run = self.server_run(workload, impl, build, params, config)
+            run = self._server_run(workload, impl, build, params, config)
         else:
             run = batch_race_run(workload, impl, build, config, self.executor, self.cache_dir)
         check = judge(impl, build, run)

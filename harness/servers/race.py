@@ -49,6 +49,8 @@ class ServerRace:
         build: BuildRecord,
         params: Mapping[str, object],
         config: RunConfig,
+        backend_build: BuildRecord | None = None,
+        input_path: str | None = None,
     ) -> RaceRun:
         assert workload.server is not None
         folder = Path(tempfile.mkdtemp(prefix=f"race-{workload.name}-", dir=self.runner.work_dir))
@@ -58,7 +60,7 @@ class ServerRace:
         streams = ", ".join(s.name for s in workload.server.requests)
         start = time.perf_counter()
         try:
-            server = self.runner.start(workload, raced, build, params, folder)
+            server = self.runner.start(workload, raced, build, params, folder, backend_build)
         except ServerFailure as exc:
             seconds = time.perf_counter() - start
             return RaceRun(_stderr(folder), None, seconds, "server start-up", error=str(exc))
@@ -66,7 +68,7 @@ class ServerRace:
         requests = 0
         with server:
             try:
-                bodies = self.runner.request_bodies(workload, server, params)
+                bodies = self.runner.request_bodies(workload, server, params, input_path)
                 phase = self.runner.run_phase(
                     "race-check",
                     workload,
