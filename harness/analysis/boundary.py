@@ -334,3 +334,105 @@ def analyse_boundaries(run: Run) -> BoundaryAnalysis:
         break_evens=grain_break_evens(run),
         proxies=tuple(p for w in run.workloads if (p := proxy_cost(w)) is not None),
     )
+
+
+# --- sentences (the Hybrid section and the decision matrix quote the same ones) ------------------
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f} µs"
+
+
+def _with_ci(e: Estimate) -> str:
+    if e.low is None or e.high is None:
+        return _us(e.value)
+    return f"{_us(e.value)} [{e.low * 1e6:,.0f}, {e.high * 1e6:,.0f}]"
+
+
+def break_even_sentence(found: GrainBreakEven) -> str:
+    span = f"{found.axis} {found.grains[0]:g} to {found.grains[-1]:g}"
+    where = (
+        f"{found.workload}: {found.key} against go/default, CPU per request of every process at "
+        f"{found.rate:,.0f} req/s"
+    )
+    if found.outcome == "every grain":
+        return f"{where}: the service paid at every grain measured ({span})."
+    if found.outcome == "no grain":
+        return (
+            f"{where}: the service never paid at the grains measured ({span}); no break-even "
+            "within them."
+        )
+    return (
+        f"{where}: break-even at about {found.axis} = {found.grain:.3g} (medians, interpolated "
+        f"between measured grains; {span} measured): beyond it the service costs less CPU."
+    )
+
+
+def favoured_sentence(service: ServiceBoundary) -> str | None:
+    """Which way of reaching the Rust work cost least CPU per request at the lowest rate every
+    implementation ran, with the boundary's own cost against cgo: the figure the decision
+    matrix's hybrid lean cites."""
+    rates = [{r.rate for r in service.rows if r.key == k} for k in {r.key for r in service.rows}]
+    common = set.intersection(*rates) if rates else set()
+    if not common:
+        return None
+    rate = min(common)
+    rows = [r for r in service.rows if r.rate == rate and r.cpu_per_request_seconds is not None]
+    if not rows:
+        return None
+    hybrids = [r for r in rows if r.boundary != "in-process"] or rows
+    best = min(hybrids, key=lambda r: r.cpu_per_request_seconds.value)  # type: ignore[union-attr]
+    shown = ", ".join(
+        f"{r.key} ({r.boundary}) {_us(r.cpu_per_request_seconds.value)}"  # type: ignore[union-attr]
+        for r in sorted(rows, key=lambda r: r.cpu_per_request_seconds.value)  # type: ignore[union-attr]
+    )
+    text = (
+        f"{service.workload} at {rate:,.0f} req/s, CPU per request of every process: {shown}; "
+        f"of the ways a Go front reaches the Rust work, the figures favour {best.boundary} "
+        f"({best.key})."
+    )
+    crossings = [r for r in rows if r.boundary_cpu_seconds is not None]
+    if crossings:
+        cheapest = min(crossings, key=lambda r: r.boundary_cpu_seconds.value)  # type: ignore[union-attr]
+        assert cheapest.boundary_cpu_seconds is not None
+        text += (
+            f" The cheapest service boundary ({cheapest.boundary}) costs "
+            f"{_with_ci(cheapest.boundary_cpu_seconds)} of CPU per call more than calling the "
+            f"same Rust in-process through cgo ({service.reference}; paired by replicate, "
+            "95 % bootstrap CI)."
+        )
+    return text
+
+
+def proxy_sentence(cost: ProxyCost) -> str | None:
+    """Each proxy's added p50 at its lowest rate held below half its saturation."""
+    parts = []
+    for key in dict.fromkeys(r.key for r in cost.rows):
+        rows = [
+            r
+            for r in cost.rows
+            if r.key == key
+            and r.added_p50_seconds is not None
+            and r.saturation_share is not None
+            and r.saturation_share <= 0.5
+        ]
+        if rows:
+            row = min(rows, key=lambda r: r.rate)
+            assert row.added_p50_seconds is not None
+            parts.append(
+                f"{key} adds {_with_ci(row.added_p50_seconds)} to the p50 at {row.rate:,.0f} req/s"
+            )
+    if not parts:
+        return None
+    return (
+        f"{cost.workload} in front of {cost.backend}: " + "; ".join(parts) + " (through the "
+        "proxy minus straight to the back end, paired by replicate, at most half of each "
+        "proxy's saturation)."
+    )
+
+
+def headline_sentences(analysis: BoundaryAnalysis) -> tuple[str, ...]:
+    sentences = [s for s in map(favoured_sentence, analysis.services) if s]
+    sentences += [break_even_sentence(b) for b in analysis.break_evens]
+    sentences += [s for s in map(proxy_sentence, analysis.proxies) if s]
+    return tuple(sentences)

@@ -75,8 +75,11 @@ def analyse(
     concurrency = analyse_concurrency(run)
     capacity = project_capacity(run, capacity_config or load_capacity_config(None), concurrency)
     hybrid = analyse_hybrids(run)
+    boundary = analyse_boundaries(run)
     evidence = with_extra_lines(
-        with_extra_lines(collect_evidence(workloads, capacity, hybrid), evidence_lines(profile)),
+        with_extra_lines(
+            collect_evidence(workloads, capacity, hybrid, boundary), evidence_lines(profile)
+        ),
         {**concurrency_lines(concurrency), **correctness_lines(run)},
     )
     return RunAnalysis(
@@ -91,5 +94,5 @@ def analyse(
         concurrency=concurrency,
         profile=profile,
         topology=analyse_topology(run),
-        boundary=analyse_boundaries(run),
+        boundary=boundary,
     )

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Literal
 
 from harness.analysis import stats, units
+from harness.analysis.boundary import BoundaryAnalysis
+from harness.analysis.boundary import headline_sentences as boundary_sentences
 from harness.analysis.capacity import CapacityProjection, describe_load
 from harness.analysis.hybrid import HybridAnalysis, headline_sentences
 from harness.analysis.summaries import WorkloadAnalysis
@@ -282,7 +284,11 @@ def largest_go_pause(analyses: Sequence[WorkloadAnalysis]) -> GcPause | None:
         if result.status == "checksum_mismatch":
             continue
         if result.kind == "server":
-            phases = analysis.server.gc_phases.get(f"go/{DEFAULT_VARIANT}", ()) if analysis.server else ()
+            phases = (
+                analysis.server.gc_phases.get(f"go/{DEFAULT_VARIANT}", ())
+                if analysis.server
+                else ()
+            )
             pauses += [(c.pause_seconds, result.name) for p in phases for c in p.gc_cycles or ()]
         else:
             summary = analysis.summary_for(f"go/{DEFAULT_VARIANT}")
@@ -398,6 +404,9 @@ class Evidence:
     # What a measured go+rust hybrid showed (harness/analysis/hybrid.py): the boundary's cost per call,
     # the break-even grain, the hybrid beside pure Rust; () when the run measured no hybrid.
     hybrid: tuple[str, ...] = ()
+    # What a front beside a Rust service, and a proxy, showed (harness/analysis/boundary.py):
+    # which boundary cost least per request, its cost against cgo, the break-even grain.
+    boundary: tuple[str, ...] = ()
 
     @property
     def hot_paths(self) -> tuple[str, ...]:
@@ -409,6 +418,7 @@ def collect_evidence(
     analyses: Sequence[WorkloadAnalysis],
     capacity: CapacityProjection | None = None,
     hybrid: HybridAnalysis | None = None,
+    boundary: BoundaryAnalysis | None = None,
 ) -> Evidence:
     """Evidence for every category from the analysed run (and the capacity projection, and the
     hybrid's measured costs)."""
@@ -426,6 +436,7 @@ def collect_evidence(
         server_tails=server_tails(analyses),
         largest_go_pause=largest_go_pause(analyses),
         hybrid=headline_sentences(hybrid) if hybrid is not None else (),
+        boundary=boundary_sentences(boundary) if boundary is not None else (),
     )
 
 
@@ -528,12 +539,20 @@ def choose_lean(
 
 def hybrid_reason(evidence: Evidence) -> str:
     """What this run measured of the hybrid the lean recommends, or that it measured none."""
-    if not evidence.hybrid:
+    if not evidence.hybrid and not evidence.boundary:
         return (
             "This run measured no go+rust hybrid, so the cost of the boundary is not known here: "
-            "the json, sha256 and sha256-calls workloads measure a Go program calling Rust through cgo."
+            "the json, sha256 and sha256-calls workloads measure a Go program calling Rust "
+            "through cgo, json-service a Go front calling a Rust service over gRPC or HTTP."
         )
-    return "Measured hybrid (Go calling Rust in-process through cgo): " + " ".join(evidence.hybrid)
+    parts = []
+    if evidence.hybrid:
+        parts.append(
+            "Measured hybrid (Go calling Rust in-process through cgo): " + " ".join(evidence.hybrid)
+        )
+    if evidence.boundary:
+        parts.append("Across a service boundary: " + " ".join(evidence.boundary))
+    return " ".join(parts)
 
 
 def _not_scored(evidence: Evidence) -> Decision:

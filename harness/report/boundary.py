@@ -3,7 +3,7 @@ of formatted strings from harness/analysis/boundary.py (templates/hybrid.html.j2
 
 from __future__ import annotations
 
-from harness.analysis.boundary import BoundaryAnalysis, GrainBreakEven
+from harness.analysis.boundary import BoundaryAnalysis, headline_sentences
 from harness.analysis.hybrid import Estimate
 from harness.report import formatting
 
@@ -22,25 +22,6 @@ def _signed_seconds(value: float | None) -> str:
 
 def _difference(value: Estimate | None) -> str:
     return _est(value, _signed_seconds)
-
-
-def break_even_sentence(found: GrainBreakEven) -> str:
-    span = f"{found.axis} {found.grains[0]:g} to {found.grains[-1]:g}"
-    where = (
-        f"{found.workload}: {found.key} against go/default, CPU per request of every process at "
-        f"{found.rate:,.0f} req/s"
-    )
-    if found.outcome == "every grain":
-        return f"{where}: the service paid at every grain measured ({span})."
-    if found.outcome == "no grain":
-        return (
-            f"{where}: the service never paid at the grains measured ({span}); no break-even "
-            "within them."
-        )
-    return (
-        f"{where}: break-even at about {found.axis} = {found.grain:.3g} (medians, interpolated "
-        f"between measured grains; {span} measured): beyond it the service costs less CPU."
-    )
 
 
 def boundary_context(analysis: BoundaryAnalysis) -> dict:
@@ -89,7 +70,7 @@ def boundary_context(analysis: BoundaryAnalysis) -> dict:
     ]
     return {
         "present": analysis.present,
+        "reading": list(headline_sentences(analysis)),
         "services": services,
-        "break_evens": [break_even_sentence(b) for b in analysis.break_evens],
         "proxies": proxies,
     }

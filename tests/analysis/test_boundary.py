@@ -16,9 +16,10 @@ from builders import (
     swept,
 )
 
-from harness.analysis import boundary
+from harness.analysis import boundary, decision
+from harness.analysis.boundary import break_even_sentence
 from harness.model import BackendRecord
-from harness.report.boundary import boundary_context, break_even_sentence
+from harness.report.boundary import boundary_context
 
 
 def backend(protocol="grpc", transport="unix", cpus="server") -> BackendRecord:
@@ -169,3 +170,21 @@ def test_a_proxys_added_latency_is_paired_with_the_direct_phase_of_its_replicate
     assert context["present"] and context["proxies"][0]["rows"][0]["added_p50"].startswith(
         "+200 µs"
     )
+
+
+@pytest.mark.parametrize(
+    ("service_cpu", "favoured"),
+    [
+        ((0.8, 0.7), "favour cgo (go/cgo-rust)"),
+        ((0.3, 0.3), "favour grpc over unix (go/grpc-rust)"),
+    ],
+)
+def test_the_decision_matrix_cites_whichever_boundary_the_figures_favour(service_cpu, favoured):
+    front, back = service_cpu
+    workload = service_workload([3.0] * 3, [1.0] * 3, [front] * 3, [back] * 3)
+    analysis = boundary.analyse_boundaries(server_run([workload]))
+    (sentence,) = boundary.headline_sentences(analysis)
+    assert favoured in sentence
+    evidence = decision.collect_evidence((), None, None, analysis)
+    assert evidence.boundary == (sentence,)
+    assert "Across a service boundary: " + sentence in decision.hybrid_reason(evidence)
