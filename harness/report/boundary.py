@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from harness.analysis.boundary import BoundaryAnalysis, headline_sentences
 from harness.analysis.hybrid import Estimate
+from harness.model import Run
 from harness.report import formatting
 
 
@@ -24,7 +25,53 @@ def _difference(value: Estimate | None) -> str:
     return _est(value, _signed_seconds)
 
 
-def boundary_context(analysis: BoundaryAnalysis) -> dict:
+# What the service boundary adds to build and ship, not measured: said beside the build table.
+SERVICE_FACTS = (
+    "Protobuf: the Go client's code is generated from workloads/proto/roundtrip.proto by "
+    "`make proto` (protoc from the PyPI package grpcio-tools, protoc-gen-go and "
+    "protoc-gen-go-grpc at pinned versions) and committed, as Go projects do; the Rust service "
+    "compiles the same file at build time with protox (pure Rust, no protoc). Container images "
+    "are not built here (no container runtime): the stripped binaries are what an image would "
+    "carry beside its base layer."
+)
+
+
+def _service_builds(run: Run) -> list[dict[str, str]]:
+    """Each service variant's two programs: front and back end, their sum, their toolchains."""
+    rows = []
+    for w in run.workloads:
+        for impl in w.implementations:
+            back = impl.backend
+            if back is None or back.cpus_policy != "server":
+                continue
+            front = impl.build
+            total = (
+                None
+                if front.stripped_bytes is None or back.build.stripped_bytes is None
+                else front.stripped_bytes + back.build.stripped_bytes
+            )
+            rows.append(
+                {
+                    "workload": w.name,
+                    "key": impl.key,
+                    "front": f"{formatting.seconds(front.build_seconds)}, "
+                    f"{formatting.size(front.stripped_bytes)} stripped",
+                    "backend": f"{back.lang}/{back.path}: "
+                    f"{formatting.seconds(back.build.build_seconds)}, "
+                    f"{formatting.size(back.build.stripped_bytes)} stripped",
+                    "total": formatting.size(total),
+                    "toolchains": "; ".join(
+                        dict.fromkeys(
+                            (*front.toolchains, *back.build.toolchains)
+                            or (front.toolchain, back.build.toolchain)
+                        )
+                    ),
+                }
+            )
+    return rows
+
+
+def boundary_context(analysis: BoundaryAnalysis, run: Run | None = None) -> dict:
     services = [
         {
             "workload": s.workload,
@@ -73,4 +120,6 @@ def boundary_context(analysis: BoundaryAnalysis) -> dict:
         "reading": list(headline_sentences(analysis)),
         "services": services,
         "proxies": proxies,
+        "service_builds": _service_builds(run) if run is not None else [],
+        "service_facts": SERVICE_FACTS,
     }

@@ -299,7 +299,7 @@ def report_context(
         "build_ops": sections.build_and_operations(run),
         "hybrid": hybrid_report.hybrid_section(run, analysis.hybrid),
         "boundary": boundary_report.boundary_context(
-            analysis.boundary or analyse_boundaries(run)
+            analysis.boundary or analyse_boundaries(run), run
         ),
         "correctness": asdict(correctness.correctness_block(run)),
         "gc": _with_profile_shares(sections.gc_and_memory(run, analyses), profile),
