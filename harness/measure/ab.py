@@ -157,12 +157,38 @@ def split(result: WorkloadResult) -> tuple[WorkloadResult, WorkloadResult]:
 
 
 def combined(workload: Workload) -> Workload:
-    """The head's workload with every implementation twice: base (suffixed variant) and head."""
-    base = tuple(replace(i, variant=i.variant + BASE_SUFFIX) for i in workload.implementations)
+    """The head's workload with every implementation twice: base (suffixed variant) and head.
+    A server's back end is twice too: the base side calls the base commit's back end (suffixed
+    name, its build under backend_key), so a change to a Rust service shows on its front."""
+    base_backends = tuple(
+        replace(
+            b,
+            name=b.name + BASE_SUFFIX,
+            implementation=replace(
+                b.implementation, variant=b.implementation.variant + BASE_SUFFIX
+            ),
+        )
+        for b in workload.backends
+    )
+    base = tuple(
+        replace(
+            i,
+            variant=i.variant + BASE_SUFFIX,
+            backend=(spec.name + BASE_SUFFIX) if (spec := workload.backend_of(i)) else None,
+        )
+        for i in workload.implementations
+    )
     interleaved = tuple(
         x for pair in zip(base, workload.implementations, strict=True) for x in pair
     )
-    return replace(workload, implementations=interleaved)
+    return replace(
+        workload, implementations=interleaved, backends=(*workload.backends, *base_backends)
+    )
+
+
+def base_backend_key(key: str) -> str:
+    """Where the base commit's build of a back end goes in the combined workload's builds."""
+    return key + BASE_SUFFIX
 
 
 def repository_of(workloads_dir: Path) -> tuple[Path, Path]:
@@ -255,6 +281,11 @@ def run_ab(
                 builds[f"{impl.lang}/{impl.variant}{BASE_SUFFIX}"] = replace(
                     record, variant=impl.variant + BASE_SUFFIX
                 )
+            for backend in workload.backends:
+                record = base_builds.get(backend.key)
+                if record is None:
+                    record = replace(head_builds[backend.key], ok=False, error=f"not in {base_ref}")
+                builds[base_backend_key(backend.key)] = record
             both = combined(workload)
             input_record: InputRecord | str | None = None
             if workload.kind == "server":

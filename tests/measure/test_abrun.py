@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from builders import impl_result, workload, workload_result
 from harness.cli import main as cli
 from harness.cli.gate import EXIT_INCONCLUSIVE
 from harness.measure import ab as abrun
+from harness.model import BackendSpec, Implementation, ServerSpec
 
 
 def test_combined_pairs_each_base_implementation_with_its_head():
@@ -169,3 +171,22 @@ def test_ab_whose_chosen_budget_cannot_fit_the_minimum_stops_before_measuring(
     assert err[-1].startswith("harness: error: --max-seconds: 0.001 s per program")
     assert "cannot fit the minimum of 20 rounds" in err[-1]
     assert not list((tmp_path / "ab").glob("*.json"))
+
+
+def test_combined_gives_the_base_side_the_base_commits_back_end():
+    upstream = BackendSpec(
+        name="upstream",
+        implementation=Implementation(
+            lang="rust", variant="backend-upstream", path="http-json", library="axum"
+        ),
+        args=("--port", "{port}"),
+        transport="tcp",
+        protocol="http",
+    )
+    pair = replace(workload(), backends=(upstream,))
+    pair = replace(pair, server=ServerSpec(health="/health", requests=(), backend="upstream"))
+    both = abrun.combined(pair)
+    base, head = both.implementations[0], both.implementations[1]
+    assert both.backend_of(head) == upstream
+    assert both.backend_of(base).key == abrun.base_backend_key(upstream.key)
+    assert both.backend_of(base).key == "rust/backend-upstream-base"
