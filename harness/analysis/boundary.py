@@ -264,6 +264,7 @@ class ProxyRow:
     key: str
     rate: float
     saturation_share: float | None  # the rate over this proxy's closed-loop saturation
+    saturation_rps: Estimate | None  # that saturation: closed-loop probes through the proxy
     added_p50_seconds: Estimate | None  # through the proxy minus straight, paired by replicate
     added_p99_seconds: Estimate | None
     direct_p50_seconds: Estimate | None
@@ -298,6 +299,14 @@ def proxy_cost(workload: WorkloadResult) -> ProxyCost | None:
                     key=impl.key,
                     rate=rate,
                     saturation_share=rate / saturation.median if saturation else None,
+                    saturation_rps=Estimate(
+                        saturation.median,
+                        saturation.ci_low,
+                        saturation.ci_high,
+                        len(saturation.values),
+                    )
+                    if saturation
+                    else None,
                     added_p50_seconds=paired_difference(
                         by_replicate(through, p50), by_replicate(direct, p50)
                     ),

@@ -103,6 +103,7 @@ def boundary_context(analysis: BoundaryAnalysis, run: Run | None = None) -> dict
                     "key": r.key,
                     "rate": formatting.requests_rate(r.rate),
                     "share": formatting.percent(r.saturation_share),
+                    "saturation": _est(r.saturation_rps, formatting.requests_rate),
                     "added_p50": _difference(r.added_p50_seconds),
                     "added_p99": _difference(r.added_p99_seconds),
                     "direct_p50": _est(r.direct_p50_seconds),

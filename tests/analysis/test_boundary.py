@@ -162,6 +162,7 @@ def test_a_proxys_added_latency_is_paired_with_the_direct_phase_of_its_replicate
     assert go.added_p50_seconds.value == pytest.approx(0.00020)
     assert rust.added_p50_seconds.value == pytest.approx(0.00014)
     assert go.saturation_share == pytest.approx(0.25)
+    assert go.saturation_rps.value == pytest.approx(4000) and go.saturation_rps.n == 3
     # 1.0 s of proxy CPU over 10,000 answered requests and over 10,000 KiB moved.
     assert go.cpu_per_request_seconds.value == pytest.approx(0.0001)
     assert go.cpu_per_kib_seconds.value == pytest.approx(0.0001)
