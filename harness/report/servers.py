@@ -176,10 +176,25 @@ def _rate_cells(impl: ImplementationResult, found: RateSummary | None) -> list[s
     ]
 
 
-def rate_table(w: WorkloadResult) -> dict:
+# Implementations per latency table: five columns each, so three or more do not fit the A4
+# page even wrapped (json-service has six); the defaults, with the Go/Rust ratios, come first.
+RATE_TABLE_WIDTH = 2
+
+
+def rate_tables(w: WorkloadResult) -> list[dict]:
+    """The latency-per-rate tables: the Go and Rust defaults with their paired ratios, then the
+    variants RATE_TABLE_WIDTH at a time."""
+    impls = [i for i in w.implementations if _ok(i) and replicates.rates_of(i)]
+    defaults = [i for i in impls if i.key in (GO, RUST)]
+    others = [i for i in impls if i.key not in (GO, RUST)]
+    groups = [defaults] if defaults else []
+    groups += [others[n : n + RATE_TABLE_WIDTH] for n in range(0, len(others), RATE_TABLE_WIDTH)]
+    return [rate_table(w, group) for group in groups]
+
+
+def rate_table(w: WorkloadResult, impls: list[ImplementationResult]) -> dict:
     """One row per offered rate: each implementation's medians over replicates with CIs and, where
     every replicate on both sides is usable, the Go/Rust ratios paired by replicate."""
-    impls = [i for i in w.implementations if _ok(i) and replicates.rates_of(i)]
     by_key = {i.key: {s.offered_rps: s for s in replicates.rate_summaries(i)} for i in impls}
     go, rust = w.result_for(GO), w.result_for(RUST)
     keys = {i.key for i in impls}
@@ -513,7 +528,7 @@ def server_context(w: WorkloadResult, config: RunConfig, load_hosts: dict | None
         "rates_source": w.rates_source or "not recorded (a file from before schema 5)",
         "replicates": _replicates_text(w),
         "impls": impls,
-        "rate_table": rate_table(w),
+        "rate_tables": rate_tables(w),
         "saturation": {"caption": f"Saturation: {CLOSED_LOOP}", "rows": saturation_rows(w)},
         "phase_tables": phase_tables,
         "phase_count": str(sum(len(t["rows"]) for t in phase_tables)),
