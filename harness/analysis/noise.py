@@ -316,8 +316,8 @@ def window_usage(result: WorkloadResult, measured_cpus: Collection[int] | None) 
     """Steal and other load over the workload's CPU window.
 
     Accounted for on the measured CPUs: the CPU time of every process the harness reaped in the
-    window (children), less its load generator's, which ran on the harness's CPUs and is counted
-    there with the harness's own time. Only the recorded phases' load-generator time is known, so
+    window (children), less its load generator's and a proxy's upstream's (`cpus = "apart"`),
+    which ran on the harness's CPUs and are counted there with the harness's own time. Only the recorded phases' load-generator time is known, so
     what it used in a server's warm-ups stays on the measured side: other load there can be
     understated by that much, never overstated.
     """
@@ -327,8 +327,8 @@ def window_usage(result: WorkloadResult, measured_cpus: Collection[int] | None) 
     loadgen = sum(
         p.loadgen_user_seconds + p.loadgen_sys_seconds
         for impl in result.implementations
-        for p in impl.phases
-    )
+        for p in (*impl.phases, *impl.direct_phases)
+    ) + _apart_backend_cpu(result)
     return cpu_usage_between(
         window.before,
         window.after,
@@ -336,6 +336,22 @@ def window_usage(result: WorkloadResult, measured_cpus: Collection[int] | None) 
         accounted_cpu_seconds=max(0.0, window.children_cpu_seconds - loadgen),
         harness_cpu_seconds=window.harness_cpu_seconds + loadgen,
     )
+
+
+def _apart_backend_cpu(result: WorkloadResult) -> float:
+    """The CPU time of back ends that ran on the harness's CPUs (`cpus = "apart"`, a proxy's
+    upstream) in the recorded phases, and of those back ends answering the direct phases: reaped
+    by the harness like a measured program, but spent where the load generator runs, so counted
+    there, as the load generator's is."""
+    total = 0.0
+    for impl in result.implementations:
+        if impl.backend is None or impl.backend.cpus_policy != "apart":
+            continue
+        total += sum(
+            (p.backend_user_seconds or 0.0) + (p.backend_sys_seconds or 0.0) for p in impl.phases
+        )
+        total += sum(p.server_user_seconds + p.server_sys_seconds for p in impl.direct_phases)
+    return total
 
 
 def wall_drifts(result: WorkloadResult) -> dict[str, Drift | None]:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from builders import (
+    build_record,
     cpu_window,
     impl_result,
     jittered,
@@ -24,7 +25,7 @@ from scipy import stats as sps
 from harness.analysis import noise
 from harness.analysis.noise import Slot
 from harness.measure import noise as noise_readings
-from harness.model import CpuTimes, Run, ServerPhase
+from harness.model import BackendRecord, CpuTimes, Run, ServerPhase
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "noise"
 THRESHOLD = 0.05  # the harness's default noise threshold
@@ -446,6 +447,36 @@ def test_a_servers_load_generator_counts_on_the_harness_cpus():
     assert usage.rest_other_share == pytest.approx(0.0)
     plain = noise.window_usage(replace(result, implementations=()), (0,))
     assert plain.rest_other_share == pytest.approx(0.3)  # without the generator: 3 s unexplained
+
+
+def test_a_proxys_upstream_apart_counts_on_the_harness_cpus_too():
+    # As above, plus an upstream on cpu 1 (cpus = "apart") that used 1 s beside each proxy's
+    # phase and 0.5 s answering each direct phase, whose load generator used 0.5 s: 4 s more
+    # reaped, all spent on cpu 1.
+    upstream = BackendRecord(
+        name="upstream",
+        lang="rust",
+        path="http-json",
+        library="axum",
+        protocol="http",
+        transport="tcp",
+        cpus_policy="apart",
+        build=build_record("rust", "backend-upstream"),
+    )
+    phase = replace(server_phase(1.5), backend_user_seconds=0.6, backend_sys_seconds=0.4)
+    direct = replace(server_phase(0.5), server_user_seconds=0.5)
+    impls = [
+        replace(impl_result(lang), phases=(phase,), direct_phases=(direct,), backend=upstream)
+        for lang in ("go", "rust")
+    ]
+    result = replace(
+        workload_result(impls=impls),
+        kind="server",
+        cpu_window=cpu_window(rest_busy=800, children=16.0),
+    )
+    usage = noise.workload_noise(result, (0,), THRESHOLD).usage
+    assert usage.measured_other_share == pytest.approx(0.0)
+    assert usage.rest_other_share == pytest.approx(0.0)
 
 
 def test_an_ab_session_pools_base_and_head_in_their_shared_rounds():
