@@ -602,6 +602,54 @@ CHECKS: dict[tuple[str, str], Callable[[], None]] = {
     ("README", "Go's collector is Go 1.26's default, \"Green Tea\""): harness_green_tea,
 }
 
+JSONFRONT_GO = GO / "internal" / "jsonfront"
+JSONFRONT_RUST = RUST / "json-front" / "src" / "lib.rs"
+JSON_SERVICE = RUST / "json-service" / "src" / "main.rs"
+
+
+def service_body_limit():
+    assert "const MaxBodySize = 16 << 20" in code(JSONFRONT_GO / "jsonfront.go")
+    assert "pub const MAX_BODY_SIZE: usize = 16 << 20;" in code(JSONFRONT_RUST)
+    service = code(JSON_SERVICE)
+    assert "const MAX_MESSAGE_SIZE: usize = json_front::MAX_BODY_SIZE + 16;" in service
+    assert ".max_decoding_message_size(MAX_MESSAGE_SIZE)" in service
+
+
+def service_decoders():
+    assert "json.Unmarshal(corpus, &c)" in code(JSONFRONT_GO / "inprocess.go")
+    for path in (JSONFRONT_RUST, JSON_SERVICE):
+        assert "json::summarize(" in code(path)
+    assert "serde_json::from_slice" in code(RUST / "json" / "src" / "lib.rs")
+    assert 'links = "json-ffi"' in source(WORKLOADS / "json-service.toml")
+
+
+def service_one_front():
+    paths = {i.key: i.path for i in MANIFESTS["json-service"].implementations}
+    shared = ("go/default", "go/grpc-unix", "go/grpc-tcp", "go/http-tcp")
+    assert {paths[k] for k in shared} == {"json-front"}
+    assert "jsonfront.FromEnvironment()" in code(GO / "json-front" / "main.go")
+
+
+def service_connections():
+    backend = code(JSONFRONT_GO / "backend.go")
+    assert backend.count("grpc.NewClient(") == 1
+    assert "const MaxIdleConnsPerHost = 128" in backend and "DisableCompression: true" in backend
+
+
+def service_cpus():
+    backends = MANIFESTS["json-service"].backends
+    assert backends and all(b.cpus == "server" for b in backends)
+
+
+SERVICE_CHECKS: dict[tuple[str, str], Callable[[], None]] = {
+    ("json-service", "The same body limit on every front and on the service"): service_body_limit,
+    ("json-service", "The json workload's decoders"): service_decoders,
+    ("json-service", "One Go front binary for four implementations"): service_one_front,
+    ("json-service", "gRPC's one connection, HTTP's pool"): service_connections,
+    ("json-service", "A service on its front's CPUs"): service_cpus,
+}
+CHECKS.update(SERVICE_CHECKS)
+
 # The tcp-proxy items (workloads/docs/tcp-proxy.md) count once its manifest exists (issue 30: the
 # manifest comes with the harness side); until then the doc is not read by `disclosed`.
 PROXY_CHECKS: dict[tuple[str, str], Callable[[], None]] = {
