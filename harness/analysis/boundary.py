@@ -45,19 +45,14 @@ def estimate(values: Sequence[float]) -> Estimate | None:
     )
 
 
-def answered(phase: ServerPhase) -> int:
-    counts = phase.request_counts
-    if counts is not None:
-        return counts.expected_status + counts.unexpected_status
-    return phase.latency.count if phase.latency else 0
-
-
 def pair_cpu_per_request(phase: ServerPhase) -> float | None:
     """Front plus back end CPU seconds per answered response (the front's alone without one)."""
-    if not phase.ok or answered(phase) <= 0:
+    if not phase.ok or replicates.answered(phase) <= 0:
         return None
     back = (phase.backend_user_seconds or 0.0) + (phase.backend_sys_seconds or 0.0)
-    return (phase.server_user_seconds + phase.server_sys_seconds + back) / answered(phase)
+    return (phase.server_user_seconds + phase.server_sys_seconds + back) / replicates.answered(
+        phase
+    )
 
 
 def pair_peak_rss(phase: ServerPhase) -> float | None:
@@ -68,11 +63,11 @@ def pair_peak_rss(phase: ServerPhase) -> float | None:
 
 
 def p50(phase: ServerPhase) -> float | None:
-    return phase.latency.p50_seconds if phase.ok and phase.latency else None
+    return replicates.phase_value(phase, "latency_p50_seconds")
 
 
 def p99(phase: ServerPhase) -> float | None:
-    return phase.latency.p99_seconds if phase.ok and phase.latency else None
+    return replicates.phase_value(phase, "latency_p99_seconds")
 
 
 def cpu_per_kib(phase: ServerPhase) -> float | None:

@@ -123,17 +123,20 @@ def rates_of(impl: ImplementationResult) -> tuple[float, ...]:
     return tuple(sorted({p.offered_rps for p in measured_phases(impl) if p.offered_rps}))
 
 
-def cpu_per_request(phase: ServerPhase) -> float | None:
-    """Server CPU per answered response: the unsent requests in the latency distribution (at a
-    lower bound) cost the server nothing, so they stay out of the denominator."""
+def answered(phase: ServerPhase) -> int:
+    """Responses of any status: the unsent requests in the latency distribution (at a lower
+    bound) cost the server nothing."""
     counts = phase.request_counts
     if counts is not None:
-        answered = counts.expected_status + counts.unexpected_status
-    else:  # files before schema 4: the histogram held answered requests only
-        answered = phase.latency.count if phase.latency else 0
-    if not phase.ok or answered <= 0:
+        return counts.expected_status + counts.unexpected_status
+    return phase.latency.count if phase.latency else 0  # before schema 4: answered ones only
+
+
+def cpu_per_request(phase: ServerPhase) -> float | None:
+    """Server CPU per answered response (unsent requests stay out of the denominator)."""
+    if not phase.ok or answered(phase) <= 0:
         return None
-    return (phase.server_user_seconds + phase.server_sys_seconds) / answered
+    return (phase.server_user_seconds + phase.server_sys_seconds) / answered(phase)
 
 
 def phase_value(phase: ServerPhase, metric: str) -> float | None:
