@@ -63,7 +63,13 @@ if MODE == "hang":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     print("fake-backend: warming caches...", file=sys.stderr, flush=True)
     time.sleep(600)
-signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+def stopped(*_):
+    with open(os.path.join(STATE, "stopped"), "w") as f:
+        f.write(str(time.monotonic_ns()))
+    os._exit(0)
+
+
+signal.signal(signal.SIGTERM, stopped)
 served = []
 
 
@@ -110,7 +116,7 @@ httpd.serve_forever()
 """
 
 FRONT = r"""#!{python}
-import http.client, os, signal, socket, sys
+import http.client, os, signal, socket, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODE = {mode!r}
@@ -123,7 +129,13 @@ protocol, _, address = backend.partition(":")
 if protocol != "http":
     print(f"fake-front: HARNESS_BACKEND={{backend!r}} is not http:ADDRESS", file=sys.stderr)
     sys.exit(2)
-signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+def stopped(*_):
+    with open(STATE + ".stopped", "w") as f:
+        f.write(str(time.monotonic_ns()))
+    os._exit(0)
+
+
+signal.signal(signal.SIGTERM, stopped)
 
 
 class UnixConnection(http.client.HTTPConnection):
@@ -372,7 +384,7 @@ def test_a_back_end_dying_mid_phase_fails_that_phase_naming_it_and_the_rest_goes
     assert [p.ok for p in impl.phases if p.replicate == 2] == [True]
 
 
-def test_a_unix_socket_back_end_is_reached_and_its_file_removed(tmp_path, oha, launcher):
+def test_a_unix_socket_back_end_is_reached_stopped_after_its_front_and_its_file_removed(tmp_path, oha, launcher):
     workload = pair_workload(transport="unix", direct=False)
     front_state = tmp_path / "front.state"
     front = script(tmp_path, FRONT, "front", mode="ok", state=str(front_state))
@@ -393,6 +405,10 @@ def test_a_unix_socket_back_end_is_reached_and_its_file_removed(tmp_path, oha, l
     assert front_state.read_text().startswith(f"http:unix:{socket_file}")
     assert not socket_file.exists()
     assert wait_gone(pids) == []
+    # Stopped front first: its SIGTERM came before its back end's (CLOCK_MONOTONIC, one clock).
+    front_stopped = int((tmp_path / "front.state.stopped").read_text())
+    backend_stopped = int((tmp_path / "backend.state" / "stopped").read_text())
+    assert front_stopped < backend_stopped
 
 
 # --- the manifest --------------------------------------------------------------------------------
