@@ -9,7 +9,7 @@ REPETITIONS ?=
 RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(REPETITIONS),--repetitions $(REPETITIONS))
 REPORT_ARGS := $(if $(TEAM),--team $(TEAM))
 
-.PHONY: bench build-workloads test lint report profile perf sshd bench-harness deps tools browser clean help fixture-real-run proto
+.PHONY: bench build-workloads test test-packages lint report profile perf sshd bench-harness deps tools browser clean help fixture-real-run proto
 
 help:
 	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip] [REPETITIONS=10] [TEAM=config/team.toml]"
@@ -108,13 +108,20 @@ profile: deps perf
 	$(PY) -m harness report latest $(REPORT_ARGS) || exit $$?; exit $$status
 
 # --durations: the slowest tests are printed, so the suite's time stays visible in CI logs.
-test: deps browser perf sshd
+# The load generator compiles beside the workloads' builds (the suite's one cold build, which the
+# first end-to-end test would otherwise do after it: tests/conftest.py `workspace_build` then finds
+# every program cached) and beside the Debian packages' installs, one after another (one dpkg lock).
+test:
+	@$(MAKE) --no-print-directory -j3 tools build-workloads test-packages
 	$(PY) -m ruff check harness tests
 	$(PY) -m pytest -q --durations=15
 
 # The browser test's real run (tests/fixtures/README.md): a fresh quick run of the default suite, gzipped.
 fixture-real-run: deps
 	$(PY) tests/real_run_fixture.py
+
+test-packages:
+	@$(MAKE) --no-print-directory -j1 browser perf sshd
 
 bench-harness: deps sshd
 	$(PY) -m pytest -q benchmarks --benchmark-only -p no:cacheprovider

@@ -792,6 +792,23 @@ class WorkloadOrigin:
 
 
 @dataclass(frozen=True)
+class WorkloadTiming:
+    """Where a workload's wall time went in the run (schema >= 12), so a user can see what a full
+    run costs and what `--workloads` or `--no-build-profile` would save: its builds (cache hits are
+    near zero; a first profiled build includes its clean and incremental builds), the race and
+    unsafe checks, the input's generation, and the measuring itself (rounds, or server phases)."""
+
+    build_seconds: float
+    check_seconds: float
+    input_seconds: float
+    measure_seconds: float
+
+    @property
+    def total_seconds(self) -> float:
+        return self.build_seconds + self.check_seconds + self.input_seconds + self.measure_seconds
+
+
+@dataclass(frozen=True)
 class WorkloadResult:
     name: str
     category: str
@@ -821,6 +838,7 @@ class WorkloadResult:
     # detector run, each Rust implementation's unsafe count; () when not checked.
     race_checks: tuple[RaceCheck, ...] = ()
     unsafe_counts: tuple[UnsafeCount, ...] = ()
+    timing: WorkloadTiming | None = None  # schema >= 12; None in older files: not timed
 
     def result_for(self, key: str) -> ImplementationResult | None:
         return next((r for r in self.implementations if r.key == key), None)

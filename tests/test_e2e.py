@@ -60,7 +60,7 @@ def quick_run(tmp_path_factory):
 def test_results_file_holds_every_raw_repetition(quick_run):
     out, _, _ = quick_run
     data = json.loads((out / "results" / "latest.json").read_text())
-    schema = json.loads((ROOT / "harness" / "store" / "schema" / "results-v11.schema.json").read_text())
+    schema = json.loads((ROOT / "harness" / "store" / "schema" / "results-v12.schema.json").read_text())
     jsonschema.validate(data, schema)
     assert data["status"] == "complete"
     assert data["machine"]["go_version"].startswith("go version")

@@ -357,21 +357,41 @@ class _Plan:
     tools: tuple[str, ...]  # every toolchain the build runs (a cgo flavour's C compiler too)
 
 
+VARIANT_NOT_PROFILED = (
+    "a labelled variant or back end: clean and incremental builds not measured (the default pairs "
+    "are; `harness run --build-profile-variants` measures every program)"
+)
+
+
 class Builder:
     """Builds implementations into `cache_dir/bin`, reusing a binary whose source hash matches.
 
     `profile=True` adds the build profile (clean and incremental build time, source lines) to each
-    record; it costs a clean build per implementation, so it is measured once per source hash and
-    stored in the cached record (a cached record without it gets it on the next profiled build).
+    default implementation's record; it costs a clean build each, so it is measured once per source
+    hash and stored in the cached record (a cached record without it gets it on the next profiled
+    build). The labelled variants and back ends are profiled only with `profile_variants`: the
+    report's Go/Rust build comparison and the decision matrix read the default pairs', and a clean
+    build of every variant (half the programs, each compiling its dependencies again) was most of
+    a first full run's build profile.
     """
 
-    def __init__(self, cache_dir: Path, profile: bool = False, flavour: BuildFlavour | None = None):
+    def __init__(
+        self,
+        cache_dir: Path,
+        profile: bool = False,
+        flavour: BuildFlavour | None = None,
+        profile_variants: bool = False,
+    ):
         self.cache_dir = cache_dir.resolve()  # absolute: the toolchains run in other folders
         self.bin_dir = self.cache_dir / "bin"
         self.log_dir = self.cache_dir / "logs"
         self.scratch_dir = self.cache_dir / "build-profile"
         self.profile = profile
+        self.profile_variants = profile_variants
         self.flavour = flavour
+
+    def _profiled(self, impl: Implementation) -> bool:
+        return self.profile and (impl.is_default or self.profile_variants)
 
     def _flavoured(self, impl: Implementation) -> BuildFlavour | None:
         """The flavour applies to the harness's own builds of its language (not a manifest's own
@@ -439,9 +459,16 @@ class Builder:
             )
         if binary.exists() and record_path.exists():
             cached = from_plain(BuildRecord, json.loads(record_path.read_text()))
-            if self.profile and cached.ok and cached.clean_build_seconds is None:
+            if self._profiled(impl) and cached.ok and cached.clean_build_seconds is None:
                 cached = self._with_profile(workload, impl, cached)
                 write_atomic(record_path, json.dumps(asdict(cached), indent=1).encode())
+            elif (
+                self.profile
+                and cached.ok
+                and cached.clean_build_seconds is None
+                and not cached.profile_error
+            ):
+                cached = replace(cached, profile_error=VARIANT_NOT_PROFILED)
             return replace(cached, workload=workload.name, variant=impl.variant, cached=True)
 
         log_name = f"{workload.name}-{impl.lang}-{impl.variant}"
@@ -516,9 +543,11 @@ class Builder:
             toolchains=plan.tools,
             needed_libraries=needed_libraries(binary),
         )
-        if self.profile:
+        if self._profiled(impl):
             record = self._with_profile(workload, impl, record)
         write_atomic(record_path, json.dumps(asdict(record), indent=1).encode())
+        if self.profile and record.clean_build_seconds is None and record.profile_error is None:
+            record = replace(record, profile_error=VARIANT_NOT_PROFILED)  # said, not cached
         return record
 
     def _build_hybrid(self, workload: Workload, impl: Implementation) -> BuildRecord:

@@ -7,10 +7,12 @@ import argparse
 from dataclasses import replace
 
 from harness import config
+from harness.analysis import timing
 from harness.build.builder import Builder
 from harness.cli import options
 from harness.cli.output import console, progress_view
 from harness.cli.summary import print_summary
+from harness.errors import HarnessError
 from harness.measure import launcher as measure
 from harness.measure import machine
 from harness.measure.race import RaceChecker
@@ -19,6 +21,7 @@ from harness.model import Workload
 from harness.servers import loadgen, remote, spread
 from harness.servers.protocol import ServerRunner
 from harness.servers.race import ServerRace
+from harness.store import history
 from harness.store.results import save_run
 
 
@@ -33,7 +36,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--build-profile",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="also time clean and incremental builds in scratch copies (default: on for full size)",
+        help="also time the default pairs' clean and incremental builds in scratch copies "
+        "(default: on for full size)",
+    )
+    s.add_argument(
+        "--build-profile-variants",
+        action="store_true",
+        help="with the build profile, also time every labelled variant's and back end's builds",
     )
     options.add_race_check(s)
     s.add_argument(
@@ -53,6 +62,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     selected = config.select(options.workloads(args), options.workload_names(args.workloads))
+    results_dir, _ = options.paths(args)
+    try:
+        past = history.recent_runs(results_dir, args.size)
+        plan = timing.plan_line(timing.expected(past, [w.name for w in selected], args.size))
+    except HarnessError as exc:  # the estimate is a courtesy: a locked index must not stop a run
+        plan = f"no expected time ({exc})"
+    if plan is not None:
+        console.print(f"harness: {plan}", markup=False)
     return measure_run(args, options.at_each_cpu_count(args, selected))
 
 
@@ -124,7 +141,11 @@ def _measure(
         selected,
         run_config,
         machine.describe(options.ROOT, harness_cpus),
-        Builder(cache_dir, profile=options.build_profile(args)),
+        Builder(
+            cache_dir,
+            profile=options.build_profile(args),
+            profile_variants=args.build_profile_variants,
+        ),
         executor,
         results_dir,
         cache_dir,

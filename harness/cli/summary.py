@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from harness.analysis import compare, noise
+from harness.analysis import compare, noise, timing
 from harness.analysis.summaries import analyse_run
 from harness.cli.output import stdout_console
 from harness.model import Run
@@ -85,3 +85,5 @@ def print_summary(run: Run) -> None:
             stdout_console.print(f"{analysis.result.name}: {shared}", markup=False, soft_wrap=True)
     for warning in noise.run_noise(run, compare.DEFAULT_THRESHOLD).warnings:
         stdout_console.print(f"noise: {warning}", markup=False, soft_wrap=True)
+    if spent := timing.breakdown_line(run):
+        stdout_console.print(spent, markup=False, soft_wrap=True)

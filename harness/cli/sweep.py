@@ -47,7 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         s, "rounds per point (full 10, quick 3); with adaptive rounds the minimum"
     )
     options.add_race_check(s)
-    s.set_defaults(func=run, build_profile=False, sample_interval=0.1)
+    s.set_defaults(func=run, build_profile=False, build_profile_variants=False, sample_interval=0.1)
 
 
 def run(args: argparse.Namespace) -> int:

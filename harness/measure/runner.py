@@ -66,6 +66,7 @@ from harness.model import (
     UnsafeCount,
     Workload,
     WorkloadResult,
+    WorkloadTiming,
 )
 from harness.store.results import LATEST_NAME, SCHEMA_VERSION, load_run, new_run_id, save_run
 
@@ -887,10 +888,14 @@ def run_suite(
     run_batch = partial(run_batch_workload, read_stat=read_stat, cpu_clock=cpu_clock)
 
     def measure(workload: Workload) -> tuple[WorkloadResult]:
+        clock = time.perf_counter()
         builds = build_all(workload, builder, progress)
         built.extend(builds.values())
+        built_at = time.perf_counter()
         checks = race_check(workload, builds, config, progress) if race_check else None
+        checked_at = time.perf_counter()
         input_record = input_or_failure(workload, config.size, cache_dir, progress)
+        input_at = time.perf_counter()
         if isinstance(input_record, str):
             result = input_failed(workload, builds, input_record, config.size)
         elif checks is not None and checks.workload_error():
@@ -911,7 +916,20 @@ def run_suite(
                 result = checks.applied(workload, result, builds)
         if checks is not None and isinstance(input_record, str):
             result = replace(result, race_checks=checks.race, unsafe_counts=checks.unsafe)
-        return (replace(result, origin=workload_origin(workload), sweep=workload.sweep_point),)
+        timing = WorkloadTiming(
+            build_seconds=built_at - clock,
+            check_seconds=checked_at - built_at,
+            input_seconds=input_at - checked_at,
+            measure_seconds=time.perf_counter() - input_at,
+        )
+        return (
+            replace(
+                result,
+                origin=workload_origin(workload),
+                sweep=workload.sweep_point,
+                timing=timing,
+            ),
+        )
 
     with settings_warned(progress) as built:
         (run,), (path,) = fill_runs(

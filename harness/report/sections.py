@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from markupsafe import Markup
 
-from harness.analysis import noise, replicates, stats
+from harness.analysis import noise, replicates, stats, timing
 from harness.analysis.capacity import CapacityProjection, describe_load
 from harness.analysis.decision import CATEGORIES, Decision
 from harness.analysis.stats import PairedRatio
@@ -364,6 +364,7 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
         if (text := cpufeatures.caveat(a.result.name, a.result.cpu_features, run.machine.cpu_flags))
     ]
     return {
+        "time": _time_spent(run),
         "build_changes": build_changes,
         "build_settings_quiet": build_settings_quiet,
         "cpu_caveats": cpu_caveats,
@@ -382,6 +383,20 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
             + ".",
         ],
     }
+
+
+def _time_spent(run: Run) -> dict:
+    """Each timed workload's wall time by stage (analysis/timing.py), and the run's total."""
+    rows = [
+        {
+            "workload": w.name,
+            **{stage: timing.minutes(getattr(w.timing, stage)) for stage in timing.STAGES},
+            "total": timing.minutes(w.timing.total_seconds),
+        }
+        for w in run.workloads
+        if w.timing is not None
+    ]
+    return {"rows": rows, "line": timing.breakdown_line(run) or ""}
 
 
 def _money(value: float | None) -> str:

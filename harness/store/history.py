@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from harness.errors import HarnessError
-from harness.model import measurement_conditions
+from harness.model import Run, measurement_conditions
 from harness.store.results import LATEST_NAME, load_run
 
 INDEX_NAME = "history.sqlite"
@@ -226,3 +227,17 @@ def resolve(spec: str, results_dir: Path) -> Path:
 
 def entries_as_json(entries: list[RunEntry]) -> str:
     return json.dumps([asdict(e) for e in entries], indent=1) + "\n"
+
+
+def recent_runs(results_dir: Path, size: str) -> Iterator[Run]:
+    """Runs of `size` in the folder, newest first, read one at a time (a caller that has what it
+    needs stops reading); a file that cannot be read any more is passed over."""
+    if not results_dir.is_dir():
+        return
+    for entry in reversed(refresh(results_dir)):
+        if entry.size != size:
+            continue
+        try:
+            yield load_run(results_dir / entry.file)
+        except HarnessError:
+            continue

@@ -75,6 +75,8 @@ History of the format:
   build, protocol, transport and CPU policy) and direct_phases (each rate sent straight to the
   back end in the same replicate); ServerPhase.backend_user_seconds, backend_sys_seconds,
   backend_peak_rss_bytes and backend_cpus. Older files had no back ends.
+- 12: WorkloadResult.timing (the wall seconds of a workload's builds, checks, input and
+  measuring in the run). Older files read with None: not timed.
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def _budget_per_workload(data: dict) -> dict:
     return {**data, "config": config, "schema_version": 8}
 
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+1
     1: lambda data: {**data, "schema_version": 2},  # every new field has a default
     2: lambda data: {**data, "schema_version": 3},  # likewise
@@ -118,6 +120,7 @@ MIGRATIONS: dict[int, typing.Callable[[dict], dict]] = {  # from version N to N+
     8: lambda data: {**data, "schema_version": 9},  # every new field has a default
     9: lambda data: {**data, "schema_version": 10},  # likewise (topology, load hosts, listen address)
     10: lambda data: {**data, "schema_version": 11},  # likewise (back ends, direct phases)
+    11: lambda data: {**data, "schema_version": 12},  # likewise (WorkloadResult.timing)
 }
 LATEST_NAME = "latest.json"
 # `harness profile`'s files (model.ProfileRun), versioned on their own: results/profiles/<run-id>.json

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from harness import config
 from harness.build import operations as buildprofile
-from harness.build.builder import Builder, _dependency_count, third_party_crates
+from harness.build.builder import (
+    VARIANT_NOT_PROFILED,
+    Builder,
+    _dependency_count,
+    third_party_crates,
+)
 from harness.model import BuildRecord, Implementation
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -174,3 +180,30 @@ def test_a_flavoured_build_is_another_binary_and_never_a_go_one(tmp_path):
     assert flavoured.source_hash_of(workload, rust) != timed.source_hash_of(workload, rust)
     assert flavoured.source_hash_of(workload, go) == timed.source_hash_of(workload, go)
     assert "force-frame-pointers" in PROFILING_BUILD.describe()
+
+
+def test_the_profile_measures_default_pairs_and_variants_only_when_asked(tmp_path, monkeypatch):
+    """A full run profiles each workload's default pair (what the report's Go/Rust build
+    comparison and the decision matrix read); a labelled variant says it was not profiled, and
+    `--build-profile-variants` profiles it too."""
+    workload = config.load_workloads(WORKLOADS)["binarytrees"]
+    default = next(i for i in workload.implementations if i.lang == "go")
+    variant = replace(default, variant="labelled")
+    measured = []
+
+    def fake_measure(lang, root, package, *_args, **_kwargs):
+        measured.append(package)
+        return buildprofile.BuildProfile(1.0, 0.5, 10, ("binarytrees/main.go",), "main.go")
+
+    monkeypatch.setattr(buildprofile, "measure", fake_measure)
+    skipped = Builder(tmp_path, profile=True).build(workload, variant)
+    assert skipped.ok and measured == []
+    assert skipped.clean_build_seconds is None and skipped.profile_error == VARIANT_NOT_PROFILED
+    cached = json.loads(Path(skipped.binary_path).with_suffix(".json").read_text())
+    assert cached["profile_error"] is None  # not stored: a later run may profile it
+    again = Builder(tmp_path, profile=True).build(workload, variant)
+    assert again.cached and again.profile_error == VARIANT_NOT_PROFILED and measured == []
+
+    asked = Builder(tmp_path, profile=True, profile_variants=True).build(workload, variant)
+    assert measured == ["binarytrees"] and asked.clean_build_seconds == 1.0
+    assert Builder(tmp_path, profile=True).build(workload, default).clean_build_seconds == 1.0

@@ -494,7 +494,7 @@ def test_run_suite_saves_after_each_workload_and_on_interrupt(tmp_path):
     assert saved.status == "interrupted"
     assert saved.finished_at is not None
     assert [w.name for w in saved.workloads] == ["one"]
-    assert replace(saved.workloads[0], origin=None) == workload_result(name="one")
+    assert replace(saved.workloads[0], origin=None, timing=None) == workload_result(name="one")
     assert saved.workloads[0].origin.manifest.endswith("workloads/one.toml")
     assert load_run(results_dir / f"{saved.run_id}.json") == saved
     assert interrupted.value.saved == results_dir / f"{saved.run_id}.json"
@@ -731,3 +731,42 @@ def test_the_progress_line_says_how_many_rounds_and_why():
         "1 warm-up, at least 10 rounds until the CIs are within ±2.0 % (at most 40 rounds or "
         "90 s per program after the minimum), latin order"
     )
+
+
+def test_run_suite_times_each_workloads_builds_and_measuring(tmp_path):
+    """The run records where each workload's time went (the plan line and the report's "Where the
+    run's time went" read it): a slow build shows in build_seconds, a slow measurement in
+    measure_seconds, and neither in the other."""
+    import time
+
+    class SlowBuilder(FakeBuilder):
+        def build(self, wl, impl):
+            if wl.name == "slow-build":
+                time.sleep(0.15)
+            return super().build(wl, impl)
+
+    def slow_run(wl, builds, input_record, config, executor, progress):
+        if wl.name == "slow-measure":
+            time.sleep(0.3)
+        return workload_result(name=wl.name)
+
+    workloads = [
+        replace(workload(name, with_input=False, args=()), kind="server")
+        for name in ("slow-build", "slow-measure")
+    ]
+    run, path = run_suite(
+        workloads,
+        run_config(),
+        machine(),
+        SlowBuilder(),
+        FakeExecutor(),
+        tmp_path / "results",
+        tmp_path / "cache",
+        run_server=slow_run,
+    )
+    built, measured = (w.timing for w in run.workloads)
+    assert built.build_seconds >= 0.3  # two implementations, 0.15 s each
+    assert built.measure_seconds < 0.1
+    assert measured.measure_seconds >= 0.3
+    assert measured.build_seconds < 0.1
+    assert load_run(path).workloads[1].timing == measured

@@ -219,3 +219,20 @@ def test_trend_section_says_what_each_step_could_have_seen():
     few = [trend_run(1, 3), trend_run(2, 3)]
     page = render(build_context(few[-1], history=few))
     assert "go/default none of any size, rust/default none of any size" in page
+
+
+def test_methodology_says_where_the_runs_time_went_from_the_recorded_timings(html):
+    from harness.model import WorkloadTiming
+
+    assert "Where the run's time went" not in html  # no workload was timed
+    base = small_run()
+    timed = replace(
+        base,
+        workloads=(replace(base.workloads[0], timing=WorkloadTiming(90.0, 0.0, 2.0, 1500.0)),),
+    )
+    page = render(build_context(timed))
+    assert "Where the run's time went" in page
+    name = base.workloads[0].name
+    section = page.split("Where the run's time went", 1)[1]
+    row = re.search(rf"<tr><td>{re.escape(name)}</td>(.*?)</tr>", section).group(1)
+    assert re.findall(r"<td>(.*?)</td>", row) == ["1.5 min", "0 s", "2 s", "25.0 min", "26.5 min"]

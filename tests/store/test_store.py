@@ -12,7 +12,7 @@ from harness.model import StoppingRule
 from harness.store import results as store
 from harness.store.results import load_run, results_json_schema, run_to_json, save_run, write_atomic
 
-SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v11.schema.json"
+SCHEMA_FILE = Path(store.__file__).parent / "schema" / "results-v12.schema.json"
 
 
 def test_round_trip_equals_original(tmp_path):
@@ -151,7 +151,7 @@ def test_version_2_file_reads_without_noise_readings(tmp_path):
     path = tmp_path / "v2.json"
     path.write_text(json.dumps(data))
     run = load_run(path)
-    assert run.schema_version == store.SCHEMA_VERSION == 11
+    assert run.schema_version == store.SCHEMA_VERSION == 12
     assert run.system is None
     assert run.workloads[0].cpu_window is None
     assert run.workloads[0].implementations == small_run().workloads[0].implementations
@@ -172,7 +172,7 @@ def test_version_3_server_phases_read_without_request_counts(tmp_path):
     path = tmp_path / "v3.json"
     path.write_text(json.dumps(data))
     loaded = load_run(path)
-    assert loaded.schema_version == store.SCHEMA_VERSION == 11
+    assert loaded.schema_version == store.SCHEMA_VERSION == 12
     assert loaded.workloads[0] == workload  # the builder leaves the new fields at their defaults
     assert loaded.workloads[0].implementations[0].phases[0].request_counts is None
 
@@ -207,7 +207,7 @@ def test_version_1_file_reads_as_given_order_without_positions(tmp_path):
     path = tmp_path / "v1.json"
     path.write_text(json.dumps(data))
     run = load_run(path)
-    assert run.schema_version == store.SCHEMA_VERSION == 11
+    assert run.schema_version == store.SCHEMA_VERSION == 12
     assert (run.config.order, run.config.stopping, run.session_id) == ("given", None, None)
     rep = run.workloads[0].implementations[0].repetitions[0]
     assert (rep.position, rep.predecessor, rep.started_at_seconds) == (None, None, None)
@@ -227,7 +227,7 @@ def test_version_6_file_reads_without_cpu_flags_or_build_environment(tmp_path):
     path = tmp_path / "v6.json"
     path.write_text(json.dumps(data))
     loaded = load_run(path)
-    assert loaded.schema_version == store.SCHEMA_VERSION == 11
+    assert loaded.schema_version == store.SCHEMA_VERSION == 12
     assert loaded.machine.cpu_flags is None
     assert loaded == run  # the builder leaves the new fields at their defaults
 
