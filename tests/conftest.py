@@ -6,10 +6,11 @@ binaries builds them with the harness's Builder into this checkout's own cache (
 program is compiled once per cold checkout and every later build of it, in this test run or the
 next, is a cache hit. Building everything here, once, up front, keeps the cost in one place (the
 setup of the first test that asks for it) instead of charged to whichever test happens to build
-a crate first, and lets the tests that build in a workspace of their own (the base commit's
-worktree of `harness ab`, a scaffolded pair) point CARGO_TARGET_DIR at the same target folder, so
-the axum, tokio, jemalloc and other dependency builds already there are reused rather than
-compiled again from nothing (Cargo reuses an artefact whenever crate version, features, profile
+a crate first; `make test` does that same build with `harness build` beside the load
+generator's compile before pytest starts, so under it this fixture only finds cache hits. It also
+lets the tests that build in a workspace of their own (the base commit's worktree of `harness ab`,
+a scaffolded pair) point CARGO_TARGET_DIR at the same target folder, so the axum, tokio, jemalloc
+and other dependency builds already there are reused rather than compiled again from nothing (Cargo reuses an artefact whenever crate version, features, profile
 and compiler are the same, whatever workspace asks for it).
 
 Tests that need a cold or isolated build on purpose keep their own cache and say so (the build

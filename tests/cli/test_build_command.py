@@ -127,3 +127,24 @@ def test_make_bench_builds_beside_the_load_generator_before_it_measures():
     built = next(i for i, line in enumerate(lines) if "-m harness build" in line)
     measured = next(i for i, line in enumerate(lines) if "-m harness run" in line)
     assert parallel < built < measured
+
+
+def test_make_test_builds_the_workloads_beside_the_load_generator_before_pytest():
+    """Makefile `test`: the suite's one cold build (tests/conftest.py `workspace_build`) is done by
+    `harness build` beside oha's compile and the Debian packages, before pytest starts, so the
+    first end-to-end test finds every program cached (CI time, docs/measured-results.md)."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "test"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = done.stdout.splitlines()
+    parallel = next(
+        i for i, line in enumerate(lines) if "-j3 tools build-workloads test-packages" in line
+    )
+    built = next(i for i, line in enumerate(lines) if "-m harness build" in line)
+    tested = next(i for i, line in enumerate(lines) if "-m pytest" in line)
+    assert parallel < built < tested
