@@ -687,7 +687,9 @@ INVENTORY_LOAD_KEYS = (
     "cpus",
     "work_dir",
     "shares_server",
+    "processes",
 )
+MAX_LOAD_PROCESSES = 64
 
 
 def _ip_literal(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -796,7 +798,12 @@ def parse_inventory(data: dict, path: Path) -> Inventory:
             cpus=_inventory_cpus(table, at),
             work_dir=_field(table, "work_dir", str, at, "/tmp/gorust-harness"),
             shares_server=_field(table, "shares_server", bool, at, False),
+            processes=_field(table, "processes", int, at, 1),
         )
+        if not 1 <= host.processes <= MAX_LOAD_PROCESSES:
+            raise HarnessError(
+                f"{at}: field 'processes' must be 1-{MAX_LOAD_PROCESSES}, got {host.processes}"
+            )
         if not 0 < host.port < 65536:
             raise HarnessError(f"{at}: field 'port' must be 1-65535, got {host.port}")
         if not host.work_dir.startswith("/"):

@@ -879,6 +879,10 @@ class LoadHostSpec:
     cpus: tuple[int, ...] | None = None
     work_dir: str = "/tmp/gorust-harness"
     shares_server: bool = False  # the server host itself, said on purpose
+    # Load generator processes on this host, each sending an equal part of the host's share: one
+    # oha process may not keep a large rate on a host with many cores, and a run that splits the
+    # rate over k hosts can be set beside one host split k ways (docs/hosts.md "Fidelity").
+    processes: int = 1
 
 
 @dataclass(frozen=True)
@@ -927,6 +931,7 @@ class HostRecord:
     machine: HostMachine | None = None  # None for the server host: the run's own Machine is it
     rtt_seconds: float | None = None  # median TCP connect time from the server host, before the run
     copied: tuple[CopiedFile, ...] = ()
+    processes: int = 1  # schema >= 12: load generator processes it ran per stream
 
 
 @dataclass(frozen=True)

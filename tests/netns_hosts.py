@@ -77,6 +77,7 @@ class Lab:
         server_cpus: Sequence[int] | None = None,
         load_cpus: Sequence[int] | None = None,
         work_dir_root: Path | None = None,
+        processes: int = 1,
     ) -> str:
         """The hosts inventory (docs/hosts.md) of this lab, with absolute paths."""
         lines = ["[server]", f"address = {_toml(self.server_address)}"]
@@ -96,6 +97,8 @@ class Lab:
             ]
             if load_cpus is not None:
                 lines.append(f"cpus = {_toml(list(load_cpus))}")
+            if processes != 1:
+                lines.append(f"processes = {processes}")
             lines.append(f"work_dir = {_toml((root / host.name).resolve())}")
         return "\n".join(lines) + "\n"
 

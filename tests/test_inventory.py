@@ -72,6 +72,17 @@ def test_a_good_inventory_is_read_with_paths_relative_to_it(tmp_path):
     assert first.cpus == (1,)
     assert (second.port, second.key_file, second.known_hosts, second.cpus) == (22, None, None, None)
     assert second.work_dir == "/tmp/gorust-harness"
+    assert (first.processes, second.processes) == (1, 1)
+
+
+def test_load_processes_per_host_are_read_and_bounded(tmp_path):
+    inventory = load_inventory(write(tmp_path, SERVER + load_table(processes="2")))
+    assert inventory.load[0].processes == 2
+    for bad in ("0", "65"):
+        message = error_of(write(tmp_path, SERVER + load_table(processes=bad)))
+        assert f"[[load]] load-1: field 'processes' must be 1-64, got {bad}" in message
+    message = error_of(write(tmp_path, SERVER + load_table(processes='"two"')))
+    assert "[[load]] load-1: field 'processes'" in message
 
 
 def test_an_unknown_key_is_named_with_the_nearest_known_one(tmp_path):

@@ -89,7 +89,9 @@ def host_row(host: HostRecord, local: Machine) -> dict[str, str]:
         }
     return {
         "name": host.name,
-        "role": "load",
+        "role": "load"
+        if host.processes == 1
+        else f"load ({host.processes} load generator processes)",
         "address": host.address,
         "cpus": _cpus(host.cpus),
         "machine": "not recorded"

@@ -78,24 +78,36 @@ class SpreadDriver(PhaseDriver):
         streams: Sequence[tuple[RequestStream, loadgen.StreamPlan, Path, Path]],
         folder: Path,
     ) -> list[_Job]:
-        k = len(self.hosts)
+        k = self.load_processes
         jobs = []
         for host in self.hosts:
             base = f"{host.spec.work_dir.rstrip('/')}/phases"
+            processes = host.spec.processes
             for stream, plan, summary, _db in streams:
-                tag = f"{summary.stem}-{host.name}"
-                remote = {kind: f"{base}/{tag}.{kind}" for kind in ("json", "db", "rusage", "body")}
-                cpus = host.spec.cpus
-                host_plan = replace(
-                    plan,
-                    rate_rps=None if plan.rate_rps is None else plan.rate_rps / k,
-                    connections=max(1, round(plan.connections / k)),
-                    worker_threads=len(cpus) if cpus else plan.worker_threads,
-                    body_path=remote["body"] if plan.body_path else None,
-                )
-                local = {kind: folder / f"{tag}.{kind}" for kind in ("json", "db", "rusage")}
-                jobs.append(_Job(host, stream, host_plan, remote, local))
+                for process in range(1, processes + 1):
+                    tag = f"{summary.stem}-{host.name}" + (f"-{process}" if processes > 1 else "")
+                    remote = {
+                        kind: f"{base}/{tag}.{kind}" for kind in ("json", "db", "rusage", "body")
+                    }
+                    cpus = host.spec.cpus
+                    host_plan = replace(
+                        plan,
+                        rate_rps=None if plan.rate_rps is None else plan.rate_rps / k,
+                        connections=max(1, round(plan.connections / k)),
+                        # the host's CPUs shared among its processes, one worker at least
+                        worker_threads=max(1, len(cpus) // processes)
+                        if cpus
+                        else plan.worker_threads,
+                        body_path=remote["body"] if plan.body_path else None,
+                    )
+                    local = {kind: folder / f"{tag}.{kind}" for kind in ("json", "db", "rusage")}
+                    jobs.append(_Job(host, stream, host_plan, remote, local))
         return jobs
+
+    @property
+    def load_processes(self) -> int:
+        """The load generators each stream is split over: every process of every host."""
+        return sum(h.spec.processes for h in self.hosts)
 
     def _prepare(self, host: LoadHost, jobs: Sequence[_Job], streams) -> ClockOffset:
         """The host's phase folder emptied, the request bodies copied, its clock offset."""
@@ -263,14 +275,14 @@ class SpreadDriver(PhaseDriver):
                 per_host[job.host.name].append((job, result, cut, report, shift))
         window = max(0.0, window_end - window_start)
 
-        k = len(self.hosts)
+        k = self.load_processes
         shares, flags = [], []
         needed = offset_needed_seconds(window)
         for host in self.hosts:
             mine = per_host[host.name]
             reports = [r for job, _, _, r, _ in mine]
             responses = sum(c.responses for _, _, c, _, _ in mine)
-            share = None if rate is None else rate / k
+            share = None if rate is None else rate * host.spec.processes / k
             achieved = responses / window if window > 0 else 0.0
             user = sum(r.user_seconds for r in reports)
             sys_ = sum(r.sys_seconds for r in reports)
@@ -405,6 +417,7 @@ def open_hosts(
                     machine=machine,
                     rtt_seconds=rtt,
                     copied=copied,
+                    processes=host.spec.processes,
                 )
             )
             progress(

@@ -46,10 +46,17 @@ eval exec {oha} $out
 class FakeHost:
     """A load host that is this machine: what remote.LoadHost does over SSH, done here."""
 
-    def __init__(self, name: str, folder: Path, oha: Path, launcher: Path, die_after=None):
+    def __init__(
+        self, name: str, folder: Path, oha: Path, launcher: Path, die_after=None, processes=1
+    ):
         folder.mkdir(parents=True, exist_ok=True)
         self.spec = LoadHostSpec(
-            name=name, address="127.0.0.1", user="me", work_dir=str(folder), shares_server=True
+            name=name,
+            address="127.0.0.1",
+            user="me",
+            work_dir=str(folder),
+            shares_server=True,
+            processes=processes,
         )
         self.name = name
         self.bin_dir = f"{folder}/bin"
@@ -140,6 +147,31 @@ def test_two_hosts_share_the_rate_and_merge_into_one_phase(tmp_path, oha, launch
     assert max(starts) - min(starts) < 0.05  # both launchers waited for the agreed instant
     assert phase.duration_seconds == pytest.approx(2.0, abs=0.1)
     assert phase.hosts_overhead_seconds is not None and phase.hosts_overhead_seconds < 10
+
+
+def test_a_host_with_two_load_processes_sends_its_share_over_both(tmp_path, oha, launcher):
+    """Inventory `processes = 2`: every stream's rate is split over all processes of all hosts
+    (here 1 + 2), and a host's share is its processes' part, merged like any other streams."""
+    hosts = [
+        FakeHost("one", tmp_path / "one", oha, launcher),
+        FakeHost("two", tmp_path / "two", oha, launcher, processes=2),
+    ]
+    driver = SpreadDriver(oha, settings(connections=8), hosts=tuple(hosts))
+    assert driver.load_processes == 3
+    phase = one_phase(tmp_path, oha, launcher, hosts, rate=60.0)
+    assert phase.ok, phase.error
+    shares = {s.host: s for s in phase.load_hosts}
+    assert (shares["one"].offered_rps, shares["two"].offered_rps) == (20.0, 40.0)
+    assert shares["two"].achieved_rps == pytest.approx(40.0, rel=0.05)
+    assert shares["one"].achieved_rps == pytest.approx(20.0, rel=0.05)
+    assert not [f for f in phase.flags if "fell behind" in f], phase.flags
+    assert phase.latency is not None and phase.request_counts is not None
+    assert phase.latency.count == sum(s.responses for s in shares.values()) + (
+        phase.request_counts.unsent
+    )
+    # two oha records came back from host "two" (one per process), one from "one"
+    records = sorted(p.name for p in (tmp_path / "two" / "phases").glob("*.json"))
+    assert len(records) == 2 and records[0].endswith("-two-1.json"), records
 
 
 def test_a_host_that_falls_behind_flags_the_phase(tmp_path, oha, launcher):
