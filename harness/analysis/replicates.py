@@ -257,9 +257,9 @@ def usable_rates(*impls: ImplementationResult) -> tuple[float, ...]:
 
 
 # The headline rate may be at most this share of the slower side's saturation. The default rates
-# are 25/50/75/90 % of the selection probe's figure; 0.8 sits between the top two, so the 75 % rate
-# stays eligible when the replicated probes' median comes out a few % below that probe, and the
-# 90 % rate, marginal by design, never is.
+# are 25/50/75/90 % of the selection probe's figure (25/75 % at quick size); 0.8 sits between the
+# top two, so the 75 % rate stays eligible when the replicated probes' median comes out a few %
+# below that probe, and the 90 % rate, marginal by design, never is.
 HEADLINE_MAX_SATURATION_FRACTION = 0.8
 
 

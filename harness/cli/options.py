@@ -49,7 +49,7 @@ AB_MAX_SECONDS_PER_PROGRAM = 30.0
 # both on this machine; docs/regression-gate.md has the figures). compare keeps 5 % for stored runs.
 AB_DEFAULT_THRESHOLD_PCT = 3.0
 # Replicates of every server rate in ab, whatever the size: the paired t-test needs a few to say
-# anything, and each costs about 70 s per server workload in quick size (4 servers x 4 rates).
+# anything, and each costs about 35 s per server workload in quick size (4 servers x 2 rates).
 AB_SERVER_REPLICATES = 5
 
 PROJECT_FILE = "harness.toml"  # in the current folder: a team's own workloads folders

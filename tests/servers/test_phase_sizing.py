@@ -12,6 +12,7 @@ import dataclasses
 import pytest
 from builders import gc_cycle, server_phase
 
+from harness.analysis.replicates import HEADLINE_MAX_SATURATION_FRACTION
 from harness.model import Implementation, PhaseLength, RequestStream, ServerSpec, Workload
 from harness.servers import loadgen
 from harness.servers.protocol import (
@@ -156,3 +157,13 @@ def test_phase_seconds_and_workloads_without_the_requirement_keep_their_lengths(
     )
     assert sizing.lengths == (PhaseLength(2000.0, 7.0),) and notes == ()
     assert sizing.source == "long enough for 20,000 requests, 5–10 s"
+
+
+def test_full_runs_measure_four_rates_and_the_quick_smoke_run_two():
+    """docs/servers.md: 25/50/75/90 % of the slower default's saturation at full size, 25 and
+    75 % at quick size."""
+    full = default_settings("full", "oha", (1,), (0,))
+    assert full.rate_fractions == (0.25, 0.5, 0.75, 0.9)
+    assert QUICK.rate_fractions == (0.25, 0.75)
+    # the headline rate (at most 80 % of saturation) still has a high-load rate to take at quick
+    assert max(f for f in QUICK.rate_fractions if f <= HEADLINE_MAX_SATURATION_FRACTION) == 0.75
