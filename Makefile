@@ -6,13 +6,17 @@ QUICK ?=
 WORKLOADS ?=
 SIZE := $(if $(QUICK),quick,full)
 REPETITIONS ?=
-RUN_ARGS := --size $(SIZE) $(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(REPETITIONS),--repetitions $(REPETITIONS))
+# The smoke run (QUICK=1) measures each workload's Go and Rust defaults; VARIANTS=1 adds the
+# labelled variants (a full run always has them).
+VARIANTS ?=
+SELECTION := $(if $(WORKLOADS),--workloads $(WORKLOADS)) $(if $(and $(QUICK),$(if $(VARIANTS),,1)),--defaults-only)
+RUN_ARGS := --size $(SIZE) $(SELECTION) $(if $(REPETITIONS),--repetitions $(REPETITIONS))
 REPORT_ARGS := $(if $(TEAM),--team $(TEAM))
 
 .PHONY: bench build-workloads test test-packages lint report profile perf sshd bench-harness deps tools browser clean help fixture-real-run proto
 
 help:
-	@echo "make bench [QUICK=1] [WORKLOADS=json,gzip] [REPETITIONS=10] [TEAM=config/team.toml]"
+	@echo "make bench [QUICK=1 [VARIANTS=1]] [WORKLOADS=json,gzip] [REPETITIONS=10] [TEAM=config/team.toml]"
 	@echo "                                             build, measure, write results/ and reports/"
 	@echo "make test                                    the whole test suite (unit + real end-to-end)"
 	@echo "make profile                                 CPU profiles (perf) of the latest run's default pairs, then its report"
@@ -81,7 +85,7 @@ bench:
 	$(PY) -m harness report latest $(REPORT_ARGS) || exit $$?; exit $$status
 
 build-workloads: $(VENV)/.installed .cache/.deps
-	-@$(PY) -m harness build $(if $(WORKLOADS),--workloads $(WORKLOADS))
+	-@$(PY) -m harness build $(SELECTION)
 
 report: $(VENV)/.installed
 	$(PY) -m harness report results/latest.json

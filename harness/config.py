@@ -16,6 +16,7 @@ import socket
 import string
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -659,6 +660,19 @@ def load_workloads(*workloads_dirs: Path) -> dict[str, Workload]:
                 )
             found[workload.name] = workload
     return dict(sorted(found.items()))
+
+
+def defaults_only(workload: Workload) -> Workload:
+    """The workload with its Go and Rust defaults only, and only the back ends they call: the
+    smoke run's selection and a sweep's (a labelled variant multiplies the time, and in a smoke
+    run its builds: sonic-rs, jemalloc's C library, tonic for a service variant's back end)."""
+    kept = tuple(i for i in workload.implementations if i.is_default)
+    used = {b.name for i in kept if (b := workload.backend_of(i)) is not None}
+    return replace(
+        workload,
+        implementations=kept,
+        backends=tuple(b for b in workload.backends if b.name in used),
+    )
 
 
 def select(workloads: dict[str, Workload], names: Sequence[str] | None) -> list[Workload]:

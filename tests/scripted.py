@@ -34,7 +34,7 @@ BUILDING = (ab_command, build_command, run_command)
 class ScriptBuilder:
     """Stands in for harness.build.Builder: the "binary" is workloads/<lang>/<path>/run."""
 
-    def __init__(self, cache_dir: Path, profile: bool = False):
+    def __init__(self, cache_dir: Path, profile: bool = False, profile_variants: bool = False):
         pass
 
     def build(self, workload: Workload, impl: Implementation) -> BuildRecord:

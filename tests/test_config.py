@@ -281,7 +281,9 @@ def test_bad_server_rates_are_one_line_errors(tmp_path, rates, message):
 
 
 def test_cpu_features_are_read_and_spelled_as_the_kernel_does(tmp_path):
-    with_features = VALID.replace('throughput = "bytes"\n', 'throughput = "bytes"\ncpu_features = ["sha_ni", "avx2"]\n')
+    with_features = VALID.replace(
+        'throughput = "bytes"\n', 'throughput = "bytes"\ncpu_features = ["sha_ni", "avx2"]\n'
+    )
     assert load_manifest(write(tmp_path, with_features)).cpu_features == ("sha_ni", "avx2")
     assert load_manifest(write(tmp_path, VALID)).cpu_features == ()
     message = error_for(tmp_path, with_features.replace('"sha_ni"', '"SHA-NI"'))
@@ -317,10 +319,18 @@ def test_links_marks_a_go_variant_as_a_go_rust_hybrid(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ('lang = "go"\nvariant = "cgo-rust"', 'lang = "rust"\nvariant = "cgo-rust"', "needs lang = 'go'"),
+        (
+            'lang = "go"\nvariant = "cgo-rust"',
+            'lang = "rust"\nvariant = "cgo-rust"',
+            "needs lang = 'go'",
+        ),
         ('variant = "cgo-rust"', 'variant = "default"', "needs a labelled variant"),
         ('links = "json-ffi"', 'links = "../json-ffi"', "must be a crate folder name"),
-        ('links = "json-ffi"', 'links = "json-ffi"\nbuild = ["make"]\nbinary = "bin/x"', "exclude each other"),
+        (
+            'links = "json-ffi"',
+            'links = "json-ffi"\nbuild = ["make"]\nbinary = "bin/x"',
+            "exclude each other",
+        ),
     ],
 )
 def test_links_is_refused_where_it_cannot_mean_a_hybrid(tmp_path, old, new, message):
@@ -360,3 +370,21 @@ def test_many_tasks_sets_the_published_figures_its_doc_quotes_beside_its_full_si
     for figure in workload.published:
         assert dict(figure.params) == {"tasks": workload.params["full"]["tasks"]}
         assert figure.differs and figure.url.startswith("https://")
+
+
+def test_defaults_only_keeps_the_default_pair_and_the_back_ends_it_calls():
+    """The smoke run's selection (`make bench QUICK=1`, `harness run --defaults-only`): a
+    variant's back end is not built or started; one the defaults call (tcp-proxy's upstream) is."""
+    from harness.cli.options import selection
+    from harness.cli.parser import parser
+
+    args = parser().parse_args(
+        ["run", "--size", "quick", "--defaults-only", "--workloads", "json-service,tcp-proxy"]
+    )
+    service, proxy = selection(args)
+    assert [i.key for i in service.implementations] == ["go/default", "rust/default"]
+    assert service.backends == ()
+    assert [i.key for i in proxy.implementations] == ["go/default", "rust/default"]
+    assert [b.name for b in proxy.backends] == ["upstream"]
+    every = selection(parser().parse_args(["build", "--workloads", "json-service"]))
+    assert len(every[0].implementations) == 6 and len(every[0].backends) == 3

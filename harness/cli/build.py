@@ -9,7 +9,6 @@ import argparse
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
-from harness import config
 from harness.build import settings as build_settings
 from harness.build.builder import Builder
 from harness.cli import options
@@ -23,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s = subparsers.add_parser("build", help="build implementations (cached by source hash)")
     s.add_argument("--workloads", help="comma-separated names (default: all)")
     options.add_race_check(s)
+    options.add_defaults_only(s)
     s.set_defaults(func=run)
 
 
@@ -56,7 +56,7 @@ def build_language(
 
 def run(args: argparse.Namespace) -> int:
     _, cache_dir = options.paths(args)
-    selected = config.select(options.workloads(args), options.workload_names(args.workloads))
+    selected = options.selection(args)
     langs = sorted({lane(i) for w in selected for i in w.implementations})
     race = Builder(cache_dir, flavour=RACE_BUILD) if args.race_check else None
     with ThreadPoolExecutor(max_workers=len(langs) or 1) as pool:

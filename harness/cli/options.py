@@ -340,6 +340,24 @@ def load_measured(spec: str, results_dir: Path) -> tuple[Path, Run]:
     return path, run
 
 
+def add_defaults_only(s: argparse.ArgumentParser) -> None:
+    """--defaults-only, for run and build: `make bench QUICK=1`, the smoke run, passes it."""
+    s.add_argument(
+        "--defaults-only",
+        action="store_true",
+        help="only each workload's Go and Rust defaults (and the back ends they call), not the "
+        "labelled variants",
+    )
+
+
+def selection(args: argparse.Namespace) -> list[Workload]:
+    """The workloads --workloads names (all by default), with --defaults-only applied."""
+    selected = config.select(workloads(args), workload_names(args.workloads))
+    if getattr(args, "defaults_only", False):
+        return [config.defaults_only(w) for w in selected]
+    return selected
+
+
 def add_race_check(s: argparse.ArgumentParser) -> None:
     """--race-check / --no-race-check, for the commands that measure through run_suite."""
     s.add_argument(

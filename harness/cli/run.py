@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from harness import config
 from harness.analysis import timing
 from harness.build.builder import Builder
 from harness.cli import options
@@ -45,6 +44,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="with the build profile, also time every labelled variant's and back end's builds",
     )
     options.add_race_check(s)
+    options.add_defaults_only(s)
     s.add_argument(
         "--hosts",
         metavar="FILE",
@@ -61,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    selected = config.select(options.workloads(args), options.workload_names(args.workloads))
+    selected = options.selection(args)
     results_dir, _ = options.paths(args)
     try:
         past = history.recent_runs(results_dir, args.size)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import secrets
-from dataclasses import replace
 
 from harness import config
 from harness.cli import options
@@ -85,9 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 "load generator's; sweep cpus over batch workloads"
             )
         if not args.variants:  # the curve is the language pair's; variants multiply the time
-            workload = replace(
-                workload, implementations=tuple(i for i in workload.implementations if i.is_default)
-            )
+            workload = config.defaults_only(workload)
         points += sweep.expand(workload, axis, args.size, int(args.seed), "sweep")
     return measure_run(args, points)
 

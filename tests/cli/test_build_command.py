@@ -10,6 +10,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from builders import build_record
 
 from harness.cli import build as build_command
@@ -148,3 +149,25 @@ def test_make_test_builds_the_workloads_beside_the_load_generator_before_pytest(
     built = next(i for i, line in enumerate(lines) if "-m harness build" in line)
     tested = next(i for i, line in enumerate(lines) if "-m pytest" in line)
     assert parallel < built < tested
+
+
+@pytest.mark.parametrize(
+    ("variables", "defaults_only"),
+    [(["QUICK=1"], True), (["QUICK=1", "VARIANTS=1"], False), ([], False)],
+)
+def test_the_smoke_run_builds_and_measures_the_default_pairs(variables, defaults_only):
+    """README: `make bench QUICK=1` builds and measures each workload's defaults (VARIANTS=1 adds
+    the variants); the full `make bench` always has them."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "bench", *variables],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    commands = [
+        line for line in done.stdout.splitlines() if re.search(r"-m harness (build|run)\b", line)
+    ]
+    assert len(commands) == 2
+    assert all(("--defaults-only" in line) == defaults_only for line in commands), commands
