@@ -313,6 +313,7 @@ class RunConfig:
     seed: int = 0  # picks the square's labels and row order ("latin") or the shuffles ("random")
     reverse: bool = False  # every round's order backwards (schedule.py)
     stopping: StoppingRule | None = None
+    defaults_only: bool = False  # schema >= 12: --defaults-only, the labelled variants left out
 
 
 # --- build ---------------------------------------------------------------------------------------

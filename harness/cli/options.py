@@ -325,6 +325,7 @@ def run_config(
         reverse=args.reverse,
         seed=secrets.randbelow(2**31) if seed is None else seed,
         stopping=_stopping(args, repetitions, adaptive, target_pct, seconds_per_program),
+        defaults_only=getattr(args, "defaults_only", False),
     )
     loadgen_cpus(args, config.cpu_affinity)  # refused before anything is built
     return config

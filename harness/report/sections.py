@@ -373,6 +373,14 @@ def methodology(run: Run, analyses: Sequence[WorkloadAnalysis]) -> dict:
         "server_flags": flags,
         "build_flags": build_flags,
         "not_measured": [
+            *(
+                [
+                    "the labelled variants: this run measured each workload's Go and Rust "
+                    "defaults only (--defaults-only, the smoke run); make bench measures them;"
+                ]
+                if run.config.defaults_only
+                else []
+            ),
             "team skills, hiring and onboarding, and how long each implementation took to write;",
             "ecosystem maturity, library quality and long-term maintenance;",
             "safety beyond memory safety (logic errors, concurrency bugs that both languages allow);",

@@ -236,3 +236,11 @@ def test_methodology_says_where_the_runs_time_went_from_the_recorded_timings(htm
     section = page.split("Where the run's time went", 1)[1]
     row = re.search(rf"<tr><td>{re.escape(name)}</td>(.*?)</tr>", section).group(1)
     assert re.findall(r"<td>(.*?)</td>", row) == ["1.5 min", "0 s", "2 s", "25.0 min", "26.5 min"]
+
+
+def test_a_defaults_only_run_says_the_variants_were_left_out(html):
+    assert "--defaults-only" not in html
+    base = small_run()
+    smoke = replace(base, config=replace(base.config, defaults_only=True))
+    page = render(build_context(smoke))
+    assert "Go and Rust defaults only (--defaults-only, the smoke run)" in page
