@@ -201,7 +201,9 @@ def test_make_test_installs_openssh_server_when_sshd_is_missing(tmp_path):
     assert make_sshd(present) == ""  # idempotent: installed once, then nothing
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^SSHD := /usr/sbin/sshd$", makefile, re.M)
-    assert re.search(r"^test: .*\bsshd\b", makefile, re.M)
+    # `make test` installs the Debian packages (sshd among them) before pytest
+    assert re.search(r"^test:\n\t.*\btest-packages\b", makefile, re.M)
+    assert re.search(r"^test-packages:\n\t.*\bsshd\b", makefile, re.M)
     assert (ROOT / ".ci" / "run").read_text().rstrip().endswith("make test")
 
 
