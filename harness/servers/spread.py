@@ -310,12 +310,13 @@ class SpreadDriver(PhaseDriver):
                     error="; ".join(host_errors) or None,
                 )
             )
-            # The window's ends fall between two of a host's scheduled requests, so it may hold
-            # one request fewer than share x window without the host falling behind.
+            # The window's ends fall between two scheduled requests of each of the host's load
+            # generators, so it may hold one request fewer per generator than share x window
+            # without the host falling behind.
             if (
                 share is not None
                 and mine
-                and responses < phase_analysis.ACHIEVED_MIN_FRACTION * share * window - 1
+                and responses < phase_analysis.ACHIEVED_MIN_FRACTION * share * window - len(mine)
             ):
                 flags.append(
                     f"load host {host.name} fell behind: {achieved:,.0f} req/s of its "
