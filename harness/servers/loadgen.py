@@ -33,8 +33,9 @@ from harness.model import LatencySummary, LatencyWindow, RequestCounts
 OHA_VERSION = "1.16.0"
 BUILD_NOTE_SUFFIX = ".build"  # `make tools` writes tools/bin/oha.build: the cargo flags it used
 INSTALL_HINT = (
-    f"install it with `make tools` (cargo install oha --version {OHA_VERSION} --locked "
-    "--no-default-features --features native-tls --root tools; tools/README.md says why)"
+    f"install it with `make tools` (LIBSQLITE3_SYS_USE_PKG_CONFIG=1 cargo install oha --version "
+    f"{OHA_VERSION} --locked --no-default-features --features native-tls --root tools; "
+    "tools/README.md says why)"
 )
 # HDR histogram range: 1 µs to 60 s at 3 significant digits (0.1 % value precision).
 HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS = 1, 60_000_000, 3

@@ -114,7 +114,8 @@ def test_build_warns_once_about_a_code_changing_setting_and_never_about_vcs_stam
 
 
 def test_make_bench_builds_beside_the_load_generator_before_it_measures():
-    """README "What it costs": oha compiles beside `harness build`; `harness run` comes after."""
+    """README "What it costs": oha compiles beside `harness build`, which yields to it (nice), and
+    `harness run` comes after."""
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         ["make", "-n", "--no-print-directory", "bench", "QUICK=1"],
@@ -128,6 +129,7 @@ def test_make_bench_builds_beside_the_load_generator_before_it_measures():
     built = next(i for i, line in enumerate(lines) if "-m harness build" in line)
     measured = next(i for i, line in enumerate(lines) if "-m harness run" in line)
     assert parallel < built < measured
+    assert lines[built].lstrip().startswith("nice -n 10 ")
 
 
 def test_make_test_builds_the_workloads_beside_the_load_generator_before_pytest():

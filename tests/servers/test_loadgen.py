@@ -396,5 +396,7 @@ def test_make_tools_builds_the_version_and_features_the_harness_names():
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
     assert f"OHA_VERSION := {loadgen.OHA_VERSION}\n" in makefile
     build = re.search(r"^OHA_BUILD := (.+)$", makefile, re.M).group(1)
-    assert build in loadgen.INSTALL_HINT
-    assert 'echo "$(OHA_BUILD)" > tools/bin/oha.build' in makefile
+    environment = re.search(r"^OHA_ENV := (.+)$", makefile, re.M).group(1)
+    assert build in loadgen.INSTALL_HINT and environment in loadgen.INSTALL_HINT
+    assert "OHA_NOTE := $(OHA_BUILD) $(OHA_ENV)\n" in makefile
+    assert 'echo "$(OHA_NOTE)" > tools/bin/oha.build' in makefile
