@@ -768,13 +768,13 @@ def default_settings(
     """Full: 5 replicates of 4 rates at 5-10 s a phase (about 6 min a workload here), and up to 2
     extra replicates when CPU steal disturbed some (about 70 s each); quick: 2 replicates of 2
     rates (a low and a high load: the smoke run is to show every server working and what its
-    report looks like, and four rates made servers most of its time) in 3 s phases, no extra
-    ones. A replicate's phase aims at 20,000 requests: five of them pool
+    report looks like, and four rates made servers most of its time) in 2 s phases (the cold
+    smoke run's ten minutes, README), no extra ones. A replicate's phase aims at 20,000 requests: five of them pool
     100,000 (phase_analysis.TRUSTWORTHY_P999_REQUESTS); a workload whose Go phases must contain
     GC cycles gets longer ones, up to 4x the longest (phase_lengths). Both runtimes get one
     worker per server CPU (server_parallelism)."""
     full = size == "full"
-    max_phase = 10.0 if full else 3.0
+    max_phase = 10.0 if full else 2.0
     return ServerSettings(
         loadgen=loadgen_name,
         server_cpus=server_cpus,
@@ -783,7 +783,7 @@ def default_settings(
         connections=64,
         warmup_seconds=2.0 if full else 1.0,
         probe_seconds=10.0 if full else 2.0,
-        min_phase_seconds=5.0 if full else 3.0,
+        min_phase_seconds=5.0 if full else 2.0,
         max_phase_seconds=max_phase,
         target_requests_per_phase=phase_analysis.TRUSTWORTHY_P999_REQUESTS // 5,
         rate_fractions=(0.25, 0.5, 0.75, 0.9) if full else (0.25, 0.75),

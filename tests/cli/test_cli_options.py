@@ -153,7 +153,7 @@ def test_server_options_reach_the_server_settings():
     assert (full.extra_replicates, quick.extra_replicates) == (2, 0)
     long = server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
     assert (long.min_phase_seconds, long.max_phase_seconds) == (30.0, 30.0)
-    assert (quick.min_phase_seconds, quick.max_phase_seconds) == (3.0, 3.0)
+    assert (quick.min_phase_seconds, quick.max_phase_seconds) == (2.0, 2.0)
     extra = server_settings(
         parse(["run", "--size", "quick", "--extra-replicates", "3"]), (1,), (0,)
     )

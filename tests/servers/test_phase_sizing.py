@@ -51,6 +51,11 @@ KV = Workload(
     ),
 )
 QUICK = default_settings("quick", f"oha {loadgen.OHA_VERSION}", (1,), (0,))
+# The sizing arithmetic below reads 3 s phases capped at 4 x 3 s (round figures), not the quick
+# defaults' 2 s.
+SIZING = dataclasses.replace(
+    QUICK, min_phase_seconds=3.0, max_phase_seconds=3.0, gc_phase_cap_seconds=12.0
+)
 RATES = (1000.0, 2000.0, 5000.0, 10000.0)
 
 
@@ -66,7 +71,7 @@ def three_seconds(rate: float) -> float:
 
 def test_quick_and_full_settings_size_gc_phases_with_a_margin_of_one_and_a_half_up_to_4x():
     full = default_settings("full", "oha", (1,), (0,))
-    assert (QUICK.gc_phase_margin, QUICK.gc_phase_cap_seconds) == (1.5, 12.0)
+    assert (QUICK.gc_phase_margin, QUICK.gc_phase_cap_seconds) == (1.5, 8.0)
     assert (full.gc_phase_margin, full.gc_phase_cap_seconds) == (1.5, 40.0)
     assert (GC_PHASE_MARGIN, GC_PHASE_CAP_FACTOR) == (1.5, 4.0)
 
@@ -82,7 +87,7 @@ def test_phases_hold_the_required_cycles_times_the_margin_at_the_probes_gc_rate(
     # 4 cycles in 20,000 requests: one per 5,000. 2 cycles x 1.5 = 3 cycles = 15,000 requests,
     # so 15 s at 1,000 req/s (over the 12 s cap), 7.5 s at 2,000, 3 s at 5,000, 1.5 s at 10,000
     # (below the 3 s the request target asks for, which stands).
-    sizing, notes = phase_lengths(KV, RATES, QUICK, {GO.key: probe(4)}, (GO, RUST), three_seconds)
+    sizing, notes = phase_lengths(KV, RATES, SIZING, {GO.key: probe(4)}, (GO, RUST), three_seconds)
     assert sizing.lengths == (
         PhaseLength(1000.0, 12.0, pytest.approx(15.0), capped=True),
         PhaseLength(2000.0, 7.5, pytest.approx(7.5)),
@@ -108,7 +113,7 @@ def test_the_go_implementation_collecting_least_often_sets_the_length_and_gogc_o
     workload = dataclasses.replace(KV, implementations=(GO, GO_400, GO_OFF, RUST))
     probes = {GO.key: probe(4), GO_400.key: probe(2), GO_OFF.key: probe(0)}
     sizing, notes = phase_lengths(
-        workload, (2000.0,), QUICK, probes, workload.implementations, three_seconds
+        workload, (2000.0,), SIZING, probes, workload.implementations, three_seconds
     )
     # GOGC=400: 2 cycles in 20,000 requests, one per 10,000: 30,000 requests = 15 s at 2,000
     (length,) = sizing.lengths
@@ -122,7 +127,7 @@ def test_the_go_implementation_collecting_least_often_sets_the_length_and_gogc_o
 
 
 def test_a_probe_without_a_gc_cycle_is_said_before_measuring_and_the_lengths_stay():
-    sizing, notes = phase_lengths(KV, RATES, QUICK, {GO.key: probe(0)}, (GO, RUST), three_seconds)
+    sizing, notes = phase_lengths(KV, RATES, SIZING, {GO.key: probe(0)}, (GO, RUST), three_seconds)
     assert [p.seconds for p in sizing.lengths] == [3.0] * 4
     assert all(p.gc_seconds_needed is None and not p.capped for p in sizing.lengths)
     assert sizing.gc_cycles_per_request is None
@@ -139,7 +144,7 @@ def test_a_probe_without_a_gc_cycle_is_said_before_measuring_and_the_lengths_sta
 
 def test_phase_seconds_and_workloads_without_the_requirement_keep_their_lengths():
     fixed = dataclasses.replace(
-        QUICK, min_phase_seconds=30.0, max_phase_seconds=30.0, gc_phase_margin=0.0
+        SIZING, min_phase_seconds=30.0, max_phase_seconds=30.0, gc_phase_margin=0.0
     )
     sizing, notes = phase_lengths(KV, RATES, fixed, {GO.key: probe(4)}, (GO, RUST), lambda r: 30.0)
     assert [p.seconds for p in sizing.lengths] == [30.0] * 4
