@@ -25,13 +25,15 @@ help:
 	@echo "make lint                                    ruff, gofmt/go vet, rustfmt/clippy"
 	@echo "make proto                                   regenerate workloads/go/internal/roundtrippb from workloads/proto"
 
-# uv (pinned, from PyPI) installs the package and its dependencies: 8 s cold here against pip's
-# 64 s, and the workloads' builds wait for it (docs/measured-results.md).
+# uv (pinned, from PyPI) installs the package and its dependencies: 18 s cold here against pip's
+# 64 s, and the workloads' builds wait for it (docs/measured-results.md). --compile-bytecode as
+# pip does: this machine sets PYTHONDONTWRITEBYTECODE=1, and without .pyc files every harness
+# command spent 4 s more compiling its imports.
 UV_VERSION := 0.13.8
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) -e '.[dev]'
 	touch $@
 
 # Fetch Go modules and Rust crates up front so a build failure is a build failure, not a network one.
