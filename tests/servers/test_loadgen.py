@@ -301,6 +301,29 @@ def test_out_of_range_values_are_clamped_not_dropped():
     assert histogram.get_max_value() == pytest.approx(60e6, rel=1e-3)  # 60 s, the top
 
 
+def test_counting_distinct_values_gives_the_histogram_of_one_record_per_request():
+    """histogram_of records each distinct microsecond value once with its count; the result must
+    be hdrh's own one-value-at-a-time histogram, bucket for bucket (ties at .5 µs included)."""
+    rng = np.random.default_rng(7)
+    latencies = np.concatenate(
+        [rng.lognormal(-7, 1.5, 20_000), np.array([2.5e-6, 3.5e-6, 0.0, 99.0])]
+    )
+    one_by_one = HdrHistogram(loadgen.HDR_LOWEST_US, loadgen.HDR_HIGHEST_US, loadgen.HDR_DIGITS)
+    for value in latencies:
+        one_by_one.record_value(
+            max(loadgen.HDR_LOWEST_US, min(loadgen.HDR_HIGHEST_US, round(value * 1e6)))
+        )
+    counted = loadgen.histogram_of(latencies)
+    assert list(counted.counts) == list(one_by_one.counts)
+    assert (counted.get_total_count(), counted.get_min_value(), counted.get_max_value()) == (
+        one_by_one.get_total_count(),
+        one_by_one.get_min_value(),
+        one_by_one.get_max_value(),
+    )
+    with pytest.raises(ValueError, match="not a number"):
+        loadgen.histogram_of([1e-3, float("nan")])
+
+
 def test_empty_histogram_has_no_summary():
     assert loadgen.summarise_histogram(loadgen.histogram_of([])) is None
     assert loadgen.summarise_histogram(loadgen.histogram_of(np.array([]))) is None
