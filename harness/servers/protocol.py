@@ -768,8 +768,9 @@ def default_settings(
     """Full: 5 replicates of 4 rates at 5-10 s a phase (about 6 min a workload here), and up to 2
     extra replicates when CPU steal disturbed some (about 70 s each); quick: 2 replicates of 2
     rates (a low and a high load: the smoke run is to show every server working and what its
-    report looks like, and four rates made servers most of its time) in 2 s phases (the cold
-    smoke run's ten minutes, README), no extra ones. A replicate's phase aims at 20,000 requests: five of them pool
+    report looks like, and four rates made servers most of its time) in 2 s phases, no
+    closed-loop probe per replicate (the selection pass's probe stands) and no extra ones: the
+    cold smoke run's ten minutes (README). A replicate's phase aims at 20,000 requests: five of them pool
     100,000 (phase_analysis.TRUSTWORTHY_P999_REQUESTS); a workload whose Go phases must contain
     GC cycles gets longer ones, up to 4x the longest (phase_lengths). Both runtimes get one
     worker per server CPU (server_parallelism)."""
@@ -791,7 +792,7 @@ def default_settings(
         stop_grace_seconds=2.0,
         replicates=replicates or (5 if full else 2),
         extra_replicates=2 if full else 0,
-        replicate_probe_seconds=3.0 if full else 1.0,
+        replicate_probe_seconds=3.0 if full else 0.0,
         rates_rps=tuple(rates_rps),
         gc_phase_margin=GC_PHASE_MARGIN,
         gc_phase_cap_seconds=GC_PHASE_CAP_FACTOR * max_phase,

@@ -151,6 +151,7 @@ def test_server_options_reach_the_server_settings():
     quick = server_settings(parse(["run", "--size", "quick"]), (1,), (0,))
     assert (full.rates_rps, full.replicates, quick.replicates) == ((), 5, 2)
     assert (full.extra_replicates, quick.extra_replicates) == (2, 0)
+    assert (full.replicate_probe_seconds, quick.replicate_probe_seconds) == (3.0, 0.0)
     long = server_settings(parse(["run", "--phase-seconds", "30"]), (1,), (0,))
     assert (long.min_phase_seconds, long.max_phase_seconds) == (30.0, 30.0)
     assert (quick.min_phase_seconds, quick.max_phase_seconds) == (2.0, 2.0)
