@@ -178,9 +178,7 @@ def test_server_workers_follow_the_server_cpus_and_phase_seconds_turns_gc_sizing
 def test_loadgen_cpus_reach_the_server_settings_and_default_to_the_harness_cpus():
     parse = parser().parse_args
     server, loadgen = (AVAILABLE[-1],), (AVAILABLE[0],)
-    chosen = server_settings(
-        parse(["run", "--loadgen-cpus", str(AVAILABLE[0])]), server, (9,)
-    )
+    chosen = server_settings(parse(["run", "--loadgen-cpus", str(AVAILABLE[0])]), server, (9,))
     assert chosen.loadgen_cpus == loadgen
     assert server_settings(parse(["run"]), server, loadgen).loadgen_cpus == loadgen
     config = options.run_config(
