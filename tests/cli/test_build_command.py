@@ -173,3 +173,19 @@ def test_the_smoke_run_builds_and_measures_the_default_pairs(variables, defaults
     ]
     assert len(commands) == 2
     assert all(("--defaults-only" in line) == defaults_only for line in commands), commands
+
+
+def test_the_venv_is_installed_by_uv_with_its_bytecode_compiled():
+    """Makefile / docs/measured-results.md: uv installs the package (the builds wait for it), and
+    compiles the bytecode, since this machine sets PYTHONDONTWRITEBYTECODE=1 and every harness
+    command would otherwise recompile its imports."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        ["make", "-n", "-B", "--no-print-directory", ".venv/.installed"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (install,) = [line for line in done.stdout.splitlines() if "-e '.[dev]'" in line]
+    assert install.startswith(".venv/bin/uv pip install ") and "--compile-bytecode" in install
