@@ -113,17 +113,21 @@ def test_build_warns_once_about_a_code_changing_setting_and_never_about_vcs_stam
     assert "buildvcs" not in " ".join(lines)
 
 
-def test_make_bench_builds_beside_the_load_generator_before_it_measures():
-    """README "What it costs": oha compiles beside `harness build`, which yields to it (nice), and
-    `harness run` comes after."""
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        ["make", "-n", "--no-print-directory", "bench", "QUICK=1"],
-        cwd=root,
+def make_dry_run(*arguments: str) -> subprocess.CompletedProcess:
+    """What `make -n` would run for these targets and variables, in this checkout."""
+    return subprocess.run(
+        ["make", "-n", "--no-print-directory", *arguments],
+        cwd=Path(__file__).resolve().parents[2],
         capture_output=True,
         text=True,
         check=True,
     )
+
+
+def test_make_bench_builds_beside_the_load_generator_before_it_measures():
+    """README "What it costs": oha compiles beside `harness build`, which yields to it (nice), and
+    `harness run` comes after."""
+    done = make_dry_run("bench", "QUICK=1")
     lines = done.stdout.splitlines()
     parallel = next(i for i, line in enumerate(lines) if "-j2 tools build-workloads" in line)
     built = next(i for i, line in enumerate(lines) if "-m harness build" in line)
@@ -136,14 +140,7 @@ def test_make_test_builds_the_workloads_beside_the_load_generator_before_pytest(
     """Makefile `test`: the suite's one cold build (tests/conftest.py `workspace_build`) is done by
     `harness build` beside oha's compile and the Debian packages, before pytest starts, so the
     first end-to-end test finds every program cached (CI time, docs/measured-results.md)."""
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        ["make", "-n", "--no-print-directory", "test"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = make_dry_run("test")
     lines = done.stdout.splitlines()
     parallel = next(
         i for i, line in enumerate(lines) if "-j3 tools build-workloads test-packages" in line
@@ -160,14 +157,7 @@ def test_make_test_builds_the_workloads_beside_the_load_generator_before_pytest(
 def test_the_smoke_run_builds_and_measures_the_default_pairs(variables, defaults_only):
     """README: `make bench QUICK=1` builds and measures each workload's defaults (VARIANTS=1 adds
     the variants); the full `make bench` always has them."""
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        ["make", "-n", "--no-print-directory", "bench", *variables],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = make_dry_run("bench", *variables)
     commands = [
         line for line in done.stdout.splitlines() if re.search(r"-m harness (build|run)\b", line)
     ]
@@ -179,13 +169,6 @@ def test_the_venv_is_installed_by_uv_with_its_bytecode_compiled():
     """Makefile / docs/measured-results.md: uv installs the package (the builds wait for it), and
     compiles the bytecode, since this machine sets PYTHONDONTWRITEBYTECODE=1 and every harness
     command would otherwise recompile its imports."""
-    root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        ["make", "-n", "-B", "--no-print-directory", ".venv/.installed"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    done = make_dry_run("-B", ".venv/.installed")
     (install,) = [line for line in done.stdout.splitlines() if "-e '.[dev]'" in line]
     assert install.startswith(".venv/bin/uv pip install ") and "--compile-bytecode" in install
