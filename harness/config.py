@@ -25,10 +25,10 @@ from harness.model import (
     DEFAULT_VARIANT,
     LANGS,
     BackendSpec,
+    HostSpec,
     Implementation,
     InputSpec,
     Inventory,
-    LoadHostSpec,
     ParamValue,
     PublishedFigure,
     RequestStream,
@@ -690,7 +690,19 @@ def select(workloads: dict[str, Workload], names: Sequence[str] | None) -> list[
 # --- the hosts inventory (--hosts FILE): where servers and load run ------------------------------
 
 INVENTORY_KEYS = ("server", "load")
-INVENTORY_SERVER_KEYS = ("address", "cpus")
+INVENTORY_SERVER_KEYS = (
+    "address",
+    "cpus",
+    # a server host of its own, reached over SSH (docs/hosts.md "The server on its own host")
+    "name",
+    "user",
+    "port",
+    "key_file",
+    "known_hosts",
+    "work_dir",
+    "python",
+)
+REMOTE_SERVER_KEYS = ("name", "port", "key_file", "known_hosts", "work_dir", "python")
 INVENTORY_LOAD_KEYS = (
     "name",
     "address",
@@ -784,16 +796,17 @@ def parse_inventory(data: dict, path: Path) -> Inventory:
             f"{at}: field 'address': {address} is a wildcard, not an address load hosts can reach; "
             "give the server host's own address"
         )
-    if not is_local_address(address):
+    server_host = _server_host(server, path, at, address)
+    if server_host is None and not is_local_address(address):
         raise HarnessError(
-            f"{at}: field 'address': {address} is not an address of this machine (the harness "
-            "runs on the server host; run it there)"
+            f"{at}: field 'address': {address} is not an address of this machine; for a server "
+            "host of its own give its 'user' (the harness reaches it over SSH)"
         )
     server_cpus = _inventory_cpus(server, at)
     loads = data.get("load")
     if not isinstance(loads, list) or not loads or not all(isinstance(t, dict) for t in loads):
         raise HarnessError(f"{where}: needs at least one [[load]] table (a load host)")
-    hosts: list[LoadHostSpec] = []
+    hosts: list[HostSpec] = []
     for index, table in enumerate(loads, 1):
         named = table.get("name")
         at = f"{where} [[load]] {named if isinstance(named, str) else f'#{index}'}"
@@ -802,28 +815,13 @@ def parse_inventory(data: dict, path: Path) -> Inventory:
         if not NAME_PATTERN.match(name):
             raise HarnessError(f"{at}: field 'name' must be lowercase letters, digits and '-'")
         at = f"{where} [[load]] {name}"
-        host = LoadHostSpec(
-            name=name,
-            address=_field(table, "address", str, at),
-            user=_field(table, "user", str, at),
-            port=_field(table, "port", int, at, 22),
-            key_file=_key_path(path, table, "key_file", at, private=True),
-            known_hosts=_key_path(path, table, "known_hosts", at, private=False),
-            cpus=_inventory_cpus(table, at),
-            work_dir=_field(table, "work_dir", str, at, "/tmp/gorust-harness"),
-            shares_server=_field(table, "shares_server", bool, at, False),
-            processes=_field(table, "processes", int, at, 1),
-        )
+        host = _ssh_fields(table, path, at, name, _field(table, "address", str, at))
         if not 1 <= host.processes <= MAX_LOAD_PROCESSES:
             raise HarnessError(
                 f"{at}: field 'processes' must be 1-{MAX_LOAD_PROCESSES}, got {host.processes}"
             )
-        if not 0 < host.port < 65536:
-            raise HarnessError(f"{at}: field 'port' must be 1-65535, got {host.port}")
-        if not host.work_dir.startswith("/"):
-            raise HarnessError(
-                f"{at}: field 'work_dir' must be an absolute path, got {host.work_dir!r}"
-            )
+        if server_host is not None and name == server_host.name:
+            raise HarnessError(f"{at}: field 'name': {name!r} is also the server host's name")
         for other in hosts:
             if other.name == host.name:
                 raise HarnessError(f"{at}: field 'name': host {name!r} is listed twice")
@@ -832,7 +830,10 @@ def parse_inventory(data: dict, path: Path) -> Inventory:
                     f"{at}: field 'address': {host.address}:{host.port} is listed twice "
                     f"(also as {other.name})"
                 )
-        if (host.address == address or is_local_address(host.address)) and not host.shares_server:
+        on_server = host.address == address or (
+            server_host is None and is_local_address(host.address)
+        )
+        if on_server and not host.shares_server:
             raise HarnessError(
                 f"{at}: field 'address': {host.address} is the server host; load from it competes "
                 "with the server: set shares_server = true to say so, or use another host"
@@ -843,7 +844,53 @@ def parse_inventory(data: dict, path: Path) -> Inventory:
         server_address=address,
         server_cpus=server_cpus,
         load=tuple(hosts),
+        server_host=server_host,
+        server_python=_field(server, "python", str, at, "python3"),
     )
+
+
+def _ssh_fields(table: dict, path: Path, at: str, name: str, address: str) -> HostSpec:
+    """The SSH part of a host's table: user, port, keys, work_dir (checked)."""
+    host = HostSpec(
+        name=name,
+        address=address,
+        user=_field(table, "user", str, at),
+        port=_field(table, "port", int, at, 22),
+        key_file=_key_path(path, table, "key_file", at, private=True),
+        known_hosts=_key_path(path, table, "known_hosts", at, private=False),
+        cpus=_inventory_cpus(table, at),
+        work_dir=_field(table, "work_dir", str, at, "/tmp/gorust-harness"),
+        shares_server=_field(table, "shares_server", bool, at, False),
+        processes=_field(table, "processes", int, at, 1),
+    )
+    if not 0 < host.port < 65536:
+        raise HarnessError(f"{at}: field 'port' must be 1-65535, got {host.port}")
+    if not host.work_dir.startswith("/"):
+        raise HarnessError(
+            f"{at}: field 'work_dir' must be an absolute path, got {host.work_dir!r}"
+        )
+    return host
+
+
+def _server_host(table: dict, path: Path, at: str, address: str) -> HostSpec | None:
+    """[server] with a 'user': a server host of its own, reached over SSH; None: this machine."""
+    if "user" not in table:
+        extra = [k for k in REMOTE_SERVER_KEYS if k in table]
+        if extra:
+            raise HarnessError(
+                f"{at}: field '{extra[0]}' is for a server host of its own; give its 'user' "
+                "too, or leave it out to run the servers on this machine"
+            )
+        return None
+    if is_local_address(address):
+        raise HarnessError(
+            f"{at}: field 'address': {address} is this machine's; leave out 'user' to run the "
+            "servers here, or give the server host's own address"
+        )
+    name = _field(table, "name", str, at, "server")
+    if not NAME_PATTERN.match(name):
+        raise HarnessError(f"{at}: field 'name' must be lowercase letters, digits and '-'")
+    return _ssh_fields(table, path, at, name, address)
 
 
 def load_inventory(path: Path) -> Inventory:

@@ -867,9 +867,10 @@ class Machine:
 
 
 @dataclass(frozen=True)
-class LoadHostSpec:
-    """One load host of an inventory (config.load_inventory): where the harness reaches it over
-    SSH, the CPUs its load generator may use, and the folder the harness may write in there."""
+class HostSpec:
+    """One host of an inventory reached over SSH (config.load_inventory): a load host, or a
+    server host of its own. Where the harness reaches it, the CPUs it may use, and the folder the
+    harness may write in there (`shares_server` and `processes` are a load host's)."""
 
     name: str
     address: str
@@ -888,13 +889,16 @@ class LoadHostSpec:
 
 @dataclass(frozen=True)
 class Inventory:
-    """Where servers and load run (--hosts FILE). The harness runs on the server host: servers
-    listen on `server_address`, which every load host must reach."""
+    """Where servers and load run (--hosts FILE). Servers listen on `server_address`, which every
+    load host must reach: on this machine, or on a server host of its own (`server_host`, reached
+    over SSH, the harness's agent measuring them there with `server_python`)."""
 
     path: str
     server_address: str
     server_cpus: tuple[int, ...] | None
-    load: tuple[LoadHostSpec, ...]
+    load: tuple[HostSpec, ...]
+    server_host: HostSpec | None = None
+    server_python: str = "python3"
 
 
 @dataclass(frozen=True)
@@ -929,7 +933,8 @@ class HostRecord:
     role: Literal["server", "load"]
     address: str
     cpus: tuple[int, ...] | None  # the CPUs it was told to use (None: all)
-    machine: HostMachine | None = None  # None for the server host: the run's own Machine is it
+    # None for a server host that is this machine: the run's own Machine is it
+    machine: HostMachine | None = None
     rtt_seconds: float | None = None  # median TCP connect time from the server host, before the run
     copied: tuple[CopiedFile, ...] = ()
     processes: int = 1  # schema >= 12: load generator processes it ran per stream
@@ -937,8 +942,9 @@ class HostRecord:
 
 @dataclass(frozen=True)
 class Topology:
-    """Which host did what (schema >= 10). The harness runs on the server host; the load hosts
-    are reached over SSH (asyncssh)."""
+    """Which host did what (schema >= 10). The harness runs on the server host, or reaches a
+    server host of its own over SSH and measures the servers there through its agent; the load
+    hosts are reached over SSH (asyncssh)."""
 
     inventory: str  # the inventory file
     transport: str  # e.g. "ssh (asyncssh 2.24.1)"

@@ -29,6 +29,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -65,6 +66,16 @@ def _toml(value: object) -> str:
     return json.dumps(os.fspath(value) if isinstance(value, Path) else value)
 
 
+def _ssh_lines(host: LabHost) -> list[str]:
+    return [
+        f"address = {_toml(host.address)}",
+        f"user = {_toml(host.user)}",
+        f"port = {host.port}",
+        f"key_file = {_toml(host.key_file.resolve())}",
+        f"known_hosts = {_toml(host.known_hosts.resolve())}",
+    ]
+
+
 @dataclass(frozen=True)
 class Lab:
     folder: Path
@@ -78,23 +89,28 @@ class Lab:
         load_cpus: Sequence[int] | None = None,
         work_dir_root: Path | None = None,
         processes: int = 1,
+        server_host: LabHost | None = None,
+        python: str = sys.executable,
     ) -> str:
-        """The hosts inventory (docs/hosts.md) of this lab, with absolute paths."""
-        lines = ["[server]", f"address = {_toml(self.server_address)}"]
+        """The hosts inventory (docs/hosts.md) of this lab, with absolute paths. `server_host`:
+        one of the lab's hosts is the server host (of its own, reached over SSH; its agent runs
+        `python`), the others are load hosts (the lab must be `routed`)."""
+        root = work_dir_root or self.folder / "remote"
+        if server_host is None:
+            lines = ["[server]", f"address = {_toml(self.server_address)}"]
+        else:
+            lines = ["[server]", f"name = {_toml(server_host.name)}"]
+            lines += _ssh_lines(server_host)
+            lines += [
+                f"work_dir = {_toml((root / server_host.name).resolve())}",
+                f"python = {_toml(python)}",
+            ]
         if server_cpus is not None:
             lines.append(f"cpus = {_toml(list(server_cpus))}")
-        root = work_dir_root or self.folder / "remote"
         for host in self.hosts:
-            lines += [
-                "",
-                "[[load]]",
-                f"name = {_toml(host.name)}",
-                f"address = {_toml(host.address)}",
-                f"user = {_toml(host.user)}",
-                f"port = {host.port}",
-                f"key_file = {_toml(host.key_file.resolve())}",
-                f"known_hosts = {_toml(host.known_hosts.resolve())}",
-            ]
+            if host == server_host:
+                continue
+            lines += ["", "[[load]]", f"name = {_toml(host.name)}", *_ssh_lines(host)]
             if load_cpus is not None:
                 lines.append(f"cpus = {_toml(list(load_cpus))}")
             if processes != 1:
@@ -335,8 +351,10 @@ def _teardown(made: Sequence[str], daemons: Sequence[subprocess.Popen]) -> None:
 
 
 @contextlib.contextmanager
-def netns_lab(count: int, folder: Path) -> Iterator[Lab]:
-    """`count` load hosts in network namespaces, each with its own sshd; removed on exit."""
+def netns_lab(count: int, folder: Path, routed: bool = False) -> Iterator[Lab]:
+    """`count` load hosts in network namespaces, each with its own sshd; removed on exit.
+    `routed`: the root namespace forwards between the lab's hosts (forwarding on the lab's own
+    veths only, which go with them), so one host can be the server host the others load."""
     if reason := lab_unavailable():
         raise RuntimeError(f"cannot make a netns lab: {reason}")
     names = lab_names(os.getpid(), next(_labs), count)
@@ -359,6 +377,8 @@ def netns_lab(count: int, folder: Path) -> Iterator[Lab]:
             ):
                 made.append(namespace)  # before it exists: an interrupt here still removes it
                 address, gateway = _add_host(namespace, octet)
+                if routed:
+                    Path(f"/proc/sys/net/ipv4/conf/{_veth(namespace)}/forwarding").write_text("1")
                 name = f"load-{index}"
                 host_key = folder / f"host-key-{name}"
                 _keygen(host_key)

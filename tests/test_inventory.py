@@ -122,9 +122,10 @@ def test_a_missing_or_world_readable_key_file_is_refused(tmp_path):
     )
 
 
-def test_the_server_address_must_be_this_machines(tmp_path):
+def test_the_server_address_must_be_this_machines_unless_the_server_host_is_named(tmp_path):
     message = error_of(write(tmp_path, '[server]\naddress = "192.0.2.99"\n' + load_table()))
     assert "[server]: field 'address': 192.0.2.99 is not an address of this machine" in message
+    assert "give its 'user'" in message
     message = error_of(write(tmp_path, '[server]\naddress = "server.example"\n' + load_table()))
     assert "field 'address' must be an IP address" in message
 
@@ -177,3 +178,52 @@ def test_run_reads_the_inventory_before_building(tmp_path, capsys):
     assert code != 0
     assert "unknown field 'adress'" in err
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.build.json"))
+
+
+REMOTE_SERVER = '[server]\nname = "srv"\naddress = "192.0.2.99"\nuser = "bench"\n'
+
+
+def test_a_server_host_of_its_own_is_read_with_its_ssh_fields(tmp_path):
+    key(tmp_path)
+    path = write(
+        tmp_path,
+        REMOTE_SERVER
+        + 'key_file = "id_ed25519"\nport = 2200\nwork_dir = "/srv/h"\n'
+        + 'python = "/opt/py/bin/python3"\ncpus = [2, 3]\n'
+        + load_table(),
+    )
+    inventory = load_inventory(path)
+    host = inventory.server_host
+    assert host is not None
+    assert (host.name, host.address, host.user, host.port, host.work_dir) == (
+        "srv",
+        "192.0.2.99",
+        "bench",
+        2200,
+        "/srv/h",
+    )
+    assert host.key_file == str(tmp_path / "id_ed25519")
+    assert inventory.server_python == "/opt/py/bin/python3"
+    assert inventory.server_cpus == (2, 3)
+    # A load host on this machine is not the server host then: no shares_server needed.
+    assert load_inventory(write(tmp_path, REMOTE_SERVER + load_table(address="127.0.0.1")))
+    # Without a user the server host is this machine, with python3 by default.
+    assert load_inventory(write(tmp_path, SERVER + load_table())).server_host is None
+
+
+def test_a_server_host_of_its_own_refuses_what_cannot_be(tmp_path):
+    message = error_of(
+        write(tmp_path, '[server]\naddress = "127.0.0.1"\nuser = "bench"\n' + load_table())
+    )
+    assert "field 'address': 127.0.0.1 is this machine's; leave out 'user'" in message
+    message = error_of(write(tmp_path, SERVER + 'python = "python3"\n' + load_table()))
+    assert "[server]: field 'python' is for a server host of its own; give its 'user'" in message
+    message = error_of(write(tmp_path, REMOTE_SERVER + load_table(address="192.0.2.99")))
+    assert "field 'address': 192.0.2.99 is the server host" in message
+    message = error_of(write(tmp_path, REMOTE_SERVER + load_table(name="srv")))
+    assert "[[load]] srv: field 'name': 'srv' is also the server host's name" in message
+    key(tmp_path, 0o644)
+    message = error_of(write(tmp_path, REMOTE_SERVER + 'key_file = "id_ed25519"\n' + load_table()))
+    assert "[server]: field 'key_file'" in message and "readable by others" in message
+    message = error_of(write(tmp_path, REMOTE_SERVER + 'work_dir = "rel"\n' + load_table()))
+    assert "[server]: field 'work_dir' must be an absolute path" in message

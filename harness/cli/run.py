@@ -17,7 +17,8 @@ from harness.measure import machine
 from harness.measure.race import RaceChecker
 from harness.measure.runner import check_budgets_before_building, harness_cpus_for, run_suite
 from harness.model import Workload
-from harness.servers import loadgen, remote, spread
+from harness.servers import loadgen, spread
+from harness.servers.hosting import LOCAL
 from harness.servers.protocol import ServerRunner
 from harness.servers.race import ServerRace
 from harness.store import history
@@ -48,8 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument(
         "--hosts",
         metavar="FILE",
-        help="a hosts inventory (docs/hosts.md): servers on this machine, load from the hosts it "
-        "lists, over SSH (default: everything on this machine)",
+        help="a hosts inventory (docs/hosts.md): servers on this machine or a server host of "
+        "their own, load from the hosts it lists, over SSH (default: everything on this machine)",
     )
     s.add_argument(
         "--sample-interval",
@@ -78,14 +79,14 @@ def measure_run(args: argparse.Namespace, selected: list[Workload]) -> int:
     results_dir, cache_dir = options.paths(args)
     run_config = options.run_config(args, selected, adaptive=args.size == "full")
     inventory = options.inventory(args, selected)
-    if inventory is not None and inventory.server_cpus:
+    if inventory is not None and inventory.server_cpus and inventory.server_host is None:
         run_config = replace(run_config, cpu_affinity=inventory.server_cpus)
     check_budgets_before_building(run_config, selected, [results_dir])
     measured_cpus = run_config.cpu_affinity
     harness_cpus = harness_cpus_for(measured_cpus)
     run_server = None
     server_settings = None
-    hosts: tuple[remote.LoadHost, ...] = ()
+    hosts: spread.OpenHosts | None = None
     topology = None
     if any(w.kind == "server" for w in selected):
         oha = loadgen.find_oha(options.ROOT / "tools")
@@ -95,13 +96,17 @@ def measure_run(args: argparse.Namespace, selected: list[Workload]) -> int:
         )
         driver = None
         if inventory is not None:
-            hosts, topology = spread.open_hosts(inventory, oha, launcher, progress_view)
-            server_settings = replace(
-                server_settings, listen_address=inventory.server_address, loadgen_cpus=None
-            )
-            driver = spread.SpreadDriver(oha, server_settings, hosts=hosts)
+            hosts = spread.open_all(inventory, oha, launcher, cache_dir / "bin", progress_view)
+            topology = hosts.topology
+            server_settings = hosts.settings(server_settings, inventory)
+            driver = hosts.driver(oha, server_settings)
         run_server = ServerRunner(
-            oha, server_settings, options.work_dir(cache_dir), launcher, driver=driver
+            oha,
+            server_settings,
+            options.work_dir(cache_dir),
+            launcher,
+            driver=driver,
+            host=hosts.server_host if hosts is not None else LOCAL,
         )
     run_config = replace(run_config, server=server_settings)
     try:
@@ -109,14 +114,15 @@ def measure_run(args: argparse.Namespace, selected: list[Workload]) -> int:
             args, selected, run_config, harness_cpus, cache_dir, results_dir, run_server, topology
         )
     finally:
-        left = spread.close_hosts(hosts)
+        if hosts is not None:
+            topology = hosts.close()
     if topology is not None:
-        run = replace(run, topology=replace(topology, left_running=left))
+        run = replace(run, topology=topology)
         path = save_run(run, results_dir)
-        if left:
+        if topology.left_running:
             console.print(
-                f"harness: {left} process(es) of ours were still running on the load "
-                "hosts after the run (killed)",
+                f"harness: {topology.left_running} process(es) of ours were still running on "
+                "the hosts after the run (killed)",
                 markup=False,
             )
     try:

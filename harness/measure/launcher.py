@@ -47,6 +47,7 @@ import psutil
 from harness.errors import HarnessError
 from harness.model import ProcessOutcome, ResourceSample
 
+PSUTIL_VERSION = psutil.__version__  # what a server host's agent reports (servers/agent.py)
 STDERR_TAIL_CHARS = 2000  # how much of a failed program's stderr a result or an error keeps
 
 

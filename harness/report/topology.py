@@ -40,10 +40,20 @@ def brief_sentence(found: TopologyAnalysis | None) -> str | None:
     other = "other " if not shared else ""
     also = f"; {', '.join(shared)} ran on the server host itself" if shared else ""
     plural = "s" if len(loads) != 1 else ""
+    where = (
+        f"server host {t.hosts[0].name} at {server}, measured there by the harness's agent"
+        if remote_server(t.hosts[0])
+        else f"this machine at {server}"
+    )
     return (
         f"Load came from {len(loads)} {other}host{plural} ({names}; {rtt}); the servers ran on "
-        f"this machine at {server}{also}."
+        f"{where}{also}."
     )
+
+
+def remote_server(host: HostRecord) -> bool:
+    """A server host of its own (reached over SSH): it has a machine record of its own."""
+    return host.role == "server" and host.machine is not None
 
 
 def left_running_text(count: int | None) -> str:
@@ -68,10 +78,10 @@ def _copied(host: HostRecord) -> str:
 
 
 def host_row(host: HostRecord, local: Machine) -> dict[str, str]:
-    """One host as the Methodology's table shows it; the server host is this machine, described
-    by the run's own machine record."""
+    """One host as the Methodology's table shows it; a server host that is this machine is
+    described by the run's own machine record."""
     m = host.machine
-    if host.role == "server":
+    if host.role == "server" and m is None:
         return {
             "name": host.name,
             "role": "server (this machine, where the harness ran)",
@@ -87,13 +97,17 @@ def host_row(host: HostRecord, local: Machine) -> dict[str, str]:
             "rtt": "–",
             "copied": "– (built here)",
         }
+    if remote_server(host):
+        role = "server (a host of its own; the harness's agent measured the servers there)"
+    elif host.processes == 1:
+        role = "load"
+    else:
+        role = f"load ({host.processes} load generator processes)"
     return {
         "name": host.name,
-        "role": "load"
-        if host.processes == 1
-        else f"load ({host.processes} load generator processes)",
+        "role": role,
         "address": host.address,
-        "cpus": _cpus(host.cpus),
+        "cpus": _cpus(host.cpus) if host.role == "load" or host.cpus else "all (one worker each)",
         "machine": "not recorded"
         if m is None
         else f"{m.cpu_model}, {m.cpu_count} CPUs, {formatting.size(m.memory_bytes)} ({m.hostname})",
@@ -129,7 +143,7 @@ def methodology(found: TopologyAnalysis | None, local: Machine) -> dict | None:
             ("Transport", t.transport),
             ("Setup before the first workload", formatting.seconds(t.setup_seconds)),
             ("Multi-host overhead per phase", overhead),
-            ("Left running on the load hosts after the run", left_running_text(t.left_running)),
+            ("Left running on the hosts after the run", left_running_text(t.left_running)),
         ],
     }
 

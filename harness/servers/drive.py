@@ -11,7 +11,6 @@ which the report discloses beside the phase. phase_analysis holds the rules a ph
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -192,10 +191,10 @@ class ServerWatch:
     def __init__(self, server: RunningServer, interval_seconds: float, read_stat):
         self.server = server
         self.read_stat = read_stat
-        self.server_cpus = server_cpu_set(server.process.pid)
+        self.server_cpus = server.host.cpu_set(server.process.pid)
         self.sampler = server.process.sampler(interval_seconds)
         self.backend = server.backend.process if server.backend else None
-        self.backend_cpus = server_cpu_set(self.backend.pid) if self.backend else None
+        self.backend_cpus = server.host.cpu_set(self.backend.pid) if self.backend else None
 
     def begin(self) -> None:
         process = self.server.process
@@ -283,9 +282,7 @@ def assemble_phase(
     else:  # a dead server's VmHWM is gone with it
         in_window = [x.rss_bytes for x in samples if start <= x.t_seconds <= start + window]
         peak = max(in_window or [x.rss_bytes for x in samples], default=0)
-    trace = (
-        parse_gctrace(server.stderr_path.read_text(errors="replace")) if impl.lang == "go" else None
-    )
+    trace = parse_gctrace(server.host.read_text(server.stderr_path)) if impl.lang == "go" else None
     gc_cycles = (
         None
         if trace is None
@@ -369,14 +366,6 @@ def loadgen_cpu_set(settings: ServerSettings) -> tuple[int, ...]:
     """The CPUs the load generator's processes may run on: its pinning, or, unpinned, the
     harness's own CPUs, which they inherit."""
     return settings.loadgen_cpus or available_cpus()
-
-
-def server_cpu_set(pid: int) -> tuple[int, ...] | None:
-    """The CPUs the running server may use, read back from the kernel; None once it has gone."""
-    try:
-        return tuple(sorted(os.sched_getaffinity(pid)))
-    except OSError:
-        return None
 
 
 def _steal_share(

@@ -19,13 +19,11 @@ import hashlib
 import http.client
 import os
 import secrets
-import socket
-import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.measure import cpus as program_cpus
@@ -33,13 +31,9 @@ from harness.measure.launcher import ServerProcess, leftover_message
 from harness.measure.launcher import stderr_tail as launcher_stderr_tail
 from harness.measure.runner import argv_for
 from harness.model import BackendSpec, BuildRecord, Implementation, ServerSettings, Workload
+from harness.servers.hosting import LOCAL, LOOPBACK, ServerFailure, ServerHost, free_port
 
-
-class ServerFailure(Exception):
-    """The server could not be started or stopped answering; the message says why."""
-
-
-LOOPBACK = "127.0.0.1"
+__all__ = ["LOOPBACK", "ServerFailure", "free_port"]  # where callers have always found them
 # The binary contract's variable for the address to listen on (workloads/README.md).
 LISTEN_ADDRESS_VARIABLE = "HARNESS_LISTEN_ADDRESS"
 # The binary contract's variable that tells a front where its back end is: PROTOCOL:ADDRESS, e.g.
@@ -47,25 +41,17 @@ LISTEN_ADDRESS_VARIABLE = "HARNESS_LISTEN_ADDRESS"
 BACKEND_VARIABLE = "HARNESS_BACKEND"
 
 
-def free_port(address: str = LOOPBACK) -> int:
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((address, 0))
-        return sock.getsockname()[1]
-
-
 def url_host(address: str) -> str:
     """An address as a URL's host: IPv6 in brackets."""
     return f"[{address}]" if ":" in address else address
 
 
-def stderr_tail(path: Path) -> str:
+def stderr_tail(path: Path, host: ServerHost = LOCAL) -> str:
     """The end of a server's stderr, Go's gctrace lines left out."""
     try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return launcher_stderr_tail(text)
+        return launcher_stderr_tail(host.read_text(path))
+    except ServerFailure:  # the host cannot be asked any more: say so rather than hide the cause
+        return "(stderr not readable: the server host did not answer)"
 
 
 def fill(template: str, params: Mapping[str, object]) -> str:
@@ -100,19 +86,20 @@ class RunningBackend:
     process: ServerProcess
     listen: str
     stderr_path: Path
-    socket_path: Path | None = None  # a unix socket's file, removed when the back end stops
+    socket_path: str | None = None  # a unix socket's file (on its host), removed at stop
+    host: ServerHost = field(default=LOCAL, repr=False)
 
     @property
     def port(self) -> int | None:
         return None if self.socket_path else int(self.listen.rsplit(":", 1)[1])
 
     def stderr_tail(self) -> str:
-        return stderr_tail(self.stderr_path)
+        return stderr_tail(self.stderr_path, self.host)
 
     def stop(self, grace_seconds: float) -> int | None:
         code = self.process.stop(grace_seconds)
         if self.socket_path is not None:
-            self.socket_path.unlink(missing_ok=True)
+            self.host.remove(self.socket_path)
         return code
 
 
@@ -123,6 +110,7 @@ class RunningServer:
     stderr_path: Path
     address: str = LOOPBACK  # where it listens (ServerSettings.listen_address)
     backend: RunningBackend | None = None
+    host: ServerHost = field(default=LOCAL, repr=False)  # the machine it runs on
 
     @property
     def base_url(self) -> str:
@@ -130,7 +118,7 @@ class RunningServer:
 
     def stderr_tail(self) -> str:
         """The front's stderr tail, and a back end's when it has one to say."""
-        tail = stderr_tail(self.stderr_path)
+        tail = stderr_tail(self.stderr_path, self.host)
         if self.backend is not None and (back := self.backend.stderr_tail()):
             tail = f"{tail} | back end {self.backend.spec.name}: {back}"
         return tail
@@ -198,22 +186,6 @@ def backend_cpus(settings: ServerSettings, spec: BackendSpec) -> tuple[int, ...]
     return settings.server_cpus if spec.cpus == "server" else settings.loadgen_cpus
 
 
-def _accepts(listen: str) -> bool:
-    """Whether something accepts a connection at 127.0.0.1:PORT or unix:PATH."""
-    if listen.startswith("unix:"):
-        family, target = socket.AF_UNIX, listen[len("unix:") :]
-    else:
-        host, port = listen.rsplit(":", 1)
-        family, target = socket.AF_INET, (host, int(port))
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        try:
-            sock.connect(target)
-        except OSError:
-            return False
-    return True
-
-
 def start_backend(
     launcher: Path,
     settings: ServerSettings,
@@ -221,10 +193,11 @@ def start_backend(
     build: BuildRecord,
     params: Mapping[str, object],
     folder: Path,
+    host: ServerHost = LOCAL,
 ) -> RunningBackend:
-    """A back end accepting connections, or ServerFailure naming it (it failed to build, exited,
-    or did not accept in time: then it is stopped). A unix socket lives in the system's temporary
-    folder, whose short path fits the 107 bytes a socket address holds."""
+    """A back end accepting connections on its host, or ServerFailure naming it (it failed to
+    build, exited, or did not accept in time: then it is stopped). A unix socket lives in the
+    host's temporary folder (ServerHost.socket_path)."""
     if not build.ok or not build.binary_path:
         raise ServerFailure(
             f"back end {spec.name} ({spec.key}) did not build: {build.error or 'no binary'}"
@@ -232,10 +205,10 @@ def start_backend(
     socket_path = None
     if spec.transport == "unix":
         name = f"gorust-{os.getpid()}-{spec.name}-{secrets.token_hex(4)}.sock"
-        socket_path = Path(tempfile.gettempdir()) / name
+        socket_path = host.socket_path(name)
         listen = f"unix:{socket_path}"
     else:
-        port = free_port(LOOPBACK)
+        port = host.free_port(LOOPBACK)
         listen = f"{LOOPBACK}:{port}"
     values = {**{k: str(v) for k, v in params.items()}, "listen": listen}
     if socket_path is None:
@@ -245,7 +218,7 @@ def start_backend(
     workers = len(cpus) if cpus else settings.parallelism
     tag = f"backend-{spec.name}-{secrets.token_hex(3)}"
     stderr_path = folder / f"{tag}.stderr"
-    process = ServerProcess(
+    process = host.process(
         launcher,
         argv,
         environment(spec.implementation, workers),
@@ -253,9 +226,9 @@ def start_backend(
         folder / f"{tag}.stdout",
         stderr_path,
     )
-    backend = RunningBackend(spec, process, listen, stderr_path, socket_path)
+    backend = RunningBackend(spec, process, listen, stderr_path, socket_path, host)
     deadline = time.monotonic() + settings.ready_timeout_seconds
-    while not _accepts(listen):
+    while not host.accepts(listen):
         code = process.exit_code()
         if code is not None or time.monotonic() > deadline:
             backend.stop(0 if code is not None else settings.stop_grace_seconds)
@@ -282,18 +255,22 @@ def start(
     params: Mapping[str, object],
     folder: Path,
     backend_build: BuildRecord | None = None,
+    host: ServerHost = LOCAL,
 ) -> RunningServer:
     """A server answering /health, or ServerFailure (it exited, or was not ready in time: then it
     is stopped, and whatever it left running is killed and named). With a back end
-    (workload.backend_of), the back end first; `backend_build` is its build."""
+    (workload.backend_of), the back end first; `backend_build` is its build. `host`: the
+    machine it runs on (hosting.RemoteServerHost for a server host of its own)."""
     spec = workload.backend_of(impl)
     backend = None
     if spec is not None:
         if backend_build is None:
             raise ServerFailure(f"back end {spec.name} ({spec.key}) was not built")
-        backend = start_backend(launcher, settings, spec, backend_build, params, folder)
+        backend = start_backend(launcher, settings, spec, backend_build, params, folder, host)
     try:
-        return _start_front(launcher, settings, workload, impl, build, params, folder, backend)
+        return _start_front(
+            launcher, settings, workload, impl, build, params, folder, backend, host
+        )
     except BaseException:
         if backend is not None:
             backend.stop(settings.stop_grace_seconds)
@@ -309,9 +286,10 @@ def _start_front(
     params: Mapping[str, object],
     folder: Path,
     backend: RunningBackend | None,
+    host: ServerHost,
 ) -> RunningServer:
     address = settings.listen_address
-    port = free_port(address)
+    port = host.free_port(address)
     argv = argv_for(
         workload,
         build.binary_path or "",
@@ -324,7 +302,7 @@ def _start_front(
     env = environment(impl, settings.parallelism, address)
     if backend is not None:
         env[BACKEND_VARIABLE] = f"{backend.spec.protocol}:{backend.listen}"
-    process = ServerProcess(
+    process = host.process(
         launcher,
         argv,
         env,
@@ -332,7 +310,7 @@ def _start_front(
         folder / f"{impl.lang}-{impl.variant}-{port}.stdout",
         stderr_path,
     )
-    server = RunningServer(process, port, stderr_path, address, backend)
+    server = RunningServer(process, port, stderr_path, address, backend, host)
     deadline = time.monotonic() + settings.ready_timeout_seconds
     assert workload.server is not None
     health = server.base_url + workload.server.health
@@ -343,7 +321,7 @@ def _start_front(
             left = process.leftover_processes
             raise ServerFailure(
                 f"server exited with status {code} before it was ready: "
-                f"{stderr_tail(stderr_path) or '(no stderr)'}"
+                f"{stderr_tail(stderr_path, host) or '(no stderr)'}"
                 + (f"; {leftover_message(left)}" if left else "")
             )
         if backend is not None and (code := backend.process.exit_code()) is not None:
@@ -361,7 +339,7 @@ def _start_front(
             process.stop(settings.stop_grace_seconds)  # start() stops its back end
             raise ServerFailure(
                 f"server not ready on {health} after "
-                f"{settings.ready_timeout_seconds:g} s: {stderr_tail(stderr_path)}"
+                f"{settings.ready_timeout_seconds:g} s: {stderr_tail(stderr_path, host)}"
             )
         time.sleep(0.05)
 

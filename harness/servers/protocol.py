@@ -57,8 +57,9 @@ from harness.model import (
     Workload,
     WorkloadResult,
 )
-from harness.servers import lifecycle, transport
+from harness.servers import lifecycle
 from harness.servers.drive import PhaseDriver, failed_phase, loadgen_cpu_set
+from harness.servers.hosting import LOCAL, ServerHost
 from harness.servers.lifecycle import RunningServer, ServerFailure, note_leftovers
 
 
@@ -293,12 +294,14 @@ class ServerRunner:
         read_stat: StatReader = read_cpu_times,
         cpu_clock: CpuClock = process_cpu_seconds,
         driver: PhaseDriver | None = None,
+        host: ServerHost = LOCAL,
     ):
         # `driver` is the seam a test drives the protocol through without a load generator: any
         # object with PhaseDriver's settings, oha, run_phase and phase_seconds.
         self.driver = driver or PhaseDriver(oha, settings, read_stat)
         self.work_dir = work_dir
         self.launcher = launcher  # measure.ensure_launcher's
+        self.host = host  # where the servers run (hosting.RemoteServerHost: a host of their own)
         self.read_stat = read_stat
         self.cpu_clock = cpu_clock
 
@@ -322,7 +325,15 @@ class ServerRunner:
         backend_build: BuildRecord | None = None,
     ) -> RunningServer:
         return lifecycle.start(
-            self.launcher, self.settings, workload, impl, build, params, folder, backend_build
+            self.launcher,
+            self.settings,
+            workload,
+            impl,
+            build,
+            params,
+            folder,
+            backend_build,
+            self.host,
         )
 
     def request_bodies(
@@ -394,7 +405,11 @@ class ServerRunner:
         runnable = [i for i in runnable if i.key not in errors]
 
         for impl in runnable:
-            self._select(state, impl)
+            try:
+                self._select(state, impl)
+            except ServerFailure as exc:  # its server host stopped answering (hosting.py)
+                state.errors[impl.key] = str(exc)
+                progress(f"{workload.name} {impl.key}: {exc}")
         rates, source = choose_rates(
             workload,
             config.size,
@@ -499,20 +514,20 @@ class ServerRunner:
             if server.backend is not None:
                 state.backend_idle_rss[impl.key] = server.backend.process.rss_bytes()
             assert state.workload.server is not None
-            state.transports[impl.key] = transport.observe(
-                server.process.pid,
-                server.port,
-                state.workload.server.health,
-                primary_get_path(state.workload, state.params),
-                server.address,
-            )
             try:
+                state.transports[impl.key] = server.host.observe_transport(
+                    server.process.pid,
+                    server.port,
+                    state.workload.server.health,
+                    primary_get_path(state.workload, state.params),
+                    server.address,
+                )
                 bodies = self.request_bodies(state.workload, server, state.params, state.input_path)
                 state.digests[impl.key] = lifecycle.response_digest(
                     state.workload, server, state.params, bodies
                 )
                 changed = self._changed_in_passing(state, server, bodies, state.digests[impl.key])
-            except OSError as exc:  # it answered /health, then died or hung up
+            except (OSError, ServerFailure) as exc:  # it answered /health, then died or hung up
                 state.errors[impl.key] = f"server stopped answering ({exc}): {server.stderr_tail()}"
                 state.progress(f"{name} {impl.key}: {state.errors[impl.key]}")
                 server.stop(s.stop_grace_seconds)
@@ -556,27 +571,34 @@ class ServerRunner:
         tag = f"{name} {impl.key} replicate {replicate}/{s.replicates}{extra}"
         try:
             for done, (label, rate) in enumerate(plan):
-                if server is None or server.death() is not None:
-                    if server is not None:
-                        server.stop(0)
-                        note_leftovers(state.errors, impl.key, server)
-                    try:
-                        server = self._start(state, impl)
-                        bodies = self.request_bodies(
-                            state.workload, server, state.params, state.input_path
+                try:
+                    if server is None or server.death() is not None:
+                        if server is not None:
+                            server.stop(0)
+                            note_leftovers(state.errors, impl.key, server)
+                        try:
+                            server = self._start(state, impl)
+                            bodies = self.request_bodies(
+                                state.workload, server, state.params, state.input_path
+                            )
+                        except OSError as exc:
+                            raise ServerFailure(str(exc)) from exc
+                        first_rate = rate if rate is not None else min(rates)
+                        self._phase(
+                            state, impl, server, bodies, "warmup", first_rate, s.warmup_seconds
                         )
-                    except (ServerFailure, OSError) as exc:
-                        message = f"replicate {replicate}: {exc}"
-                        state.progress(f"{tag}: {exc}")
-                        state.phases[impl.key] += [
-                            failed_phase(lbl, r, replicate, message) for lbl, r in plan[done:]
-                        ]
-                        return
-                    first_rate = rate if rate is not None else min(rates)
-                    self._phase(state, impl, server, bodies, "warmup", first_rate, s.warmup_seconds)
-                length = state.length(rate) if rate is not None else None
-                seconds = length.seconds if length else s.replicate_probe_seconds
-                phase = self._phase(state, impl, server, bodies, label, rate, seconds, replicate)
+                    length = state.length(rate) if rate is not None else None
+                    seconds = length.seconds if length else s.replicate_probe_seconds
+                    phase = self._phase(
+                        state, impl, server, bodies, label, rate, seconds, replicate
+                    )
+                except ServerFailure as exc:  # it will not start, or its host stopped answering
+                    message = f"replicate {replicate}: {exc}"
+                    state.progress(f"{tag}: {exc}")
+                    state.phases[impl.key] += [
+                        failed_phase(lbl, r, replicate, message) for lbl, r in plan[done:]
+                    ]
+                    return
                 if length and length.capped and phase.gc_cycles_required is not None:
                     flag = capped_flag(length, phase.gc_cycles_required, s.gc_phase_margin)
                     phase = replace(phase, flags=(*phase.flags, flag))
@@ -602,7 +624,9 @@ class ServerRunner:
         backend = server.backend
         if not state.workload.server.direct_phases or backend is None or backend.port is None:
             return None
-        direct = RunningServer(backend.process, backend.port, backend.stderr_path)
+        direct = RunningServer(
+            backend.process, backend.port, backend.stderr_path, host=backend.host
+        )
         straight = lifecycle.response_digest(state.workload, direct, state.params, bodies)
         if straight == digest:
             return None
@@ -639,7 +663,9 @@ class ServerRunner:
         backend = server.backend
         if backend is None or backend.port is None or server.death() is not None:
             return
-        direct = RunningServer(backend.process, backend.port, backend.stderr_path)
+        direct = RunningServer(
+            backend.process, backend.port, backend.stderr_path, host=backend.host
+        )
         label = f"direct rate={rate:g}"
         phase = self._phase(state, impl, direct, bodies, label, rate, seconds, replicate)
         state.direct[impl.key].append(phase)

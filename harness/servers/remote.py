@@ -16,18 +16,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
+import json
 import platform
 import re
 import shlex
-import socket
-import statistics
 import threading
 import time
 import warnings
+import zipfile
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 with warnings.catch_warnings():  # asyncssh still imports cryptography's deprecated DSA
     warnings.simplefilter("ignore")
@@ -37,12 +38,14 @@ from harness.analysis import noise
 from harness.errors import HarnessError
 from harness.measure.cpufeatures import parse_flags
 from harness.measure.noise import parse_proc_stat
-from harness.model import CopiedFile, HostMachine, LoadHostSpec
+from harness.model import CopiedFile, HostMachine, HostSpec
+from harness.servers.hosting import tcp_rtt_seconds
+
+__all__ = ["tcp_rtt_seconds"]  # spread measures each link with it
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 COMMAND_TIMEOUT_SECONDS = 30.0
 CLOCK_SAMPLES = 9
-RTT_SAMPLES = 9
 T = TypeVar("T")
 
 
@@ -99,12 +102,20 @@ def tail(text: str, limit: int = 300) -> str:
     return " ".join(text.strip().split())[-limit:]
 
 
-class LoadHost:
-    """One load host's SSH connection, and what the harness does there."""
+class SshHost:
+    """One host's SSH connection (a load host, or a server host of its own), and what the
+    harness does there."""
 
-    def __init__(self, spec: LoadHostSpec, connection: asyncssh.SSHClientConnection):
+    def __init__(
+        self,
+        spec: HostSpec,
+        connection: asyncssh.SSHClientConnection,
+        role: Literal["load", "server"] = "load",
+    ):
         self.spec = spec
         self.connection = connection
+        self.role = role
+        self.label = f"{role} host {spec.name}"  # how errors name it
         self.bin_dir = f"{spec.work_dir.rstrip('/')}/bin"
 
     @property
@@ -112,7 +123,7 @@ class LoadHost:
         return self.spec.name
 
     def __repr__(self) -> str:
-        return f"LoadHost({self.spec.name} {self.spec.user}@{self.spec.address}:{self.spec.port})"
+        return f"SshHost({self.spec.name} {self.spec.user}@{self.spec.address}:{self.spec.port})"
 
     # --- commands --------------------------------------------------------------------------------
 
@@ -126,14 +137,14 @@ class LoadHost:
                 self.connection.run(command, check=False, timeout=timeout), timeout + 5
             )
         except (asyncssh.Error, OSError, TimeoutError) as exc:
-            raise HarnessError(f"load host {self.name}: {command.split()[0]}: {exc!r}") from exc
+            raise HarnessError(f"{self.label}: {command.split()[0]}: {exc!r}") from exc
         return Completed(done.exit_status, str(done.stdout or ""), str(done.stderr or ""))
 
     def checked(self, argv: Sequence[str], what: str) -> str:
         done = self.run(argv)
         if done.exit_status != 0:
             raise HarnessError(
-                f"load host {self.name}: {what} failed (exit {done.exit_status}): {tail(done.stderr)}"
+                f"{self.label}: {what} failed (exit {done.exit_status}): {tail(done.stderr)}"
             )
         return done.stdout
 
@@ -154,7 +165,7 @@ class LoadHost:
                 COMMAND_TIMEOUT_SECONDS * 4 + 5,
             )
         except (asyncssh.Error, OSError, TimeoutError) as exc:
-            raise HarnessError(f"load host {self.name}: {what} failed: {exc!r}") from exc
+            raise HarnessError(f"{self.label}: {what} failed: {exc!r}") from exc
         stderr = bytes(done.stderr or b"").decode(errors="replace")
         if done.exit_status != 0:
             return Completed(done.exit_status, "", stderr)
@@ -171,7 +182,7 @@ class LoadHost:
         done = self._bytes(command, local.read_bytes(), f"copying {local.name}")
         if isinstance(done, Completed):
             raise HarnessError(
-                f"load host {self.name}: copying {local.name} to {remote} failed "
+                f"{self.label}: copying {local.name} to {remote} failed "
                 f"(exit {done.exit_status}): {tail(done.stderr)}"
             )
 
@@ -198,7 +209,7 @@ class LoadHost:
         arrived = self.checked(["sha256sum", remote], "sha256sum").split()
         if not arrived or arrived[0] != digest:
             raise HarnessError(
-                f"load host {self.name}: {name} arrived with SHA-256 "
+                f"{self.label}: {name} arrived with SHA-256 "
                 f"{arrived[0] if arrived else '(none)'} instead of {digest}"
             )
         return CopiedFile(name=name, sha256=digest, bytes=local.stat().st_size)
@@ -231,20 +242,20 @@ class LoadHost:
         try:
             readings = _Loop.call(self._clock(samples), COMMAND_TIMEOUT_SECONDS)
         except (asyncssh.Error, OSError, TimeoutError) as exc:
-            raise HarnessError(f"load host {self.name}: reading its clock failed: {exc!r}") from exc
+            raise HarnessError(f"{self.label}: reading its clock failed: {exc!r}") from exc
         best: tuple[float, float] | None = None
         for before, after, text in readings:
             try:
                 remote = float(text.replace(",", "."))  # EPOCHREALTIME follows the locale
             except ValueError as exc:
                 raise HarnessError(
-                    f"load host {self.name}: its clock printed {text!r}, not seconds"
+                    f"{self.label}: its clock printed {text!r}, not seconds"
                 ) from exc
             half = (after - before) / 2
             if best is None or half < best[1]:
                 best = (remote - (before + half), half)
         if best is None:
-            raise HarnessError(f"load host {self.name}: its clock gave no reading")
+            raise HarnessError(f"{self.label}: its clock gave no reading")
         return ClockOffset(offset_seconds=best[0], uncertainty_seconds=best[1])
 
     def machine(self) -> HostMachine:
@@ -258,7 +269,7 @@ class LoadHost:
         )
         done = self.script(script)
         if done.exit_status != 0:
-            raise HarnessError(f"load host {self.name}: machine probe failed: {tail(done.stderr)}")
+            raise HarnessError(f"{self.label}: machine probe failed: {tail(done.stderr)}")
         return parse_machine(done.stdout)
 
     def ours(self) -> list[str]:
@@ -353,7 +364,7 @@ def can_run(machine: HostMachine, binaries: Sequence[Path]) -> str | None:
     return None
 
 
-async def _connect(spec: LoadHostSpec) -> asyncssh.SSHClientConnection:
+async def _connect(spec: HostSpec) -> asyncssh.SSHClientConnection:
     options: dict[str, Any] = {"username": spec.user, "port": spec.port}
     if spec.key_file:
         options["client_keys"] = [spec.key_file]
@@ -365,22 +376,25 @@ async def _connect(spec: LoadHostSpec) -> asyncssh.SSHClientConnection:
     )
 
 
-def connect(spec: LoadHostSpec, inventory_path: str) -> LoadHost:
+def connect(
+    spec: HostSpec, inventory_path: str, role: Literal["load", "server"] = "load"
+) -> SshHost:
     """A connection to the host, or one line naming the inventory, the host and why not."""
     try:
         connection = _Loop.call(_connect(spec), CONNECT_TIMEOUT_SECONDS + 5)
     except (asyncssh.Error, OSError, TimeoutError) as exc:
         reason = str(exc) or type(exc).__name__
+        table = "[[load]]" if role == "load" else "[server]"
         raise HarnessError(
-            f"{inventory_path} [[load]] {spec.name}: cannot reach "
+            f"{inventory_path} {table} {spec.name}: cannot reach "
             f"{spec.user}@{spec.address}:{spec.port} over SSH ({reason})"
         ) from exc
-    return LoadHost(spec, connection)
+    return SshHost(spec, connection, role)
 
 
-def connect_all(specs: Sequence[LoadHostSpec], inventory_path: str) -> list[LoadHost]:
+def connect_all(specs: Sequence[HostSpec], inventory_path: str) -> list[SshHost]:
     """Every host connected, or none (those already open are closed) and the first error."""
-    hosts: list[LoadHost] = []
+    hosts: list[SshHost] = []
     try:
         for spec in specs:
             hosts.append(connect(spec, inventory_path))
@@ -391,15 +405,119 @@ def connect_all(specs: Sequence[LoadHostSpec], inventory_path: str) -> list[Load
     return hosts
 
 
-def tcp_rtt_seconds(address: str, port: int, samples: int = RTT_SAMPLES) -> float | None:
-    """Median time to open a TCP connection to the host (one SYN, SYN-ACK round trip plus the
-    kernels' work); None when it could not be measured."""
-    times = []
-    for _ in range(samples):
-        start = time.perf_counter()
+# --- the agent on a server host of its own -------------------------------------------------------
+
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # the harness package
+AGENT_MODULE = "harness.servers.agent"
+MIN_AGENT_PYTHON = (3, 11)
+# Put the copied package first on the path, then run the agent; -I: no user site, no PYTHON*
+# variables, so the host's own harness (if any) can never be the one that runs.
+AGENT_BOOT = (
+    "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+    f"runpy.run_module({AGENT_MODULE!r}, run_name='__main__')"
+)
+
+
+def agent_package(folder: Path) -> Path:
+    """The harness package's Python files in one zip (the agent imports from it), written
+    reproducibly: the same code gives the same bytes, hence the same SHA-256 on every host."""
+    files = sorted(p for p in PACKAGE_ROOT.rglob("*.py") if "__pycache__" not in p.parts)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(
+                f"harness/{path.relative_to(PACKAGE_ROOT).as_posix()}", (1980, 1, 1, 0, 0, 0)
+            )
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    data = buffer.getvalue()
+    target = folder / f"harness-agent-{hashlib.sha256(data).hexdigest()[:12]}.zip"
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(data)
+        partial.replace(target)
+    return target
+
+
+class AgentChannel:
+    """The agent's stdin and stdout over one SSH session: one JSON line each way per call."""
+
+    def __init__(self, host: SshHost, process: asyncssh.SSHClientProcess):
+        self.host = host
+        self.process = process
+
+    async def _call(self, line: str) -> str:
+        self.process.stdin.write(line + "\n")
+        return str(await self.process.stdout.readline())
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        answer = _Loop.call(self._call(json.dumps(request)), COMMAND_TIMEOUT_SECONDS)
+        if not answer:
+            raise ConnectionError(f"the agent ended: {self.stderr_tail() or '(no stderr)'}")
+        return json.loads(answer)
+
+    def stderr_tail(self) -> str:
+        async def read() -> str:
+            try:
+                return str(await asyncio.wait_for(self.process.stderr.read(), 2))
+            except (TimeoutError, asyncssh.Error, OSError):
+                return ""
+
         try:
-            with socket.create_connection((address, port), timeout=5):
-                times.append(time.perf_counter() - start)
-        except OSError:
-            return None
-    return statistics.median(times)
+            return tail(_Loop.call(read(), 5))
+        except (TimeoutError, asyncssh.Error, OSError):
+            return ""
+
+    def close(self) -> None:
+        """End of input: the agent stops every server it still runs, then exits."""
+
+        async def finish() -> None:
+            self.process.stdin.write_eof()
+            await asyncio.wait_for(self.process.wait_closed(), COMMAND_TIMEOUT_SECONDS)
+
+        with contextlib.suppress(asyncssh.Error, OSError, TimeoutError):
+            _Loop.call(finish(), COMMAND_TIMEOUT_SECONDS + 5)
+
+
+def open_agent(host: SshHost, python: str, package: CopiedFile) -> AgentChannel:
+    """The agent started on the host from the copied package, and checked: the host's Python is
+    new enough, has psutil, and runs the copy (not some other harness). One line naming the host
+    and why, otherwise."""
+    command = shlex.join(
+        [
+            python,
+            "-I",
+            "-c",
+            AGENT_BOOT,
+            f"{host.bin_dir}/{package.name}",
+            "--dir",
+            f"{host.spec.work_dir.rstrip('/')}/agent",
+        ]
+    )
+
+    async def start() -> asyncssh.SSHClientProcess:
+        return await host.connection.create_process(command)
+
+    try:
+        process = _Loop.call(start(), COMMAND_TIMEOUT_SECONDS)
+    except (asyncssh.Error, OSError, TimeoutError) as exc:
+        raise HarnessError(f"{host.label}: starting the agent failed: {exc!r}") from exc
+    channel = AgentChannel(host, process)
+    try:
+        hello = channel.call({"op": "hello"})["value"]
+    except (ConnectionError, TimeoutError, ValueError, KeyError, asyncssh.Error, OSError) as exc:
+        channel.close()
+        raise HarnessError(
+            f"{host.label}: {python} cannot run the harness's agent ({exc}); it needs Python "
+            f"{'.'.join(map(str, MIN_AGENT_PYTHON))}+ with psutil ([server] python)"
+        ) from exc
+    problem = None
+    if tuple(hello["python"][:2]) < MIN_AGENT_PYTHON:
+        problem = f"its Python is {'.'.join(map(str, hello['python']))}"
+    elif not str(hello["harness"]).startswith(f"{host.bin_dir}/{package.name}"):
+        problem = f"it ran the harness at {hello['harness']}, not the copy"
+    if problem:
+        channel.close()
+        raise HarnessError(f"{host.label}: the harness's agent cannot run there: {problem}")
+    return channel

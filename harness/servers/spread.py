@@ -17,6 +17,9 @@ the harness's still running (then killed): the count is in the phase's record.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,10 +29,20 @@ from pathlib import Path
 from harness.analysis import phases as phase_analysis
 from harness.errors import HarnessError
 from harness.measure.launcher import Executor, parse_launcher_report
-from harness.model import HostRecord, Inventory, LoadHostShare, RequestStream, Topology
-from harness.servers import loadgen, remote
+from harness.model import (
+    CopiedFile,
+    HostMachine,
+    HostRecord,
+    Inventory,
+    LoadHostShare,
+    RequestStream,
+    ServerSettings,
+    Topology,
+)
+from harness.servers import hosting, loadgen, remote
 from harness.servers.drive import LoadRun, PhaseDriver, ServerWatch
-from harness.servers.remote import ClockOffset, LoadHost, tail
+from harness.servers.hosting import ServerFailure
+from harness.servers.remote import ClockOffset, SshHost, tail
 
 # The agreed instant is this long after the commands are sent: enough for every host's SSH
 # channel to open and its launcher to start waiting.
@@ -52,7 +65,7 @@ def offset_needed_seconds(window_seconds: float) -> float:
 class _Job:
     """One request stream on one load host: its plan and where its files are, there and here."""
 
-    host: LoadHost
+    host: SshHost
     stream: RequestStream
     plan: loadgen.StreamPlan
     remote: dict[str, str]  # summary, db, rusage (on the host)
@@ -71,7 +84,7 @@ class _Done:
 class SpreadDriver(PhaseDriver):
     """PhaseDriver whose load generators run on the load hosts."""
 
-    hosts: tuple[LoadHost, ...] = ()
+    hosts: tuple[SshHost, ...] = ()
 
     def _jobs(
         self,
@@ -109,7 +122,7 @@ class SpreadDriver(PhaseDriver):
         """The load generators each stream is split over: every process of every host."""
         return sum(h.spec.processes for h in self.hosts)
 
-    def _prepare(self, host: LoadHost, jobs: Sequence[_Job], streams) -> ClockOffset:
+    def _prepare(self, host: SshHost, jobs: Sequence[_Job], streams) -> ClockOffset:
         """The host's phase folder emptied, the request bodies copied, its clock offset."""
         mine = [j for j in jobs if j.host is host]
         folder = mine[0].remote["json"].rsplit("/", 1)[0]
@@ -354,7 +367,7 @@ class SpreadDriver(PhaseDriver):
         )
 
 
-def _leftovers(host: LoadHost) -> int | None:
+def _leftovers(host: SshHost) -> int | None:
     """Processes of ours still running on the host (killed); None when it cannot be asked."""
     try:
         return host.kill_ours()
@@ -363,16 +376,24 @@ def _leftovers(host: LoadHost) -> int | None:
 
 
 def open_hosts(
-    inventory: Inventory, oha: Path, launcher: Path, progress=lambda _: None
-) -> tuple[tuple[LoadHost, ...], Topology]:
+    inventory: Inventory,
+    oha: Path,
+    launcher: Path,
+    progress=lambda _: None,
+    server: ServerHostSession | None = None,
+) -> tuple[tuple[SshHost, ...], Topology]:
     """Every load host connected, checked and given the same load generator and launcher as
-    this machine's (SHA-256 checked on arrival), with its machine record and the link's RTT;
-    or one line naming the host and why it cannot take part (nothing is left open then)."""
+    this machine's (SHA-256 checked on arrival), with its machine record and the link's RTT
+    (measured from the server host: `server`'s agent when it has a host of its own); or one line
+    naming the host and why it cannot take part (nothing is left open then)."""
     began = time.perf_counter()
     hosts = remote.connect_all(inventory.load, inventory.path)
+    rtt_from = server.host.rtt_seconds if server is not None else remote.tcp_rtt_seconds
     try:
         records = [
-            HostRecord(
+            server.record()
+            if server is not None
+            else HostRecord(
                 name="server",
                 role="server",
                 address=inventory.server_address,
@@ -387,20 +408,8 @@ def open_hosts(
                     f"{inventory.path} [[load]] {host.name}: cannot run this machine's load "
                     f"generator: {refusal}"
                 )
-            if host.spec.cpus and (
-                missing := [c for c in host.spec.cpus if c >= machine.cpu_count]
-            ):
-                raise HarnessError(
-                    f"{inventory.path} [[load]] {host.name}: field 'cpus': CPU(s) "
-                    f"{','.join(map(str, missing))} not on a host with {machine.cpu_count}"
-                )
-            if host.spec.cpus:
-                pinned = host.run(["taskset", "-c", ",".join(map(str, host.spec.cpus)), "true"])
-                if pinned.exit_status != 0:
-                    raise HarnessError(
-                        f"{inventory.path} [[load]] {host.name}: field 'cpus': taskset could not "
-                        f"pin to them there: {tail(pinned.stderr) or 'taskset missing?'}"
-                    )
+            table = f"{inventory.path} [[load]] {host.name}"
+            _check_cpus(host, table, host.spec.cpus, machine.cpu_count)
             copied = (host.install(launcher, LAUNCHER_NAME), host.install(oha, OHA_NAME))
             trial = host.run([f"{host.bin_dir}/{OHA_NAME}", "--version"])
             if trial.exit_status != 0:
@@ -408,7 +417,7 @@ def open_hosts(
                     f"{inventory.path} [[load]] {host.name}: the copied load generator does not "
                     f"start there: {tail(trial.stderr)}"
                 )
-            rtt = remote.tcp_rtt_seconds(host.spec.address, host.spec.port)
+            rtt = rtt_from(host.spec.address, host.spec.port)
             records.append(
                 HostRecord(
                     name=host.name,
@@ -433,11 +442,11 @@ def open_hosts(
         inventory=inventory.path,
         transport=remote.transport_name(),
         hosts=tuple(records),
-        setup_seconds=time.perf_counter() - began,
+        setup_seconds=time.perf_counter() - began + (server.setup_seconds if server else 0.0),
     )
 
 
-def close_hosts(hosts: Sequence[LoadHost]) -> int | None:
+def close_hosts(hosts: Sequence[SshHost]) -> int | None:
     """Kill whatever of the harness's still runs on each host and close the connections: how many
     processes were found (None when some host could not be asked)."""
     found: int | None = 0
@@ -449,3 +458,183 @@ def close_hosts(hosts: Sequence[LoadHost]) -> int | None:
             found = None
         host.close()
     return found
+
+
+# --- a server host of its own -------------------------------------------------------------------
+
+
+def _check_cpus(ssh: SshHost, table: str, cpus: tuple[int, ...] | None, cpu_count: int) -> None:
+    """The inventory's CPUs exist on the host and taskset can pin to them there."""
+    if not cpus:
+        return
+    if missing := [c for c in cpus if c >= cpu_count]:
+        raise HarnessError(
+            f"{table}: field 'cpus': CPU(s) {','.join(map(str, missing))} not on a host with "
+            f"{cpu_count}"
+        )
+    pinned = ssh.run(["taskset", "-c", ",".join(map(str, cpus)), "true"])
+    if pinned.exit_status != 0:
+        raise HarnessError(
+            f"{table}: field 'cpus': taskset could not pin to them there: "
+            f"{tail(pinned.stderr) or 'taskset missing?'}"
+        )
+
+
+class _Installer:
+    """Copies each program the agent is asked to start into the server host's bin folder, once
+    per content (SHA-256 checked there), after checking the host can run it; remembers what it
+    copied for the topology record."""
+
+    def __init__(self, ssh: SshHost, machine: HostMachine, copied: list[CopiedFile]):
+        self.ssh = ssh
+        self.machine = machine
+        self.copied = copied
+        self.known: dict[tuple[str, int, int], str] = {}
+
+    def add(self, local: Path, remote_path: str) -> None:
+        stat = local.stat()
+        self.known[(os.fspath(local.resolve()), stat.st_mtime_ns, stat.st_size)] = remote_path
+
+    def __call__(self, local: Path) -> str:
+        try:
+            stat = local.stat()
+        except OSError as exc:
+            raise ServerFailure(f"{self.ssh.label}: {local} cannot be copied: {exc}") from exc
+        key = (os.fspath(local.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key in self.known:
+            return self.known[key]
+        refusal = remote.can_run(self.machine, (local,))
+        if refusal:
+            raise ServerFailure(f"{self.ssh.label} cannot run {local.name}: {refusal}")
+        digest = hashlib.sha256(local.read_bytes()).hexdigest()
+        try:
+            copied = self.ssh.install(local, f"{digest[:12]}-{local.name}")
+        except HarnessError as exc:
+            raise ServerFailure(str(exc)) from exc
+        self.copied.append(copied)
+        self.known[key] = f"{self.ssh.bin_dir}/{copied.name}"
+        return self.known[key]
+
+
+@dataclass
+class ServerHostSession:
+    """A server host of its own, open: its SSH connection, the agent measuring servers there
+    (hosting.RemoteServerHost), its machine record and what was copied to it."""
+
+    inventory: Inventory
+    ssh: SshHost
+    host: hosting.RemoteServerHost
+    machine: HostMachine
+    copied: list[CopiedFile]
+    rtt_seconds: float | None
+    setup_seconds: float
+
+    def record(self) -> HostRecord:
+        return HostRecord(
+            name=self.ssh.name,
+            role="server",
+            address=self.inventory.server_address,
+            cpus=self.inventory.server_cpus,
+            machine=self.machine,
+            rtt_seconds=self.rtt_seconds,
+            copied=tuple(self.copied),
+        )
+
+    def close(self) -> None:
+        """Stop what the agent still runs and end it (its end of input); the connection stays
+        for close_hosts' check for leftovers."""
+        with contextlib.suppress(ServerFailure):
+            self.host.stop_all()
+        self.host.close()
+
+
+def open_server_host(
+    inventory: Inventory, launcher: Path, package_folder: Path, progress=lambda _: None
+) -> ServerHostSession:
+    """The server host connected, checked (it can run this machine's launcher; the CPUs exist),
+    given the launcher and the harness's package (SHA-256 checked), and its agent started; or one
+    line naming the host and why not (nothing is left open then)."""
+    spec = inventory.server_host
+    assert spec is not None
+    began = time.perf_counter()
+    table = f"{inventory.path} [server] {spec.name}"
+    ssh = remote.connect(spec, inventory.path, "server")
+    try:
+        machine = ssh.machine()
+        refusal = remote.can_run(machine, (launcher,))
+        if refusal:
+            raise HarnessError(f"{table}: cannot run this machine's launcher: {refusal}")
+        _check_cpus(ssh, table, inventory.server_cpus, machine.cpu_count)
+        package = remote.agent_package(package_folder)
+        copied = [ssh.install(launcher, LAUNCHER_NAME), ssh.install(package)]
+        channel = remote.open_agent(ssh, inventory.server_python, copied[1])
+        installer = _Installer(ssh, machine, copied)
+        installer.add(launcher, f"{ssh.bin_dir}/{LAUNCHER_NAME}")
+        host = hosting.RemoteServerHost(spec.name, channel, installer)
+        rtt = remote.tcp_rtt_seconds(spec.address, spec.port)
+    except BaseException:
+        ssh.close()
+        raise
+    progress(
+        f"server host {spec.name}: {machine.cpu_model}, {machine.cpu_count} CPU(s), "
+        f"{machine.libc}; RTT {'?' if rtt is None else f'{rtt * 1e3:.2f} ms'}; launcher and "
+        "harness agent copied, checksums match; agent running"
+    )
+    return ServerHostSession(
+        inventory, ssh, host, machine, copied, rtt, time.perf_counter() - began
+    )
+
+
+@dataclass
+class OpenHosts:
+    """Every host of an inventory, open for a run: the load hosts, a server host of its own when
+    the inventory has one, and the topology they make."""
+
+    load: tuple[SshHost, ...]
+    topology: Topology
+    server: ServerHostSession | None = None
+
+    @property
+    def server_host(self) -> hosting.ServerHost:
+        return self.server.host if self.server is not None else hosting.LOCAL
+
+    def settings(self, settings: ServerSettings, inventory: Inventory) -> ServerSettings:
+        """Servers listen on the server host's address; the load generators' CPUs are the load
+        hosts' own. On a server host of its own the servers' CPUs are its (all of them unless the
+        inventory says), one worker each."""
+        settings = replace(settings, listen_address=inventory.server_address, loadgen_cpus=None)
+        if self.server is None:
+            return settings
+        cpus = inventory.server_cpus or tuple(range(self.server.machine.cpu_count))
+        return replace(settings, server_cpus=cpus, parallelism=len(cpus))
+
+    def driver(self, oha: Path, settings: ServerSettings) -> SpreadDriver:
+        return SpreadDriver(oha, settings, read_stat=self.server_host.read_stat, hosts=self.load)
+
+    def close(self) -> Topology:
+        """Stop the agent, kill whatever of ours still runs on any host, close every connection:
+        the topology with what was found left running and everything copied to the server host."""
+        if self.server is None:
+            return replace(self.topology, left_running=close_hosts(self.load))
+        self.server.close()
+        left = close_hosts((*self.load, self.server.ssh))
+        hosts = (self.server.record(), *self.topology.hosts[1:])
+        return replace(self.topology, hosts=hosts, left_running=left)
+
+
+def open_all(
+    inventory: Inventory, oha: Path, launcher: Path, package_folder: Path, progress=lambda _: None
+) -> OpenHosts:
+    """The server host (when it is not this machine), then every load host; one line naming the
+    host that cannot take part, and nothing left open, otherwise."""
+    server = None
+    if inventory.server_host is not None:
+        server = open_server_host(inventory, launcher, package_folder, progress)
+    try:
+        load, topology = open_hosts(inventory, oha, launcher, progress, server)
+    except BaseException:
+        if server is not None:
+            server.close()
+            close_hosts((server.ssh,))
+        raise
+    return OpenHosts(load, topology, server)

@@ -187,7 +187,7 @@ def test_methodology_lists_every_host_with_its_machine_link_and_checked_binaries
     assert facts["Setup before the first workload"] == "3.2 s"
     # six phases (three a side) at 1, 2 and 4 s each: median 2 s, max 4 s
     assert facts["Multi-host overhead per phase"].startswith("median 2 s, max 4 s over 6 phases")
-    assert facts["Left running on the load hosts after the run"] == "none (checked)"
+    assert facts["Left running on the hosts after the run"] == "none (checked)"
 
 
 def test_a_server_host_without_cpus_in_the_inventory_is_not_said_to_use_all():
@@ -202,7 +202,7 @@ def test_methodology_states_what_was_left_running_or_that_a_host_could_not_be_as
     def left(count):
         hosts = methodology_hosts(page_of(multi_host_run(topology(left_running=count))))
         facts = dict(re.findall(r'<th scope="row">(.*?)</th><td>(.*?)</td>', hosts))
-        return facts["Left running on the load hosts after the run"]
+        return facts["Left running on the hosts after the run"]
 
     assert left(2) == "2 processes of the harness&#39;s found and killed"
     assert left(None) == "unknown: a host could not be asked"
@@ -373,3 +373,37 @@ def test_the_server_cpus_line_sends_the_reader_to_the_load_hosts():
     assert "load generator unpinned (the harness CPUs, inherited)" in cpus_text(one)
     spread = dataclasses.replace(one, listen_address="10.201.1.1")
     assert "load generator on the load hosts (Methodology lists them)" in cpus_text(spread)
+
+
+def test_a_server_host_of_its_own_is_named_with_its_machine_and_what_was_copied():
+    """`[server] user = ...`: the servers ran on another host, measured there by the agent."""
+    topo = topology()
+    machine_of = topo.hosts[1].machine
+    server = replace(
+        topo.hosts[0],
+        name="srv",
+        cpus=None,
+        machine=replace(machine_of, hostname="srv-vm"),
+        rtt_seconds=0.00021,
+        copied=topo.hosts[1].copied[:1],
+    )
+    run = multi_host_run(replace(topo, hosts=(server, *topo.hosts[1:])))
+    assert brief.build_brief(analyse(run)).topology == (
+        "Load came from 2 other hosts (load-1, load-2; RTT 0.05 ms median); the servers ran on "
+        "server host srv at 10.201.1.1, measured there by the harness's agent."
+    )
+    hosts = methodology_hosts(page_of(run))
+    row, *_ = rows(hosts.split("<tbody>", 1)[1].split("</tbody>", 1)[0])
+    assert row == [
+        "srv",
+        "server (a host of its own; the harness&#39;s agent measured the servers there)",
+        "10.201.1.1",
+        "all (one worker each)",
+        "Load CPU @ 2.5GHz, 4 CPUs, 16 GiB (srv-vm)",
+        "6.1.0-load",
+        "x86_64, glibc 2.36",
+        "kvm-clock",
+        "0.2 %",
+        "0.21 ms",
+        "gorust-spawn sha256 abababababab… (879 KiB), checked on arrival",
+    ]

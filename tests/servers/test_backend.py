@@ -384,7 +384,9 @@ def test_a_back_end_dying_mid_phase_fails_that_phase_naming_it_and_the_rest_goes
     assert [p.ok for p in impl.phases if p.replicate == 2] == [True]
 
 
-def test_a_unix_socket_back_end_is_reached_stopped_after_its_front_and_its_file_removed(tmp_path, oha, launcher):
+def test_a_unix_socket_back_end_is_reached_stopped_after_its_front_and_its_file_removed(
+    tmp_path, oha, launcher
+):
     workload = pair_workload(transport="unix", direct=False)
     front_state = tmp_path / "front.state"
     front = script(tmp_path, FRONT, "front", mode="ok", state=str(front_state))
@@ -397,7 +399,7 @@ def test_a_unix_socket_back_end_is_reached_stopped_after_its_front_and_its_file_
     )
     with server:
         assert server.backend is not None and server.backend.socket_path is not None
-        socket_file = server.backend.socket_path
+        socket_file = Path(server.backend.socket_path)
         assert socket_file.is_socket()
         status, _, body = lifecycle.http_call(server.base_url + "/items?n=3")
         assert (status, body) == (200, b"answer to /items?n=3")

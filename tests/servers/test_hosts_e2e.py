@@ -28,7 +28,7 @@ pytestmark = pytest.mark.skipif(
 
 # Listens where the harness says (HARNESS_LISTEN_ADDRESS), answers in one write (no Nagle stall).
 STAND_IN = r"""
-import os, sys
+import os, socketserver, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Handler(BaseHTTPRequestHandler):
@@ -44,6 +44,12 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     request_queue_size = 1024  # socketserver's 5 would drop the load generator's SYNs
+
+    def server_bind(self):
+        # HTTPServer's own asks DNS for its address's name (socket.getfqdn): in a namespace with
+        # no resolver that waits 10 s for the timeouts.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
 
 address = os.environ.get("HARNESS_LISTEN_ADDRESS") or "127.0.0.1"
 httpd = Server((address, int(sys.argv[2])), Handler)
@@ -109,7 +115,7 @@ def ours_in(lab, host) -> list[str]:
             cmdline = " ".join(psutil.Process(pid).cmdline())
         except psutil.Error:
             continue
-        if "/bin/oha" in cmdline or "gorust-spawn" in cmdline:
+        if any(mark in cmdline for mark in ("/bin/oha", "gorust-spawn", "harness-agent-")):
             found.append(cmdline)
     return found
 
@@ -203,4 +209,128 @@ def test_a_load_host_that_dies_mid_phase_fails_its_phases_and_leaves_nothing(tmp
         for host in lab.hosts:
             assert ours_in(lab, host) == []
         assert lab.namespace_pids(victim) == []
+    assert not lab.exists()
+
+
+def phases_measured(workload: dict) -> list[dict]:
+    return [
+        p
+        for impl in workload["implementations"]
+        for p in impl["phases"]
+        if p["offered_rps"] is not None and p["replicate"] is not None
+    ]
+
+
+def test_the_server_on_a_host_of_its_own_measured_there_by_the_agent(tmp_path, monkeypatch):
+    """Server host load-1 (a namespace reached over SSH, the agent measuring there), load from
+    load-2: three machines' roles, this one only orchestrating."""
+    workloads(tmp_path)
+    with netns_lab(2, tmp_path / "lab", routed=True) as lab:
+        server_host, _load = lab.hosts
+        inventory = tmp_path / "hosts.toml"
+        inventory.write_text(
+            lab.inventory_toml(work_dir_root=tmp_path / "remote", server_host=server_host)
+        )
+        code = scripted.run_cli(run_argv(tmp_path, inventory), monkeypatch)
+        run = saved_run(tmp_path)
+        (workload,) = run["workloads"]
+        assert code == 0, workload.get("error")
+
+        topology = run["topology"]
+        server, load = topology["hosts"]
+        assert (server["role"], server["name"], server["address"]) == (
+            "server",
+            "load-1",
+            server_host.address,
+        )
+        assert server["machine"]["cpu_count"] == os.cpu_count() and server["rtt_seconds"]
+        copied = {c["name"] for c in server["copied"]}
+        assert "gorust-spawn" in copied
+        assert any(n.startswith("harness-agent-") and n.endswith(".zip") for n in copied)
+        assert any(n.endswith("-run") for n in copied), copied  # the server programs
+        assert load["name"] == "load-2" and load["rtt_seconds"] is not None  # from the server host
+        assert topology["left_running"] == 0
+        # Servers listened on the server host's address: only a process in its namespace can.
+        assert run["config"]["server"]["listen_address"] == server_host.address
+        assert run["config"]["server"]["server_cpus"] == list(range(os.cpu_count() or 1))
+
+        fixed = phases_measured(workload)
+        assert fixed, workload
+        for phase in fixed:
+            assert phase["ok"], phase["error"]
+            assert [s["host"] for s in phase["load_hosts"]] == ["load-2"]
+            # Read on the server host by the agent: CPU over the window, the phase's own peak.
+            assert phase["server_user_seconds"] + phase["server_sys_seconds"] > 0
+            assert phase["server_peak_rss_bytes"] > 0
+            assert phase["server_samples"], "no psutil samples came back from the server host"
+        for host in lab.hosts:
+            assert ours_in(lab, host) == []
+    assert not lab.exists()
+
+
+def test_a_server_host_that_dies_mid_phase_fails_what_is_left_and_leaves_nothing(
+    tmp_path, monkeypatch
+):
+    workloads(tmp_path)
+    with netns_lab(2, tmp_path / "lab", routed=True) as lab:
+        server_host, load_host = lab.hosts
+        inventory = tmp_path / "hosts.toml"
+        inventory.write_text(
+            lab.inventory_toml(work_dir_root=tmp_path / "remote", server_host=server_host)
+        )
+        killed = threading.Event()
+
+        def kill_when_loaded() -> None:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not killed.is_set():
+                if any("/bin/oha" in c and "-q" in c for c in ours_in(lab, load_host)):
+                    time.sleep(0.5)  # mid-phase
+                    lab.kill_host(server_host)
+                    killed.set()
+                    return
+                time.sleep(0.05)
+
+        watcher = threading.Thread(target=kill_when_loaded, daemon=True)
+        watcher.start()
+        code = scripted.run_cli(run_argv(tmp_path, inventory), monkeypatch)
+        watcher.join(timeout=5)
+        assert killed.is_set(), "the load host was never seen under load"
+        run = saved_run(tmp_path)
+        (workload,) = run["workloads"]
+        assert code != 0
+        failed = [p for impl in workload["implementations"] for p in impl["phases"] if not p["ok"]]
+        assert failed
+        assert all(
+            "server host load-1" in (p["error"] or "") or "server died" in (p["error"] or "")
+            for p in failed
+        ), [p["error"] for p in failed]
+        assert run["topology"]["left_running"] is None  # load-1 could not be asked any more
+        for host in lab.hosts:
+            assert ours_in(lab, host) == []
+        assert lab.namespace_pids(server_host) == []
+    assert not lab.exists()
+
+
+def test_a_server_host_whose_python_cannot_run_the_agent_is_refused_in_one_line(
+    tmp_path, monkeypatch, capsys
+):
+    workloads(tmp_path)
+    with netns_lab(2, tmp_path / "lab", routed=True) as lab:
+        inventory = tmp_path / "hosts.toml"
+        inventory.write_text(
+            lab.inventory_toml(
+                work_dir_root=tmp_path / "remote",
+                server_host=lab.hosts[0],
+                python="/nowhere/python3",
+            )
+        )
+        code = scripted.run_cli(run_argv(tmp_path, inventory), monkeypatch)
+        err = capsys.readouterr().err
+        assert code != 0
+        lines = [line for line in err.splitlines() if "server host load-1" in line]
+        assert lines and "/nowhere/python3 cannot run the harness's agent" in lines[0], err
+        assert "Python 3.11+ with psutil" in lines[0]
+        assert not (tmp_path / "results" / "latest.json").exists()  # refused before measuring
+        for host in lab.hosts:
+            assert ours_in(lab, host) == []
     assert not lab.exists()

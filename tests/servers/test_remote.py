@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import HarnessError
-from harness.model import HostMachine, LoadHostSpec
+from harness.model import HostMachine, HostSpec
 from harness.servers import remote
 
 PROBE = """load-7
@@ -93,9 +93,7 @@ def test_a_host_that_cannot_run_the_binaries_is_refused_with_the_reason(tmp_path
 def test_an_unreachable_host_is_one_line_naming_the_inventory_and_host(tmp_path):
     closed = remote.tcp_rtt_seconds("127.0.0.1", 9, samples=1)
     assert closed is None  # nothing listens on the discard port here
-    spec = LoadHostSpec(
-        name="load-9", address="127.0.0.1", user="bench", port=9, shares_server=True
-    )
+    spec = HostSpec(name="load-9", address="127.0.0.1", user="bench", port=9, shares_server=True)
     with pytest.raises(HarnessError) as caught:
         remote.connect_all([spec], "hosts.toml")
     message = str(caught.value)

@@ -32,7 +32,7 @@ from harness.model import (
     ServerSpec,
     Workload,
 )
-from harness.servers import lifecycle, loadgen
+from harness.servers import hosting, lifecycle, loadgen
 from harness.servers.lifecycle import ServerFailure
 from harness.servers.protocol import ServerRunner as _ServerRunner
 from harness.servers.protocol import choose_rates, default_settings, rate_order
@@ -260,7 +260,7 @@ def ports(monkeypatch):
         handed_out.append(port)
         return port
 
-    monkeypatch.setattr(lifecycle, "free_port", recording_free_port)
+    monkeypatch.setattr(hosting, "free_port", recording_free_port)
     yield handed_out
     me = psutil.Process()
     left = wait_gone([c.pid for c in me.children(recursive=True)], timeout=3.0)

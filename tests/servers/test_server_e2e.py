@@ -29,7 +29,7 @@ from harness.build.builder import Builder
 from harness.measure.launcher import SubprocessExecutor, available_cpus, ensure_launcher
 from harness.measure.race import RACE_BUILD
 from harness.model import RunConfig
-from harness.servers import lifecycle, loadgen, transport
+from harness.servers import hosting, lifecycle, loadgen, transport
 from harness.servers.protocol import ServerRunner, default_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,7 +118,7 @@ def test_quick_run_of_the_real_servers(workload, builds, tmp_path, monkeypatch):
         ports.append(real_free_port(address))
         return ports[-1]
 
-    monkeypatch.setattr(lifecycle, "free_port", recording_free_port)
+    monkeypatch.setattr(hosting, "free_port", recording_free_port)
     server_cpus, loadgen_cpus = cpus()
     settings = dataclasses.replace(
         default_settings("quick", f"oha {loadgen.OHA_VERSION}", server_cpus, loadgen_cpus),

@@ -17,7 +17,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.measure.launcher import SubprocessExecutor
-from harness.model import LoadHostSpec
+from harness.model import HostSpec
 from harness.servers.protocol import ServerRunner
 from harness.servers.remote import ClockOffset, Completed
 from harness.servers.spread import LAUNCHER_NAME, OHA_NAME, SpreadDriver
@@ -44,13 +44,13 @@ eval exec {oha} $out
 
 
 class FakeHost:
-    """A load host that is this machine: what remote.LoadHost does over SSH, done here."""
+    """A load host that is this machine: what remote.SshHost does over SSH, done here."""
 
     def __init__(
         self, name: str, folder: Path, oha: Path, launcher: Path, die_after=None, processes=1
     ):
         folder.mkdir(parents=True, exist_ok=True)
-        self.spec = LoadHostSpec(
+        self.spec = HostSpec(
             name=name,
             address="127.0.0.1",
             user="me",
