@@ -109,6 +109,37 @@ def add_workload(
         script.chmod(0o755)
 
 
+HELLO_SERVER_TABLE = """
+[server]
+health = "/health"
+
+[[server.requests]]
+name = "hello"
+method = "GET"
+path = "/hello"
+share = 1.0
+expect_status = 200
+"""
+
+
+def add_stand_in_server(tmp_path: Path, stand_in: str, name: str = "hello-http") -> Path:
+    """A server workload whose Go and Rust "builds" both run the Python `stand_in` script with
+    `--port N` (it must answer GET /health and /hello): its workloads folder."""
+    folder = tmp_path / "workloads"
+    script = tmp_path / f"{name}-stand-in.py"
+    script.write_text(stand_in)
+    add_workload(
+        folder,
+        name,
+        go=f'exec {sys.executable} {script} "$@"',
+        kind="server",
+        category="server",
+        args=("--port", "{port}"),
+        extra=HELLO_SERVER_TABLE,
+    )
+    return folder
+
+
 def recorded_pids(workloads_dir: Path) -> list[int]:
     path = workloads_dir / "pids"
     return [int(line) for line in path.read_text().split()] if path.exists() else []

@@ -437,6 +437,9 @@ def agent_package(folder: Path) -> Path:
         partial = target.with_name(target.name + ".partial")
         partial.write_bytes(data)
         partial.replace(target)
+        for stale in folder.glob("harness-agent-*.zip"):  # an older harness's
+            if stale != target:
+                stale.unlink(missing_ok=True)
     return target
 
 

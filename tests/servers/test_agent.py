@@ -93,19 +93,7 @@ def agent(tmp_path):
 
 
 def workload(tmp_path: Path):
-    script = tmp_path / "stand_in.py"
-    script.write_text(STAND_IN)
-    folder = tmp_path / "workloads"
-    scripted.add_workload(
-        folder,
-        "hello-http",
-        go=f'exec {sys.executable} {script} "$@"',
-        kind="server",
-        category="server",
-        args=("--port", "{port}"),
-        extra='[server]\nhealth = "/health"\n\n[[server.requests]]\nname = "hello"\n'
-        'method = "GET"\npath = "/hello"\nshare = 1.0\nexpect_status = 200\n',
-    )
+    folder = scripted.add_stand_in_server(tmp_path, STAND_IN)
     return load_manifest(folder / "hello-http.toml"), folder
 
 
@@ -115,9 +103,13 @@ def build_of(folder: Path, impl) -> BuildRecord:
 
 
 def test_the_package_is_reproducible_and_the_agent_runs_the_copy(tmp_path, agent):
+    stale = tmp_path / "other" / "harness-agent-000000000000.zip"  # an older harness's
+    stale.parent.mkdir()
+    stale.write_bytes(b"old")
     again = remote.agent_package(tmp_path / "other")
     first = next((tmp_path / "bin").glob("harness-agent-*.zip"))
     assert first.name == again.name and first.read_bytes() == again.read_bytes()
+    assert list(again.parent.iterdir()) == [again]
     hello = agent.call("hello")
     assert hello["harness"].startswith(str(first))  # the copy, not the installed harness
     assert tuple(hello["python"][:2]) >= remote.MIN_AGENT_PYTHON
@@ -140,7 +132,7 @@ def test_a_server_started_through_the_agent_is_measured_there(tmp_path, agent, l
         assert lifecycle.http_call(server.base_url + "/hello")[2] == b"hello"
         process = server.process
         # The pid is the server's own on its host: the launcher forked it there.
-        assert psutil.Process(process.pid).cmdline()[1].endswith("stand_in.py")
+        assert psutil.Process(process.pid).cmdline()[1].endswith("stand-in.py")
         # Its start on this machine's clock (from the agent's own, within half a round trip).
         assert before <= process.started <= after
         watch = ServerWatch(server, 0.05, agent.read_stat)

@@ -1,14 +1,14 @@
 """`harness run --hosts` for real: load hosts are network namespaces with their own sshd
 (tests/netns_hosts.py), reached over SSH with keys and host keys made for the test; the server
-runs here, listening on the lab's address. Only the Go/Rust build is replaced (a stand-in server
-script), so the SSH, copy, agreed start, merge and clean-up paths are the product's own."""
+runs here, listening on the lab's address, or on a namespace of its own through the harness's
+agent there. Only the Go/Rust build is replaced (a stand-in server script), so the SSH, copy,
+agent, agreed start, merge and clean-up paths are the product's own."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import sys
 import threading
 import time
 from pathlib import Path
@@ -58,33 +58,9 @@ print(f"listening {address}:{sys.argv[2]}", flush=True)
 httpd.serve_forever()
 """
 
-SERVER_TABLE = """
-[server]
-health = "/health"
-
-[[server.requests]]
-name = "hello"
-method = "GET"
-path = "/hello"
-share = 1.0
-expect_status = 200
-"""
-
 
 def workloads(tmp_path: Path) -> Path:
-    folder = tmp_path / "workloads"
-    script = tmp_path / "stand_in.py"
-    script.write_text(STAND_IN)
-    scripted.add_workload(
-        folder,
-        "hello-http",
-        go=f'exec {sys.executable} {script} "$@"',
-        kind="server",
-        category="server",
-        args=("--port", "{port}"),
-        extra=SERVER_TABLE,
-    )
-    return folder
+    return scripted.add_stand_in_server(tmp_path, STAND_IN)
 
 
 def run_argv(tmp_path: Path, inventory: Path, rates: str = "40") -> list[str]:
@@ -173,30 +149,36 @@ def test_load_from_two_hosts_over_ssh(tmp_path, monkeypatch):
     assert not lab.exists()
 
 
+def run_killing_mid_phase(tmp_path, monkeypatch, lab, inventory, loaded, victim):
+    """`harness run --hosts`, killing `victim` (every process in its namespace) half a second
+    after `loaded` is seen running its load generator: (exit code, the saved run)."""
+    killed = threading.Event()
+
+    def kill_when_loaded() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not killed.is_set():
+            if any("/bin/oha" in c and "-q" in c for c in ours_in(lab, loaded)):
+                time.sleep(0.5)  # mid-phase
+                lab.kill_host(victim)
+                killed.set()
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=kill_when_loaded, daemon=True)
+    watcher.start()
+    code = scripted.run_cli(run_argv(tmp_path, inventory), monkeypatch)
+    watcher.join(timeout=5)
+    assert killed.is_set(), f"{loaded.name} was never seen under load"
+    return code, saved_run(tmp_path)
+
+
 def test_a_load_host_that_dies_mid_phase_fails_its_phases_and_leaves_nothing(tmp_path, monkeypatch):
     workloads(tmp_path)
     with netns_lab(2, tmp_path / "lab") as lab:
         inventory = tmp_path / "hosts.toml"
         inventory.write_text(lab.inventory_toml(work_dir_root=tmp_path / "remote"))
         victim = lab.hosts[1]
-        killed = threading.Event()
-
-        def kill_when_loaded() -> None:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not killed.is_set():
-                if any("/bin/oha" in c and "-q" in c for c in ours_in(lab, victim)):
-                    time.sleep(0.5)  # mid-phase
-                    lab.kill_host(victim)
-                    killed.set()
-                    return
-                time.sleep(0.05)
-
-        watcher = threading.Thread(target=kill_when_loaded, daemon=True)
-        watcher.start()
-        code = scripted.run_cli(run_argv(tmp_path, inventory), monkeypatch)
-        watcher.join(timeout=5)
-        assert killed.is_set(), "the load host was never seen under load"
-        run = saved_run(tmp_path)
+        code, run = run_killing_mid_phase(tmp_path, monkeypatch, lab, inventory, victim, victim)
         (workload,) = run["workloads"]
         assert code != 0
         phases = [p for impl in workload["implementations"] for p in impl["phases"]]
@@ -278,24 +260,9 @@ def test_a_server_host_that_dies_mid_phase_fails_what_is_left_and_leaves_nothing
         inventory.write_text(
             lab.inventory_toml(work_dir_root=tmp_path / "remote", server_host=server_host)
         )
-        killed = threading.Event()
-
-        def kill_when_loaded() -> None:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not killed.is_set():
-                if any("/bin/oha" in c and "-q" in c for c in ours_in(lab, load_host)):
-                    time.sleep(0.5)  # mid-phase
-                    lab.kill_host(server_host)
-                    killed.set()
-                    return
-                time.sleep(0.05)
-
-        watcher = threading.Thread(target=kill_when_loaded, daemon=True)
-        watcher.start()
-        code = scripted.run_cli(run_argv(tmp_path, inventory), monkeypatch)
-        watcher.join(timeout=5)
-        assert killed.is_set(), "the load host was never seen under load"
-        run = saved_run(tmp_path)
+        code, run = run_killing_mid_phase(
+            tmp_path, monkeypatch, lab, inventory, load_host, server_host
+        )
         (workload,) = run["workloads"]
         assert code != 0
         failed = [p for impl in workload["implementations"] for p in impl["phases"] if not p["ok"]]
