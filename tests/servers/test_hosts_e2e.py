@@ -100,53 +100,13 @@ def saved_run(tmp_path: Path) -> dict:
     return json.loads((tmp_path / "results" / "latest.json").read_text())
 
 
-def test_load_from_two_hosts_over_ssh(tmp_path, monkeypatch):
-    workloads(tmp_path)
-    with netns_lab(2, tmp_path / "lab") as lab:
-        inventory = tmp_path / "hosts.toml"
-        inventory.write_text(lab.inventory_toml(work_dir_root=tmp_path / "remote"))
-        code = scripted.run_cli(run_argv(tmp_path, inventory), monkeypatch)
-        run = saved_run(tmp_path)
-        (workload,) = run["workloads"]
-        assert code == 0, workload.get("error")
-
-        topology = run["topology"]
-        assert [h["role"] for h in topology["hosts"]] == ["server", "load", "load"]
-        assert topology["hosts"][0]["address"] == lab.server_address
-        oha = loadgen.find_oha(ROOT / "tools")
-        digest = hashlib.sha256(oha.read_bytes()).hexdigest()
-        for record, host in zip(topology["hosts"][1:], lab.hosts, strict=True):
-            assert record["address"] == host.address
-            assert {c["name"]: c["sha256"] for c in record["copied"]}["oha"] == digest
-            assert record["machine"]["cpu_count"] == os.cpu_count()
-            assert record["rtt_seconds"] is not None
-        assert topology["left_running"] == 0
-        assert run["config"]["server"]["listen_address"] == lab.server_address
-
-        fixed = [
-            p
-            for impl in workload["implementations"]
-            for p in impl["phases"]
-            if p["offered_rps"] is not None and p["replicate"] is not None
-        ]
-        assert fixed, workload
-        for phase in fixed:
-            assert phase["ok"], phase["error"]
-            shares = phase["load_hosts"]
-            assert [s["host"] for s in shares] == ["load-1", "load-2"]
-            assert all(s["offered_rps"] == 20.0 for s in shares)
-            assert (
-                sum(s["responses"] for s in shares) + phase["request_counts"]["unsent"]
-                == (phase["latency"]["count"])
-            )
-            for share in shares:
-                assert (
-                    abs(share["clock_offset_seconds"]) <= share["clock_uncertainty_seconds"] + 1e-3
-                )
-                assert share["left_running"] == 0
-        for host in lab.hosts:
-            assert ours_in(lab, host) == []
-    assert not lab.exists()
+def phases_measured(workload: dict) -> list[dict]:
+    return [
+        p
+        for impl in workload["implementations"]
+        for p in impl["phases"]
+        if p["offered_rps"] is not None and p["replicate"] is not None
+    ]
 
 
 def run_killing_mid_phase(tmp_path, monkeypatch, lab, inventory, loaded, victim):
@@ -179,6 +139,11 @@ def test_a_load_host_that_dies_mid_phase_fails_its_phases_and_leaves_nothing(tmp
         inventory.write_text(lab.inventory_toml(work_dir_root=tmp_path / "remote"))
         victim = lab.hosts[1]
         code, run = run_killing_mid_phase(tmp_path, monkeypatch, lab, inventory, victim, victim)
+        # The servers ran here, listening on the lab's address of this machine.
+        assert [h["role"] for h in run["topology"]["hosts"]] == ["server", "load", "load"]
+        assert run["topology"]["hosts"][0]["address"] == lab.server_address
+        assert run["topology"]["hosts"][0]["machine"] is None  # the run's own Machine is it
+        assert run["config"]["server"]["listen_address"] == lab.server_address
         (workload,) = run["workloads"]
         assert code != 0
         phases = [p for impl in workload["implementations"] for p in impl["phases"]]
@@ -194,21 +159,14 @@ def test_a_load_host_that_dies_mid_phase_fails_its_phases_and_leaves_nothing(tmp
     assert not lab.exists()
 
 
-def phases_measured(workload: dict) -> list[dict]:
-    return [
-        p
-        for impl in workload["implementations"]
-        for p in impl["phases"]
-        if p["offered_rps"] is not None and p["replicate"] is not None
-    ]
-
-
-def test_the_server_on_a_host_of_its_own_measured_there_by_the_agent(tmp_path, monkeypatch):
+def test_the_server_on_a_host_of_its_own_load_from_two_hosts_over_ssh(tmp_path, monkeypatch):
     """Server host load-1 (a namespace reached over SSH, the agent measuring there), load from
-    load-2: three machines' roles, this one only orchestrating."""
+    load-2 and load-3 at rate/2 each: every role on a machine of its own, this one only
+    orchestrating. (A server on this machine with load from other hosts is the same load path;
+    the load host death test below runs it.)"""
     workloads(tmp_path)
-    with netns_lab(2, tmp_path / "lab", routed=True) as lab:
-        server_host, _load = lab.hosts
+    with netns_lab(3, tmp_path / "lab", routed=True) as lab:
+        server_host, *load_hosts = lab.hosts
         inventory = tmp_path / "hosts.toml"
         inventory.write_text(
             lab.inventory_toml(work_dir_root=tmp_path / "remote", server_host=server_host)
@@ -219,7 +177,7 @@ def test_the_server_on_a_host_of_its_own_measured_there_by_the_agent(tmp_path, m
         assert code == 0, workload.get("error")
 
         topology = run["topology"]
-        server, load = topology["hosts"]
+        server, *loads = topology["hosts"]
         assert (server["role"], server["name"], server["address"]) == (
             "server",
             "load-1",
@@ -230,7 +188,13 @@ def test_the_server_on_a_host_of_its_own_measured_there_by_the_agent(tmp_path, m
         assert "gorust-spawn" in copied
         assert any(n.startswith("harness-agent-") and n.endswith(".zip") for n in copied)
         assert any(n.endswith("-run") for n in copied), copied  # the server programs
-        assert load["name"] == "load-2" and load["rtt_seconds"] is not None  # from the server host
+        oha = loadgen.find_oha(ROOT / "tools")
+        digest = hashlib.sha256(oha.read_bytes()).hexdigest()
+        for record, host in zip(loads, load_hosts, strict=True):
+            assert (record["role"], record["address"]) == ("load", host.address)
+            assert {c["name"]: c["sha256"] for c in record["copied"]}["oha"] == digest
+            assert record["machine"]["cpu_count"] == os.cpu_count()
+            assert record["rtt_seconds"] is not None  # measured from the server host
         assert topology["left_running"] == 0
         # Servers listened on the server host's address: only a process in its namespace can.
         assert run["config"]["server"]["listen_address"] == server_host.address
@@ -240,7 +204,18 @@ def test_the_server_on_a_host_of_its_own_measured_there_by_the_agent(tmp_path, m
         assert fixed, workload
         for phase in fixed:
             assert phase["ok"], phase["error"]
-            assert [s["host"] for s in phase["load_hosts"]] == ["load-2"]
+            shares = phase["load_hosts"]
+            assert [s["host"] for s in shares] == ["load-2", "load-3"]
+            assert all(s["offered_rps"] == 20.0 for s in shares)
+            assert (
+                sum(s["responses"] for s in shares) + phase["request_counts"]["unsent"]
+                == (phase["latency"]["count"])
+            )
+            for share in shares:
+                assert (
+                    abs(share["clock_offset_seconds"]) <= share["clock_uncertainty_seconds"] + 1e-3
+                )
+                assert share["left_running"] == 0
             # Read on the server host by the agent: CPU over the window, the phase's own peak.
             assert phase["server_user_seconds"] + phase["server_sys_seconds"] > 0
             assert phase["server_peak_rss_bytes"] > 0

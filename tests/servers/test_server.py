@@ -351,7 +351,7 @@ def test_port_in_use_is_a_clear_error(tmp_path, oha, launcher, monkeypatch, port
         occupier.listen()
         port = occupier.getsockname()[1]
         ports.append(port)
-        monkeypatch.setattr(lifecycle, "free_port", lambda address="127.0.0.1": port)
+        monkeypatch.setattr(hosting, "free_port", lambda address="127.0.0.1": port)
         runner = ServerRunner(oha, settings(), tmp_path, launcher)
         script = fake_server(tmp_path, "ok")
         with pytest.raises(ServerFailure) as failure:
