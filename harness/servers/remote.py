@@ -483,21 +483,28 @@ class AgentChannel:
             _Loop.call(finish(), COMMAND_TIMEOUT_SECONDS + 5)
 
 
+def agent_argv(python: str, package: str, folder: str) -> list[str]:
+    """The command that starts the agent from the copied package: the host's Python, isolated
+    (-I), with the package first on its path."""
+    return [python, "-I", "-c", AGENT_BOOT, package, "--dir", folder]
+
+
+def agent_problem(hello: dict[str, Any], package: str) -> str | None:
+    """Why the agent that answered cannot measure for this harness, or None: its Python is too
+    old, or it ran a harness other than the copied package (one installed on the host)."""
+    if tuple(hello["python"][:2]) < MIN_AGENT_PYTHON:
+        return f"its Python is {'.'.join(map(str, hello['python']))}"
+    if not str(hello["harness"]).startswith(package):
+        return f"it ran the harness at {hello['harness']}, not the copy"
+    return None
+
+
 def open_agent(host: SshHost, python: str, package: CopiedFile) -> AgentChannel:
     """The agent started on the host from the copied package, and checked: the host's Python is
     new enough, has psutil, and runs the copy (not some other harness). One line naming the host
     and why, otherwise."""
-    command = shlex.join(
-        [
-            python,
-            "-I",
-            "-c",
-            AGENT_BOOT,
-            f"{host.bin_dir}/{package.name}",
-            "--dir",
-            f"{host.spec.work_dir.rstrip('/')}/agent",
-        ]
-    )
+    copy = f"{host.bin_dir}/{package.name}"
+    command = shlex.join(agent_argv(python, copy, f"{host.spec.work_dir.rstrip('/')}/agent"))
 
     async def start() -> asyncssh.SSHClientProcess:
         return await host.connection.create_process(command)
@@ -515,11 +522,7 @@ def open_agent(host: SshHost, python: str, package: CopiedFile) -> AgentChannel:
             f"{host.label}: {python} cannot run the harness's agent ({exc}); it needs Python "
             f"{'.'.join(map(str, MIN_AGENT_PYTHON))}+ with psutil ([server] python)"
         ) from exc
-    problem = None
-    if tuple(hello["python"][:2]) < MIN_AGENT_PYTHON:
-        problem = f"its Python is {'.'.join(map(str, hello['python']))}"
-    elif not str(hello["harness"]).startswith(f"{host.bin_dir}/{package.name}"):
-        problem = f"it ran the harness at {hello['harness']}, not the copy"
+    problem = agent_problem(hello, copy)
     if problem:
         channel.close()
         raise HarnessError(f"{host.label}: the harness's agent cannot run there: {problem}")

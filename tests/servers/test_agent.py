@@ -53,7 +53,7 @@ class PipeChannel:
 
     def __init__(self, package: Path, folder: Path, python: str = sys.executable):
         self.process = subprocess.Popen(
-            [python, "-I", "-c", remote.AGENT_BOOT, str(package), "--dir", str(folder)],
+            remote.agent_argv(python, str(package), str(folder)),  # what SSH runs there
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -112,8 +112,16 @@ def test_the_package_is_reproducible_and_the_agent_runs_the_copy(tmp_path, agent
     assert list(again.parent.iterdir()) == [again]
     hello = agent.call("hello")
     assert hello["harness"].startswith(str(first))  # the copy, not the installed harness
-    assert tuple(hello["python"][:2]) >= remote.MIN_AGENT_PYTHON
+    assert remote.agent_problem(hello, str(first)) is None
     assert hello["psutil"] == psutil.__version__
+    # What open_agent refuses: an old Python, or a harness installed there instead of the copy.
+    assert remote.agent_problem({**hello, "python": [3, 9, 2]}, str(first)) == (
+        "its Python is 3.9.2"
+    )
+    installed = {**hello, "harness": "/usr/lib/python3/dist-packages/harness/__init__.py"}
+    assert remote.agent_problem(installed, str(first)) == (
+        "it ran the harness at /usr/lib/python3/dist-packages/harness/__init__.py, not the copy"
+    )
 
 
 def test_a_server_started_through_the_agent_is_measured_there(tmp_path, agent, launcher):
