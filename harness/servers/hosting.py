@@ -201,12 +201,16 @@ class RemoteServerHost:
         self._install = install
         self._lock = threading.Lock()
         self.processes: dict[int, RemoteProcess] = {}
+        self.lost: str | None = None  # why the channel failed; every later call fails at once
 
     def call(self, op: str, **fields: Any) -> Any:
         with self._lock:
+            if self.lost is not None:  # a reply may still be on its way: never read it as another's
+                raise ServerFailure(f"server host {self.name}: {op}: lost earlier ({self.lost})")
             try:
                 reply = self.channel.call({"op": op, **fields})
             except Exception as exc:  # the link or the agent: the host is named either way
+                self.lost = f"{op}: {exc}"
                 raise ServerFailure(f"server host {self.name}: {op}: {exc}") from exc
         if "error" in reply:
             raise ServerFailure(f"server host {self.name}: {op}: {reply['error']}")

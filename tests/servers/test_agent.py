@@ -215,6 +215,11 @@ def test_a_dead_agent_fails_the_call_naming_the_host_and_a_stop_does_not_raise(
     agent.channel.process.wait()
     with pytest.raises(ServerFailure, match=r"^server host lab-server: process: "):
         server.process.exit_code()
+    # Later calls fail at once, never reading a late reply as theirs.
+    with pytest.raises(
+        ServerFailure, match=r"^server host lab-server: stat: lost earlier \(process: "
+    ):
+        agent.read_stat()
     assert server.stop(1.0) is None  # nothing to ask any more; the launcher's death signal acts
     deadline = time.monotonic() + 10
     pid = server.process.pid
