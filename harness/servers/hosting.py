@@ -200,7 +200,6 @@ class RemoteServerHost:
         self.channel = channel
         self._install = install
         self._lock = threading.Lock()
-        self.processes: dict[int, RemoteProcess] = {}
         self.lost: str | None = None  # why the channel failed; every later call fails at once
 
     def call(self, op: str, **fields: Any) -> Any:
@@ -236,7 +235,6 @@ class RemoteServerHost:
         process = RemoteProcess(self, reply["id"], reply["pid"], stderr_path)
         # The server's start on this machine's clock, within half the round trip.
         process.started = (before + after) / 2 - reply["since_start"]
-        self.processes[process.id] = process
         return process
 
     def free_port(self, address: str) -> int:
@@ -338,7 +336,6 @@ class RemoteProcess:
         if self._stopped:
             return self._exit
         self._stopped = True
-        self.host.processes.pop(self.id, None)
         try:
             reply = self._call("stop", grace=grace_seconds)
         except ServerFailure:
