@@ -491,16 +491,20 @@ class _Installer:
         self.copied = copied
         self.known: dict[tuple[str, int, int], str] = {}
 
-    def add(self, local: Path, remote_path: str) -> None:
+    @staticmethod
+    def _key(local: Path) -> tuple[str, int, int]:
+        """The file as it is now: a rebuilt program at the same path is another file."""
         stat = local.stat()
-        self.known[(os.fspath(local.resolve()), stat.st_mtime_ns, stat.st_size)] = remote_path
+        return os.fspath(local.resolve()), stat.st_mtime_ns, stat.st_size
+
+    def add(self, local: Path, remote_path: str) -> None:
+        self.known[self._key(local)] = remote_path
 
     def __call__(self, local: Path) -> str:
         try:
-            stat = local.stat()
+            key = self._key(local)
         except OSError as exc:
             raise ServerFailure(f"{self.ssh.label}: {local} cannot be copied: {exc}") from exc
-        key = (os.fspath(local.resolve()), stat.st_mtime_ns, stat.st_size)
         if key in self.known:
             return self.known[key]
         refusal = remote.can_run(self.machine, (local,))
